@@ -1,0 +1,127 @@
+"""The error hierarchy: one root, :class:`PartitaError`.
+
+Every error Partita raises on purpose derives from :class:`PartitaError`, so a
+caller can catch one type. Errors carry an optional ``hint`` (what to do next),
+which the CLI prints under the one-line message.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CatalogError",
+    "CheckFailed",
+    "ConfigError",
+    "CycleError",
+    "DefinitionError",
+    "PartitaError",
+    "PartitionKeyError",
+    "PlanError",
+    "SelectionError",
+    "StorageError",
+    "UnknownAssetError",
+    "UserCodeError",
+]
+
+
+class PartitaError(Exception):
+    """The root of every error Partita raises on purpose.
+
+    Args:
+        message: one line saying what is wrong.
+        hint: optional, what the user can do about it.
+    """
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        if self.hint:
+            return f"{self.message}\n  hint: {self.hint}"
+        return self.message
+
+
+class DefinitionError(PartitaError):
+    """An asset, source, partitions definition or project is declared wrongly."""
+
+
+class CycleError(DefinitionError):
+    """The asset graph has a cycle; ``cycle`` holds its path, first node repeated last."""
+
+    def __init__(self, cycle: list[str], *, hint: str | None = None) -> None:
+        self.cycle = cycle
+        super().__init__(
+            "the asset graph has a cycle: " + " -> ".join(cycle),
+            hint=hint or "remove one of these dependencies (or make it order-only elsewhere)",
+        )
+
+
+class UnknownAssetError(DefinitionError):
+    """A name refers to no asset; ``suggestions`` holds close names."""
+
+    def __init__(
+        self, name: str, suggestions: list[str], *, context: str = "", hint: str | None = None
+    ) -> None:
+        self.name = name
+        self.suggestions = suggestions
+        where = f" ({context})" if context else ""
+        message = f"unknown asset {name!r}{where}"
+        if suggestions:
+            message += "; did you mean " + " or ".join(repr(s) for s in suggestions) + "?"
+        super().__init__(message, hint=hint or "`partita list` shows every asset")
+
+
+class SelectionError(PartitaError):
+    """An asset selection expression cannot be parsed or matches nothing it must."""
+
+
+class PartitionKeyError(PartitaError):
+    """A partition key (or range) is not valid for the definition that checks it."""
+
+
+class ConfigError(PartitaError):
+    """Run-time configuration does not validate against an asset's config model."""
+
+
+class PlanError(PartitaError):
+    """A plan cannot be made from this request."""
+
+
+class StorageError(PartitaError):
+    """A store cannot read, stage, publish or delete data."""
+
+
+class CatalogError(PartitaError):
+    """The lineage catalog cannot be opened, migrated, read or written."""
+
+
+class CheckFailed(PartitaError):
+    """A blocking (``error`` severity) data-quality check failed."""
+
+
+class UserCodeError(PartitaError):
+    """A user's function raised; wraps the exception with the asset and partition.
+
+    The original exception is kept as ``__cause__`` and ``original``; the
+    traceback text of the user's code is in ``user_traceback``.
+    """
+
+    def __init__(
+        self,
+        asset: str,
+        partition: str | None,
+        original: BaseException,
+        *,
+        user_traceback: str = "",
+        hint: str | None = None,
+    ) -> None:
+        self.asset = asset
+        self.partition = partition
+        self.original = original
+        self.user_traceback = user_traceback
+        where = asset if partition is None else f"{asset} [{partition}]"
+        first_line = (str(original).splitlines() or [""])[0]
+        super().__init__(
+            f"{where}: {type(original).__name__}: {first_line}".rstrip(": "), hint=hint
+        )
