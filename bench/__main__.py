@@ -107,9 +107,10 @@ def _figure_cells(figure: Figure) -> tuple[str, str, str, str]:
 def render_table(outcomes: Sequence[Outcome], *, quick: bool) -> Table:
     """A table of every workload's status and figures (sample figures in seconds)."""
     table = Table(title="Partita benchmarks" + (" (quick)" if quick else ""))
-    for column in ("workload", "status", "figure", "median / value", "min", "max", "n"):
-        justify = "left" if column in ("workload", "status", "figure") else "right"
-        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for column in ("workload", "status", "figure"):
+        table.add_column(column)
+    for column in ("median / value", "min", "max", "n"):
+        table.add_column(column, justify="right")
     table.add_column("peak RSS MiB", justify="right")
     table.add_column("wall s", justify="right")
     for outcome in outcomes:

@@ -29,6 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeGuard
 
 from bench import WORKLOAD_MODULES
 from partita.errors import ConfigError, PartitaError
@@ -122,7 +123,7 @@ def summarize(samples: Sequence[float]) -> Summary:
     )
 
 
-def _is_number(value: object) -> bool:
+def _is_number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
@@ -189,7 +190,7 @@ def merge_runs(runs: Sequence[Mapping[str, list[float] | Scalar]]) -> dict[str, 
         if all(v == scalars[0] for v in scalars):
             merged[name] = scalars[0]
         elif all(_is_number(v) for v in scalars):
-            merged[name] = summarize([float(v) for v in scalars if _is_number(v)])  # type: ignore[arg-type]
+            merged[name] = summarize([float(v) for v in scalars if _is_number(v)])
         else:
             merged[name] = tuple(scalars)
     return merged
@@ -316,11 +317,12 @@ def _run_once(
     proc = subprocess.Popen(
         command, cwd=workdir, env=env, stdout=_STDERR_FD, start_new_session=True
     )
+    timed_out = False
     try:
         code = proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         _kill_group(proc)
-        return {"status": "failed", "error": f"timed out after {timeout:g} s"}
+        code, timed_out = proc.returncode, True
     except BaseException:
         _kill_group(proc)
         raise
@@ -328,14 +330,19 @@ def _run_once(
         data = json.loads(result.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         data = None
-    if not isinstance(data, dict) or data.get("status") not in ("ok", "failed"):
-        how = f"killed by signal {-code}" if code < 0 else f"exited with status {code}"
+    if timed_out or not isinstance(data, dict) or data.get("status") not in ("ok", "failed"):
+        if timed_out:
+            error = f"timed out after {timeout:g} s"
+        elif code < 0:
+            error = f"worker killed by signal {-code} without reporting a result"
+        else:
+            error = f"worker exited with status {code} without reporting a result"
         started = data if isinstance(data, dict) else {}
         return {
             "name": started.get("name"),
             "description": started.get("description"),
             "status": "failed",
-            "error": f"worker {how} without reporting a result",
+            "error": error,
         }
     if code != 0 and data.get("status") == "ok":
         return {"status": "failed", "error": f"worker exited with status {code}"}
@@ -343,7 +350,7 @@ def _run_once(
 
 
 def _float_or_none(value: object) -> float | None:
-    return float(value) if _is_number(value) else None  # type: ignore[arg-type]
+    return float(value) if _is_number(value) else None
 
 
 def run_workload(

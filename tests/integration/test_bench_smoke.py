@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from types import ModuleType
@@ -224,8 +225,60 @@ def test_passing_workload_exits_0_and_repeat_pools_samples(fakes: Path, tmp_path
     (record,) = json_lines(done.stdout)  # the table goes to stderr when stdout is a pipe
     check_record_shape(record, quick=False)
     assert record["repeat"] == 2
-    assert record["figures"]["write_s"]["n"] == 6  # type: ignore[index]
+    figures = record["figures"]
+    assert isinstance(figures, dict) and figures["write_s"]["n"] == 6
     assert "FAKE_OK" in done.stderr and "write_s" in done.stderr
+
+
+def _alive(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie waiting to be reaped counts as gone)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status
+
+
+def test_timeout_fails_the_workload_and_stops_its_subprocesses(tmp_path: Path) -> None:
+    fakes = tmp_path / "fakes"
+    fakes.mkdir()
+    pid_file = tmp_path / "grandchild.pid"
+    (fakes / "fake_hang.py").write_text(
+        textwrap.dedent(
+            f"""
+            import subprocess, time
+            from pathlib import Path
+
+            NAME = "FAKE_HANG"
+            DESCRIPTION = "never finishes"
+
+            def run(quick, workdir):
+                child = subprocess.Popen(["sleep", "60"])
+                Path({str(pid_file)!r}).write_text(str(child.pid))
+                time.sleep(60)
+                return {{}}
+            """
+        )
+    )
+    done = run_bench(
+        "--module",
+        "fake_hang",
+        "--timeout",
+        "1.5",
+        "--json-only",
+        "--out",
+        str(tmp_path),
+        extra_path=fakes,
+    )
+    assert done.returncode == 1, done.stderr
+    (record,) = json_lines(done.stdout)
+    assert record["workload"] == "FAKE_HANG"
+    assert record["status"] == "failed" and record["error"] == "timed out after 1.5 s"
+    grandchild = int(pid_file.read_text())
+    deadline = time.monotonic() + 5
+    while _alive(grandchild) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(grandchild)
 
 
 def test_unknown_workload_is_a_usage_error() -> None:
