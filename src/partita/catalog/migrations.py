@@ -1,0 +1,210 @@
+"""The catalog's schema: versioned forward migrations in portable SQL.
+
+Each migration is a list of statements applied in one transaction, after
+which ``schema_version`` holds its number. A catalog file created by any
+earlier version of Partita is upgraded when opened; a file written by a newer
+version is refused (it may hold tables this version does not know how to keep
+consistent).
+
+The SQL avoids SQLite-only features where a portable form exists (UPSERT with
+``ON CONFLICT``, recursive CTEs and partial indexes all exist in PostgreSQL);
+``WITHOUT ROWID`` is the one SQLite storage hint and is dropped for other
+databases.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from partita.errors import CatalogError
+
+__all__ = ["MIGRATIONS", "Migration", "SCHEMA_VERSION", "migrate", "schema_version"]
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    """One forward step of the schema: the version it creates and its statements."""
+
+    version: int
+    description: str
+    statements: tuple[str, ...]
+
+
+_V1 = Migration(
+    1,
+    "runs, step attempts, materializations, inputs, checks, observations, dynamic partitions",
+    (
+        """CREATE TABLE runs (
+            run_id TEXT PRIMARY KEY,
+            status TEXT NOT NULL,
+            started_at REAL NOT NULL,
+            finished_at REAL,
+            heartbeat_at REAL,
+            selection TEXT NOT NULL DEFAULT '[]',
+            partitions TEXT NOT NULL DEFAULT '[]',
+            config TEXT NOT NULL DEFAULT '{}',
+            host TEXT NOT NULL DEFAULT '',
+            pid INTEGER NOT NULL DEFAULT 0,
+            partita_version TEXT NOT NULL DEFAULT '',
+            error TEXT
+        )""",
+        "CREATE INDEX runs_by_start ON runs (started_at)",
+        "CREATE INDEX runs_by_status ON runs (status)",
+        """CREATE TABLE step_attempts (
+            id INTEGER PRIMARY KEY,
+            run_id TEXT NOT NULL REFERENCES runs (run_id),
+            asset TEXT NOT NULL,
+            partition TEXT NOT NULL,
+            attempt INTEGER NOT NULL,
+            status TEXT NOT NULL,
+            started_at REAL NOT NULL,
+            finished_at REAL,
+            error TEXT,
+            logs TEXT NOT NULL DEFAULT '',
+            UNIQUE (run_id, asset, partition, attempt)
+        )""",
+        "CREATE INDEX step_attempts_by_partition ON step_attempts (asset, partition, id)",
+        """CREATE TABLE materializations (
+            id INTEGER PRIMARY KEY,
+            asset TEXT NOT NULL,
+            partition TEXT NOT NULL,
+            run_id TEXT NOT NULL REFERENCES runs (run_id),
+            code_version TEXT NOT NULL,
+            config_hash TEXT NOT NULL,
+            data_version TEXT NOT NULL,
+            input_fingerprint TEXT NOT NULL,
+            rows INTEGER,
+            bytes INTEGER,
+            schema TEXT,
+            location TEXT,
+            created_at REAL NOT NULL
+        )""",
+        "CREATE INDEX materializations_by_partition ON materializations (asset, partition, id)",
+        "CREATE INDEX materializations_by_run ON materializations (run_id)",
+        """CREATE TABLE inputs (
+            materialization_id INTEGER NOT NULL REFERENCES materializations (id),
+            upstream_asset TEXT NOT NULL,
+            upstream_partition TEXT NOT NULL,
+            upstream_materialization_id INTEGER REFERENCES materializations (id),
+            upstream_data_version TEXT NOT NULL,
+            PRIMARY KEY (materialization_id, upstream_asset, upstream_partition)
+        ) WITHOUT ROWID""",
+        "CREATE INDEX inputs_by_upstream ON inputs (upstream_materialization_id)",
+        """CREATE TABLE check_results (
+            id INTEGER PRIMARY KEY,
+            run_id TEXT REFERENCES runs (run_id),
+            materialization_id INTEGER REFERENCES materializations (id),
+            asset TEXT NOT NULL,
+            partition TEXT NOT NULL,
+            check_name TEXT NOT NULL,
+            passed INTEGER NOT NULL,
+            severity TEXT NOT NULL,
+            message TEXT NOT NULL,
+            created_at REAL NOT NULL
+        )""",
+        "CREATE INDEX check_results_by_partition ON check_results (asset, partition, id)",
+        "CREATE INDEX check_results_by_materialization ON check_results (materialization_id)",
+        """CREATE TABLE observations (
+            id INTEGER PRIMARY KEY,
+            asset TEXT NOT NULL,
+            partition TEXT NOT NULL,
+            data_version TEXT NOT NULL,
+            observed_at REAL NOT NULL,
+            run_id TEXT
+        )""",
+        "CREATE INDEX observations_by_partition ON observations (asset, partition, id)",
+        """CREATE TABLE dynamic_partitions (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            partition_key TEXT NOT NULL,
+            UNIQUE (name, partition_key)
+        )""",
+    ),
+)
+
+_V2 = Migration(
+    2,
+    "latest-materialization pointer per partition (derived, kept in the insert's "
+    "transaction) and an index of failed attempts, for the planner's bulk state",
+    (
+        """CREATE TABLE latest_materialization (
+            asset TEXT NOT NULL,
+            partition TEXT NOT NULL,
+            materialization_id INTEGER NOT NULL REFERENCES materializations (id),
+            data_version TEXT NOT NULL,
+            code_version TEXT NOT NULL,
+            config_hash TEXT NOT NULL,
+            input_fingerprint TEXT NOT NULL,
+            run_id TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            PRIMARY KEY (asset, partition)
+        ) WITHOUT ROWID""",
+        """INSERT INTO latest_materialization
+            SELECT m.asset, m.partition, m.id, m.data_version, m.code_version, m.config_hash,
+                   m.input_fingerprint, m.run_id, m.created_at
+            FROM materializations m
+            JOIN (SELECT MAX(id) AS id FROM materializations GROUP BY asset, partition) newest
+              ON newest.id = m.id""",
+        """CREATE INDEX step_attempts_failed ON step_attempts (asset, partition, id)
+            WHERE status IN ('failed', 'timed_out')""",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2)
+"""Every schema version in order; ``MIGRATIONS[i].version == i + 1``."""
+
+SCHEMA_VERSION = MIGRATIONS[-1].version
+"""The schema version this code writes."""
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    """The schema version of an open catalog (0 for an empty file)."""
+    exists = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
+    ).fetchone()
+    if exists is None:
+        return 0
+    row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def migrate(
+    conn: sqlite3.Connection,
+    *,
+    target: int = SCHEMA_VERSION,
+    migrations: Sequence[Migration] = MIGRATIONS,
+) -> int:
+    """Bring the catalog to schema version ``target``; return the version it had.
+
+    Each migration runs in its own ``BEGIN IMMEDIATE`` transaction and the
+    version is re-read inside it, so several processes opening an old file at
+    once upgrade it exactly once. ``conn`` must be in autocommit mode
+    (``isolation_level=None``).
+    """
+    found = schema_version(conn)
+    if found > SCHEMA_VERSION:
+        raise CatalogError(
+            f"the catalog has schema version {found}, newer than this Partita "
+            f"understands ({SCHEMA_VERSION})",
+            hint="upgrade Partita, or point it at another catalog file",
+        )
+    for migration in migrations:
+        if migration.version > target:
+            break
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            current = schema_version(conn)
+            if current < migration.version:
+                for statement in migration.statements:
+                    conn.execute(statement)
+                conn.execute(
+                    "INSERT INTO schema_version (version) VALUES (?)", (migration.version,)
+                )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return found

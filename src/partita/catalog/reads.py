@@ -1,0 +1,134 @@
+"""Row-level reads: one partition's latest materialization, history, runs, attempts."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+
+from partita.catalog.connection import from_epoch, to_epoch
+from partita.catalog.runs import RUN_COLUMNS, run_from_row
+from partita.records import (
+    Materialization,
+    RunSummary,
+    StepAttempt,
+    StepStatus,
+    partition_column,
+    partition_value,
+)
+
+__all__ = ["attempts_of_run", "latest_of_partition", "materialization_history", "run_summaries"]
+
+_MAT_COLUMNS = (
+    "id, asset, partition, run_id, code_version, config_hash, data_version, "
+    "input_fingerprint, rows, bytes, schema, location, created_at"
+)
+
+
+def _materialization(row: tuple[object, ...]) -> Materialization:
+    mid, asset, partition, run_id, code, config, data, fingerprint = row[:8]
+    rows, size, schema, location, created = row[8:]
+    return Materialization(
+        materialization_id=int(mid),  # type: ignore[call-overload]
+        asset=str(asset),
+        partition=partition_value(str(partition)),
+        run_id=str(run_id),
+        code_version=str(code),
+        config_hash=str(config),
+        data_version=str(data),
+        input_fingerprint=str(fingerprint),
+        rows=None if rows is None else int(rows),  # type: ignore[call-overload]
+        bytes=None if size is None else int(size),  # type: ignore[call-overload]
+        schema=None if schema is None else str(schema),
+        location=None if location is None else str(location),
+        created_at=from_epoch(float(created)),  # type: ignore[arg-type]
+    )
+
+
+def latest_of_partition(
+    conn: sqlite3.Connection, asset: str, partition: str | None
+) -> Materialization | None:
+    """The latest materialization of one partition, through the pointer table."""
+    row = conn.execute(
+        f"SELECT {_MAT_COLUMNS} FROM materializations WHERE id = ("
+        "SELECT materialization_id FROM latest_materialization WHERE asset = ? AND partition = ?)",
+        (asset, partition_column(partition)),
+    ).fetchone()
+    return None if row is None else _materialization(row)
+
+
+def materialization_history(
+    conn: sqlite3.Connection, asset: str, partition: str | None, *, limit: int
+) -> list[Materialization]:
+    """Materializations of an asset (one partition, or every one), newest first."""
+    if partition is None:
+        rows = conn.execute(
+            f"SELECT {_MAT_COLUMNS} FROM materializations WHERE asset = ? ORDER BY id DESC LIMIT ?",
+            (asset, limit),
+        ).fetchall()
+    else:
+        rows = conn.execute(
+            f"SELECT {_MAT_COLUMNS} FROM materializations WHERE asset = ? AND partition = ? "
+            "ORDER BY id DESC LIMIT ?",
+            (asset, partition, limit),
+        ).fetchall()
+    return [_materialization(r) for r in rows]
+
+
+def run_summaries(conn: sqlite3.Connection, *, limit: int, now: datetime) -> list[RunSummary]:
+    """The latest runs with durations (a running run's so far) and step counts."""
+    runs = [
+        run_from_row(r)
+        for r in conn.execute(
+            f"SELECT {RUN_COLUMNS} FROM runs ORDER BY started_at DESC, run_id LIMIT ?", (limit,)
+        ).fetchall()
+    ]
+    counts: dict[str, list[tuple[StepStatus, int]]] = {run.run_id: [] for run in runs}
+    if runs:
+        marks = ", ".join("?" * len(runs))
+        for run_id, status, count in conn.execute(
+            f"SELECT run_id, status, COUNT(*) FROM step_attempts WHERE run_id IN ({marks}) "
+            "GROUP BY run_id, status ORDER BY run_id, status",
+            [run.run_id for run in runs],
+        ).fetchall():
+            counts[str(run_id)].append((StepStatus(str(status)), int(count)))
+    summaries = []
+    for run in runs:
+        end = run.finished_at or now
+        duration = to_epoch(end) - to_epoch(run.started_at)
+        summaries.append(RunSummary(run, max(duration, 0.0), tuple(counts[run.run_id])))
+    return summaries
+
+
+def attempts_of_run(
+    conn: sqlite3.Connection, run_id: str, *, asset: str | None, partition: str | None
+) -> list[StepAttempt]:
+    """A run's attempts (optionally one asset / partition) in the order they started."""
+    sql = (
+        "SELECT run_id, asset, partition, attempt, status, started_at, finished_at, error, logs "
+        "FROM step_attempts WHERE run_id = ?"
+    )
+    params: list[object] = [run_id]
+    if asset is not None:
+        sql += " AND asset = ?"
+        params.append(asset)
+    if partition is not None:
+        sql += " AND partition = ?"
+        params.append(partition)
+    result = []
+    for r_id, r_asset, r_part, attempt, status, started, finished, error, logs in conn.execute(
+        sql + " ORDER BY id", params
+    ).fetchall():
+        result.append(
+            StepAttempt(
+                run_id=str(r_id),
+                asset=str(r_asset),
+                partition=partition_value(str(r_part)),
+                attempt=int(attempt),
+                status=StepStatus(str(status)),
+                started_at=from_epoch(float(started)),
+                finished_at=None if finished is None else from_epoch(float(finished)),
+                error=None if error is None else str(error),
+                logs=str(logs),
+            )
+        )
+    return result

@@ -1,0 +1,112 @@
+"""Runs: rows to records, and finding runs whose coordinator died.
+
+A run records its host, pid and a heartbeat. A ``running`` run is dead when
+it ran on this host and its process is gone (or a zombie), or when its last
+heartbeat (its start, if it never beat) is older than the threshold. Dead runs
+are marked ``crashed`` and their unfinished attempts ``abandoned``, so nothing
+shows as running forever.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from partita.catalog.connection import from_epoch, to_epoch
+from partita.records import Run, RunStatus
+
+__all__ = [
+    "DEFAULT_HEARTBEAT_TIMEOUT",
+    "RUN_COLUMNS",
+    "mark_dead_runs",
+    "pid_alive",
+    "run_from_row",
+    "this_host",
+]
+
+DEFAULT_HEARTBEAT_TIMEOUT = timedelta(minutes=5)
+"""A running run without a heartbeat for this long is taken as crashed."""
+
+RUN_COLUMNS = (
+    "run_id, status, started_at, finished_at, heartbeat_at, selection, partitions, "
+    "config, host, pid, partita_version, error"
+)
+
+
+def this_host() -> str:
+    """The name runs record as their host."""
+    return socket.gethostname()
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists on this host and is not a zombie."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    stat = Path(f"/proc/{pid}/stat")
+    try:
+        state = stat.read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state not in {"Z", "X"}
+
+
+def run_from_row(row: tuple[object, ...]) -> Run:
+    """A :class:`Run` from a row of ``SELECT {RUN_COLUMNS} FROM runs``."""
+    (run_id, status, started, finished, heartbeat, selection, partitions, config) = row[:8]
+    host, pid, version, error = row[8:]
+    return Run(
+        run_id=str(run_id),
+        status=RunStatus(str(status)),
+        started_at=from_epoch(float(started)),  # type: ignore[arg-type]
+        finished_at=None if finished is None else from_epoch(float(finished)),  # type: ignore[arg-type]
+        heartbeat_at=None if heartbeat is None else from_epoch(float(heartbeat)),  # type: ignore[arg-type]
+        selection=tuple(json.loads(str(selection))),
+        partitions=tuple(json.loads(str(partitions))),
+        config=str(config),
+        host=str(host),
+        pid=int(pid),  # type: ignore[call-overload]
+        partita_version=str(version),
+        error=None if error is None else str(error),
+    )
+
+
+def mark_dead_runs(
+    conn: sqlite3.Connection, *, now: datetime, heartbeat_timeout: timedelta
+) -> list[str]:
+    """Mark dead ``running`` runs ``crashed`` (inside the caller's write transaction).
+
+    Returns the ids of the runs marked.
+    """
+    host = this_host()
+    deadline = to_epoch(now) - heartbeat_timeout.total_seconds()
+    dead: list[str] = []
+    for run_id, run_host, pid, started, heartbeat in conn.execute(
+        "SELECT run_id, host, pid, started_at, heartbeat_at FROM runs WHERE status = 'running'"
+    ).fetchall():
+        last_sign = heartbeat if heartbeat is not None else started
+        gone = run_host == host and not pid_alive(int(pid))
+        if gone or float(last_sign) < deadline:
+            dead.append(str(run_id))
+    stamp = to_epoch(now)
+    for run_id in dead:
+        conn.execute(
+            "UPDATE runs SET status = 'crashed', finished_at = ?, error = ? "
+            "WHERE run_id = ? AND status = 'running'",
+            (stamp, "the run's process is gone (crashed or killed)", run_id),
+        )
+        conn.execute(
+            "UPDATE step_attempts SET status = 'abandoned', finished_at = ? "
+            "WHERE run_id = ? AND status IN ('pending', 'running')",
+            (stamp, run_id),
+        )
+    return dead

@@ -1,0 +1,452 @@
+"""Catalog records and the reader/writer protocols.
+
+The catalog is the system of record of Partita (DESIGN.md section 5). This
+module holds what it records as frozen values -- runs, step attempts,
+materializations with their exact inputs, check results, observations of
+source assets -- and the two narrow protocols the rest of Partita sees:
+:class:`CatalogReader` (the planner and freshness only ever see this one) and
+:class:`CatalogWriter` (the runner). :class:`PlannerState` is the bulk,
+column-oriented snapshot handed to the pure planner.
+
+Partitions are ``str | None`` in records (``None`` for an unpartitioned
+asset, as in :class:`~partita.keys.AssetPartition`); in the column tables of
+:class:`PlannerState` an unpartitioned asset's partition is
+:data:`UNPARTITIONED` (the empty string), so columns never hold nulls.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol, runtime_checkable
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+__all__ = [
+    "FAILED_SCHEMA",
+    "FAILED_STEP_STATUSES",
+    "FINISHED_STEP_STATUSES",
+    "INPUTS_SCHEMA",
+    "LATEST_SCHEMA",
+    "OBSERVATIONS_SCHEMA",
+    "UNPARTITIONED",
+    "CatalogReader",
+    "CatalogWriter",
+    "CheckRecord",
+    "DynamicPartitionsStore",
+    "DynamicPartitionKeys",
+    "Input",
+    "Materialization",
+    "Observation",
+    "PlannerState",
+    "Run",
+    "RunStatus",
+    "RunSummary",
+    "StepAttempt",
+    "StepStatus",
+    "input_fingerprint",
+    "partition_column",
+    "partition_value",
+]
+
+UNPARTITIONED = ""
+"""The partition value of an unpartitioned asset in columns and in the catalog's tables."""
+
+
+def partition_column(partition: str | None) -> str:
+    """The stored form of a record's partition (``None`` becomes :data:`UNPARTITIONED`)."""
+    return UNPARTITIONED if partition is None else partition
+
+
+def partition_value(stored: str) -> str | None:
+    """The record form of a stored partition (:data:`UNPARTITIONED` becomes ``None``)."""
+    return None if stored == UNPARTITIONED else stored
+
+
+class RunStatus(StrEnum):
+    """The status of a run. Only ``running`` changes, once, to one of the others."""
+
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    CRASHED = "crashed"
+
+
+class StepStatus(StrEnum):
+    """The status of one attempt at one partition (or batch of partitions) of one asset."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+    TIMED_OUT = "timed_out"
+    ABANDONED = "abandoned"
+
+
+FAILED_STEP_STATUSES: frozenset[StepStatus] = frozenset({StepStatus.FAILED, StepStatus.TIMED_OUT})
+"""Attempt outcomes that make a partition ``failed`` for the planner."""
+
+FINISHED_STEP_STATUSES: frozenset[StepStatus] = frozenset(
+    {
+        StepStatus.SUCCEEDED,
+        StepStatus.FAILED,
+        StepStatus.SKIPPED,
+        StepStatus.CANCELLED,
+        StepStatus.TIMED_OUT,
+        StepStatus.ABANDONED,
+    }
+)
+"""Attempt statuses that never change again."""
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """One execution of a plan.
+
+    ``config`` is the run-time configuration as JSON text; ``selection`` and
+    ``partitions`` are what the user asked for, as typed.
+    """
+
+    run_id: str
+    started_at: datetime
+    status: RunStatus = RunStatus.RUNNING
+    finished_at: datetime | None = None
+    heartbeat_at: datetime | None = None
+    selection: tuple[str, ...] = ()
+    partitions: tuple[str, ...] = ()
+    config: str = "{}"
+    host: str = ""
+    pid: int = 0
+    partita_version: str = ""
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    """A run as listed by ``runs()``: the run, its duration and step counts by status."""
+
+    run: Run
+    duration_s: float | None
+    step_counts: tuple[tuple[StepStatus, int], ...]
+
+    def count(self, status: StepStatus) -> int:
+        """How many step attempts of this run ended (or are) in ``status``."""
+        return dict(self.step_counts).get(status, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class StepAttempt:
+    """One attempt at building one partition of one asset inside a run.
+
+    A batched step (one call for a range of partitions) records one attempt
+    whose ``partition`` is the range as the runner names it, and one
+    materialization per partition.
+    """
+
+    run_id: str
+    asset: str
+    partition: str | None
+    attempt: int
+    status: StepStatus
+    started_at: datetime
+    finished_at: datetime | None = None
+    error: str | None = None
+    logs: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Input:
+    """One input partition a materialization read.
+
+    ``upstream_materialization_id`` may be left ``None`` when recording: the
+    catalog then links the upstream partition's latest materialization.
+    """
+
+    upstream_asset: str
+    upstream_partition: str | None
+    upstream_data_version: str
+    upstream_materialization_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Materialization:
+    """One successful build of one partition of one asset.
+
+    ``materialization_id`` and ``input_fingerprint`` are assigned by the
+    catalog when the materialization is recorded; ``schema`` is JSON text.
+    """
+
+    asset: str
+    partition: str | None
+    run_id: str
+    data_version: str
+    created_at: datetime
+    code_version: str = ""
+    config_hash: str = ""
+    rows: int | None = None
+    bytes: int | None = None
+    schema: str | None = None
+    location: str | None = None
+    materialization_id: int | None = None
+    input_fingerprint: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CheckRecord:
+    """The result of one data-quality check on one partition's output."""
+
+    asset: str
+    partition: str | None
+    check_name: str
+    passed: bool
+    severity: str = "error"
+    message: str = ""
+    created_at: datetime | None = None
+    run_id: str | None = None
+    materialization_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """The data version of one partition of a source asset, as observed at a time."""
+
+    asset: str
+    partition: str | None
+    data_version: str
+    observed_at: datetime
+    run_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DynamicPartitionKeys:
+    """The keys of one dynamic partitions definition, in the order they were added."""
+
+    name: str
+    keys: tuple[str, ...] = field(default_factory=tuple)
+
+
+def input_fingerprint(inputs: Iterable[Input] | Iterable[tuple[str, str | None, str]]) -> str:
+    """A deterministic hash of a materialization's inputs.
+
+    Hashes the sorted ``(upstream asset, upstream partition, upstream data
+    version)`` triples with SHA-256, so the result is the same across
+    processes and machines (never Python's ``hash()``). The planner compares
+    it with the fingerprint of the inputs a partition would read now: a
+    different set of input partitions or a changed data version changes it.
+    An empty set of inputs has a fingerprint too.
+    """
+    triples: list[tuple[str, str, str]] = []
+    for item in inputs:
+        if isinstance(item, Input):
+            asset, partition, version = (
+                item.upstream_asset,
+                item.upstream_partition,
+                item.upstream_data_version,
+            )
+        else:
+            asset, partition, version = item
+        triples.append((asset, partition_column(partition), version))
+    triples.sort()
+    digest = hashlib.sha256()
+    for asset, partition, version in triples:
+        for part in (asset, partition, version):
+            encoded = part.encode()
+            digest.update(len(encoded).to_bytes(4, "big"))
+            digest.update(encoded)
+    return digest.hexdigest()[:32]
+
+
+LATEST_SCHEMA = pa.schema(
+    [
+        ("asset", pa.string()),
+        ("partition", pa.string()),
+        ("materialization_id", pa.int64()),
+        ("data_version", pa.string()),
+        ("code_version", pa.string()),
+        ("config_hash", pa.string()),
+        ("input_fingerprint", pa.string()),
+        ("run_id", pa.string()),
+        ("created_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+INPUTS_SCHEMA = pa.schema(
+    [
+        ("materialization_id", pa.int64()),
+        ("upstream_asset", pa.string()),
+        ("upstream_partition", pa.string()),
+        ("upstream_materialization_id", pa.int64()),
+        ("upstream_data_version", pa.string()),
+    ]
+)
+FAILED_SCHEMA = pa.schema(
+    [
+        ("asset", pa.string()),
+        ("partition", pa.string()),
+        ("status", pa.string()),
+        ("error", pa.string()),
+    ]
+)
+OBSERVATIONS_SCHEMA = pa.schema(
+    [
+        ("asset", pa.string()),
+        ("partition", pa.string()),
+        ("data_version", pa.string()),
+        ("observed_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class PlannerState:
+    """The catalog's bulk state for a set of assets, as Arrow tables.
+
+    - ``latest``: the latest successful materialization of every partition
+      (columns of :data:`LATEST_SCHEMA`), one row per ``(asset, partition)``;
+    - ``inputs``: the recorded inputs of exactly those materializations
+      (:data:`INPUTS_SCHEMA`);
+    - ``failed``: partitions whose last finished attempt failed or timed out
+      after their last success (:data:`FAILED_SCHEMA`, ``error`` is the
+      error's first line);
+    - ``observations``: the latest observation of every partition of the
+      source assets among them (:data:`OBSERVATIONS_SCHEMA`).
+
+    Unpartitioned assets have partition :data:`UNPARTITIONED`. The tables are
+    immutable Arrow values; use ``to_pandas()`` or numpy views as needed.
+    """
+
+    latest: pa.Table
+    inputs: pa.Table
+    failed: pa.Table
+    observations: pa.Table
+
+    @classmethod
+    def empty(cls) -> PlannerState:
+        """A state with no materializations (a fresh catalog)."""
+        return cls(
+            latest=LATEST_SCHEMA.empty_table(),
+            inputs=INPUTS_SCHEMA.empty_table(),
+            failed=FAILED_SCHEMA.empty_table(),
+            observations=OBSERVATIONS_SCHEMA.empty_table(),
+        )
+
+    def latest_of(self, asset: str) -> pa.Table:
+        """The rows of ``latest`` for one asset."""
+        return self.latest.filter(pc.equal(self.latest["asset"], asset))
+
+
+@runtime_checkable
+class DynamicPartitionsStore(Protocol):
+    """Where the keys of dynamic partitions definitions live."""
+
+    def get(self, name: str) -> tuple[str, ...]:
+        """The keys of ``name`` in the order they were added (empty if none)."""
+        ...
+
+    def add(self, name: str, keys: Sequence[str]) -> None:
+        """Add ``keys`` to ``name``; keys already present are kept once."""
+        ...
+
+    def delete(self, name: str, keys: Sequence[str]) -> None:
+        """Remove ``keys`` from ``name``; absent keys are ignored."""
+        ...
+
+
+@runtime_checkable
+class CatalogReader(Protocol):
+    """What the planner, freshness and the read-only commands may ask the catalog."""
+
+    def planner_state(self, assets: Sequence[str]) -> PlannerState:
+        """The bulk state of ``assets`` (see :class:`PlannerState`)."""
+        ...
+
+    def latest_materialization(
+        self, asset: str, partition: str | None = None
+    ) -> Materialization | None:
+        """The latest successful materialization of one partition, or ``None``."""
+        ...
+
+    def history(
+        self, asset: str, partition: str | None = None, *, limit: int = 100
+    ) -> list[Materialization]:
+        """Materializations of ``asset`` (one partition, or all), newest first."""
+        ...
+
+    def get_dynamic_partitions(self, name: str) -> tuple[str, ...]:
+        """The keys of a dynamic partitions definition."""
+        ...
+
+    def get_run(self, run_id: str, *, now: datetime) -> Run | None:
+        """One run (a dead run shows as ``crashed``), or ``None``."""
+        ...
+
+    def runs(self, *, now: datetime, limit: int = 20) -> list[RunSummary]:
+        """The latest runs, newest first; dead runs show as ``crashed``."""
+        ...
+
+    def attempts(
+        self, run_id: str, *, asset: str | None = None, partition: str | None = None
+    ) -> list[StepAttempt]:
+        """The step attempts of a run, with their logs, in the order they started."""
+        ...
+
+
+@runtime_checkable
+class CatalogWriter(Protocol):
+    """What the runner writes. Every method is one transaction."""
+
+    def start_run(self, run: Run) -> None:
+        """Record a new run (status ``running``) with its host, pid and time."""
+        ...
+
+    def heartbeat(self, run_id: str, *, now: datetime) -> None:
+        """Record that the run's coordinator is alive at ``now``."""
+        ...
+
+    def finish_run(
+        self, run_id: str, status: RunStatus, *, now: datetime, error: str | None = None
+    ) -> None:
+        """Record the final status of a run."""
+        ...
+
+    def record_attempt_start(self, attempt: StepAttempt) -> None:
+        """Record that an attempt started (status ``running``)."""
+        ...
+
+    def record_step_outcome(
+        self,
+        attempt: StepAttempt,
+        materializations: Sequence[Materialization] = (),
+        inputs: Sequence[Sequence[Input]] = (),
+        checks: Sequence[CheckRecord] = (),
+    ) -> tuple[int, ...]:
+        """Record a finished attempt with its materializations, inputs and checks.
+
+        ``inputs[i]`` are the inputs of ``materializations[i]``. All or
+        nothing; returns the ids given to the materializations.
+        """
+        ...
+
+    def append_logs(
+        self, run_id: str, asset: str, partition: str | None, attempt: int, text: str
+    ) -> None:
+        """Append log text to an attempt."""
+        ...
+
+    def record_observation(self, observation: Observation) -> None:
+        """Record the observed data version of a source asset's partition."""
+        ...
+
+    def add_dynamic_partitions(self, name: str, keys: Sequence[str], *, now: datetime) -> None:
+        """Add keys to a dynamic partitions definition (idempotent)."""
+        ...
+
+    def delete_dynamic_partitions(self, name: str, keys: Sequence[str]) -> None:
+        """Delete keys of a dynamic partitions definition."""
+        ...
