@@ -1,0 +1,191 @@
+"""Arrow at the edge: converting returned values in, and typed loading out.
+
+Data crosses the :class:`~partita.io.protocol.Store` protocol as Arrow. An
+asset's returned value is turned into a ``pyarrow.RecordBatchReader`` by
+:func:`to_arrow_reader` (zero-copy where Arrow allows, lazily for readers,
+generators and DuckDB relations), and stored data is handed to a consuming
+function as the type its parameter annotation asks for by :func:`load_as`.
+pandas and duckdb are imported only when a value of theirs is involved.
+"""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+import sys
+import types
+import typing
+from collections.abc import Iterator
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.dataset as ds
+
+from partita.errors import StorageError
+
+__all__ = ["BATCH_ROWS", "load_as", "resolve_type", "to_arrow_reader"]
+
+BATCH_ROWS = 1 << 17
+"""Rows per batch when a store pulls batches from a DuckDB relation."""
+
+_TYPE_NAMES = {
+    "DataFrame": "pandas",
+    "pd.DataFrame": "pandas",
+    "pandas.DataFrame": "pandas",
+    "Table": "table",
+    "pa.Table": "table",
+    "pyarrow.Table": "table",
+    "RecordBatchReader": "reader",
+    "pa.RecordBatchReader": "reader",
+    "pyarrow.RecordBatchReader": "reader",
+    "DuckDBPyRelation": "relation",
+    "duckdb.DuckDBPyRelation": "relation",
+}
+
+
+def _is_dataframe(value: object) -> bool:
+    pandas = sys.modules.get("pandas")
+    return pandas is not None and isinstance(value, pandas.DataFrame)
+
+
+def _is_relation(value: object) -> bool:
+    duckdb = sys.modules.get("duckdb")
+    return duckdb is not None and isinstance(value, duckdb.DuckDBPyRelation)
+
+
+def _from_batches(items: Iterator[object]) -> pa.RecordBatchReader:
+    """A lazy reader over an iterator of RecordBatches (or Tables); peeks one item."""
+
+    def as_batches(item: object) -> list[pa.RecordBatch]:
+        if isinstance(item, pa.RecordBatch):
+            return [item]
+        if isinstance(item, pa.Table):
+            return list(item.to_batches())
+        raise StorageError(
+            f"an asset's batch iterator yielded a {type(item).__name__}, "
+            "expected pyarrow.RecordBatch or pyarrow.Table"
+        )
+
+    try:
+        first = next(items)
+    except StopIteration:
+        raise StorageError(
+            "the asset yielded no batches, so its schema is unknown",
+            hint="yield at least one (possibly empty) pyarrow.RecordBatch",
+        ) from None
+    schema = first.schema if isinstance(first, pa.RecordBatch | pa.Table) else None
+    head = as_batches(first)
+    if schema is None:
+        raise AssertionError("unreachable: as_batches validated the item")
+    rest = itertools.chain.from_iterable(as_batches(item) for item in items)
+    return pa.RecordBatchReader.from_batches(schema, itertools.chain(head, rest))
+
+
+def to_arrow_reader(value: object) -> pa.RecordBatchReader | None:
+    """Return ``value`` as a RecordBatchReader; ``None`` stays ``None``.
+
+    Accepts a pandas DataFrame (a named or non-default index becomes a column,
+    as ``pyarrow.Table.from_pandas`` does), a ``pyarrow.Table`` or
+    ``RecordBatch``, a ``RecordBatchReader``, a ``pyarrow.dataset.Dataset``, an
+    iterator or generator of RecordBatches (consumed lazily), or a DuckDB
+    relation (streamed in batches).
+
+    Raises:
+        StorageError: the value is of another type.
+    """
+    if value is None:
+        return None
+    if isinstance(value, pa.RecordBatchReader):
+        return value
+    if isinstance(value, pa.Table):
+        return value.to_reader()
+    if isinstance(value, pa.RecordBatch):
+        return pa.RecordBatchReader.from_batches(value.schema, [value])
+    if isinstance(value, ds.Dataset):
+        return value.scanner().to_reader()
+    if _is_dataframe(value):
+        return pa.Table.from_pandas(value).to_reader()
+    if _is_relation(value):
+        reader: pa.RecordBatchReader = value.to_arrow_reader(BATCH_ROWS)  # type: ignore[attr-defined]
+        return reader
+    if isinstance(value, Iterator) or inspect.isgenerator(value):
+        return _from_batches(iter(value))
+    raise StorageError(
+        f"cannot store a value of type {type(value).__name__}",
+        hint="return a pandas DataFrame, a pyarrow Table or RecordBatchReader, "
+        "a generator of RecordBatches, a DuckDB relation, or None",
+    )
+
+
+def resolve_type(annotation: Any) -> str:
+    """``"pandas"``, ``"table"``, ``"reader"`` or ``"relation"`` for an annotation.
+
+    No annotation (``None``, ``inspect.Parameter.empty``, ``Any``) means pandas.
+    ``X | None`` and ``Optional[X]`` mean ``X``; string annotations such as
+    ``"pd.DataFrame"`` are understood.
+
+    Raises:
+        StorageError: the annotation names another type.
+    """
+    if annotation is None or annotation is inspect.Parameter.empty or annotation is Any:
+        return "pandas"
+    if isinstance(annotation, str):
+        name = annotation.replace(" ", "").removesuffix("|None").removeprefix("None|")
+        if name in _TYPE_NAMES:
+            return _TYPE_NAMES[name]
+    elif typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        args = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+        if len(args) == 1:
+            return resolve_type(args[0])
+    elif annotation is pa.Table:
+        return "table"
+    elif annotation is pa.RecordBatchReader:
+        return "reader"
+    elif isinstance(annotation, type):
+        module = annotation.__module__.split(".")[0]
+        if module == "pandas" and annotation.__name__ == "DataFrame":
+            return "pandas"
+        if module in ("duckdb", "_duckdb") and annotation.__name__ == "DuckDBPyRelation":
+            return "relation"
+    raise StorageError(
+        f"cannot load data as {annotation!r}",
+        hint="annotate the input as pd.DataFrame, pa.Table, pa.RecordBatchReader "
+        "or duckdb.DuckDBPyRelation",
+    )
+
+
+def load_as(data: object, annotation: Any = None) -> Any:
+    """Convert stored data to the type ``annotation`` asks for (pandas by default).
+
+    ``data`` is a ``pa.Table``, ``RecordBatchReader``, ``pyarrow.dataset.Dataset``
+    or DuckDB relation. A relation is lazy (DuckDB scans the data when queried,
+    out of core); the other types are materialized in memory.
+    """
+    kind = resolve_type(annotation)
+    if kind == "relation":
+        if _is_relation(data):
+            return data
+        import duckdb  # noqa: PLC0415 - only needed for relation inputs
+
+        connection = duckdb.connect()
+        if isinstance(data, pa.RecordBatchReader):
+            data = data.read_all()
+        return connection.from_arrow(data)
+    if kind == "reader":
+        reader = to_arrow_reader(data)
+        if reader is None:
+            raise StorageError("no data to load")
+        return reader
+    if isinstance(data, pa.Table):
+        table = data
+    elif isinstance(data, ds.Dataset):
+        table = data.to_table()
+    elif isinstance(data, pa.RecordBatchReader):
+        table = data.read_all()
+    elif _is_relation(data):
+        table = data.to_arrow_table()  # type: ignore[attr-defined]
+    elif _is_dataframe(data):
+        return data if kind == "pandas" else pa.Table.from_pandas(data)
+    else:
+        raise StorageError(f"cannot load a value of type {type(data).__name__}")
+    return table.to_pandas() if kind == "pandas" else table

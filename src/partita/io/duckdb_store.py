@@ -1,0 +1,406 @@
+"""DuckDBStore: one DuckDB table per asset, partition dimensions as columns.
+
+Table: schema = the key's prefix joined by ``/`` (``main`` when unprefixed),
+table = the key's last segment, both quoted identifiers built only from
+validated key segments. Dimensions the data lacks are added as ``VARCHAR``
+columns. Published partitions (even empty ones) are recorded in
+``_partita.partitions``; the dimensions of each asset in ``_partita.assets``.
+
+Overwrite = ``DELETE`` of the partition's rows + ``INSERT`` of the staged rows
+in one transaction, with the partition values as bound parameters (never SQL
+text). Schema evolution happens in the same transaction: new columns are
+added; an incompatible type change is refused naming the column and both types.
+
+Concurrency: DuckDB lets one process at a time open a database file for
+writing, and Partita's runner writes from worker processes (DESIGN §3). So:
+
+* ``stage`` needs no database at all: it streams the data to a Parquet file in
+  ``<db>.staging/`` (computing the version), in parallel in every worker;
+* ``publish``/``delete`` take an exclusive ``flock`` on ``<db>.lock``, open a
+  connection, run one short transaction and close it; readers take the same
+  lock shared and open the file read-only. Connections are never held between
+  operations, so workers take turns for the short publish step only, a killed
+  process releases its lock, and DuckDB's WAL rolls back its open transaction.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+import pyarrow.dataset as ds
+
+from partita.errors import StorageError
+from partita.io.arrow import load_as, resolve_type, to_arrow_reader
+from partita.io.locking import file_lock
+from partita.io.paths import PartitionPath, partition_label, validate_partition
+from partita.io.protocol import StagedWrite, WriteResult, schema_json
+from partita.io.schema import check_evolution
+from partita.io.staging import remove_stale_temps, temp_name, write_parquet
+from partita.keys import AssetKey, AssetKeyLike
+
+if TYPE_CHECKING:
+    import duckdb
+
+__all__ = ["DuckDBStore", "META_SCHEMA", "quote_identifier"]
+
+META_SCHEMA = "_partita"
+_STAGED = "staged.parquet"
+_META_DDL = (
+    f"CREATE SCHEMA IF NOT EXISTS {META_SCHEMA};"
+    f"CREATE TABLE IF NOT EXISTS {META_SCHEMA}.assets"
+    " (asset VARCHAR PRIMARY KEY, dimensions VARCHAR NOT NULL);"
+    f"CREATE TABLE IF NOT EXISTS {META_SCHEMA}.partitions"
+    " (asset VARCHAR NOT NULL, partition_key VARCHAR NOT NULL, PRIMARY KEY (asset, partition_key));"
+)
+
+
+def quote_identifier(name: str) -> str:
+    """``name`` as a double-quoted SQL identifier (quotes doubled; NUL refused)."""
+    if "\x00" in name:
+        raise StorageError(f"invalid column name {name!r}: it contains NUL")
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _partition_key(partition: PartitionPath) -> str:
+    return json.dumps([list(pair) for pair in partition], separators=(",", ":"))
+
+
+class DuckDBStore:
+    """Partitions as rows of one table per asset in a DuckDB database file.
+
+    Args:
+        path: the database file (created on first write); a relative path is
+            resolved against the current directory when the store is constructed.
+
+    The store holds only paths, so it pickles to worker processes; each
+    operation opens and closes its own connection under a file lock.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path).absolute()
+
+    def __repr__(self) -> str:
+        return f"DuckDBStore({str(self.path)!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DuckDBStore):
+            return NotImplemented
+        return self.path == other.path
+
+    def __hash__(self) -> int:
+        return hash((DuckDBStore, self.path))
+
+    @property
+    def lock_path(self) -> Path:
+        """The lock file next to the database."""
+        return self.path.with_name(self.path.name + ".lock")
+
+    @property
+    def staging_dir(self) -> Path:
+        """Where staged partitions wait for publication."""
+        return self.path.with_name(self.path.name + ".staging")
+
+    @staticmethod
+    def table_name(asset: AssetKeyLike) -> str:
+        """The quoted ``"schema"."table"`` of an asset."""
+        key = AssetKey.parse(asset)
+        schema = "/".join(key.prefix) or "main"
+        if schema == META_SCHEMA:
+            raise StorageError(f"asset key prefix {META_SCHEMA!r} is reserved by the store")
+        return f"{quote_identifier(schema)}.{quote_identifier(key.name)}"
+
+    @contextlib.contextmanager
+    def _connect(self, *, write: bool) -> Iterator[duckdb.DuckDBPyConnection]:
+        import duckdb  # noqa: PLC0415 - keep `import partita.io` light
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with file_lock(self.lock_path, exclusive=write):
+            if not write and not self.path.exists():
+                raise StorageError(f"{self.path}: the database does not exist yet")
+            try:
+                connection = duckdb.connect(str(self.path), read_only=not write)
+            except duckdb.Error as exc:
+                raise StorageError(f"cannot open {self.path}: {exc}") from exc
+            try:
+                yield connection
+            finally:
+                connection.close()
+
+    @staticmethod
+    def _columns(connection: duckdb.DuckDBPyConnection, asset: AssetKey) -> dict[str, str]:
+        rows = connection.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+            ["/".join(asset.prefix) or "main", asset.name],
+        ).fetchall()
+        return {str(name): str(data_type) for name, data_type in rows}
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def stage(self, asset: AssetKeyLike, partition: PartitionPath, data: object) -> StagedWrite:
+        """Stream ``data`` to a staged Parquet file (no database access, no lock).
+
+        Raises:
+            StorageError: no data, an invalid partition, or a partition column
+                that disagrees with ``partition``.
+        """
+        key = AssetKey.parse(asset)
+        table = self.table_name(key)
+        part = validate_partition(partition)
+        reader = to_arrow_reader(data)
+        if reader is None:
+            raise StorageError(f"{key}: no data to store (the asset returned None)")
+        self.staging_dir.mkdir(parents=True, exist_ok=True)
+        remove_stale_temps(self.staging_dir, _STAGED)
+        temp = self.staging_dir / temp_name(_STAGED)
+        staged = write_parquet(reader, temp, part, durable=False)
+        result = WriteResult(
+            data_version=staged.data_version,
+            rows=staged.rows,
+            bytes=staged.bytes,
+            schema=schema_json(staged.schema),
+            location=f"{self.path}::{table}",
+        )
+        return StagedWrite(str(key), part, str(temp), result)
+
+    def publish(self, staged: StagedWrite) -> WriteResult:
+        """Replace the partition's rows with the staged rows in one transaction."""
+        key = AssetKey(staged.asset)
+        part = staged.partition
+        where = f"{key} [{partition_label(part)}]"
+        if not Path(staged.path).is_file():
+            raise StorageError(f"{where}: the staged data is gone (discarded or cleaned up)")
+        import duckdb  # noqa: PLC0415
+
+        with self._connect(write=True) as con:
+            try:
+                con.execute("BEGIN TRANSACTION")
+                self._publish_in_transaction(con, key, part, staged.path, where)
+                con.execute("COMMIT")
+            except BaseException as exc:
+                with contextlib.suppress(duckdb.Error):
+                    con.execute("ROLLBACK")
+                if isinstance(exc, duckdb.Error):
+                    raise StorageError(f"{where}: {exc}") from exc
+                raise
+        Path(staged.path).unlink(missing_ok=True)
+        return staged.result
+
+    def _publish_in_transaction(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        key: AssetKey,
+        part: PartitionPath,
+        path: str,
+        where: str,
+    ) -> None:
+        con.execute(_META_DDL)
+        dims = [d for d, _ in part]
+        recorded = con.execute(
+            f"SELECT dimensions FROM {META_SCHEMA}.assets WHERE asset = ?", [str(key)]
+        ).fetchone()
+        if recorded is not None and json.loads(recorded[0]) != dims:
+            raise StorageError(
+                f"{where}: the asset is stored with partition dimensions "
+                f"{json.loads(recorded[0])}, not {dims}",
+                hint="delete the asset's stored data before changing its partitioning",
+            )
+        staged = con.read_parquet(path)
+        new = {name: str(t) for name, t in zip(staged.columns, staged.types, strict=True)}
+        for dim, _ in part:
+            new.setdefault(dim, "VARCHAR")
+        table = self.table_name(key)
+        existing = self._columns(con, key)
+        if not existing:
+            schema = "/".join(key.prefix) or "main"
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(schema)}")
+            columns = ", ".join(f"{quote_identifier(n)} {t}" for n, t in new.items())
+            con.execute(f"CREATE TABLE {table} ({columns})")
+            existing = new
+        else:
+            for name in check_evolution(existing, new, where):
+                con.execute(f"ALTER TABLE {table} ADD COLUMN {quote_identifier(name)} {new[name]}")
+        condition, values = self._partition_filter(existing, part)
+        con.execute(f"DELETE FROM {table}{condition}", values)
+        added = [(d, v) for d, v in part if d not in staged.columns]
+        select = "".join(f", CAST(? AS VARCHAR) AS {quote_identifier(d)}" for d, _ in added)
+        con.execute(
+            f"INSERT INTO {table} BY NAME SELECT *{select} FROM read_parquet(?)",
+            [*(v for _, v in added), path],
+        )
+        con.execute(
+            f"INSERT INTO {META_SCHEMA}.assets VALUES (?, ?) ON CONFLICT DO NOTHING",
+            [str(key), json.dumps(dims)],
+        )
+        con.execute(
+            f"INSERT INTO {META_SCHEMA}.partitions VALUES (?, ?) ON CONFLICT DO NOTHING",
+            [str(key), _partition_key(part)],
+        )
+
+    @staticmethod
+    def _partition_filter(columns: dict[str, str], part: PartitionPath) -> tuple[str, list[str]]:
+        """`` WHERE "d" = ? AND ...`` (values bound), comparing non-text columns as text."""
+        if not part:
+            return "", []
+        terms = []
+        for dim, _ in part:
+            column = quote_identifier(dim)
+            text = columns.get(dim) == "VARCHAR"
+            terms.append(f"{column} = ?" if text else f"CAST({column} AS VARCHAR) = ?")
+        return " WHERE " + " AND ".join(terms), [value for _, value in part]
+
+    def discard(self, staged: StagedWrite) -> None:
+        """Remove the staged file; the published rows are untouched."""
+        Path(staged.path).unlink(missing_ok=True)
+
+    def write(self, asset: AssetKeyLike, partition: PartitionPath, data: object) -> WriteResult:
+        """Replace one partition with ``data`` (``stage`` then ``publish``)."""
+        staged = self.stage(asset, partition, data)
+        try:
+            return self.publish(staged)
+        finally:
+            self.discard(staged)
+
+    def delete(self, asset: AssetKeyLike, partition: PartitionPath | None = None) -> None:
+        """Delete one partition's rows, or drop the asset's table when None."""
+        key = AssetKey.parse(asset)
+        if not self.path.exists():
+            return
+        table = self.table_name(key)
+        with self._connect(write=True) as con:
+            con.execute("BEGIN TRANSACTION")
+            con.execute(_META_DDL)
+            if partition is None:
+                con.execute(f"DROP TABLE IF EXISTS {table}")
+                con.execute(f"DELETE FROM {META_SCHEMA}.assets WHERE asset = ?", [str(key)])
+                con.execute(f"DELETE FROM {META_SCHEMA}.partitions WHERE asset = ?", [str(key)])
+            else:
+                part = validate_partition(partition)
+                columns = self._columns(con, key)
+                if columns:
+                    condition, values = self._partition_filter(columns, part)
+                    con.execute(f"DELETE FROM {table}{condition}", values)
+                con.execute(
+                    f"DELETE FROM {META_SCHEMA}.partitions WHERE asset = ? AND partition_key = ?",
+                    [str(key), _partition_key(part)],
+                )
+            con.execute("COMMIT")
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def list_partitions(self, asset: AssetKeyLike) -> list[PartitionPath]:
+        """Every published partition of ``asset`` (including empty ones), sorted."""
+        key = AssetKey.parse(asset)
+        if not self.path.exists():
+            return []
+        with self._connect(write=False) as con:
+            if not self._has_meta(con):
+                return []
+            rows = con.execute(
+                f"SELECT partition_key FROM {META_SCHEMA}.partitions WHERE asset = ?", [str(key)]
+            ).fetchall()
+        return sorted(tuple((d, v) for d, v in json.loads(r[0])) for r in rows)
+
+    @staticmethod
+    def _has_meta(con: duckdb.DuckDBPyConnection) -> bool:
+        found = con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ?",
+            [META_SCHEMA],
+        ).fetchone()
+        return found is not None and found[0] > 0
+
+    def read(
+        self, asset: AssetKeyLike, partitions: Sequence[PartitionPath], as_type: Any = None
+    ) -> Any:
+        """The rows of ``partitions`` as ``as_type`` (pandas by default).
+
+        A ``duckdb.DuckDBPyRelation`` is lazy and out of core: the rows are
+        copied (streamed) to a private temporary Parquet file under the shared
+        lock, and the relation scans that file, so it never holds the database
+        open while writers wait. The file is removed when the process exits.
+
+        Raises:
+            StorageError: a requested partition is not stored.
+        """
+        key = AssetKey.parse(asset)
+        parts = [validate_partition(p) for p in partitions]
+        if not parts:
+            raise StorageError(f"{key}: no partitions to read")
+        kind = resolve_type(as_type)
+        with self._connect(write=False) as con:
+            wanted = {_partition_key(p) for p in parts}
+            stored: set[str] = set()
+            if self._has_meta(con):
+                rows = con.execute(
+                    f"SELECT partition_key FROM {META_SCHEMA}.partitions WHERE asset = ?",
+                    [str(key)],
+                ).fetchall()
+                stored = {str(r[0]) for r in rows}
+            missing = sorted(wanted - stored)
+            if missing:
+                label = partition_label(tuple((d, v) for d, v in json.loads(missing[0])))
+                raise StorageError(
+                    f"{key}: partition {label} is not stored "
+                    f"({len(missing)} of {len(wanted)} requested partitions missing)",
+                    hint="materialize it first",
+                )
+            columns = self._columns(con, key)
+            query, params = self._select(key, columns, parts, con)
+            result = con.sql(query, params=params)
+            if kind != "relation":
+                return load_as(result.to_arrow_table(), as_type)
+            folder = Path(tempfile.mkdtemp(prefix="partita-read-"))
+            out = folder / "data.parquet"
+            reader = result.to_arrow_reader(1 << 17)
+            write_parquet(reader, out, (), durable=False)
+        _remove_at_exit(folder)
+        return load_as(ds.dataset(str(out), format="parquet"), as_type)
+
+    def _select(
+        self,
+        key: AssetKey,
+        columns: dict[str, str],
+        parts: list[PartitionPath],
+        con: duckdb.DuckDBPyConnection,
+    ) -> tuple[str, list[str]]:
+        table = self.table_name(key)
+        dims = [d for d, _ in parts[0]]
+        if not dims:
+            return f"SELECT * FROM {table}", []
+        wanted = pa.table({d: [dict(p)[d] for p in parts] for d in dims})
+        con.register("partita_wanted", wanted)
+        joins = []
+        for dim in dims:
+            column = f"t.{quote_identifier(dim)}"
+            if columns.get(dim) != "VARCHAR":
+                column = f"CAST({column} AS VARCHAR)"
+            joins.append(f"{column} = w.{quote_identifier(dim)}")
+        on = " AND ".join(joins)
+        return f"SELECT t.* FROM {table} AS t SEMI JOIN partita_wanted AS w ON {on}", []
+
+    def read_staged(self, staged: StagedWrite, as_type: Any = None) -> Any:
+        """The staged rows (without added dimension columns), as ``as_type``."""
+        return load_as(ds.dataset(staged.path, format="parquet"), as_type)
+
+
+_TEMP_FOLDERS: list[Path] = []
+
+
+def _remove_temp_folders() -> None:
+    for folder in _TEMP_FOLDERS:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _remove_at_exit(folder: Path) -> None:
+    if not _TEMP_FOLDERS:
+        atexit.register(_remove_temp_folders)
+    _TEMP_FOLDERS.append(folder)

@@ -1,0 +1,278 @@
+"""ParquetStore: one Parquet file per partition in a Hive-style folder layout.
+
+Layout: ``<root>/<asset/key>/<dim>=<value>/.../data.parquet`` (dimensions nest
+in declared order; an unpartitioned asset is ``<root>/<asset/key>/data.parquet``).
+Values are percent-encoded (see :mod:`partita.io.paths`).
+
+Publishing is ``os.replace`` of a fully written, fsynced temp file in the same
+folder, then an fsync of the folder: readers see the old file or the new one,
+never a mix, and a writer killed at any point leaves the previous version in
+place (its hidden temp file is removed by the next write of that partition and
+is never read).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+from partita.errors import StorageError
+from partita.io.arrow import load_as, to_arrow_reader
+from partita.io.paths import (
+    PartitionPath,
+    asset_dir,
+    decode_segment,
+    partition_dir,
+    partition_label,
+    validate_partition,
+)
+from partita.io.protocol import StagedWrite, WriteResult, schema_json
+from partita.io.schema import check_evolution
+from partita.io.staging import fsync_path, remove_stale_temps, temp_name, write_parquet
+from partita.keys import AssetKey, AssetKeyLike
+from partita.versions import canonical_type
+
+__all__ = ["DATA_FILE", "ParquetStore"]
+
+DATA_FILE = "data.parquet"
+
+
+def _types(schema: pa.Schema) -> dict[str, str]:
+    return {field.name: canonical_type(field.type) for field in schema}
+
+
+class ParquetStore:
+    """Partitions as Parquet files under ``root`` (a local folder).
+
+    Args:
+        root: the store's folder; a relative path is resolved against the
+            current directory when the store is constructed.
+        durable: fsync files and folders on publish (on by default; turning it
+            off keeps crash safety against killed processes but not against
+            power loss).
+
+    The store holds only a path and settings, so it pickles to worker processes.
+    """
+
+    def __init__(self, root: str | os.PathLike[str], *, durable: bool = True) -> None:
+        self.root = Path(root).absolute()
+        self.durable = durable
+
+    def __repr__(self) -> str:
+        return f"ParquetStore({str(self.root)!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ParquetStore):
+            return NotImplemented
+        return (self.root, self.durable) == (other.root, other.durable)
+
+    def __hash__(self) -> int:
+        return hash((ParquetStore, self.root, self.durable))
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def _make_dirs(self, folder: Path) -> None:
+        missing: list[Path] = []
+        parent = folder
+        while not parent.exists():
+            missing.append(parent)
+            parent = parent.parent
+        folder.mkdir(parents=True, exist_ok=True)
+        if self.durable:
+            for created in reversed(missing):
+                fsync_path(created.parent)
+
+    def _first_published(self, key: AssetKey) -> tuple[Path, PartitionPath] | None:
+        """Any one published file of ``key`` (the first in name order) and its partition."""
+        folder = asset_dir(self.root, key)
+        partition: PartitionPath = ()
+        while True:
+            if (folder / DATA_FILE).is_file():
+                return folder / DATA_FILE, partition
+            try:
+                names = sorted(e.name for e in os.scandir(folder) if e.is_dir())
+            except FileNotFoundError:
+                return None
+            segment = next((s for s in map(decode_segment, names) if s is not None), None)
+            if segment is None:
+                return None
+            folder = folder / next(n for n in names if decode_segment(n) == segment)
+            partition = (*partition, segment)
+
+    def _check_against_published(
+        self, key: AssetKey, partition: PartitionPath, schema: pa.Schema
+    ) -> None:
+        found = self._first_published(key)
+        if found is None:
+            return
+        path, existing = found
+        where = f"{key} [{partition_label(partition)}]"
+        if [d for d, _ in existing] != [d for d, _ in partition]:
+            raise StorageError(
+                f"{where}: the asset is stored with partition dimensions "
+                f"{[d for d, _ in existing]}, not {[d for d, _ in partition]}",
+                hint="delete the asset's stored partitions before changing its partitioning",
+            )
+        with contextlib.suppress(FileNotFoundError):
+            check_evolution(_types(pq.read_schema(path)), _types(schema), where)
+
+    def stage(self, asset: AssetKeyLike, partition: PartitionPath, data: object) -> StagedWrite:
+        """Stream ``data`` to a hidden temp file next to the partition's file.
+
+        Raises:
+            StorageError: no data (``None``), an invalid partition, a partition
+                column that disagrees with ``partition``, or an incompatible
+                change of a column's type.
+        """
+        key = AssetKey.parse(asset)
+        part = validate_partition(partition)
+        reader = to_arrow_reader(data)
+        if reader is None:
+            raise StorageError(f"{key}: no data to store (the asset returned None)")
+        folder = partition_dir(self.root, key, part)
+        self._check_against_published(key, part, reader.schema)
+        self._make_dirs(folder)
+        remove_stale_temps(folder, DATA_FILE)
+        temp = folder / temp_name(DATA_FILE)
+        staged = write_parquet(reader, temp, part, durable=self.durable)
+        result = WriteResult(
+            data_version=staged.data_version,
+            rows=staged.rows,
+            bytes=staged.bytes,
+            schema=schema_json(staged.schema),
+            location=str(folder / DATA_FILE),
+        )
+        return StagedWrite(str(key), part, str(temp), result)
+
+    def publish(self, staged: StagedWrite) -> WriteResult:
+        """Atomically replace the partition's file with the staged one."""
+        temp, final = Path(staged.path), Path(staged.result.location)
+        try:
+            temp.replace(final)
+        except FileNotFoundError:
+            raise StorageError(
+                f"{staged.asset} [{partition_label(staged.partition)}]: the staged data is "
+                "gone (discarded, or removed after its writer crashed)"
+            ) from None
+        if self.durable:
+            fsync_path(final.parent)
+        return staged.result
+
+    def discard(self, staged: StagedWrite) -> None:
+        """Remove the staged file; the published partition is untouched."""
+        Path(staged.path).unlink(missing_ok=True)
+
+    def write(self, asset: AssetKeyLike, partition: PartitionPath, data: object) -> WriteResult:
+        """Replace one partition with ``data`` (``stage`` then ``publish``)."""
+        return self.publish(self.stage(asset, partition, data))
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def dataset(self, asset: AssetKeyLike, partitions: Sequence[PartitionPath]) -> ds.Dataset:
+        """One ``pyarrow.dataset`` over the files of ``partitions`` (lazy).
+
+        Dimensions become string columns (e.g. ``date``) unless the data has a
+        column of that name. Schemas of the files are unified: a column added
+        later reads as nulls in older partitions.
+
+        Raises:
+            StorageError: a partition is not stored, or partitions disagree on
+                their dimensions or a column's type.
+        """
+        key = AssetKey.parse(asset)
+        parts = [validate_partition(p) for p in partitions]
+        if not parts:
+            raise StorageError(f"{key}: no partitions to read")
+        dims = [d for d, _ in parts[0]]
+        files: list[str] = []
+        for part in parts:
+            if [d for d, _ in part] != dims:
+                raise StorageError(f"{key}: partitions to read have different dimensions")
+            files.append(str(partition_dir(self.root, key, part) / DATA_FILE))
+        try:
+            schemas = [pq.read_schema(f) for f in files]
+        except FileNotFoundError as exc:
+            missing = [p for p, f in zip(parts, files, strict=True) if not Path(f).is_file()]
+            raise StorageError(
+                f"{key}: partition {partition_label(missing[0]) if missing else '?'} is not "
+                f"stored ({len(missing)} of {len(files)} requested partitions missing)",
+                hint="materialize it first",
+            ) from exc
+        try:
+            schema = pa.unify_schemas(schemas, promote_options="permissive")
+        except (pa.ArrowTypeError, pa.ArrowInvalid) as exc:
+            raise StorageError(f"{key}: partitions have incompatible schemas: {exc}") from exc
+        added = [d for d in dims if d not in schema.names]
+        partitioning = None
+        if added:
+            fields = pa.schema([(d, pa.string()) for d in added])
+            partitioning = ds.partitioning(fields, flavor="hive")
+            schema = pa.unify_schemas([schema, fields])
+        return ds.dataset(
+            files,
+            schema=schema,
+            format="parquet",
+            partitioning=partitioning,
+            partition_base_dir=str(asset_dir(self.root, key)),
+        )
+
+    def read(
+        self, asset: AssetKeyLike, partitions: Sequence[PartitionPath], as_type: Any = None
+    ) -> Any:
+        """The rows of ``partitions`` in one scan, as ``as_type`` (pandas by default).
+
+        A ``duckdb.DuckDBPyRelation`` is lazy: DuckDB scans the files when the
+        relation is queried.
+        """
+        return load_as(self.dataset(asset, partitions), as_type)
+
+    def read_staged(self, staged: StagedWrite, as_type: Any = None) -> Any:
+        """The staged rows, as ``as_type`` (for checks before publishing)."""
+        return load_as(ds.dataset(staged.path, format="parquet"), as_type)
+
+    def list_partitions(self, asset: AssetKeyLike) -> list[PartitionPath]:
+        """Every published partition of ``asset``, sorted."""
+        key = AssetKey.parse(asset)
+        found: list[PartitionPath] = []
+
+        def walk(folder: Path, partition: PartitionPath) -> None:
+            if (folder / DATA_FILE).is_file():
+                found.append(partition)
+            try:
+                entries = list(os.scandir(folder))
+            except FileNotFoundError:
+                return
+            for entry in entries:
+                segment = decode_segment(entry.name)
+                if segment is not None and entry.is_dir():
+                    walk(Path(entry.path), (*partition, segment))
+
+        walk(asset_dir(self.root, key), ())
+        return sorted(found)
+
+    def delete(self, asset: AssetKeyLike, partition: PartitionPath | None = None) -> None:
+        """Remove one partition's file (and emptied folders), or all of ``asset``'s."""
+        key = AssetKey.parse(asset)
+        if partition is None:
+            for part in self.list_partitions(key):
+                self.delete(key, part)
+            return
+        folder = partition_dir(self.root, key, validate_partition(partition))
+        (folder / DATA_FILE).unlink(missing_ok=True)
+        remove_stale_temps(folder, DATA_FILE)
+        top = asset_dir(self.root, key)
+        while folder != top:
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+            folder = folder.parent
+        if self.durable and folder.exists():
+            fsync_path(folder)

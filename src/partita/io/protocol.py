@@ -1,0 +1,116 @@
+"""The one Store protocol and the values that cross it.
+
+A store replaces exactly one partition of one asset at a time, in two steps
+(write-audit-publish): :meth:`Store.stage` writes the data where readers cannot
+see it and computes its data version; checks may then read the staged data
+(:meth:`Store.read_staged`); :meth:`Store.publish` makes it visible atomically,
+or :meth:`Store.discard` drops it and leaves the published version in place.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+import pyarrow as pa
+
+from partita.io.paths import PartitionPath
+from partita.keys import AssetKeyLike
+from partita.versions import canonical_type
+
+__all__ = ["Store", "StagedWrite", "WriteResult", "schema_json"]
+
+
+def schema_json(schema: pa.Schema) -> str:
+    """A compact JSON list of ``{"name", "type"}`` objects (types as in versions)."""
+    fields = [{"name": field.name, "type": canonical_type(field.type)} for field in schema]
+    return json.dumps(fields, separators=(",", ":"))
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """What a write produced.
+
+    Attributes:
+        data_version: content hash of the rows (see :mod:`partita.versions`).
+        rows: row count.
+        bytes: bytes written to storage (the Parquet file's size).
+        schema: JSON text, a list of ``{"name": ..., "type": ...}``.
+        location: where the data lives (a file path, or ``<db>::<schema>.<table>``).
+    """
+
+    data_version: str
+    rows: int
+    bytes: int
+    schema: str
+    location: str
+
+    def schema_fields(self) -> list[dict[str, str]]:
+        """The schema as a list of ``{"name", "type"}`` dicts."""
+        fields: list[dict[str, str]] = json.loads(self.schema)
+        return fields
+
+
+@dataclass(frozen=True, slots=True)
+class StagedWrite:
+    """Data written but not yet visible to readers (picklable, so a worker can
+    stage and another process can publish).
+
+    Attributes:
+        asset: the asset key as a string.
+        partition: the partition being written.
+        path: the staged Parquet file.
+        result: the write result it will have once published (``location`` is
+            the published location).
+    """
+
+    asset: str
+    partition: PartitionPath
+    path: str
+    result: WriteResult
+
+
+@runtime_checkable
+class Store(Protocol):
+    """Idempotent partition-overwrite storage of asset data (DESIGN §4).
+
+    ``data`` may be anything :func:`partita.io.to_arrow_reader` accepts;
+    ``as_type`` is a type annotation (``pd.DataFrame`` by default, ``pa.Table``,
+    ``duckdb.DuckDBPyRelation``, ``pa.RecordBatchReader``).
+    """
+
+    def stage(self, asset: AssetKeyLike, partition: PartitionPath, data: object) -> StagedWrite:
+        """Write ``data`` invisibly and compute its version."""
+        ...
+
+    def publish(self, staged: StagedWrite) -> WriteResult:
+        """Atomically replace the partition with the staged data."""
+        ...
+
+    def discard(self, staged: StagedWrite) -> None:
+        """Drop staged data; the published version stays."""
+        ...
+
+    def write(self, asset: AssetKeyLike, partition: PartitionPath, data: object) -> WriteResult:
+        """``stage`` then ``publish``."""
+        ...
+
+    def read(
+        self, asset: AssetKeyLike, partitions: Sequence[PartitionPath], as_type: Any = None
+    ) -> Any:
+        """The published rows of ``partitions`` as one value of ``as_type``."""
+        ...
+
+    def read_staged(self, staged: StagedWrite, as_type: Any = None) -> Any:
+        """The staged rows (for checks between stage and publish)."""
+        ...
+
+    def list_partitions(self, asset: AssetKeyLike) -> list[PartitionPath]:
+        """Every published partition of ``asset``, sorted."""
+        ...
+
+    def delete(self, asset: AssetKeyLike, partition: PartitionPath | None = None) -> None:
+        """Remove one partition, or every partition of ``asset`` when None."""
+        ...

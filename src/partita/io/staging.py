@@ -1,0 +1,159 @@
+"""Streaming a RecordBatchReader to a staged Parquet file (shared by both stores).
+
+While the batches go to disk, the data version is computed
+(:class:`~partita.versions.DataVersionHasher`) and every partition column
+present in the data is checked against the partition being written. Batches
+are grouped into row groups of at most :data:`ROW_GROUP_ROWS` rows or
+:data:`ROW_GROUP_BYTES` bytes, which bounds memory whatever the data size.
+Staged files are hidden (``.``-prefixed, ``.tmp``-suffixed) and carry the
+writer's pid, so a later writer can remove the leftovers of a crashed one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from partita.errors import StorageError
+from partita.io.paths import PartitionPath, partition_label
+from partita.versions import DataVersionHasher
+
+__all__ = [
+    "ROW_GROUP_BYTES",
+    "ROW_GROUP_ROWS",
+    "Staged",
+    "check_partition_columns",
+    "fsync_path",
+    "remove_stale_temps",
+    "temp_name",
+    "write_parquet",
+]
+
+ROW_GROUP_ROWS = 1 << 20
+ROW_GROUP_BYTES = 64 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class Staged:
+    """What :func:`write_parquet` wrote."""
+
+    rows: int
+    bytes: int
+    data_version: str
+    schema: pa.Schema
+
+
+def temp_name(stem: str) -> str:
+    """A hidden temp file name for ``stem`` owned by this process."""
+    return f".{stem}.{os.getpid()}.{secrets.token_hex(6)}.tmp"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_temps(folder: Path, stem: str) -> int:
+    """Delete temp files for ``stem`` in ``folder`` whose writing process is dead."""
+    removed = 0
+    prefix = f".{stem}."
+    try:
+        entries = list(os.scandir(folder))
+    except FileNotFoundError:
+        return 0
+    for entry in entries:
+        name = entry.name
+        if not (name.startswith(prefix) and name.endswith(".tmp")):
+            continue
+        pid_text = name[len(prefix) :].split(".", 1)[0]
+        if pid_text.isdigit() and not _pid_alive(int(pid_text)):
+            with contextlib.suppress(FileNotFoundError):
+                Path(entry.path).unlink()
+                removed += 1
+    return removed
+
+
+def fsync_path(path: Path) -> None:
+    """fsync a file or a directory by path."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def check_partition_columns(batch: pa.RecordBatch, partition: PartitionPath) -> None:
+    """Refuse a batch whose partition column holds another partition's value.
+
+    Values are compared as text (Arrow's cast to string: a ``date32`` column
+    matches ``2025-03-01``); nulls disagree.
+    """
+    names = batch.schema.names
+    for dim, value in partition:
+        if dim not in names or batch.num_rows == 0:
+            continue
+        column = batch.column(names.index(dim))
+        try:
+            text = pc.cast(column, pa.string())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            raise StorageError(
+                f"column {dim!r} ({column.type}) cannot be compared with partition "
+                f"{partition_label(partition)}"
+            ) from exc
+        wrong = pc.invert(pc.fill_null(pc.equal(text, value), False))
+        if pc.any(wrong).as_py():
+            found = pc.filter(text, wrong)[0].as_py()
+            raise StorageError(
+                f"column {dim!r} holds {found!r} but partition "
+                f"{partition_label(partition)} is being written",
+                hint=f"return only rows of this partition, or drop the {dim!r} column "
+                "(the store adds it)",
+            )
+
+
+def write_parquet(
+    reader: pa.RecordBatchReader, path: Path, partition: PartitionPath, *, durable: bool = True
+) -> Staged:
+    """Stream ``reader`` to ``path`` as Parquet, computing the data version on the way.
+
+    The file is fsynced when ``durable``. On any error the file is removed and
+    the error re-raised (an exception raised by the user's generator comes out
+    unchanged).
+    """
+    schema = reader.schema
+    hasher = DataVersionHasher(schema)
+    pending: list[pa.RecordBatch] = []
+    pending_rows = pending_bytes = 0
+    try:
+        with pq.ParquetWriter(path, schema) as writer:
+            for batch in reader:
+                check_partition_columns(batch, partition)
+                hasher.update(batch)
+                pending.append(batch)
+                pending_rows += batch.num_rows
+                pending_bytes += batch.nbytes
+                if pending_rows >= ROW_GROUP_ROWS or pending_bytes >= ROW_GROUP_BYTES:
+                    writer.write_table(pa.Table.from_batches(pending, schema))
+                    pending, pending_rows, pending_bytes = [], 0, 0
+            if pending or hasher.rows == 0:
+                writer.write_table(pa.Table.from_batches(pending, schema))
+            pending = []
+        if durable:
+            fsync_path(path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        raise
+    return Staged(hasher.rows, path.stat().st_size, hasher.finish(), schema)

@@ -1,0 +1,301 @@
+"""Code and data versions: short, deterministic content hashes (pure).
+
+* :func:`data_version` / :class:`DataVersionHasher` hash Arrow data. The same
+  rows and schema give the same version whatever the chunking, the buffer
+  layout (slices, offsets), the string width (``string`` / ``large_string`` /
+  ``string_view``), dictionary encoding, or any schema/file metadata. One
+  changed value, a changed column name or a changed type gives a new version.
+* :func:`code_version` hashes a function's normalized source (its AST):
+  comments, docstrings, formatting and decorators do not count.
+* :func:`sql_version` hashes SQL normalized by sqlglot: whitespace, keyword
+  case, unquoted identifier case and comments do not count.
+
+Every version is a 16-character lowercase hex string (64 bits of SHA-256),
+stable across processes, machines and Python versions of the same code (never
+Python's randomized ``hash()``).
+
+How data is hashed: each column keeps its own streaming SHA-256 hashers fed
+with a canonical byte stream (fixed-width values, or lengths and bytes for
+strings/binaries, and validity once a null is seen), so feeding the rows in
+one batch or in a thousand gives the same digests. Nested types fall back to a
+slower canonical per-value encoding.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import inspect
+import json
+import textwrap
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from partita.errors import DefinitionError
+
+__all__ = [
+    "DataVersionHasher",
+    "VERSION_LENGTH",
+    "canonical_type",
+    "code_version",
+    "data_version",
+    "sql_version",
+]
+
+VERSION_LENGTH = 16
+"""Hex characters in every version string."""
+
+_STRING_TYPES = ("string", "large_string", "string_view")
+_BINARY_TYPES = ("binary", "large_binary", "binary_view")
+
+
+def _short(digest: bytes) -> str:
+    return digest.hex()[:VERSION_LENGTH]
+
+
+def canonical_type(data_type: pa.DataType) -> str:
+    """The type's name as far as versions are concerned (width variants unified).
+
+    ``large_string`` and ``string_view`` are ``string``; binary likewise;
+    a dictionary is its value type.
+    """
+    if pa.types.is_dictionary(data_type):
+        return canonical_type(data_type.value_type)
+    name = str(data_type)
+    if name in _STRING_TYPES:
+        return "string"
+    if name in _BINARY_TYPES:
+        return "binary"
+    if pa.types.is_large_list(data_type) or pa.types.is_list_view(data_type):
+        return f"list<{canonical_type(data_type.value_type)}>"
+    return name
+
+
+class _ColumnHasher:
+    """Canonical streaming hash of one column (chunking-independent)."""
+
+    __slots__ = ("_data", "_lengths", "_rows_before_null", "_validity", "kind")
+
+    def __init__(self, data_type: pa.DataType) -> None:
+        self._data = hashlib.sha256()
+        self._lengths = hashlib.sha256()
+        self._validity: Any = None  # a hashlib object once the first null is seen
+        self._rows_before_null = 0
+        if pa.types.is_dictionary(data_type):
+            data_type = data_type.value_type
+        if pa.types.is_boolean(data_type):
+            self.kind = "bool"
+        elif str(data_type) in _STRING_TYPES or str(data_type) in _BINARY_TYPES:
+            self.kind = "varlen"
+        elif _fixed_width(data_type):
+            self.kind = "fixed"
+        else:
+            self.kind = "generic"
+
+    def _update_validity(self, arr: pa.Array) -> None:
+        if arr.null_count == 0:
+            if self._validity is None:
+                self._rows_before_null += len(arr)
+            else:
+                self._validity.update(b"\x01" * len(arr))
+            return
+        if self._validity is None:
+            self._validity = hashlib.sha256(b"\x01" * self._rows_before_null)
+        valid = pc.cast(arr.is_valid(), pa.uint8())
+        self._validity.update(_value_bytes(valid, 1))
+
+    def update(self, arr: pa.Array) -> None:
+        if pa.types.is_dictionary(arr.type):
+            arr = arr.dictionary_decode()
+        self._update_validity(arr)
+        if self.kind == "bool":
+            arr = pc.cast(pc.fill_null(arr, False), pa.uint8())
+            self._data.update(_value_bytes(arr, 1))
+        elif self.kind == "fixed":
+            if arr.null_count:
+                arr = pc.fill_null(arr, pa.scalar(0, pa.int8()).cast(arr.type))
+            self._data.update(_value_bytes(arr, arr.type.bit_width // 8))
+        elif self.kind == "varlen":
+            self._update_varlen(arr)
+        else:
+            for value in arr.to_pylist():
+                encoded = json.dumps(value, default=repr, sort_keys=True).encode()
+                self._lengths.update(len(encoded).to_bytes(8, "little"))
+                self._data.update(encoded)
+
+    def _update_varlen(self, arr: pa.Array) -> None:
+        if str(arr.type).endswith("_view"):
+            arr = arr.cast(pa.large_binary() if "binary" in str(arr.type) else pa.large_string())
+        if arr.null_count:
+            arr = pc.fill_null(arr, pa.scalar(b"" if "binary" in str(arr.type) else "", arr.type))
+        lengths = pc.cast(pc.binary_length(arr), pa.int64())
+        self._lengths.update(_value_bytes(lengths, 8))
+        if len(arr) == 0:
+            return
+        wide = pa.types.is_large_string(arr.type) or pa.types.is_large_binary(arr.type)
+        offset_width = 8 if wide else 4
+        _, offsets_buf, data_buf = arr.buffers()
+        first = arr.offset * offset_width
+        start = int.from_bytes(offsets_buf[first : first + offset_width], "little", signed=True)
+        last = (arr.offset + len(arr)) * offset_width
+        end = int.from_bytes(offsets_buf[last : last + offset_width], "little", signed=True)
+        if data_buf is not None and end > start:
+            self._data.update(memoryview(data_buf)[start:end])
+
+    def digest(self) -> bytes:
+        out = hashlib.sha256(self.kind.encode())
+        out.update(self._data.digest())
+        out.update(self._lengths.digest())
+        out.update(b"V" + self._validity.digest() if self._validity is not None else b"-")
+        return out.digest()
+
+
+def _fixed_width(data_type: pa.DataType) -> bool:
+    try:
+        width = data_type.bit_width
+    except ValueError:
+        return False
+    return isinstance(width, int) and width >= 8 and width % 8 == 0
+
+
+def _value_bytes(arr: pa.Array, width: int) -> memoryview:
+    """The bytes of a fixed-width array's values, honouring its offset."""
+    buf = arr.buffers()[1]
+    start = arr.offset * width
+    return memoryview(buf)[start : start + len(arr) * width]
+
+
+class DataVersionHasher:
+    """Incremental data version: ``update`` once per RecordBatch, then ``finish``.
+
+    Used by the stores while they write, so the version never requires reading
+    the file back. Column names, canonical types and values count; field
+    nullability and metadata do not.
+
+    Args:
+        schema: the schema of every batch that will be fed.
+    """
+
+    def __init__(self, schema: pa.Schema) -> None:
+        self._schema = schema
+        self._columns = [_ColumnHasher(field.type) for field in schema]
+        self.rows = 0
+
+    def update(self, batch: pa.RecordBatch | pa.Table) -> None:
+        """Feed the next rows (a RecordBatch, or a Table of any chunking)."""
+        if batch.num_columns != len(self._columns):
+            raise ValueError("batch does not match the hasher's schema")
+        for hasher, column in zip(self._columns, batch.columns, strict=True):
+            if isinstance(column, pa.ChunkedArray):
+                for chunk in column.chunks:
+                    hasher.update(chunk)
+            else:
+                hasher.update(column)
+        self.rows += batch.num_rows
+
+    def finish(self) -> str:
+        """The version of every row fed so far (the hasher may keep being fed)."""
+        out = hashlib.sha256(b"partita-data-v1")
+        out.update(self.rows.to_bytes(8, "little"))
+        for field, hasher in zip(self._schema, self._columns, strict=True):
+            header = json.dumps([field.name, canonical_type(field.type)]).encode()
+            out.update(len(header).to_bytes(4, "little") + header)
+            out.update(hasher.digest())
+        return _short(out.digest())
+
+
+def data_version(data: pa.Table | pa.RecordBatch | pa.RecordBatchReader) -> str:
+    """The data version of a Table, RecordBatch or (consumed) RecordBatchReader."""
+    hasher = DataVersionHasher(data.schema)
+    batches: Iterable[pa.RecordBatch | pa.Table]
+    batches = data if isinstance(data, pa.RecordBatchReader) else [data]
+    for batch in batches:
+        hasher.update(batch)
+    return hasher.finish()
+
+
+class _StripDocstrings(ast.NodeTransformer):
+    """Drop docstrings of every function/class and the decorators of the top one."""
+
+    def _strip(self, node: Any) -> Any:
+        body = node.body
+        if (
+            body
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+            and isinstance(body[0].value.value, str)
+        ):
+            node.body = body[1:] or [ast.Pass()]
+        self.generic_visit(node)
+        return node
+
+    visit_FunctionDef = _strip  # noqa: N815
+    visit_AsyncFunctionDef = _strip  # noqa: N815
+    visit_ClassDef = _strip  # noqa: N815
+
+
+def code_version(fn: Callable[..., object]) -> str:
+    """A hash of ``fn``'s normalized source: its AST without docstrings or decorators.
+
+    Comments, blank lines, formatting and the docstring do not change the
+    version; any change to the code (including the function's name, defaults
+    and annotations) does.
+
+    Raises:
+        DefinitionError: the source of ``fn`` cannot be read (builtins, code
+            typed into a REPL); pass an explicit ``code_version`` instead.
+    """
+    target = inspect.unwrap(fn)
+    try:
+        source = textwrap.dedent(inspect.getsource(target))
+    except (OSError, TypeError) as exc:
+        raise DefinitionError(
+            f"cannot read the source of {getattr(fn, '__qualname__', fn)!r}: {exc}",
+            hint='pass an explicit code_version="..." for this asset',
+        ) from exc
+    try:
+        tree: ast.AST = ast.parse(source)
+    except SyntaxError:
+        # A lambda inside a larger expression: getsource returns its whole line.
+        return _short(hashlib.sha256(b"src\0" + " ".join(source.split()).encode()).digest())
+    node: ast.AST = tree
+    if isinstance(tree, ast.Module) and len(tree.body) == 1:
+        node = tree.body[0]
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            node.decorator_list = []
+    node = _StripDocstrings().visit(node)
+    dumped = ast.dump(node, annotate_fields=True, include_attributes=False)
+    return _short(hashlib.sha256(b"ast\0" + dumped.encode()).digest())
+
+
+def sql_version(sql: str, dialect: str | None = None) -> str:
+    """A hash of ``sql`` normalized by sqlglot in ``dialect``.
+
+    Whitespace, keyword case, the case of unquoted identifiers (per the
+    dialect's rules) and comments do not change the version; literals,
+    quoted identifiers and any change of meaning do.
+
+    Raises:
+        DefinitionError: the SQL cannot be parsed.
+    """
+    import sqlglot  # noqa: PLC0415 - parsing is only needed for SQL assets
+    from sqlglot.errors import ParseError  # noqa: PLC0415
+    from sqlglot.optimizer.normalize_identifiers import (  # noqa: PLC0415
+        normalize_identifiers,
+    )
+
+    try:
+        expressions = sqlglot.parse(sql, read=dialect)
+    except ParseError as exc:
+        raise DefinitionError(f"cannot parse SQL: {exc}") from exc
+    parts = []
+    for expression in expressions:
+        if expression is None:
+            continue
+        normalized = normalize_identifiers(expression, dialect=dialect)
+        parts.append(normalized.sql(dialect=dialect, comments=False, pretty=False))
+    text = ";\n".join(parts)
+    return _short(hashlib.sha256(f"sql\0{dialect or ''}\0{text}".encode()).digest())
