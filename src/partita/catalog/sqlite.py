@@ -372,9 +372,11 @@ class SQLiteCatalog:
                     )
                 )
                 i_rows.extend(_input_rows(mid, mat_inputs))
+            # pointers before inputs, so an input may link an upstream recorded
+            # earlier in the same call
             conn.executemany(_INSERT_MATERIALIZATION, m_rows)
-            conn.executemany(_INSERT_INPUT, i_rows)
             conn.executemany(_UPSERT_LATEST, l_rows)
+            conn.executemany(_INSERT_INPUT, i_rows)
 
     def record_materializations_bulk(
         self, items: Iterable[tuple[Materialization, Sequence[Input]]]
