@@ -313,7 +313,10 @@ class PartitionSubset(ABC):
         runs = self.ranges()
         if not runs:
             return "(none)"
-        parts = [first if first == last else f"{first}..{last}" for first, last in runs[:max_runs]]
+        parts = [
+            (first or "(unpartitioned)") if first == last else f"{first}..{last}"
+            for first, last in runs[:max_runs]
+        ]
         if len(runs) > max_runs:
             parts.append(f"... {len(runs) - max_runs} more runs")
         return f"{', '.join(parts)} ({len(self)})"

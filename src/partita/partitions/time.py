@@ -31,6 +31,8 @@ from datetime import date, datetime, time, timedelta
 from functools import cached_property
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import numpy as np
+
 from partita.errors import DefinitionError
 from partita.partitions.base import (
     TimeWindowRange,
@@ -56,6 +58,7 @@ _HOUR = re.compile(
 )
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _HOUR_DELTA = timedelta(hours=1)
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 
 def _parse_date(text: str) -> date:
@@ -246,9 +249,13 @@ class _DayBased(TimePartitions):
 
     def keys_between(self, start: int, stop: int) -> list[str]:
         """Batch formatting of keys."""
-        fromordinal = date.fromordinal
         base, step = self._start_ordinal, self._step
-        return [fromordinal(base + i * step).isoformat() for i in range(start, stop)]
+        if stop - start < 64:
+            fromordinal = date.fromordinal
+            return [fromordinal(base + i * step).isoformat() for i in range(start, stop)]
+        days = np.arange(start, stop, dtype=np.int64) * step + (base - _EPOCH_ORDINAL)
+        keys: list[str] = np.datetime_as_string(days.astype("datetime64[D]")).tolist()
+        return keys
 
     def index_of(self, key: str) -> int:
         """The number of ``key``."""
