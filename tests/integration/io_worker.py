@@ -69,6 +69,8 @@ def read(kind: str, location: str, seconds: float) -> None:
             sys.exit(1)
         reads += 1
     print(f"READS {reads}", flush=True)
+    if reads == 0:
+        sys.exit(2)
 
 
 if __name__ == "__main__":
