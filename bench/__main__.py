@@ -40,6 +40,7 @@ from bench.machine import Machine, partita_commit
 
 __all__ = ["main", "render_table"]
 
+_PIPE_WIDTH = 132
 _QUICK_GITIGNORE = "# Quick (reduced-size) benchmark runs are not kept in git.\n*\n!.gitignore\n"
 
 
@@ -90,18 +91,33 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _fmt(value: float) -> str:
-    return f"{value:.4g}"
+def _seconds(value: float) -> str:
+    """A duration with a unit that keeps it short: ``110 µs``, ``24.6 ms``, ``3.21 s``."""
+    if value < 1e-3:
+        return f"{value * 1e6:.3g} µs"
+    if value < 1:
+        return f"{value * 1e3:.3g} ms"
+    return f"{value:.3g} s"
 
 
-def _figure_cells(figure: Figure) -> tuple[str, str, str, str]:
+def _scalar(value: object) -> str:
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _figure_cells(figure: Figure) -> tuple[str, str, str]:
+    """(median or value, min-max, n) of one figure."""
     if isinstance(figure, Summary):
-        return _fmt(figure.median), _fmt(figure.min), _fmt(figure.max), str(figure.n)
+        spread = f"{_seconds(figure.min)} - {_seconds(figure.max)}"
+        return _seconds(figure.median), spread, str(figure.n)
     if isinstance(figure, tuple):
-        return ", ".join(str(v) for v in figure), "", "", str(len(figure))
-    if isinstance(figure, float):
-        return _fmt(figure), "", "", ""
-    return str(figure), "", "", ""
+        return ", ".join(_scalar(v) for v in figure), "", str(len(figure))
+    return _scalar(figure), "", ""
 
 
 def render_table(outcomes: Sequence[Outcome], *, quick: bool) -> Table:
@@ -109,20 +125,17 @@ def render_table(outcomes: Sequence[Outcome], *, quick: bool) -> Table:
     table = Table(title="Partita benchmarks" + (" (quick)" if quick else ""))
     for column in ("workload", "status", "figure"):
         table.add_column(column)
-    for column in ("median / value", "min", "max", "n"):
+    for column in ("median / value", "min - max", "n", "peak RSS MiB", "wall s"):
         table.add_column(column, justify="right")
-    table.add_column("peak RSS MiB", justify="right")
-    table.add_column("wall s", justify="right")
     for outcome in outcomes:
         status = "[green]ok[/green]" if outcome.ok else "[bold red]FAILED[/bold red]"
         rss = "" if outcome.peak_rss_mb is None else f"{outcome.peak_rss_mb:.0f}"
         head = [outcome.name, status]
         tail = [rss, f"{outcome.wall_s:.1f}"]
         if not outcome.ok:
-            table.add_row(*head, "[red](error below)[/red]", "", "", "", "", *tail)
-            continue
-        if not outcome.figures:
-            table.add_row(*head, "(no figures)", "", "", "", "", *tail)
+            table.add_row(*head, "[red](error below)[/red]", "", "", "", *tail)
+        elif not outcome.figures:
+            table.add_row(*head, "(no figures)", "", "", "", *tail)
         for i, (name, figure) in enumerate(outcome.figures.items()):
             first = i == 0
             table.add_row(
@@ -196,7 +209,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         outcomes.append(outcome)
 
     if not args.json_only:
-        console = Console() if sys.stdout.isatty() else err
+        # Not a terminal (a pipe, CI): wide enough that figure names stay whole.
+        console = Console() if sys.stdout.isatty() else Console(stderr=True, width=_PIPE_WIDTH)
         console.print(render_table(outcomes, quick=args.quick))
         failed = [o.name for o in outcomes if not o.ok]
         for outcome in outcomes:
