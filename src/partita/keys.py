@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Union
 
 from partita.errors import DefinitionError
 
@@ -85,7 +84,7 @@ class AssetKey:
         return f"AssetKey({self.to_string()!r})"
 
 
-AssetKeyLike = Union[str, AssetKey, Iterable[str]]
+AssetKeyLike = str | AssetKey | Iterable[str]
 
 
 @dataclass(frozen=True, order=True, slots=True)

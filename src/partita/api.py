@@ -1,0 +1,162 @@
+"""The library facade: load a project and ask it things.
+
+This is the one place that wires the pieces together (definitions, graph,
+stores, catalog, planner, runner); the CLI only calls functions here, and so
+can any Python program::
+
+    from partita import api
+    project = api.load_project(file="defs.py")
+    for info in api.list_assets(project):
+        print(info.key, info.partitions)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from partita.definitions import LoadedProject
+from partita.definitions import load_project as _load_definitions
+from partita.graph import AssetGraph
+from partita.keys import AssetKey
+from partita.selection import select
+
+__all__ = [
+    "AssetInfo",
+    "GraphView",
+    "Project",
+    "graph_view",
+    "list_assets",
+    "load_project",
+]
+
+
+@dataclass(frozen=True)
+class Project:
+    """A loaded, validated project: its definitions, asset graph and home folder."""
+
+    loaded: LoadedProject
+    graph: AssetGraph
+
+    @property
+    def home(self) -> Path:
+        """The project home (``.partita/`` by default): catalog and default data."""
+        return self.loaded.home
+
+    @property
+    def catalog_path(self) -> Path:
+        """The SQLite catalog file."""
+        return self.home / "catalog.db"
+
+    @property
+    def data_path(self) -> Path:
+        """Where the default Parquet store keeps data."""
+        return self.home / "data"
+
+
+def load_project(
+    file: str | Path | None = None, module: str | None = None, cwd: Path | None = None
+) -> Project:
+    """Find, import and validate a project (see :func:`partita.definitions.load_project`)."""
+    loaded = _load_definitions(file=file, module=module, cwd=cwd)
+    return Project(loaded=loaded, graph=AssetGraph(loaded.definitions))
+
+
+@dataclass(frozen=True)
+class AssetInfo:
+    """What ``partita list`` shows about one asset or source."""
+
+    key: str
+    kind: str
+    group: str
+    partitions: str | None
+    dimensions: tuple[str, ...]
+    upstream: tuple[str, ...]
+    downstream: tuple[str, ...]
+    code_version: str
+    description: str
+    owners: tuple[str, ...]
+    tags: dict[str, str]
+    checks: tuple[str, ...]
+    freshness: str | None
+    batch: bool
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (stable field names)."""
+        return {
+            "key": self.key,
+            "kind": self.kind,
+            "group": self.group,
+            "partitions": self.partitions,
+            "dimensions": list(self.dimensions),
+            "upstream": list(self.upstream),
+            "downstream": list(self.downstream),
+            "code_version": self.code_version,
+            "description": self.description,
+            "owners": list(self.owners),
+            "tags": self.tags,
+            "checks": list(self.checks),
+            "freshness": self.freshness,
+            "batch": self.batch,
+        }
+
+
+def _info(graph: AssetGraph, key: AssetKey) -> AssetInfo:
+    spec = graph.spec(key)
+    parts = spec.partitions
+    return AssetInfo(
+        key=str(key),
+        kind=spec.kind,
+        group=spec.group,
+        partitions=None if parts is None else parts.describe(),
+        dimensions=() if parts is None else parts.dimensions,
+        upstream=tuple(str(e.upstream) for e in graph.upstream_edges(key)),
+        downstream=tuple(str(e.downstream) for e in graph.downstream_edges(key)),
+        code_version=graph.code_version(key),
+        description=spec.description,
+        owners=spec.owners,
+        tags=dict(spec.tags),
+        checks=tuple(c.name for c in spec.checks),
+        freshness=None if spec.freshness is None else spec.freshness.describe(),
+        batch=spec.batch,
+    )
+
+
+def list_assets(project: Project, selection: str | None = None) -> list[AssetInfo]:
+    """The assets and sources of ``selection`` (default: all), in topological order."""
+    return [_info(project.graph, k) for k in select(project.graph, selection)]
+
+
+@dataclass(frozen=True)
+class GraphView:
+    """A selected part of the asset graph: nodes and the edges between them."""
+
+    nodes: tuple[AssetInfo, ...]
+    edges: tuple[tuple[str, str, str], ...]  # (upstream, downstream, mapping)
+    generations: tuple[tuple[str, ...], ...]
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict: nodes, edges (with mapping) and topological generations."""
+        return {
+            "nodes": [n.to_json() for n in self.nodes],
+            "edges": [{"upstream": u, "downstream": d, "mapping": m} for u, d, m in self.edges],
+            "generations": [list(g) for g in self.generations],
+        }
+
+
+def graph_view(project: Project, selection: str | None = None) -> GraphView:
+    """The subgraph of ``selection`` (default: all) with mappings and generations."""
+    graph = project.graph
+    keys = select(graph, selection)
+    chosen = set(keys)
+    edges = tuple(
+        (str(e.upstream), str(e.downstream), repr(e.mapping))
+        for k in keys
+        for e in graph.upstream_edges(k)
+        if e.upstream in chosen
+    )
+    generations = tuple(tuple(str(k) for k in g) for g in graph.generations(keys))
+    return GraphView(
+        nodes=tuple(_info(graph, k) for k in keys), edges=edges, generations=generations
+    )

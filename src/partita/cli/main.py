@@ -1,0 +1,59 @@
+"""Entry point of ``partita`` and its error boundary.
+
+Bad input ends with exit status 2 (usage) or 1 (error), a one-line message and
+a hint, never a traceback unless ``--debug`` (or ``PARTITA_DEBUG=1``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+
+import click
+from rich.text import Text
+
+from partita.cli import project_commands
+from partita.cli.app import cli, stderr
+from partita.errors import PartitaError
+
+__all__ = ["cli", "main"]
+
+for _module in (project_commands,):
+    _module.register(cli)
+
+
+def _debug_requested(argv: Sequence[str]) -> bool:
+    return "--debug" in argv or os.environ.get("PARTITA_DEBUG", "") not in ("", "0")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the ``partita`` console script."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = _debug_requested(args)
+    try:
+        result = cli.main(args=args, prog_name="partita", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        stderr.print("aborted")
+        sys.exit(130)
+    except PartitaError as exc:
+        if debug:
+            raise
+        stderr.print(Text.assemble(("error: ", "bold red"), exc.message))
+        if exc.hint:
+            stderr.print(Text(f"  hint: {exc.hint}"))
+        sys.exit(1)
+    except Exception as exc:
+        if debug:
+            raise
+        stderr.print(
+            Text.assemble(("internal error: ", "bold red"), f"{type(exc).__name__}: {exc}")
+        )
+        stderr.print(Text("  hint: rerun with --debug for the traceback, and report it"))
+        sys.exit(1)
+    sys.exit(result if isinstance(result, int) else 0)

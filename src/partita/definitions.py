@@ -1,0 +1,218 @@
+"""``Definitions``: everything a project declares, and finding it on disk.
+
+The CLI finds a project's :class:`Definitions` with ``-f path/to/defs.py``,
+``-m package.module``, or ``[tool.partita] definitions = "..."`` in the
+nearest ``pyproject.toml``. In the module it takes the object named ``defs``,
+or the only :class:`Definitions` there. The project home (catalog, default
+data folder) is ``.partita/`` beside the definitions unless configured.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from partita.assets import AssetSpec
+from partita.errors import DefinitionError
+
+__all__ = ["Definitions", "LoadedProject", "load_project"]
+
+DEFAULT_HOME = ".partita"
+
+
+@dataclass(frozen=True)
+class Definitions:
+    """The assets, sources, default store and resources of one project.
+
+    Args:
+        assets: the ``@asset`` declarations.
+        sources: the ``@source`` declarations (sources may also be listed in ``assets``).
+        store: the default store for assets that do not name one (default: a
+            ``ParquetStore`` under the project home's ``data/``).
+        resources: named objects handed to assets (``context.resources``) and
+            stores that assets refer to by name (``@asset(store="warehouse")``).
+        home: the project home folder, relative to the definitions file
+            (default ``.partita``).
+    """
+
+    assets: tuple[AssetSpec, ...] = ()
+    sources: tuple[AssetSpec, ...] = ()
+    store: object | None = None
+    resources: Mapping[str, Any] = field(default_factory=dict)
+    home: str | None = None
+
+    def __init__(
+        self,
+        assets: Iterable[AssetSpec] = (),
+        sources: Iterable[AssetSpec] = (),
+        store: object | None = None,
+        resources: Mapping[str, Any] | None = None,
+        home: str | None = None,
+    ) -> None:
+        all_assets = tuple(assets)
+        all_sources = tuple(sources)
+        for item in (*all_assets, *all_sources):
+            if not isinstance(item, AssetSpec):
+                raise DefinitionError(
+                    f"Definitions takes @asset / @source declarations, got {item!r}",
+                    hint="decorate the function with @asset(...) before listing it",
+                )
+        for item in all_sources:
+            if not item.is_source:
+                raise DefinitionError(f"{item.key} is an asset, listed in sources=")
+        object.__setattr__(self, "assets", tuple(a for a in all_assets if not a.is_source))
+        object.__setattr__(
+            self, "sources", all_sources + tuple(a for a in all_assets if a.is_source)
+        )
+        object.__setattr__(self, "store", store)
+        object.__setattr__(self, "resources", dict(resources or {}))
+        object.__setattr__(self, "home", home)
+
+    @property
+    def all_specs(self) -> tuple[AssetSpec, ...]:
+        """Sources first, then assets, as declared."""
+        return self.sources + self.assets
+
+
+@dataclass(frozen=True)
+class LoadedProject:
+    """A project found on disk: its definitions, where they came from, and its home."""
+
+    definitions: Definitions
+    root: Path
+    home: Path
+    origin: str
+
+
+def _find_pyproject(start: Path) -> Path | None:
+    for folder in (start, *start.parents):
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file():
+            try:
+                data = tomllib.loads(candidate.read_text(encoding="utf-8"))
+            except tomllib.TOMLDecodeError as exc:
+                raise DefinitionError(f"{candidate}: invalid TOML: {exc}") from exc
+            if "partita" in data.get("tool", {}):
+                return candidate
+    return None
+
+
+def _import_file(path: Path) -> ModuleType:
+    if not path.is_file():
+        raise DefinitionError(f"definitions file {path} does not exist")
+    name = f"_partita_project_{path.stem}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise DefinitionError(f"cannot import {path} as a Python module")
+    folder = str(path.parent)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _import_module(name: str, root: Path) -> ModuleType:
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name and name.startswith(exc.name):
+            raise DefinitionError(
+                f"cannot import definitions module {name!r}: {exc}",
+                hint=f"run from the folder that contains it (searched {root})",
+            ) from exc
+        raise
+
+
+def _pick(module: ModuleType, attribute: str | None, origin: str) -> Definitions:
+    if attribute:
+        value = getattr(module, attribute, None)
+        if not isinstance(value, Definitions):
+            raise DefinitionError(f"{origin}: {attribute!r} is not a Definitions object")
+        return value
+    named = getattr(module, "defs", None)
+    if isinstance(named, Definitions):
+        return named
+    found = [v for v in vars(module).values() if isinstance(v, Definitions)]
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise DefinitionError(
+            f"{origin} defines no Definitions object",
+            hint="add `defs = Definitions(assets=[...])` to it",
+        )
+    raise DefinitionError(
+        f"{origin} defines {len(found)} Definitions objects",
+        hint="name the one to use `defs`, or pass module:attribute",
+    )
+
+
+def load_project(
+    file: str | Path | None = None,
+    module: str | None = None,
+    cwd: Path | None = None,
+) -> LoadedProject:
+    """Find and import a project's definitions.
+
+    Args:
+        file: a Python file (``-f``), optionally ``path.py:attribute``.
+        module: a module name (``-m``), optionally ``package.module:attribute``.
+        cwd: where to start looking for ``pyproject.toml`` (default: the cwd).
+
+    Raises:
+        DefinitionError: nothing found, or the module holds no single Definitions.
+    """
+    start = (cwd or Path.cwd()).resolve()
+    configured_home: str | None = None
+    if file is None and module is None:
+        pyproject = _find_pyproject(start)
+        if pyproject is None:
+            raise DefinitionError(
+                f"no Partita project found from {start}",
+                hint="pass -f path/to/defs.py or -m package.module, or set "
+                '[tool.partita] definitions = "defs.py" in pyproject.toml',
+            )
+        config = tomllib.loads(pyproject.read_text(encoding="utf-8"))["tool"]["partita"]
+        target = config.get("definitions")
+        if not isinstance(target, str) or not target:
+            raise DefinitionError(f"{pyproject}: [tool.partita] needs definitions = '...'")
+        configured_home = config.get("home")
+        root = pyproject.parent
+        if target.split(":")[0].endswith(".py") or "/" in target:
+            file = root / target
+        else:
+            module = target
+    else:
+        root = start
+    attribute: str | None = None
+    if file is not None:
+        text = str(file)
+        if ":" in Path(text).name:
+            text, attribute = text.rsplit(":", 1)
+        path = (start / text).resolve() if not Path(text).is_absolute() else Path(text)
+        loaded = _import_file(path)
+        origin = str(path)
+        if configured_home is None:
+            root = path.parent
+    else:
+        assert module is not None
+        name, _, attribute_text = module.partition(":")
+        attribute = attribute_text or None
+        loaded = _import_module(name, root)
+        origin = name
+        if configured_home is None and loaded.__file__:
+            root = Path(loaded.__file__).resolve().parent
+    definitions = _pick(loaded, attribute, origin)
+    home_text = definitions.home or configured_home or DEFAULT_HOME
+    home = (root / home_text).resolve()
+    return LoadedProject(definitions=definitions, root=root, home=home, origin=origin)

@@ -1,0 +1,274 @@
+"""The asset graph: resolving dependencies, validating, ordering.
+
+:class:`AssetGraph` is built once from :class:`~partita.definitions.Definitions`
+and never changes. Building it resolves every parameter and ``deps=`` entry to
+an asset, picks each edge's partition mapping, and rejects, with a message that
+says what to do: duplicate keys, unknown assets (with close names), cycles
+(with their path), parameters that match no asset, sources read without a
+store, and partitions that cannot be connected without an explicit mapping.
+Edges point the way data flows: from an upstream asset to the assets that read it.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cached_property
+
+import networkx as nx
+
+from partita.assets import AssetDep, AssetSpec
+from partita.definitions import Definitions
+from partita.errors import CycleError, DefinitionError, UnknownAssetError
+from partita.keys import AssetKey
+from partita.mappings import PartitionMapping, default_mapping
+from partita.versions import code_version as compute_code_version
+
+__all__ = ["AssetGraph", "Edge"]
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    """A resolved dependency: ``downstream`` reads ``upstream`` through ``mapping``.
+
+    ``param`` is the parameter receiving the data, ``None`` for order-only deps.
+    """
+
+    upstream: AssetKey
+    downstream: AssetKey
+    param: str | None
+    mapping: PartitionMapping
+
+
+class AssetGraph:
+    """A validated, immutable graph of assets and sources."""
+
+    def __init__(self, definitions: Definitions) -> None:
+        self.definitions = definitions
+        self._specs: dict[AssetKey, AssetSpec] = {}
+        for spec in definitions.all_specs:
+            if spec.key in self._specs:
+                other = self._specs[spec.key]
+                raise DefinitionError(
+                    f"duplicate asset key {spec.key}: declared by {_origin(other)} "
+                    f"and by {_origin(spec)}",
+                    hint="give one of them another name, key= or key_prefix=",
+                )
+            self._specs[spec.key] = spec
+        self._by_name: dict[str, list[AssetKey]] = defaultdict(list)
+        for key in self._specs:
+            self._by_name[key.name].append(key)
+        self._upstream: dict[AssetKey, tuple[Edge, ...]] = {}
+        self._downstream: dict[AssetKey, list[Edge]] = {k: [] for k in self._specs}
+        self._nx = nx.DiGraph()
+        self._nx.add_nodes_from(self._specs)
+        for spec in self._specs.values():
+            edges = tuple(self._resolve(spec, dep) for dep in spec.deps)
+            self._upstream[spec.key] = edges
+            for edge in edges:
+                self._downstream[edge.upstream].append(edge)
+                self._nx.add_edge(edge.upstream, edge.downstream)
+        self._check_acyclic()
+        self._order = tuple(nx.lexicographical_topological_sort(self._nx, key=str))
+
+    # -- building ---------------------------------------------------------------
+
+    def _resolve(self, spec: AssetSpec, dep: AssetDep) -> Edge:
+        where = f"asset {spec.key}"
+        if dep.key is not None:
+            upstream = self._lookup(dep.key, context=f"a dependency of {spec.key}")
+        else:
+            assert dep.param is not None
+            upstream = self._resolve_param(spec, dep.param)
+        up_spec = self._specs[upstream]
+        if up_spec.is_source and dep.param is not None and up_spec.store is None:
+            raise DefinitionError(
+                f"{where}: parameter {dep.param!r} reads source {upstream}, which has no store",
+                hint=f"give the source a store=, or declare deps=[{str(upstream)!r}] "
+                "and read the data yourself",
+            )
+        if dep.mapping is not None:
+            mapping = dep.mapping
+            try:
+                mapping.check(spec.partitions, up_spec.partitions)
+            except DefinitionError as exc:
+                raise DefinitionError(
+                    f"{where} reads {upstream} with {mapping!r}: {exc.message}", hint=exc.hint
+                ) from None
+        else:
+            try:
+                mapping = default_mapping(spec.partitions, up_spec.partitions)
+            except DefinitionError as exc:
+                raise DefinitionError(
+                    f"{where} reads {upstream}: {exc.message}",
+                    hint=exc.hint
+                    or f"pass ins={{{dep.param or 'name'!r}: In({str(upstream)!r}, "
+                    "mapping=...)}} with a partition mapping",
+                ) from None
+        return Edge(upstream=upstream, downstream=spec.key, param=dep.param, mapping=mapping)
+
+    def _resolve_param(self, spec: AssetSpec, param: str) -> AssetKey:
+        candidates: list[AssetKey] = []
+        for text in (param, param.replace("__", "/")):
+            try:
+                key = AssetKey(text)
+            except DefinitionError:
+                continue
+            if key in self._specs:
+                return key
+        candidates = self._by_name.get(param, [])
+        if len(candidates) == 1:
+            return candidates[0]
+        if len(candidates) > 1:
+            same_prefix = [c for c in candidates if c.prefix == spec.key.prefix]
+            if len(same_prefix) == 1:
+                return same_prefix[0]
+            raise DefinitionError(
+                f"asset {spec.key}: parameter {param!r} matches several assets: "
+                + ", ".join(str(c) for c in sorted(candidates)),
+                hint=f"say which one with ins={{{param!r}: In('<key>')}}",
+            )
+        raise UnknownAssetError(
+            param,
+            self._suggest(param),
+            context=f"parameter {param!r} of {spec.key} matches no asset",
+            hint=f"name the parameter after an asset, or map it with ins={{{param!r}: In(...)}}",
+        )
+
+    def _suggest(self, name: str) -> list[str]:
+        names = [str(k) for k in self._specs] + list(self._by_name)
+        close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+        suggestions: list[str] = []
+        for item in close:
+            full = [str(k) for k in self._by_name.get(item, [])] or [item]
+            for key in full:
+                if key not in suggestions:
+                    suggestions.append(key)
+        return suggestions[:3]
+
+    def _lookup(self, key: AssetKey, *, context: str = "") -> AssetKey:
+        if key in self._specs:
+            return key
+        raise UnknownAssetError(str(key), self._suggest(str(key)), context=context)
+
+    def _check_acyclic(self) -> None:
+        try:
+            cycle_edges = nx.find_cycle(self._nx)
+        except nx.NetworkXNoCycle:
+            return
+        path = [str(u) for u, _ in cycle_edges]
+        path.append(path[0])
+        raise CycleError(
+            path,
+            hint="arrows point from an asset to the assets that read it; remove one of "
+            "these dependencies",
+        )
+
+    # -- reading ------------------------------------------------------------------
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._specs
+
+    def __len__(self) -> int:
+        return len(self._specs)
+
+    @property
+    def keys(self) -> tuple[AssetKey, ...]:
+        """Every asset and source key, in a deterministic topological order."""
+        return self._order
+
+    @property
+    def edges(self) -> tuple[Edge, ...]:
+        """Every resolved edge."""
+        return tuple(e for k in self._order for e in self._upstream[k])
+
+    def spec(self, key: AssetKey | str) -> AssetSpec:
+        """The declaration of ``key`` (a key, or a name that resolves uniquely)."""
+        return self._specs[self.resolve(key)]
+
+    def specs(self) -> tuple[AssetSpec, ...]:
+        """Every declaration in topological order."""
+        return tuple(self._specs[k] for k in self._order)
+
+    def resolve(self, name: AssetKey | str) -> AssetKey:
+        """Resolve a key or a unique asset name; unknown names get close suggestions."""
+        if isinstance(name, AssetKey):
+            return self._lookup(name)
+        try:
+            key = AssetKey(name)
+        except DefinitionError:
+            raise UnknownAssetError(name, self._suggest(name)) from None
+        if key in self._specs:
+            return key
+        matches = self._by_name.get(name, [])
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            raise UnknownAssetError(
+                name,
+                [str(m) for m in sorted(matches)],
+                context="the name is ambiguous",
+                hint="use the full key",
+            )
+        raise UnknownAssetError(name, self._suggest(name))
+
+    def upstream_edges(self, key: AssetKey) -> tuple[Edge, ...]:
+        """The edges into ``key`` (what it reads), in declaration order."""
+        return self._upstream[key]
+
+    def downstream_edges(self, key: AssetKey) -> tuple[Edge, ...]:
+        """The edges out of ``key`` (what reads it)."""
+        return tuple(self._downstream[key])
+
+    def ancestors(self, key: AssetKey) -> set[AssetKey]:
+        """Every asset ``key`` depends on, transitively."""
+        return set(nx.ancestors(self._nx, key))
+
+    def descendants(self, key: AssetKey) -> set[AssetKey]:
+        """Every asset that depends on ``key``, transitively."""
+        return set(nx.descendants(self._nx, key))
+
+    def generations(self, keys: Iterable[AssetKey] | None = None) -> list[list[AssetKey]]:
+        """Topological generations: each list only depends on earlier lists."""
+        graph = self._nx if keys is None else self._nx.subgraph(set(keys))
+        return [sorted(g, key=str) for g in nx.topological_generations(graph)]
+
+    def order(self, keys: Iterable[AssetKey]) -> tuple[AssetKey, ...]:
+        """``keys`` in topological order."""
+        wanted = set(keys)
+        return tuple(k for k in self._order if k in wanted)
+
+    def groups(self) -> dict[str, list[AssetKey]]:
+        """Asset keys by group."""
+        out: dict[str, list[AssetKey]] = defaultdict(list)
+        for key in self._order:
+            out[self._specs[key].group].append(key)
+        return dict(out)
+
+    def code_version(self, key: AssetKey) -> str:
+        """The asset's code version: explicit, or a hash of its function's AST."""
+        return self._code_versions[key]
+
+    @cached_property
+    def _code_versions(self) -> dict[AssetKey, str]:
+        out: dict[AssetKey, str] = {}
+        for key, spec in self._specs.items():
+            if spec.code_version is not None:
+                out[key] = spec.code_version
+            elif spec.fn is not None:
+                out[key] = compute_code_version(spec.fn)
+            else:
+                out[key] = ""
+        return out
+
+
+def _origin(spec: AssetSpec) -> str:
+    fn = spec.fn
+    if fn is None:
+        return f"{spec.kind} {spec.key}"
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return getattr(fn, "__qualname__", repr(fn))
+    return f"{fn.__qualname__} ({code.co_filename}:{code.co_firstlineno})"
