@@ -256,3 +256,12 @@ def test_stores_pickle(store: ParquetStore | DuckDBStore) -> None:
     assert copy == store
     store.write("t", (), pa.table({"x": [1]}))
     assert copy.read("t", [()], pa.Table).num_rows == 1
+
+
+def test_duckdb_schema_named_like_the_database_file(tmp_path: Path) -> None:
+    store = DuckDBStore(tmp_path / "sales.duckdb")
+    store.write("sales/orders", (("date", DAYS[0]),), pa.table({"x": [1]}))
+    store.write("sales/orders", (("date", DAYS[0]),), pa.table({"x": [2]}))
+    assert store.read("sales/orders", [(("date", DAYS[0]),)], pa.Table)["x"].to_pylist() == [2]
+    store.delete("sales/orders", (("date", DAYS[0]),))
+    assert store.list_partitions("sales/orders") == []

@@ -110,13 +110,21 @@ class DuckDBStore:
         return self.path.with_name(self.path.name + ".staging")
 
     @staticmethod
-    def table_name(asset: AssetKeyLike) -> str:
-        """The quoted ``"schema"."table"`` of an asset."""
+    def table_name(asset: AssetKeyLike, catalog: str | None = None) -> str:
+        """The quoted ``"schema"."table"`` of an asset (``"catalog"."schema"."table"``
+        when ``catalog`` is given, which avoids ambiguity when a schema and the
+        database file share a name)."""
         key = AssetKey.parse(asset)
         schema = "/".join(key.prefix) or "main"
         if schema == META_SCHEMA:
             raise StorageError(f"asset key prefix {META_SCHEMA!r} is reserved by the store")
-        return f"{quote_identifier(schema)}.{quote_identifier(key.name)}"
+        name = f"{quote_identifier(schema)}.{quote_identifier(key.name)}"
+        return name if catalog is None else f"{quote_identifier(catalog)}.{name}"
+
+    @staticmethod
+    def _catalog(con: duckdb.DuckDBPyConnection) -> str:
+        rows = con.execute("SELECT current_database()").fetchall()
+        return str(rows[0][0])
 
     @contextlib.contextmanager
     def _connect(self, *, write: bool) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -205,9 +213,10 @@ class DuckDBStore:
     ) -> None:
         con.execute(_META_DDL)
         dims = [d for d, _ in part]
-        recorded = con.execute(
+        found = con.execute(
             f"SELECT dimensions FROM {META_SCHEMA}.assets WHERE asset = ?", [str(key)]
-        ).fetchone()
+        ).fetchall()
+        recorded = found[0] if found else None
         if recorded is not None and json.loads(recorded[0]) != dims:
             raise StorageError(
                 f"{where}: the asset is stored with partition dimensions "
@@ -218,11 +227,13 @@ class DuckDBStore:
         new = {name: str(t) for name, t in zip(staged.columns, staged.types, strict=True)}
         for dim, _ in part:
             new.setdefault(dim, "VARCHAR")
-        table = self.table_name(key)
+        catalog = self._catalog(con)
+        table = self.table_name(key, catalog)
         existing = self._columns(con, key)
         if not existing:
             schema = "/".join(key.prefix) or "main"
-            con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_identifier(schema)}")
+            qualified = f"{quote_identifier(catalog)}.{quote_identifier(schema)}"
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {qualified}")
             columns = ", ".join(f"{quote_identifier(n)} {t}" for n, t in new.items())
             con.execute(f"CREATE TABLE {table} ({columns})")
             existing = new
@@ -275,8 +286,9 @@ class DuckDBStore:
         key = AssetKey.parse(asset)
         if not self.path.exists():
             return
-        table = self.table_name(key)
+        self.table_name(key)  # validates the key before touching the database
         with self._connect(write=True) as con:
+            table = self.table_name(key, self._catalog(con))
             con.execute("BEGIN TRANSACTION")
             con.execute(_META_DDL)
             if partition is None:
@@ -315,8 +327,8 @@ class DuckDBStore:
         found = con.execute(
             "SELECT count(*) FROM information_schema.tables WHERE table_schema = ?",
             [META_SCHEMA],
-        ).fetchone()
-        return found is not None and found[0] > 0
+        ).fetchall()
+        return bool(found) and found[0][0] > 0
 
     def read(
         self, asset: AssetKeyLike, partitions: Sequence[PartitionPath], as_type: Any = None
@@ -372,7 +384,7 @@ class DuckDBStore:
         parts: list[PartitionPath],
         con: duckdb.DuckDBPyConnection,
     ) -> tuple[str, list[str]]:
-        table = self.table_name(key)
+        table = self.table_name(key, self._catalog(con))
         dims = [d for d, _ in parts[0]]
         if not dims:
             return f"SELECT * FROM {table}", []
