@@ -1,14 +1,4 @@
-"""The library facade: load a project and ask it things.
-
-This is the one place that wires the pieces together (definitions, graph,
-stores, catalog, planner, runner); the CLI only calls functions here, and so
-can any Python program::
-
-    from partita import api
-    project = api.load_project(file="defs.py")
-    for info in api.list_assets(project):
-        print(info.key, info.partitions)
-"""
+"""Loading a project and describing its assets (``partita list`` / ``graph`` / ``validate``)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,32 @@
+"""The library facade: load a project and ask it things.
+
+This is the one place that wires the pieces together (definitions, graph,
+stores, catalog, planner, runner); the CLI only calls functions here, and so
+can any Python program::
+
+    from partita import api
+    project = api.load_project(file="defs.py")
+    for info in api.list_assets(project):
+        print(info.key, info.partitions)
+
+One module per concern: ``project`` (loading, listing), and the modules that
+later issues add beside it; everything public is re-exported here.
+"""
+
+from partita.api.project import (
+    AssetInfo,
+    GraphView,
+    Project,
+    graph_view,
+    list_assets,
+    load_project,
+)
+
+__all__ = [
+    "AssetInfo",
+    "GraphView",
+    "Project",
+    "graph_view",
+    "list_assets",
+    "load_project",
+]
