@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -136,20 +137,26 @@ def write_parquet(
     hasher = DataVersionHasher(schema)
     pending: list[pa.RecordBatch] = []
     pending_rows = pending_bytes = 0
+    hashing: Future[None] | None = None
     try:
-        with pq.ParquetWriter(path, schema) as writer:
+        with pq.ParquetWriter(path, schema) as writer, ThreadPoolExecutor(1) as pool:
             for batch in reader:
                 check_partition_columns(batch, partition)
-                hasher.update(batch)
+                if hashing is not None:
+                    hashing.result()
+                # hashlib and the Parquet writer both release the GIL: hash in parallel
+                hashing = pool.submit(hasher.update, batch)
                 pending.append(batch)
                 pending_rows += batch.num_rows
                 pending_bytes += batch.nbytes
                 if pending_rows >= ROW_GROUP_ROWS or pending_bytes >= ROW_GROUP_BYTES:
                     writer.write_table(pa.Table.from_batches(pending, schema))
                     pending, pending_rows, pending_bytes = [], 0, 0
-            if pending or hasher.rows == 0:
+            if pending or hashing is None:
                 writer.write_table(pa.Table.from_batches(pending, schema))
             pending = []
+            if hashing is not None:
+                hashing.result()
         if durable:
             fsync_path(path)
     except BaseException:
