@@ -13,6 +13,26 @@ One module per concern: ``project`` (loading, listing), and the modules that
 later issues add beside it; everything public is re-exported here.
 """
 
+from partita.api.catalog import (
+    Direction,
+    DynamicPartitionsUpdate,
+    LineageEdge,
+    LineageGraph,
+    LineageNode,
+    RunLogs,
+    add_dynamic_partitions,
+    attempt_json,
+    delete_dynamic_partitions,
+    dynamic_partitions_definitions,
+    history,
+    lineage,
+    list_dynamic_partitions,
+    logs,
+    materialization_json,
+    run_json,
+    run_summary_json,
+    runs,
+)
 from partita.api.project import (
     AssetInfo,
     GraphView,
@@ -23,6 +43,24 @@ from partita.api.project import (
 )
 
 __all__ = [
+    "Direction",
+    "DynamicPartitionsUpdate",
+    "LineageEdge",
+    "LineageGraph",
+    "LineageNode",
+    "RunLogs",
+    "add_dynamic_partitions",
+    "attempt_json",
+    "delete_dynamic_partitions",
+    "dynamic_partitions_definitions",
+    "history",
+    "lineage",
+    "list_dynamic_partitions",
+    "logs",
+    "materialization_json",
+    "run_json",
+    "run_summary_json",
+    "runs",
     "AssetInfo",
     "GraphView",
     "Project",

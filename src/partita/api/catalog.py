@@ -1,0 +1,387 @@
+"""Reading the lineage catalog of a project, and its dynamic partitions.
+
+Thin functions behind ``partita lineage`` / ``history`` / ``runs`` / ``logs``
+/ ``partitions``: asset names are resolved through the project's graph (unknown
+names get close suggestions), partition keys are checked by the asset's
+partitions definition, and the catalog's own frozen values are returned.
+
+Read-only functions never create the catalog: a project that has not run yet
+has no ``.partita/catalog.db``, and reading it gives an empty answer (or, for
+lineage and logs, a clear "never materialized" / "no such run" error).
+``now`` is read here, at the edge, when the caller does not pass it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from partita.api.project import Project
+from partita.catalog import LineageEdge, LineageGraph, LineageNode, SQLiteCatalog
+from partita.catalog.lineage import Direction
+from partita.errors import CatalogError, PartitionKeyError
+from partita.keys import AssetKey
+from partita.partitions import DynamicPartitions, MultiPartitions, PartitionsDefinition
+from partita.records import Materialization, Run, RunSummary, StepAttempt
+
+__all__ = [
+    "Direction",
+    "DynamicPartitionsUpdate",
+    "LineageEdge",
+    "LineageGraph",
+    "LineageNode",
+    "RunLogs",
+    "add_dynamic_partitions",
+    "attempt_json",
+    "delete_dynamic_partitions",
+    "dynamic_partitions_definitions",
+    "history",
+    "lineage",
+    "list_dynamic_partitions",
+    "logs",
+    "materialization_json",
+    "run_json",
+    "run_summary_json",
+    "runs",
+]
+
+
+@contextmanager
+def _reading(project: Project) -> Iterator[SQLiteCatalog | None]:
+    """The project's catalog if its file exists (``None`` otherwise), closed on exit."""
+    if not project.catalog_path.is_file():
+        yield None
+        return
+    catalog = SQLiteCatalog(project.catalog_path)
+    try:
+        yield catalog
+    finally:
+        catalog.close()
+
+
+@contextmanager
+def _writing(project: Project) -> Iterator[SQLiteCatalog]:
+    """The project's catalog, created with its folder when missing, closed on exit."""
+    catalog = SQLiteCatalog(project.catalog_path)
+    try:
+        yield catalog
+    finally:
+        catalog.close()
+
+
+def _where(asset: str, partition: str | None) -> str:
+    return asset if partition is None else f"{asset} {partition}"
+
+
+def _resolve(
+    project: Project, asset: str | AssetKey, partition: str | None
+) -> tuple[str, str | None]:
+    """The asset's key as the catalog stores it, and the partition key in canonical form."""
+    key = project.graph.resolve(asset)
+    definition = project.graph.spec(key).partitions
+    if partition is None:
+        return str(key), None
+    if definition is None:
+        raise PartitionKeyError(
+            f"{key} is not partitioned, so it has no partition {partition!r}",
+            hint="leave out the partition",
+        )
+    return str(key), definition.validate(partition)
+
+
+def lineage(
+    project: Project,
+    asset: str | AssetKey,
+    partition: str | None = None,
+    direction: Direction = "up",
+    depth: int = 10,
+) -> LineageGraph:
+    """The lineage of the latest materialization of one partition of ``asset``.
+
+    ``direction="up"`` answers "what exactly was this built from?", ``"down"``
+    "what did this exact version feed?", to ``depth`` levels. Raises
+    :class:`~partita.errors.CatalogError` when the partition has never been
+    materialized, and :class:`~partita.errors.PartitionKeyError` when a
+    partitioned asset is asked without a partition key.
+    """
+    if direction not in ("up", "down"):
+        raise CatalogError(f"lineage direction must be 'up' or 'down', not {direction!r}")
+    if depth < 0:
+        raise CatalogError(f"lineage depth must be 0 or more, not {depth}")
+    name, key = _resolve(project, asset, partition)
+    definition = project.graph.spec(name).partitions
+    if key is None and definition is not None:
+        raise PartitionKeyError(
+            f"{name} is partitioned ({definition.describe()}); lineage is per partition",
+            hint=f"name a partition (--partition KEY), for example {definition.example_key()!r}",
+        )
+    with _reading(project) as catalog:
+        root = None if catalog is None else catalog.latest_materialization(name, key)
+        if catalog is None or root is None or root.materialization_id is None:
+            raise CatalogError(
+                f"{_where(name, key)} has never been materialized",
+                hint=f"`partita history {name}` lists what the catalog holds",
+            )
+        return catalog.lineage(
+            name, key, direction=direction, depth=depth, materialization_id=root.materialization_id
+        )
+
+
+def history(
+    project: Project, asset: str | AssetKey, partition: str | None = None, limit: int = 20
+) -> tuple[Materialization, ...]:
+    """Materializations of ``asset`` (one partition, or all of them), newest first.
+
+    Empty when nothing was recorded, including when the catalog does not exist yet.
+    """
+    if limit < 1:
+        raise CatalogError(f"the history limit must be 1 or more, not {limit}")
+    name, key = _resolve(project, asset, partition)
+    with _reading(project) as catalog:
+        if catalog is None:
+            return ()
+        return tuple(catalog.history(name, key, limit=limit))
+
+
+def runs(
+    project: Project, limit: int = 20, *, now: datetime | None = None
+) -> tuple[RunSummary, ...]:
+    """The latest runs, newest first, with durations and step counts.
+
+    A run whose process is gone shows as ``crashed`` (and is recorded so).
+    Empty when the catalog does not exist yet.
+    """
+    if limit < 1:
+        raise CatalogError(f"the runs limit must be 1 or more, not {limit}")
+    moment = datetime.now(UTC) if now is None else now
+    with _reading(project) as catalog:
+        if catalog is None:
+            return ()
+        return tuple(catalog.runs(now=moment, limit=limit))
+
+
+@dataclass(frozen=True, slots=True)
+class RunLogs:
+    """A run and the step attempts asked for, each with its log text."""
+
+    run: Run
+    attempts: tuple[StepAttempt, ...]
+
+    def text(self) -> str:
+        """The logs as text, each attempt under a ``=== asset [partition] attempt N`` line."""
+        parts = []
+        for att in self.attempts:
+            where = att.asset if att.partition is None else f"{att.asset} [{att.partition}]"
+            parts.append(f"=== {where} attempt {att.attempt}: {att.status}\n{att.logs}")
+        return "\n".join(parts)
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"run": run_json(...), "steps": [attempt_json(...), ...]}``."""
+        return {"run": run_json(self.run), "steps": [attempt_json(a) for a in self.attempts]}
+
+
+def logs(
+    project: Project,
+    run_id: str,
+    asset: str | AssetKey | None = None,
+    partition: str | None = None,
+    *,
+    now: datetime | None = None,
+) -> RunLogs:
+    """The step attempts of a run with their logs (optionally of one asset / partition).
+
+    ``partition`` is put in canonical form when the asset's definition accepts
+    it; otherwise it is matched as written (a batched step's range name).
+    Raises :class:`~partita.errors.CatalogError` for an unknown run, or when no
+    step matches the asset / partition asked for.
+    """
+    if partition is not None and asset is None:
+        raise CatalogError("a partition needs its asset", hint="give the asset too")
+    name: str | None = None
+    key = partition
+    if asset is not None:
+        resolved = project.graph.resolve(asset)
+        name = str(resolved)
+        definition = project.graph.spec(resolved).partitions
+        if partition is not None and definition is not None:
+            try:
+                key = definition.validate(partition)
+            except PartitionKeyError:
+                key = partition
+    moment = datetime.now(UTC) if now is None else now
+    with _reading(project) as catalog:
+        run = None if catalog is None else catalog.get_run(run_id, now=moment)
+        if catalog is None or run is None:
+            raise CatalogError(
+                f"no run {run_id!r} in the catalog", hint="`partita runs` lists the latest runs"
+            )
+        attempts = tuple(catalog.attempts(run_id, asset=name, partition=key))
+        if name is not None and not attempts:
+            steps = sorted({_where(a.asset, a.partition) for a in catalog.attempts(run_id)})
+            shown = ", ".join(steps[:5]) + (", ..." if len(steps) > 5 else "")
+            raise CatalogError(
+                f"run {run_id!r} has no step for {_where(name, key)}",
+                hint=f"its steps: {shown}" if steps else "this run recorded no steps",
+            )
+    return RunLogs(run=run, attempts=attempts)
+
+
+# ---------------------------------------------------------------- dynamic partitions
+
+
+def _dynamic_of(definition: PartitionsDefinition | None) -> Iterator[DynamicPartitions]:
+    if isinstance(definition, DynamicPartitions):
+        yield definition
+    elif isinstance(definition, MultiPartitions):
+        for _, part in definition.parts:
+            yield from _dynamic_of(part)
+
+
+def dynamic_partitions_definitions(project: Project) -> dict[str, DynamicPartitions]:
+    """The project's dynamic partitions definitions by name (also inside multi-partitions)."""
+    found: dict[str, DynamicPartitions] = {}
+    for spec in project.graph.specs():
+        for definition in _dynamic_of(spec.partitions):
+            found.setdefault(definition.name, definition)
+    return dict(sorted(found.items()))
+
+
+def _definition(project: Project, name: str) -> DynamicPartitions:
+    known = dynamic_partitions_definitions(project)
+    if name in known:
+        return known[name]
+    names = ", ".join(repr(n) for n in known)
+    raise PartitionKeyError(
+        f"the project has no DynamicPartitions named {name!r}",
+        hint=f"its dynamic partitions: {names}"
+        if known
+        else "declare one with DynamicPartitions(name) on an asset's partitions=",
+    )
+
+
+def _unique(keys: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys(keys))
+
+
+@dataclass(frozen=True, slots=True)
+class DynamicPartitionsUpdate:
+    """The outcome of adding or deleting dynamic partition keys.
+
+    ``changed``: the keys actually added (or deleted); ``unchanged``: the
+    keys that were already there (or were not there); ``keys``: every key of
+    the definition afterwards, in the order they were added.
+    """
+
+    name: str
+    changed: tuple[str, ...]
+    unchanged: tuple[str, ...]
+    keys: tuple[str, ...]
+
+
+def list_dynamic_partitions(project: Project, name: str) -> tuple[str, ...]:
+    """The keys of the project's dynamic partitions definition ``name``, in the order added."""
+    _definition(project, name)
+    with _reading(project) as catalog:
+        return () if catalog is None else tuple(catalog.get(name))
+
+
+def add_dynamic_partitions(
+    project: Project, name: str, keys: Sequence[str]
+) -> DynamicPartitionsUpdate:
+    """Validate ``keys`` and add them to ``name`` in the catalog (created when missing)."""
+    definition = _definition(project, name)
+    checked = _unique([definition.validate(k) for k in keys])
+    with _writing(project) as catalog:
+        before = set(catalog.get(name))
+        catalog.add(name, checked)
+        after = tuple(catalog.get(name))
+    return DynamicPartitionsUpdate(
+        name=name,
+        changed=tuple(k for k in checked if k not in before),
+        unchanged=tuple(k for k in checked if k in before),
+        keys=after,
+    )
+
+
+def delete_dynamic_partitions(
+    project: Project, name: str, keys: Sequence[str]
+) -> DynamicPartitionsUpdate:
+    """Delete ``keys`` of ``name`` from the catalog (keys not there are reported, not an error).
+
+    Materializations of deleted partitions stay in the catalog's history.
+    """
+    definition = _definition(project, name)
+    checked = _unique([definition.validate(k) for k in keys])
+    with _reading(project) as catalog:
+        if catalog is None:
+            return DynamicPartitionsUpdate(name=name, changed=(), unchanged=tuple(checked), keys=())
+        before = set(catalog.get(name))
+        catalog.delete(name, checked)
+        after = tuple(catalog.get(name))
+    return DynamicPartitionsUpdate(
+        name=name,
+        changed=tuple(k for k in checked if k in before),
+        unchanged=tuple(k for k in checked if k not in before),
+        keys=after,
+    )
+
+
+# ------------------------------------------------------------------------- JSON
+
+
+def materialization_json(mat: Materialization) -> dict[str, Any]:
+    """One materialization as JSON (``partita history --json``; stable field names)."""
+    return {
+        "materialization_id": mat.materialization_id,
+        "asset": mat.asset,
+        "partition": mat.partition,
+        "data_version": mat.data_version,
+        "code_version": mat.code_version,
+        "config_hash": mat.config_hash,
+        "rows": mat.rows,
+        "bytes": mat.bytes,
+        "location": mat.location,
+        "run_id": mat.run_id,
+        "created_at": mat.created_at.isoformat(),
+    }
+
+
+def run_json(run: Run) -> dict[str, Any]:
+    """One run as JSON (stable field names, times in ISO 8601)."""
+    return {
+        "run_id": run.run_id,
+        "status": str(run.status),
+        "started_at": run.started_at.isoformat(),
+        "finished_at": None if run.finished_at is None else run.finished_at.isoformat(),
+        "selection": list(run.selection),
+        "partitions": list(run.partitions),
+        "host": run.host,
+        "pid": run.pid,
+        "error": run.error,
+    }
+
+
+def run_summary_json(summary: RunSummary) -> dict[str, Any]:
+    """A run of ``partita runs --json``: :func:`run_json`, its duration and step counts."""
+    return {
+        **run_json(summary.run),
+        "duration_s": summary.duration_s,
+        "steps": {str(status): count for status, count in summary.step_counts},
+    }
+
+
+def attempt_json(att: StepAttempt) -> dict[str, Any]:
+    """One step attempt with its log text as JSON (``partita logs --json``)."""
+    return {
+        "asset": att.asset,
+        "partition": att.partition,
+        "attempt": att.attempt,
+        "status": str(att.status),
+        "started_at": att.started_at.isoformat(),
+        "finished_at": None if att.finished_at is None else att.finished_at.isoformat(),
+        "error": att.error,
+        "logs": att.logs,
+    }
