@@ -1,0 +1,130 @@
+"""Running a custom ``@check`` function on staged data."""
+
+from __future__ import annotations
+
+import os
+import time
+import traceback
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from partita.audit.data import CheckData
+from partita.audit.outcome import CheckOutcome
+from partita.checks import CheckDefinition, CheckResult, DataKind, Severity
+from partita.errors import StorageError
+
+__all__ = ["run_custom"]
+
+
+def _load(data: CheckData, kind: DataKind, connection: duckdb.DuckDBPyConnection) -> object:
+    if kind == "reader":
+        if isinstance(data, pa.RecordBatchReader):
+            return data
+        if isinstance(data, pa.Table):
+            return data.to_reader()
+        return pq.ParquetFile(os.fspath(data)).iter_batches()
+    if isinstance(data, pa.RecordBatchReader):
+        table = data.read_all()
+    elif isinstance(data, pa.Table):
+        table = data
+    elif kind == "relation":
+        literal = "'" + os.fspath(data).replace("'", "''") + "'"
+        return connection.sql(f"SELECT * FROM read_parquet({literal})")
+    else:
+        table = pq.read_table(os.fspath(data))
+    if kind == "relation":
+        return connection.from_arrow(table)
+    return table.to_pandas() if kind == "pandas" else table
+
+
+def _as_reader(value: object) -> object:
+    if isinstance(value, pa.RecordBatchReader) or not hasattr(value, "__next__"):
+        return value
+    batches = list(value)  # type: ignore[call-overload]
+    if not batches:
+        raise StorageError("the staged file has no row groups")
+    return pa.RecordBatchReader.from_batches(batches[0].schema, batches)
+
+
+def _interpret(
+    definition: CheckDefinition, result: object
+) -> tuple[bool, Severity, dict[str, Any], str]:
+    """(passed, severity, metadata, message) from what the function returned."""
+    if isinstance(result, CheckResult):
+        severity = result.severity or definition.severity
+        return result.passed, severity, dict(result.metadata), result.message
+    if isinstance(result, bool) or type(result).__name__ == "bool_":  # numpy.bool_ too
+        return bool(result), definition.severity, {}, ""
+    return (
+        False,
+        definition.severity,
+        {"returned": repr(result)[:200]},
+        f"check {definition.name!r} returned a {type(result).__name__}; "
+        "return a bool or a CheckResult",
+    )
+
+
+def run_custom(
+    definition: CheckDefinition,
+    data: CheckData,
+    context: object | None = None,
+    *,
+    partition: str | None = None,
+) -> CheckOutcome:
+    """Run a custom check on staged data and return its outcome.
+
+    The data is loaded as the function's data parameter asks
+    (``definition.data_kind``); ``context`` is passed when the function takes
+    one. An exception raised by the function does not propagate: the outcome
+    fails, its message carries the exception's first line and its metadata the
+    traceback. ``partition`` defaults to ``context.partition_key``.
+
+    Raises:
+        StorageError: the data cannot be read.
+    """
+    if partition is None:
+        key = getattr(context, "partition_key", None)
+        partition = key if isinstance(key, str) else None
+    common: dict[str, Any] = {
+        "name": definition.name,
+        "kind": "custom",
+        "partition": partition,
+    }
+    connection = duckdb.connect()
+    started = time.perf_counter()
+    try:
+        try:
+            loaded = _as_reader(_load(data, definition.data_kind, connection))
+        except (OSError, pa.ArrowInvalid) as exc:
+            raise StorageError(f"cannot read the staged data for check: {exc}") from exc
+        kwargs: dict[str, Any] = {definition.data_param: loaded}
+        if definition.context_param is not None:
+            kwargs[definition.context_param] = context
+        try:
+            result = definition.fn(**kwargs)
+        except Exception as exc:
+            first = (str(exc).strip().splitlines() or [""])[0]
+            return CheckOutcome(
+                severity=definition.severity,
+                passed=False,
+                message=f"check {definition.name!r} raised {type(exc).__name__}: {first}".rstrip(
+                    ": "
+                ),
+                duration_s=time.perf_counter() - started,
+                metadata={"exception": type(exc).__name__, "traceback": traceback.format_exc()},
+                **common,
+            )
+        passed, severity, metadata, message = _interpret(definition, result)
+        return CheckOutcome(
+            severity=severity,
+            passed=passed,
+            message=message or ("passed" if passed else "failed"),
+            duration_s=time.perf_counter() - started,
+            metadata=metadata,
+            **common,
+        )
+    finally:
+        connection.close()
