@@ -56,7 +56,8 @@ def _interpret(
     if isinstance(result, CheckResult):
         severity = result.severity or definition.severity
         return result.passed, severity, dict(result.metadata), result.message
-    if isinstance(result, bool) or type(result).__name__ == "bool_":  # numpy.bool_ too
+    numpy_bool = type(result).__module__ == "numpy" and type(result).__name__ in ("bool", "bool_")
+    if isinstance(result, bool) or numpy_bool:
         return bool(result), definition.severity, {}, ""
     return (
         False,

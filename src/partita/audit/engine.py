@@ -75,7 +75,8 @@ def _run(
     statement = _statement(plans, staged, related)
     cursor = connection.execute(statement.text, list(statement.params))
     names = [column[0] for column in cursor.description or ()]
-    row = dict(zip(names, cursor.fetchone() or (), strict=True))
+    [values] = cursor.fetchall()  # fetch to the end: DuckDB 2 refuses new work until then
+    row = dict(zip(names, values, strict=True))
     found: dict[int, _Found] = {}
     for index in plans:
         failing = row.get(f"c{index}")
@@ -106,9 +107,11 @@ def _sample(
     if plan.sample is None:
         return []
     query = _bind(plan.sample, staged, related)
-    cursor = connection.execute(query.text, list(query.params))
-    names = [column[0] for column in cursor.description or ()]
-    return [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+    relation = connection.sql(query.text, params=list(query.params))
+    if relation is None:
+        return []
+    rows: list[dict[str, Any]] = relation.to_arrow_table().to_pylist()  # Arrow: time zones
+    return rows
 
 
 def _describe(spec: CheckSpec) -> str:
@@ -326,8 +329,8 @@ def _evaluate(
             if found[index].failing and not sample:
                 try:
                     sample = _sample(connection, plans[index], staged.source, targets.get(index))
-                except duckdb.Error:  # the count stands; only the illustration is missing
-                    sample = []
+                except (duckdb.Error, pa.ArrowException) as exc:  # the count stands
+                    sample = [{"sample_error": _first_line(exc)}]
             took = scan_s + time.perf_counter() - began
             outcomes.append(
                 _row_outcome(spec, found[index], total, sample, duration_s=took, **common)
