@@ -16,11 +16,11 @@ asset, as in :class:`~partita.keys.AssetPartition`); in the column tables of
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from hashlib import blake2b
 from typing import Protocol, runtime_checkable
 
 import pyarrow as pa
@@ -30,6 +30,7 @@ __all__ = [
     "FAILED_SCHEMA",
     "FAILED_STEP_STATUSES",
     "FINISHED_STEP_STATUSES",
+    "EDGES_SCHEMA",
     "INPUTS_SCHEMA",
     "LATEST_SCHEMA",
     "OBSERVATIONS_SCHEMA",
@@ -48,8 +49,9 @@ __all__ = [
     "RunSummary",
     "StepAttempt",
     "StepStatus",
-    "input_fingerprint",
+    "combine_hashes",
     "partition_column",
+    "partition_hash",
     "partition_value",
 ]
 
@@ -179,8 +181,8 @@ class Input:
 class Materialization:
     """One successful build of one partition of one asset.
 
-    ``materialization_id`` and ``input_fingerprint`` are assigned by the
-    catalog when the materialization is recorded; ``schema`` is JSON text.
+    ``materialization_id`` is assigned by the catalog when the
+    materialization is recorded; ``schema`` is JSON text.
     """
 
     asset: str
@@ -195,7 +197,11 @@ class Materialization:
     schema: str | None = None
     location: str | None = None
     materialization_id: int | None = None
-    input_fingerprint: str = ""
+
+    @property
+    def output_hash(self) -> int:
+        """:func:`partition_hash` of this partition at this data version."""
+        return partition_hash(self.asset, self.partition, self.data_version)
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,6 +229,11 @@ class Observation:
     observed_at: datetime
     run_id: str | None = None
 
+    @property
+    def output_hash(self) -> int:
+        """:func:`partition_hash` of this partition at the observed data version."""
+        return partition_hash(self.asset, self.partition, self.data_version)
+
 
 @dataclass(frozen=True, slots=True)
 class DynamicPartitionKeys:
@@ -232,35 +243,32 @@ class DynamicPartitionKeys:
     keys: tuple[str, ...] = field(default_factory=tuple)
 
 
-def input_fingerprint(inputs: Iterable[Input] | Iterable[tuple[str, str | None, str]]) -> str:
-    """A deterministic hash of a materialization's inputs.
+def partition_hash(asset: str, partition: str | None, data_version: str) -> int:
+    """The identity of one partition at one data version, as a signed 64-bit integer.
 
-    Hashes the sorted ``(upstream asset, upstream partition, upstream data
-    version)`` triples with SHA-256, so the result is the same across
-    processes and machines (never Python's ``hash()``). The planner compares
-    it with the fingerprint of the inputs a partition would read now: a
-    different set of input partitions or a changed data version changes it.
-    An empty set of inputs has a fingerprint too.
+    ``int.from_bytes(blake2b(f"{asset}\\x1f{partition_column(partition)}\\x1f{data_version}"
+    .encode(), digest_size=8).digest(), "big", signed=True)``: the same in every process
+    and on every machine (never Python's ``hash()``). The catalog stores it as
+    ``output_hash`` of every materialization and observation, and the planner
+    recomputes it vectorized, so staleness is decided on integer columns.
     """
-    triples: list[tuple[str, str, str]] = []
-    for item in inputs:
-        if isinstance(item, Input):
-            asset, partition, version = (
-                item.upstream_asset,
-                item.upstream_partition,
-                item.upstream_data_version,
-            )
-        else:
-            asset, partition, version = item
-        triples.append((asset, partition_column(partition), version))
-    triples.sort()
-    digest = hashlib.sha256()
-    for asset, partition, version in triples:
-        for part in (asset, partition, version):
-            encoded = part.encode()
-            digest.update(len(encoded).to_bytes(4, "big"))
-            digest.update(encoded)
-    return digest.hexdigest()[:32]
+    key = f"{asset}\x1f{partition_column(partition)}\x1f{data_version}".encode()
+    return int.from_bytes(blake2b(key, digest_size=8).digest(), "big", signed=True)
+
+
+_MASK64 = (1 << 64) - 1
+
+
+def combine_hashes(hashes: Iterable[int]) -> int:
+    """The order-independent combination of :func:`partition_hash` values.
+
+    The sum modulo ``2**64`` as a signed 64-bit integer (0 for no hashes):
+    what numpy computes with ``uint64`` arithmetic, which wraps. The
+    fingerprint of a materialization's edge to one upstream asset is this
+    combination over the distinct upstream partitions it read.
+    """
+    total = sum(hashes) & _MASK64
+    return total - (1 << 64) if total >= 1 << 63 else total
 
 
 LATEST_SCHEMA = pa.schema(
@@ -271,9 +279,17 @@ LATEST_SCHEMA = pa.schema(
         ("data_version", pa.string()),
         ("code_version", pa.string()),
         ("config_hash", pa.string()),
-        ("input_fingerprint", pa.string()),
+        ("output_hash", pa.int64()),
         ("run_id", pa.string()),
         ("created_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+EDGES_SCHEMA = pa.schema(
+    [
+        ("materialization_id", pa.int64()),
+        ("upstream_asset", pa.string()),
+        ("n_inputs", pa.int64()),
+        ("fingerprint", pa.int64()),
     ]
 )
 INPUTS_SCHEMA = pa.schema(
@@ -298,6 +314,7 @@ OBSERVATIONS_SCHEMA = pa.schema(
         ("asset", pa.string()),
         ("partition", pa.string()),
         ("data_version", pa.string()),
+        ("output_hash", pa.int64()),
         ("observed_at", pa.timestamp("us", tz="UTC")),
     ]
 )
@@ -309,20 +326,27 @@ class PlannerState:
 
     - ``latest``: the latest successful materialization of every partition
       (columns of :data:`LATEST_SCHEMA`), one row per ``(asset, partition)``;
-    - ``inputs``: the recorded inputs of exactly those materializations
-      (:data:`INPUTS_SCHEMA`);
+      ``output_hash`` is :func:`partition_hash` of the row;
+    - ``edges``: one row per (latest materialization, upstream asset it
+      depends on) (:data:`EDGES_SCHEMA`): how many distinct upstream
+      partitions it read (``n_inputs``) and :func:`combine_hashes` of their
+      :func:`partition_hash` (``fingerprint``, 0 when it read nothing);
     - ``failed``: partitions whose last finished attempt failed or timed out
       after their last success (:data:`FAILED_SCHEMA`, ``error`` is the
       error's first line);
     - ``observations``: the latest observation of every partition of the
       source assets among them (:data:`OBSERVATIONS_SCHEMA`).
 
-    Unpartitioned assets have partition :data:`UNPARTITIONED`. The tables are
-    immutable Arrow values; use ``to_pandas()`` or numpy views as needed.
+    A partition is up to date with an upstream asset when the fingerprint of
+    the upstream partitions it maps to *now* (the sum of their current
+    ``output_hash``) equals the recorded one; the exact inputs behind a
+    fingerprint are in ``CatalogReader.inputs_of``. Rows come in no
+    particular order. Unpartitioned assets have partition
+    :data:`UNPARTITIONED`. The tables are immutable Arrow values.
     """
 
     latest: pa.Table
-    inputs: pa.Table
+    edges: pa.Table
     failed: pa.Table
     observations: pa.Table
 
@@ -331,7 +355,7 @@ class PlannerState:
         """A state with no materializations (a fresh catalog)."""
         return cls(
             latest=LATEST_SCHEMA.empty_table(),
-            inputs=INPUTS_SCHEMA.empty_table(),
+            edges=EDGES_SCHEMA.empty_table(),
             failed=FAILED_SCHEMA.empty_table(),
             observations=OBSERVATIONS_SCHEMA.empty_table(),
         )
@@ -364,6 +388,13 @@ class CatalogReader(Protocol):
 
     def planner_state(self, assets: Sequence[str]) -> PlannerState:
         """The bulk state of ``assets`` (see :class:`PlannerState`)."""
+        ...
+
+    def inputs_of(self, materialization_ids: Sequence[int]) -> pa.Table:
+        """The recorded inputs of some materializations (:data:`INPUTS_SCHEMA`).
+
+        For explaining a few stale partitions, not for bulk planning.
+        """
         ...
 
     def latest_materialization(
@@ -425,11 +456,17 @@ class CatalogWriter(Protocol):
         materializations: Sequence[Materialization] = (),
         inputs: Sequence[Sequence[Input]] = (),
         checks: Sequence[CheckRecord] = (),
+        *,
+        upstream_assets: Sequence[str] = (),
     ) -> tuple[int, ...]:
         """Record a finished attempt with its materializations, inputs and checks.
 
-        ``inputs[i]`` are the inputs of ``materializations[i]``. All or
-        nothing; returns the ids given to the materializations.
+        ``inputs[i]`` are the inputs of ``materializations[i]``.
+        ``upstream_assets`` are the assets the step's asset depends on: each
+        materialization gets an edge to each of them (and to every asset in
+        its inputs), so an upstream it read nothing from is recorded with
+        ``n_inputs = 0``. All or nothing; returns the ids given to the
+        materializations.
         """
         ...
 
@@ -443,10 +480,42 @@ class CatalogWriter(Protocol):
         """Record the observed data version of a source asset's partition."""
         ...
 
-    def add_dynamic_partitions(self, name: str, keys: Sequence[str], *, now: datetime) -> None:
+    def add_dynamic_partitions(self, name: str, keys: Sequence[str]) -> None:
         """Add keys to a dynamic partitions definition (idempotent)."""
         ...
 
     def delete_dynamic_partitions(self, name: str, keys: Sequence[str]) -> None:
         """Delete keys of a dynamic partitions definition."""
+        ...
+
+    def acquire_leases(
+        self,
+        run_id: str,
+        items: Sequence[tuple[str, str | None]],
+        *,
+        now: datetime,
+        ttl_s: float,
+    ) -> list[tuple[str, str | None]]:
+        """Lease ``(asset, partition)`` items to a run until ``now + ttl_s``; one transaction.
+
+        Returns the items acquired (free ones, ones this run holds, and ones
+        held by a run that is dead or whose lease expired); the others are
+        held by another live run.
+        """
+        ...
+
+    def renew_leases(self, run_id: str, *, now: datetime, ttl_s: float) -> int:
+        """Extend every lease of a run to ``now + ttl_s``; returns how many it holds."""
+        ...
+
+    def release_leases(
+        self, run_id: str, items: Sequence[tuple[str, str | None]] | None = None
+    ) -> int:
+        """Release some (or all) leases of a run; returns how many were released."""
+        ...
+
+    def lease_holders(
+        self, items: Sequence[tuple[str, str | None]], *, now: datetime
+    ) -> dict[tuple[str, str | None], str]:
+        """Which live run holds each of ``items`` (items nobody holds are left out)."""
         ...

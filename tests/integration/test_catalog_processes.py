@@ -79,7 +79,7 @@ def test_two_writers_and_a_reader_lose_nothing(tmp_path: Path) -> None:
     catalog = SQLiteCatalog(path)
     state = catalog.planner_state(["w1", "w2"])
     assert state.latest.num_rows == 2 * count
-    assert state.inputs.num_rows == 2 * count
+    assert state.edges.num_rows == 2 * count
     assert len(catalog.attempts("w1")) == count
     assert catalog.integrity_check() == "ok"
 
@@ -131,6 +131,7 @@ def test_sigkill_inside_a_write_transaction_leaves_nothing_half_written(tmp_path
     assert latest is not None and latest.materialization_id == before
     conn = sqlite3.connect(path)
     assert conn.execute("SELECT COUNT(*) FROM inputs").fetchone()[0] == 0
+    assert conn.execute("SELECT COUNT(*) FROM input_edges").fetchone()[0] == 0
     # the catalog is writable again (no lock left behind)
     build(reopened, "r1", "a", "p", "v2", attempt=2)
 

@@ -19,7 +19,8 @@ from partita.records import (
     RunStatus,
     StepAttempt,
     StepStatus,
-    input_fingerprint,
+    combine_hashes,
+    partition_hash,
 )
 
 from .test_catalog_support import at, build, start_run
@@ -60,7 +61,6 @@ def test_step_outcome_records_everything_and_the_state_has_columns(
 
     latest = catalog.latest_materialization("daily")
     assert latest is not None and latest.materialization_id == mid
-    assert latest.input_fingerprint == input_fingerprint(inputs[0])
     state = catalog.planner_state(["daily", "raw"])
     assert sorted(
         zip(state.latest["asset"].to_pylist(), state.latest["partition"].to_pylist(), strict=True)
@@ -69,7 +69,25 @@ def test_step_outcome_records_everything_and_the_state_has_columns(
         ("raw", "d1"),
         ("raw", "d2"),
     ]
-    rows = state.inputs.to_pylist()
+    assert state.edges.to_pylist() == [
+        {
+            "materialization_id": mid,
+            "upstream_asset": "raw",
+            "n_inputs": 2,
+            "fingerprint": combine_hashes(
+                [partition_hash("raw", "d1", "rv1"), partition_hash("raw", "d2", "rv2")]
+            ),
+        }
+    ]
+    hashes = dict(
+        zip(
+            state.latest["partition"].to_pylist(),
+            state.latest["output_hash"].to_pylist(),
+            strict=True,
+        )
+    )
+    assert hashes["d1"] == partition_hash("raw", "d1", "rv1")
+    rows = catalog.inputs_of([mid]).to_pylist()
     assert {r["upstream_partition"] for r in rows} == {"d1", "d2"}
     raw_d1 = catalog.latest_materialization("raw", "d1")
     assert raw_d1 is not None
@@ -77,7 +95,7 @@ def test_step_outcome_records_everything_and_the_state_has_columns(
         raw_d1.materialization_id
     }
     assert state.latest.schema.field("created_at").type.tz == "UTC"
-    assert catalog.planner_state(["raw"]).inputs.num_rows == 0
+    assert catalog.planner_state(["raw"]).edges.num_rows == 0
     (att,) = catalog.attempts("r1", asset="daily")
     assert att.status is StepStatus.SUCCEEDED and att.logs == "reading\ndone\n"
     assert "reading" in catalog.logs("r1", asset="daily")
@@ -127,6 +145,7 @@ def test_failed_after_success_and_observations_in_state(catalog: SQLiteCatalog) 
         {"asset": "a", "partition": "d3", "status": "timed_out", "error": ""},
     ]
     assert state.observations.to_pylist()[0]["data_version"] == "o2"
+    assert state.observations["output_hash"].to_pylist() == [partition_hash("src", "d1", "o2")]
     assert state.observations.num_rows == 1
 
 

@@ -9,7 +9,10 @@ consistent).
 The SQL avoids SQLite-only features where a portable form exists (UPSERT with
 ``ON CONFLICT``, recursive CTEs and partial indexes all exist in PostgreSQL);
 ``WITHOUT ROWID`` is the one SQLite storage hint and is dropped for other
-databases.
+databases. Migrations that fill hash columns from existing rows call
+``partita_partition_hash`` and the aggregate ``partita_combine_hashes``,
+which :func:`register_functions` defines on the connection (the Python
+definitions of :mod:`partita.records`).
 """
 
 from __future__ import annotations
@@ -19,8 +22,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from partita.errors import CatalogError
+from partita.records import combine_hashes, partition_hash
 
-__all__ = ["MIGRATIONS", "Migration", "SCHEMA_VERSION", "migrate", "schema_version"]
+__all__ = [
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "Migration",
+    "migrate",
+    "register_functions",
+    "schema_version",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +163,70 @@ _V2 = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_V1, _V2)
+_V3 = Migration(
+    3,
+    "integer hashes for vectorized staleness: output_hash of every materialization and "
+    "observation, one input edge per (materialization, upstream asset) with a combined "
+    "fingerprint, the catalog's identity and generation for state snapshots, partition leases",
+    (
+        "ALTER TABLE materializations ADD COLUMN output_hash INTEGER NOT NULL DEFAULT 0",
+        "UPDATE materializations "
+        "SET output_hash = partita_partition_hash(asset, partition, data_version)",
+        "ALTER TABLE materializations DROP COLUMN input_fingerprint",
+        "ALTER TABLE observations ADD COLUMN output_hash INTEGER NOT NULL DEFAULT 0",
+        "UPDATE observations "
+        "SET output_hash = partita_partition_hash(asset, partition, data_version)",
+        "DROP TABLE latest_materialization",
+        """CREATE TABLE latest_materialization (
+            asset TEXT NOT NULL,
+            partition TEXT NOT NULL,
+            materialization_id INTEGER NOT NULL REFERENCES materializations (id),
+            data_version TEXT NOT NULL,
+            code_version TEXT NOT NULL,
+            config_hash TEXT NOT NULL,
+            output_hash INTEGER NOT NULL,
+            run_id TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            PRIMARY KEY (asset, partition)
+        ) WITHOUT ROWID""",
+        """INSERT INTO latest_materialization
+            SELECT m.asset, m.partition, m.id, m.data_version, m.code_version, m.config_hash,
+                   m.output_hash, m.run_id, m.created_at
+            FROM materializations m
+            JOIN (SELECT MAX(id) AS id FROM materializations GROUP BY asset, partition) newest
+              ON newest.id = m.id""",
+        "CREATE INDEX latest_materialization_by_id ON latest_materialization (materialization_id)",
+        """CREATE TABLE input_edges (
+            materialization_id INTEGER NOT NULL REFERENCES materializations (id),
+            upstream_asset TEXT NOT NULL,
+            n_inputs INTEGER NOT NULL,
+            fingerprint INTEGER NOT NULL,
+            PRIMARY KEY (materialization_id, upstream_asset)
+        ) WITHOUT ROWID""",
+        """INSERT INTO input_edges
+            SELECT materialization_id, upstream_asset, COUNT(*),
+                   partita_combine_hashes(partita_partition_hash(
+                       upstream_asset, upstream_partition, upstream_data_version))
+            FROM inputs GROUP BY materialization_id, upstream_asset""",
+        """CREATE TABLE catalog_meta (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        )""",
+        "INSERT INTO catalog_meta (key, value) VALUES ('catalog_id', lower(hex(randomblob(16))))",
+        "INSERT INTO catalog_meta (key, value) VALUES ('generation', '1')",
+        """CREATE TABLE partition_leases (
+            asset TEXT NOT NULL,
+            partition TEXT NOT NULL,
+            run_id TEXT NOT NULL REFERENCES runs (run_id),
+            acquired_at REAL NOT NULL,
+            expires_at REAL NOT NULL,
+            PRIMARY KEY (asset, partition)
+        ) WITHOUT ROWID""",
+        "CREATE INDEX partition_leases_by_run ON partition_leases (run_id)",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3)
 """Every schema version in order; ``MIGRATIONS[i].version == i + 1``."""
 
 SCHEMA_VERSION = MIGRATIONS[-1].version
@@ -168,6 +242,30 @@ def schema_version(conn: sqlite3.Connection) -> int:
         return 0
     row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
     return int(row[0]) if row and row[0] is not None else 0
+
+
+class _CombineHashes:
+    """The SQL aggregate ``partita_combine_hashes``: :func:`combine_hashes` of a group."""
+
+    def __init__(self) -> None:
+        self.values: list[int] = []
+
+    def step(self, value: int) -> None:
+        self.values.append(value)
+
+    def finalize(self) -> int:
+        return combine_hashes(self.values)
+
+
+def register_functions(conn: sqlite3.Connection) -> None:
+    """Define the SQL functions the migrations use on ``conn``."""
+    conn.create_function(
+        "partita_partition_hash",
+        3,
+        lambda asset, partition, version: partition_hash(str(asset), str(partition), str(version)),
+        deterministic=True,
+    )
+    conn.create_aggregate("partita_combine_hashes", 1, _CombineHashes)
 
 
 def migrate(
@@ -190,6 +288,7 @@ def migrate(
             f"understands ({SCHEMA_VERSION})",
             hint="upgrade Partita, or point it at another catalog file",
         )
+    register_functions(conn)
     for migration in migrations:
         if migration.version > target:
             break

@@ -20,12 +20,12 @@ __all__ = ["attempts_of_run", "latest_of_partition", "materialization_history", 
 
 _MAT_COLUMNS = (
     "id, asset, partition, run_id, code_version, config_hash, data_version, "
-    "input_fingerprint, rows, bytes, schema, location, created_at"
+    "output_hash, rows, bytes, schema, location, created_at"
 )
 
 
 def _materialization(row: tuple[object, ...]) -> Materialization:
-    mid, asset, partition, run_id, code, config, data, fingerprint = row[:8]
+    mid, asset, partition, run_id, code, config, data, _output_hash = row[:8]
     rows, size, schema, location, created = row[8:]
     return Materialization(
         materialization_id=int(mid),  # type: ignore[call-overload]
@@ -35,7 +35,6 @@ def _materialization(row: tuple[object, ...]) -> Materialization:
         code_version=str(code),
         config_hash=str(config),
         data_version=str(data),
-        input_fingerprint=str(fingerprint),
         rows=None if rows is None else int(rows),  # type: ignore[call-overload]
         bytes=None if size is None else int(size),  # type: ignore[call-overload]
         schema=None if schema is None else str(schema),

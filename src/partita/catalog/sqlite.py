@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from itertools import islice
 from pathlib import Path
 
+import pyarrow as pa
+
+from partita.catalog import leases
 from partita.catalog.connection import DEFAULT_BUSY_TIMEOUT_S, ConnectionHolder, to_epoch
 from partita.catalog.lineage import Direction, LineageGraph, query_lineage
 from partita.catalog.reads import (
@@ -32,7 +34,13 @@ from partita.catalog.runs import (
     mark_dead_runs,
     run_from_row,
 )
-from partita.catalog.state import load_planner_state
+from partita.catalog.state import DEFAULT_REFRESH_ROWS, load_inputs, load_planner_state
+from partita.catalog.writes import (
+    insert_attempt,
+    insert_checks,
+    insert_materializations,
+    upsert_attempt,
+)
 from partita.errors import CatalogError
 from partita.records import (
     CheckRecord,
@@ -44,7 +52,6 @@ from partita.records import (
     RunStatus,
     RunSummary,
     StepAttempt,
-    input_fingerprint,
     partition_column,
 )
 
@@ -52,52 +59,6 @@ __all__ = ["DEFAULT_CATALOG_PATH", "SQLiteCatalog"]
 
 DEFAULT_CATALOG_PATH = Path(".partita") / "catalog.db"
 """Where a project keeps its catalog, relative to the project folder."""
-
-_BULK_CHUNK = 20_000
-
-_INSERT_MATERIALIZATION = """
-INSERT INTO materializations (id, asset, partition, run_id, code_version, config_hash,
-    data_version, input_fingerprint, rows, bytes, schema, location, created_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-"""
-
-_UPSERT_LATEST = """
-INSERT INTO latest_materialization (asset, partition, materialization_id, data_version,
-    code_version, config_hash, input_fingerprint, run_id, created_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (asset, partition) DO UPDATE SET
-    materialization_id = excluded.materialization_id,
-    data_version = excluded.data_version,
-    code_version = excluded.code_version,
-    config_hash = excluded.config_hash,
-    input_fingerprint = excluded.input_fingerprint,
-    run_id = excluded.run_id,
-    created_at = excluded.created_at
-WHERE excluded.materialization_id > latest_materialization.materialization_id
-"""
-
-# An input without an explicit upstream materialization links the upstream
-# partition's latest one, looked up in the same statement.
-_INSERT_INPUT = """
-INSERT INTO inputs (materialization_id, upstream_asset, upstream_partition,
-    upstream_materialization_id, upstream_data_version)
-SELECT ?, ?, ?, COALESCE(?, (SELECT materialization_id FROM latest_materialization
-                             WHERE asset = ? AND partition = ?)), ?
-"""
-
-
-def _input_rows(mid: int, inputs: Sequence[Input]) -> Iterator[tuple[object, ...]]:
-    for item in inputs:
-        partition = partition_column(item.upstream_partition)
-        yield (
-            mid,
-            item.upstream_asset,
-            partition,
-            item.upstream_materialization_id,
-            item.upstream_asset,
-            partition,
-            item.upstream_data_version,
-        )
 
 
 class SQLiteCatalog:
@@ -107,6 +68,9 @@ class SQLiteCatalog:
         path: the catalog file, usually ``<project>/.partita/catalog.db``.
         busy_timeout_s: how long a write waits for another process's write.
         heartbeat_timeout: a running run silent for this long is ``crashed``.
+        snapshot_refresh_rows: rewrite the planner-state snapshot
+            (``<path>.state/state.arrow``) once a load had to read this many
+            latest rows from SQLite.
 
     One object may be shared by the threads of a process; after ``fork`` the
     child opens its own connection on first use.
@@ -118,9 +82,12 @@ class SQLiteCatalog:
         *,
         busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S,
         heartbeat_timeout: timedelta = DEFAULT_HEARTBEAT_TIMEOUT,
+        snapshot_refresh_rows: int = DEFAULT_REFRESH_ROWS,
     ) -> None:
         self.path = Path(path)
         self.heartbeat_timeout = heartbeat_timeout
+        self.snapshot_path = self.path.with_name(self.path.name + ".state") / "state.arrow"
+        self.refresh_rows = snapshot_refresh_rows
         self._db = ConnectionHolder(self.path, busy_timeout_s=busy_timeout_s)
         self._db.connection()
 
@@ -215,21 +182,7 @@ class SQLiteCatalog:
     def record_attempt_start(self, attempt: StepAttempt) -> None:
         """Record that an attempt started (or is pending)."""
         with self._db.write() as conn:
-            conn.execute(
-                "INSERT INTO step_attempts (run_id, asset, partition, attempt, status, "
-                "started_at, finished_at, error, logs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    attempt.run_id,
-                    attempt.asset,
-                    partition_column(attempt.partition),
-                    attempt.attempt,
-                    str(attempt.status),
-                    to_epoch(attempt.started_at),
-                    None if attempt.finished_at is None else to_epoch(attempt.finished_at),
-                    attempt.error,
-                    attempt.logs,
-                ),
-            )
+            insert_attempt(conn, attempt)
 
     def record_step_outcome(
         self,
@@ -237,158 +190,52 @@ class SQLiteCatalog:
         materializations: Sequence[Materialization] = (),
         inputs: Sequence[Sequence[Input]] = (),
         checks: Sequence[CheckRecord] = (),
+        *,
+        upstream_assets: Sequence[str] = (),
     ) -> tuple[int, ...]:
         """Record a finished attempt with its materializations, inputs and checks.
 
         ``inputs[i]`` are the inputs of ``materializations[i]`` (missing
-        entries mean no inputs). All of it is one transaction; returns the ids
-        given to the materializations. An attempt not started before is
-        inserted; one started is updated (status, end, error, logs appended).
+        entries mean no inputs). ``upstream_assets`` are the assets the step's
+        asset depends on: every materialization gets an edge to each, with
+        ``n_inputs = 0`` and fingerprint 0 when it read nothing from one
+        (assets named in its inputs get edges anyway). All of it is one
+        transaction; returns the ids given to the materializations. An
+        attempt not started before is inserted; one started is updated
+        (status, end, error, logs appended).
         """
         if len(inputs) > len(materializations):
             raise CatalogError("more input lists than materializations in one step outcome")
+        padded = [*inputs, *([()] * (len(materializations) - len(inputs)))]
+        depends = {m.asset: tuple(upstream_assets) for m in materializations}
         with self._db.write() as conn:
-            self._upsert_attempt(conn, attempt)
-            ids = self._insert_materializations(
-                conn,
-                list(zip(materializations, self._pad(inputs, len(materializations)), strict=True)),
-                None,
+            upsert_attempt(conn, attempt)
+            ids = insert_materializations(
+                conn, list(zip(materializations, padded, strict=True)), depends
             )
             by_partition = {
                 (m.asset, partition_column(m.partition)): mid
                 for m, mid in zip(materializations, ids, strict=True)
             }
-            for check in checks:
-                key = (check.asset, partition_column(check.partition))
-                conn.execute(
-                    "INSERT INTO check_results (run_id, materialization_id, asset, partition, "
-                    "check_name, passed, severity, message, created_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        check.run_id or attempt.run_id,
-                        check.materialization_id or by_partition.get(key),
-                        check.asset,
-                        key[1],
-                        check.check_name,
-                        int(check.passed),
-                        check.severity,
-                        check.message,
-                        to_epoch(check.created_at or attempt.finished_at or attempt.started_at),
-                    ),
-                )
+            insert_checks(conn, attempt, checks, by_partition)
         return tuple(ids)
 
-    @staticmethod
-    def _pad(inputs: Sequence[Sequence[Input]], count: int) -> list[Sequence[Input]]:
-        return [*inputs, *([()] * (count - len(inputs)))]
-
-    @staticmethod
-    def _upsert_attempt(conn: sqlite3.Connection, attempt: StepAttempt) -> None:
-        partition = partition_column(attempt.partition)
-        finished = None if attempt.finished_at is None else to_epoch(attempt.finished_at)
-        updated = conn.execute(
-            "UPDATE step_attempts SET status = ?, finished_at = ?, error = ?, "
-            "logs = logs || ? WHERE run_id = ? AND asset = ? AND partition = ? AND attempt = ?",
-            (
-                str(attempt.status),
-                finished,
-                attempt.error,
-                attempt.logs,
-                attempt.run_id,
-                attempt.asset,
-                partition,
-                attempt.attempt,
-            ),
-        ).rowcount
-        if updated == 0:
-            conn.execute(
-                "INSERT INTO step_attempts (run_id, asset, partition, attempt, status, "
-                "started_at, finished_at, error, logs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    attempt.run_id,
-                    attempt.asset,
-                    partition,
-                    attempt.attempt,
-                    str(attempt.status),
-                    to_epoch(attempt.started_at),
-                    finished,
-                    attempt.error,
-                    attempt.logs,
-                ),
-            )
-
-    @staticmethod
-    def _insert_materializations(
-        conn: sqlite3.Connection,
-        items: Iterable[tuple[Materialization, Sequence[Input]]],
-        chunk_size: int | None,
-    ) -> list[int]:
-        row = conn.execute("SELECT COALESCE(MAX(id), 0) FROM materializations").fetchone()
-        next_id = int(row[0]) + 1
-        ids: list[int] = []
-        iterator = iter(items)
-        while True:
-            chunk = list(islice(iterator, chunk_size or _BULK_CHUNK))
-            if not chunk:
-                return ids
-            m_rows: list[tuple[object, ...]] = []
-            l_rows: list[tuple[object, ...]] = []
-            i_rows: list[tuple[object, ...]] = []
-            for mat, mat_inputs in chunk:
-                mid = next_id
-                next_id += 1
-                ids.append(mid)
-                partition = partition_column(mat.partition)
-                fingerprint = mat.input_fingerprint or input_fingerprint(mat_inputs)
-                created = to_epoch(mat.created_at)
-                m_rows.append(
-                    (
-                        mid,
-                        mat.asset,
-                        partition,
-                        mat.run_id,
-                        mat.code_version,
-                        mat.config_hash,
-                        mat.data_version,
-                        fingerprint,
-                        mat.rows,
-                        mat.bytes,
-                        mat.schema,
-                        mat.location,
-                        created,
-                    )
-                )
-                l_rows.append(
-                    (
-                        mat.asset,
-                        partition,
-                        mid,
-                        mat.data_version,
-                        mat.code_version,
-                        mat.config_hash,
-                        fingerprint,
-                        mat.run_id,
-                        created,
-                    )
-                )
-                i_rows.extend(_input_rows(mid, mat_inputs))
-            # pointers before inputs, so an input may link an upstream recorded
-            # earlier in the same call
-            conn.executemany(_INSERT_MATERIALIZATION, m_rows)
-            conn.executemany(_UPSERT_LATEST, l_rows)
-            conn.executemany(_INSERT_INPUT, i_rows)
-
     def record_materializations_bulk(
-        self, items: Iterable[tuple[Materialization, Sequence[Input]]]
+        self,
+        items: Iterable[tuple[Materialization, Sequence[Input]]],
+        *,
+        upstream_assets: Mapping[str, Sequence[str]] | None = None,
     ) -> int:
         """Record many materializations with their inputs in one transaction.
 
         For imports and benchmarks: rows are inserted with ``executemany`` in
         chunks, the latest pointers kept up to date, all or nothing. Items are
-        consumed lazily. Returns how many were recorded.
+        consumed lazily. ``upstream_assets[asset]`` are the assets ``asset``
+        depends on (see :meth:`record_step_outcome`). Returns how many were
+        recorded.
         """
         with self._db.write() as conn:
-            return len(self._insert_materializations(conn, items, _BULK_CHUNK))
+            return len(insert_materializations(conn, items, upstream_assets or {}))
 
     def append_logs(
         self, run_id: str, asset: str, partition: str | None, attempt: int, text: str
@@ -409,12 +256,13 @@ class SQLiteCatalog:
         """Record the observed data version of a source asset's partition."""
         with self._db.write() as conn:
             conn.execute(
-                "INSERT INTO observations (asset, partition, data_version, observed_at, run_id) "
-                "VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO observations (asset, partition, data_version, output_hash, "
+                "observed_at, run_id) VALUES (?, ?, ?, ?, ?, ?)",
                 (
                     observation.asset,
                     partition_column(observation.partition),
                     observation.data_version,
+                    observation.output_hash,
                     to_epoch(observation.observed_at),
                     observation.run_id,
                 ),
@@ -459,12 +307,63 @@ class SQLiteCatalog:
         """:class:`~partita.records.DynamicPartitionsStore`: delete keys of ``name``."""
         self.delete_dynamic_partitions(name, keys)
 
+    # ---------------------------------------------------------------- leases
+
+    def acquire_leases(
+        self,
+        run_id: str,
+        items: Sequence[tuple[str, str | None]],
+        *,
+        now: datetime,
+        ttl_s: float,
+    ) -> list[tuple[str, str | None]]:
+        """Lease ``(asset, partition)`` items to a run until ``now + ttl_s``, in one transaction.
+
+        Returns the items acquired: free ones, ones the run already holds
+        (renewed), and ones whose lease expired or whose run is finished or
+        dead (its process gone on this host). Items held by another live run
+        are left out: wait and ask again, or skip them.
+        """
+        with self._db.write() as conn:
+            return leases.acquire(conn, run_id, items, now=now, ttl_s=ttl_s)
+
+    def renew_leases(self, run_id: str, *, now: datetime, ttl_s: float) -> int:
+        """Extend every lease of a run to ``now + ttl_s``; returns how many it holds."""
+        with self._db.write() as conn:
+            return leases.renew(conn, run_id, now=now, ttl_s=ttl_s)
+
+    def release_leases(
+        self, run_id: str, items: Sequence[tuple[str, str | None]] | None = None
+    ) -> int:
+        """Release some (default: all) leases of a run; returns how many were released."""
+        with self._db.write() as conn:
+            return leases.release(conn, run_id, items)
+
+    def lease_holders(
+        self, items: Sequence[tuple[str, str | None]], *, now: datetime
+    ) -> dict[tuple[str, str | None], str]:
+        """Which live run holds each of ``items`` (items nobody holds are left out)."""
+        with self._db.read() as conn:
+            return leases.holders(conn, items, now=now)
+
     # ---------------------------------------------------------------- reads
 
     def planner_state(self, assets: Sequence[str]) -> PlannerState:
-        """The bulk state of ``assets`` as Arrow tables, from one consistent snapshot."""
+        """The bulk state of ``assets`` as Arrow tables, from one consistent point in time.
+
+        Served from the state snapshot beside the catalog plus what was
+        recorded since (see :mod:`partita.catalog.state`); the result is
+        always exactly what the catalog holds.
+        """
         with self._db.read() as conn:
-            return load_planner_state(conn, assets)
+            return load_planner_state(
+                conn, assets, snapshot_path=self.snapshot_path, refresh_rows=self.refresh_rows
+            )
+
+    def inputs_of(self, materialization_ids: Sequence[int]) -> pa.Table:
+        """The recorded inputs of some materializations (to explain a few stale partitions)."""
+        with self._db.read() as conn:
+            return load_inputs(conn, materialization_ids)
 
     def latest_materialization(
         self, asset: str, partition: str | None = None

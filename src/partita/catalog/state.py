@@ -1,9 +1,15 @@
-"""The planner's bulk state: a few set-oriented queries returned as Arrow columns.
+"""The planner's bulk state: latest materializations and their edges as Arrow columns.
 
-Every query is filtered by the set of assets (passed as one JSON parameter),
-reads a covering index or the ``latest_materialization`` pointer table, and
-is turned into columns in one pass: never one query or one Python object per
-partition beyond the cursor's row tuples.
+The state of every asset (its ``latest`` rows and their ``edges``) comes from
+a :mod:`~partita.catalog.snapshot` when a valid one exists, plus the rows
+recorded since (``materialization_id`` above the snapshot's, read through an
+index); without one, from two full queries. Rows recorded since replace the
+snapshot's rows of the same ``(asset, partition)``, asset by asset with
+vectorized ``is_in`` masks, so the cost grows with what changed. When the
+rows read from SQLite reach ``refresh_rows``, the merged state is written
+back as the new snapshot. ``failed`` and ``observations`` are small and are
+queried each time. Everything is read inside the caller's read transaction,
+so the state is one consistent point in the catalog's history.
 """
 
 from __future__ import annotations
@@ -11,11 +17,24 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
+from contextlib import suppress
+from itertools import pairwise
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from partita.catalog.migrations import SCHEMA_VERSION
+from partita.catalog.snapshot import (
+    AssetRows,
+    CatalogIdentity,
+    StateSnapshot,
+    read_snapshot,
+    write_snapshot,
+)
 from partita.records import (
+    EDGES_SCHEMA,
     FAILED_SCHEMA,
     INPUTS_SCHEMA,
     LATEST_SCHEMA,
@@ -23,22 +42,25 @@ from partita.records import (
     PlannerState,
 )
 
-__all__ = ["load_planner_state"]
+__all__ = ["DEFAULT_REFRESH_ROWS", "catalog_identity", "load_inputs", "load_planner_state"]
+
+DEFAULT_REFRESH_ROWS = 20_000
+"""Rewrite the snapshot once this many latest rows had to be read from SQLite."""
 
 _ASSETS = "SELECT value FROM json_each(?)"
-
-_LATEST = f"""
-SELECT asset, partition, materialization_id, data_version, code_version, config_hash,
-       input_fingerprint, run_id, created_at
-FROM latest_materialization WHERE asset IN ({_ASSETS})
-"""
-
-_INPUTS = f"""
-SELECT i.materialization_id, i.upstream_asset, i.upstream_partition,
-       i.upstream_materialization_id, i.upstream_data_version
+_LATEST_COLUMNS = """asset, partition, materialization_id, data_version, code_version,
+       config_hash, output_hash, run_id, created_at"""
+_ALL_LATEST = f"SELECT {_LATEST_COLUMNS} FROM latest_materialization ORDER BY asset, partition"
+_NEW_LATEST = (
+    f"SELECT {_LATEST_COLUMNS} FROM latest_materialization WHERE materialization_id > ? "
+    "ORDER BY asset"
+)
+_EDGES = """
+SELECT l.asset, e.materialization_id, e.upstream_asset, e.n_inputs, e.fingerprint
 FROM latest_materialization l
-JOIN inputs i ON i.materialization_id = l.materialization_id
-WHERE l.asset IN ({_ASSETS})
+JOIN input_edges e ON e.materialization_id = l.materialization_id
+WHERE l.materialization_id > ?
+ORDER BY l.asset
 """
 
 # The last finished attempt (succeeded, failed or timed out) of a partition
@@ -57,44 +79,169 @@ WHERE f.status IN ('failed', 'timed_out')
 """
 
 _OBSERVATIONS = f"""
-SELECT o.asset, o.partition, o.data_version, o.observed_at
+SELECT o.asset, o.partition, o.data_version, o.output_hash, o.observed_at
 FROM observations o
 JOIN (SELECT MAX(id) AS id FROM observations
       WHERE asset IN ({_ASSETS}) GROUP BY asset, partition) newest
   ON newest.id = o.id
 """
 
+_INPUTS = f"""
+SELECT materialization_id, upstream_asset, upstream_partition, upstream_materialization_id,
+       upstream_data_version
+FROM inputs WHERE materialization_id IN ({_ASSETS})
+ORDER BY materialization_id, upstream_asset, upstream_partition
+"""
 
-def _timestamps(values: Sequence[float]) -> pa.Array:
-    micros = np.rint(np.asarray(values, dtype=np.float64) * 1e6).astype(np.int64)
-    return pa.array(micros, type=pa.timestamp("us", tz="UTC"))
+_EDGES_WITH_ASSET = pa.schema([pa.field("asset", pa.string()), *EDGES_SCHEMA])
 
 
 def _table(
     rows: list[tuple[object, ...]], schema: pa.Schema, timestamp_column: int | None
 ) -> pa.Table:
+    """Cursor rows as a table; ``timestamp_column`` holds epoch seconds (``REAL``).
+
+    The rows are converted in one pass as a struct array (much faster than
+    transposing them in Python), then split into columns.
+    """
     if not rows:
         return schema.empty_table()
-    columns = list(zip(*rows, strict=True))
-    arrays = []
-    for index, pa_field in enumerate(schema):
-        if index == timestamp_column:
-            arrays.append(_timestamps(columns[index]))
-        else:
-            arrays.append(pa.array(columns[index], type=pa_field.type))
-    return pa.Table.from_arrays(arrays, schema=schema)
+    fields = [
+        f.with_type(pa.float64()) if i == timestamp_column else f for i, f in enumerate(schema)
+    ]
+    table = pa.Table.from_struct_array(pa.array(rows, type=pa.struct(fields)))
+    if timestamp_column is not None:
+        seconds = table.column(timestamp_column).to_numpy()
+        micros = np.rint(seconds * 1e6).astype(np.int64)
+        table = table.set_column(
+            timestamp_column,
+            schema.field(timestamp_column),
+            pa.array(micros, type=schema.field(timestamp_column).type),
+        )
+    return table
 
 
-def _first_lines(table: pa.Table) -> pa.Table:
-    errors = [(text or "").splitlines()[0] if text else "" for text in table["error"].to_pylist()]
-    return table.set_column(3, "error", pa.array(errors, type=pa.string()))
+def _by_asset(table: pa.Table) -> dict[str, pa.Table]:
+    """Slices of a table sorted by ``asset``, per asset (zero-copy)."""
+    if table.num_rows == 0:
+        return {}
+    encoded = pc.dictionary_encode(table["asset"]).combine_chunks()
+    codes = encoded.indices.to_numpy()
+    starts = np.flatnonzero(np.diff(codes)) + 1
+    bounds = [0, *starts.tolist(), table.num_rows]
+    names = encoded.dictionary.to_pylist()
+    return {
+        str(names[codes[begin]]): table.slice(begin, end - begin) for begin, end in pairwise(bounds)
+    }
 
 
-def load_planner_state(conn: sqlite3.Connection, assets: Sequence[str]) -> PlannerState:
-    """Run the four bulk queries inside the caller's read transaction."""
-    names = json.dumps(sorted(set(assets)))
-    latest = _table(conn.execute(_LATEST, (names,)).fetchall(), LATEST_SCHEMA, 8)
-    inputs = _table(conn.execute(_INPUTS, (names,)).fetchall(), INPUTS_SCHEMA, None)
-    failed = _first_lines(_table(conn.execute(_FAILED, (names,)).fetchall(), FAILED_SCHEMA, None))
-    observations = _table(conn.execute(_OBSERVATIONS, (names,)).fetchall(), OBSERVATIONS_SCHEMA, 3)
-    return PlannerState(latest=latest, inputs=inputs, failed=failed, observations=observations)
+def _asset_rows(latest: pa.Table, edges: pa.Table) -> dict[str, tuple[pa.Table, pa.Table]]:
+    """Per-asset latest rows and edges from asset-sorted query results."""
+    edges_by_asset = _by_asset(edges)
+    empty = EDGES_SCHEMA.empty_table()
+    return {
+        asset: (
+            rows,
+            edges_by_asset[asset].drop_columns(["asset"]) if asset in edges_by_asset else empty,
+        )
+        for asset, rows in _by_asset(latest).items()
+    }
+
+
+def _not_in(column: pa.ChunkedArray, values: pa.ChunkedArray) -> pa.Array:
+    return pc.invert(pc.is_in(column, value_set=values.combine_chunks()))
+
+
+def _merge(base: AssetRows, newer: AssetRows) -> dict[str, tuple[pa.Table, pa.Table]]:
+    """``base`` with each ``(asset, partition)`` in ``newer`` replaced by its newer row."""
+    merged = dict(base)
+    for asset, (new_latest, new_edges) in newer.items():
+        if asset not in base:
+            merged[asset] = (new_latest, new_edges)
+            continue
+        old_latest, old_edges = base[asset]
+        keep = _not_in(old_latest["partition"], new_latest["partition"])
+        dropped = old_latest["materialization_id"].filter(pc.invert(keep))
+        if len(dropped):
+            old_latest = old_latest.filter(keep)
+            old_edges = old_edges.filter(_not_in(old_edges["materialization_id"], dropped))
+        merged[asset] = (
+            pa.concat_tables([old_latest, new_latest]),
+            pa.concat_tables([old_edges, new_edges]),
+        )
+    return merged
+
+
+def catalog_identity(conn: sqlite3.Connection) -> CatalogIdentity:
+    """The catalog's id, generation and schema version."""
+    meta = dict(conn.execute("SELECT key, value FROM catalog_meta").fetchall())
+    return CatalogIdentity(str(meta["catalog_id"]), int(meta["generation"]), SCHEMA_VERSION)
+
+
+def _anchor(conn: sqlite3.Connection, max_id: int) -> int | None:
+    row = conn.execute(
+        "SELECT output_hash FROM materializations WHERE id = ?", (max_id,)
+    ).fetchone()
+    return None if row is None else int(row[0])
+
+
+def _rows_after(conn: sqlite3.Connection, after: int) -> dict[str, tuple[pa.Table, pa.Table]]:
+    query = _ALL_LATEST if after == 0 else _NEW_LATEST
+    params: tuple[int, ...] = () if after == 0 else (after,)
+    latest = _table(conn.execute(query, params).fetchall(), LATEST_SCHEMA, 8)
+    edges = _table(conn.execute(_EDGES, (after,)).fetchall(), _EDGES_WITH_ASSET, None)
+    return _asset_rows(latest, edges)
+
+
+def _all_rows(conn: sqlite3.Connection, snapshot_path: Path | None, refresh_rows: int) -> AssetRows:
+    """Every asset's latest rows and edges, through the snapshot when it is valid."""
+    (max_id,) = conn.execute("SELECT COALESCE(MAX(id), 0) FROM materializations").fetchone()
+    max_id = int(max_id)
+    identity = catalog_identity(conn)
+    snapshot = None if snapshot_path is None else read_snapshot(snapshot_path)
+    if (
+        snapshot is not None
+        and snapshot.identity == identity
+        and snapshot.max_id <= max_id
+        and (snapshot.max_id == 0 or _anchor(conn, snapshot.max_id) == snapshot.anchor)
+    ):
+        if snapshot.max_id == max_id:
+            return snapshot.assets
+        newer = _rows_after(conn, snapshot.max_id)
+        assets: AssetRows = _merge(snapshot.assets, newer)
+    else:
+        newer = assets = _rows_after(conn, 0)
+    fetched = sum(latest.num_rows for latest, _ in newer.values())
+    if snapshot_path is not None and fetched >= refresh_rows and max_id > 0:
+        anchor = _anchor(conn, max_id) or 0
+        # in a read-only folder the state is still right; only the next load is slower
+        with suppress(OSError):
+            write_snapshot(snapshot_path, StateSnapshot(identity, max_id, anchor, assets))
+    return assets
+
+
+def load_planner_state(
+    conn: sqlite3.Connection,
+    assets: Sequence[str],
+    *,
+    snapshot_path: Path | None = None,
+    refresh_rows: int = DEFAULT_REFRESH_ROWS,
+) -> PlannerState:
+    """The planner state of ``assets`` inside the caller's read transaction."""
+    names = sorted(set(assets))
+    rows = _all_rows(conn, snapshot_path, refresh_rows)
+    chosen = [rows[name] for name in names if name in rows]
+    latest = pa.concat_tables([LATEST_SCHEMA.empty_table()] + [lat for lat, _ in chosen])
+    edges = pa.concat_tables([EDGES_SCHEMA.empty_table()] + [edg for _, edg in chosen])
+    params = (json.dumps(names),)
+    failed = _table(conn.execute(_FAILED, params).fetchall(), FAILED_SCHEMA, None)
+    errors = [text.splitlines()[0] if text else "" for text in failed["error"].to_pylist()]
+    failed = failed.set_column(3, "error", pa.array(errors, type=pa.string()))
+    observations = _table(conn.execute(_OBSERVATIONS, params).fetchall(), OBSERVATIONS_SCHEMA, 4)
+    return PlannerState(latest=latest, edges=edges, failed=failed, observations=observations)
+
+
+def load_inputs(conn: sqlite3.Connection, materialization_ids: Sequence[int]) -> pa.Table:
+    """The recorded inputs of some materializations (:data:`~partita.records.INPUTS_SCHEMA`)."""
+    ids = json.dumps(sorted({int(mid) for mid in materialization_ids}))
+    return _table(conn.execute(_INPUTS, (ids,)).fetchall(), INPUTS_SCHEMA, None)

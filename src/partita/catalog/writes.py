@@ -1,0 +1,247 @@
+"""Recording step outcomes: attempts, materializations, their inputs and edges, checks.
+
+Every function runs inside the caller's write transaction. A materialization
+is recorded with its ``output_hash``, its exact inputs (``inputs``, one row
+per upstream partition read) and its edges (``input_edges``, one row per
+upstream asset: how many distinct partitions it read and
+:func:`~partita.records.combine_hashes` of their
+:func:`~partita.records.partition_hash`), and the partition's
+``latest_materialization`` pointer moves to it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Mapping, Sequence
+from itertools import islice
+
+from partita.catalog.connection import to_epoch
+from partita.records import (
+    CheckRecord,
+    Input,
+    Materialization,
+    StepAttempt,
+    combine_hashes,
+    partition_column,
+    partition_hash,
+)
+
+__all__ = [
+    "BULK_CHUNK",
+    "insert_attempt",
+    "insert_checks",
+    "insert_materializations",
+    "upsert_attempt",
+]
+
+BULK_CHUNK = 20_000
+"""Materializations inserted per ``executemany`` batch."""
+
+_INSERT_MATERIALIZATION = """
+INSERT INTO materializations (id, asset, partition, run_id, code_version, config_hash,
+    data_version, output_hash, rows, bytes, schema, location, created_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+
+_UPSERT_LATEST = """
+INSERT INTO latest_materialization (asset, partition, materialization_id, data_version,
+    code_version, config_hash, output_hash, run_id, created_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (asset, partition) DO UPDATE SET
+    materialization_id = excluded.materialization_id,
+    data_version = excluded.data_version,
+    code_version = excluded.code_version,
+    config_hash = excluded.config_hash,
+    output_hash = excluded.output_hash,
+    run_id = excluded.run_id,
+    created_at = excluded.created_at
+WHERE excluded.materialization_id > latest_materialization.materialization_id
+"""
+
+# An input without an explicit upstream materialization links the upstream
+# partition's latest one, looked up in the same statement.
+_INSERT_INPUT = """
+INSERT INTO inputs (materialization_id, upstream_asset, upstream_partition,
+    upstream_materialization_id, upstream_data_version)
+SELECT ?, ?, ?, COALESCE(?, (SELECT materialization_id FROM latest_materialization
+                             WHERE asset = ? AND partition = ?)), ?
+"""
+
+_INSERT_EDGE = """
+INSERT INTO input_edges (materialization_id, upstream_asset, n_inputs, fingerprint)
+VALUES (?, ?, ?, ?)
+"""
+
+
+def _input_and_edge_rows(
+    mid: int, inputs: Sequence[Input], upstream_assets: Sequence[str]
+) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    """Rows of ``inputs`` (one per distinct upstream partition) and of ``input_edges``."""
+    by_asset: dict[str, dict[str, Input]] = {asset: {} for asset in upstream_assets}
+    for item in inputs:
+        partitions = by_asset.setdefault(item.upstream_asset, {})
+        partitions.setdefault(partition_column(item.upstream_partition), item)
+    input_rows: list[tuple[object, ...]] = []
+    edge_rows: list[tuple[object, ...]] = []
+    for asset, partitions in by_asset.items():
+        hashes = []
+        for partition, item in partitions.items():
+            hashes.append(partition_hash(asset, partition, item.upstream_data_version))
+            input_rows.append(
+                (
+                    mid,
+                    asset,
+                    partition,
+                    item.upstream_materialization_id,
+                    asset,
+                    partition,
+                    item.upstream_data_version,
+                )
+            )
+        edge_rows.append((mid, asset, len(partitions), combine_hashes(hashes)))
+    return input_rows, edge_rows
+
+
+def insert_materializations(
+    conn: sqlite3.Connection,
+    items: Iterable[tuple[Materialization, Sequence[Input]]],
+    upstream_assets: Mapping[str, Sequence[str]],
+    *,
+    chunk_size: int = BULK_CHUNK,
+) -> list[int]:
+    """Insert materializations with their inputs and edges; return their new ids.
+
+    ``upstream_assets[asset]`` are the assets ``asset`` depends on: each of
+    its materializations gets an edge to each (``n_inputs = 0`` when it read
+    nothing from one). Inputs repeating an upstream partition count once.
+    Ids are consecutive after the largest one so far, so ids grow in commit
+    order (state snapshots rely on it).
+    """
+    row = conn.execute("SELECT COALESCE(MAX(id), 0) FROM materializations").fetchone()
+    next_id = int(row[0]) + 1
+    ids: list[int] = []
+    iterator = iter(items)
+    while True:
+        chunk = list(islice(iterator, chunk_size))
+        if not chunk:
+            return ids
+        m_rows: list[tuple[object, ...]] = []
+        l_rows: list[tuple[object, ...]] = []
+        i_rows: list[tuple[object, ...]] = []
+        e_rows: list[tuple[object, ...]] = []
+        for mat, mat_inputs in chunk:
+            mid = next_id
+            next_id += 1
+            ids.append(mid)
+            partition = partition_column(mat.partition)
+            output_hash = partition_hash(mat.asset, partition, mat.data_version)
+            created = to_epoch(mat.created_at)
+            m_rows.append(
+                (
+                    mid,
+                    mat.asset,
+                    partition,
+                    mat.run_id,
+                    mat.code_version,
+                    mat.config_hash,
+                    mat.data_version,
+                    output_hash,
+                    mat.rows,
+                    mat.bytes,
+                    mat.schema,
+                    mat.location,
+                    created,
+                )
+            )
+            l_rows.append(
+                (
+                    mat.asset,
+                    partition,
+                    mid,
+                    mat.data_version,
+                    mat.code_version,
+                    mat.config_hash,
+                    output_hash,
+                    mat.run_id,
+                    created,
+                )
+            )
+            mat_input_rows, mat_edge_rows = _input_and_edge_rows(
+                mid, mat_inputs, upstream_assets.get(mat.asset, ())
+            )
+            i_rows.extend(mat_input_rows)
+            e_rows.extend(mat_edge_rows)
+        # pointers before inputs, so an input may link an upstream recorded
+        # earlier in the same call
+        conn.executemany(_INSERT_MATERIALIZATION, m_rows)
+        conn.executemany(_UPSERT_LATEST, l_rows)
+        conn.executemany(_INSERT_INPUT, i_rows)
+        conn.executemany(_INSERT_EDGE, e_rows)
+
+
+def upsert_attempt(conn: sqlite3.Connection, attempt: StepAttempt) -> None:
+    """Update a started attempt (status, end, error, logs appended), or insert it."""
+    partition = partition_column(attempt.partition)
+    finished = None if attempt.finished_at is None else to_epoch(attempt.finished_at)
+    updated = conn.execute(
+        "UPDATE step_attempts SET status = ?, finished_at = ?, error = ?, "
+        "logs = logs || ? WHERE run_id = ? AND asset = ? AND partition = ? AND attempt = ?",
+        (
+            str(attempt.status),
+            finished,
+            attempt.error,
+            attempt.logs,
+            attempt.run_id,
+            attempt.asset,
+            partition,
+            attempt.attempt,
+        ),
+    ).rowcount
+    if updated == 0:
+        insert_attempt(conn, attempt)
+
+
+def insert_attempt(conn: sqlite3.Connection, attempt: StepAttempt) -> None:
+    """Insert an attempt row."""
+    conn.execute(
+        "INSERT INTO step_attempts (run_id, asset, partition, attempt, status, "
+        "started_at, finished_at, error, logs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            attempt.run_id,
+            attempt.asset,
+            partition_column(attempt.partition),
+            attempt.attempt,
+            str(attempt.status),
+            to_epoch(attempt.started_at),
+            None if attempt.finished_at is None else to_epoch(attempt.finished_at),
+            attempt.error,
+            attempt.logs,
+        ),
+    )
+
+
+def insert_checks(
+    conn: sqlite3.Connection,
+    attempt: StepAttempt,
+    checks: Sequence[CheckRecord],
+    by_partition: Mapping[tuple[str, str], int],
+) -> None:
+    """Insert check results, linked to the materialization of their partition when known."""
+    for check in checks:
+        key = (check.asset, partition_column(check.partition))
+        conn.execute(
+            "INSERT INTO check_results (run_id, materialization_id, asset, partition, "
+            "check_name, passed, severity, message, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                check.run_id or attempt.run_id,
+                check.materialization_id or by_partition.get(key),
+                check.asset,
+                key[1],
+                check.check_name,
+                int(check.passed),
+                check.severity,
+                check.message,
+                to_epoch(check.created_at or attempt.finished_at or attempt.started_at),
+            ),
+        )
