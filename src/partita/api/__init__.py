@@ -33,6 +33,14 @@ from partita.api.catalog import (
     run_summary_json,
     runs,
 )
+from partita.api.planning import (
+    Planned,
+    config_values,
+    explain_partition,
+    open_catalog,
+    partition_request,
+    plan_project,
+)
 from partita.api.project import (
     AssetInfo,
     GraphView,
@@ -43,6 +51,12 @@ from partita.api.project import (
 )
 
 __all__ = [
+    "Planned",
+    "config_values",
+    "explain_partition",
+    "open_catalog",
+    "partition_request",
+    "plan_project",
     "Direction",
     "DynamicPartitionsUpdate",
     "LineageEdge",

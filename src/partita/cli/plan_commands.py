@@ -1,0 +1,133 @@
+"""``partita plan``: which partitions are stale, and why."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.table import Table
+from rich.text import Text
+from rich.tree import Tree
+
+from partita.api import (
+    Project,
+    config_values,
+    explain_partition,
+    partition_request,
+    plan_project,
+)
+from partita.cli.app import pass_project, print_json, stdout
+from partita.planner import Plan, Why
+
+__all__ = ["partition_options", "register", "render_plan"]
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def partition_options(command: F) -> F:
+    """``SELECTION``, ``--partition`` and ``--from/--to``, shared by plan and materialize."""
+    for option in reversed(
+        [
+            click.argument("selection", required=False),
+            click.option("--partition", "partition", metavar="KEY", help="One partition key."),
+            click.option("--from", "start", metavar="KEY", help="First key of a range."),
+            click.option("--to", "end", metavar="KEY", help="Last key of a range (inclusive)."),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+def render_plan(plan: Plan) -> None:
+    """Print a plan: per asset the partitions, counts and reasons; blocked ones; a total."""
+    if plan.is_empty and not plan.blocked:
+        stdout.print("Nothing to do: every selected partition is up to date.")
+        return
+    if plan.steps:
+        table = Table(box=None, pad_edge=False, header_style="bold", show_edge=False)
+        table.add_column("asset", no_wrap=True)
+        table.add_column("partitions")
+        table.add_column("why")
+        for step in plan.steps:
+            where = step.partitions.to_text(max_runs=3) if step.partitioned else "unpartitioned"
+            why = "\n".join(r.describe() for r in step.reasons)
+            table.add_row(Text(str(step.asset)), Text(where), Text(why))
+        stdout.print(table)
+    for blocked in plan.blocked:
+        stdout.print(Text("blocked: " + blocked.describe(), style="yellow"))
+    assets = len(plan.steps)
+    stdout.print(
+        f"{plan.partition_count} partition{'s' * (plan.partition_count != 1)} of "
+        f"{assets} asset{'s' * (assets != 1)} to build"
+        + (f", {len(plan.blocked)} blocked" if plan.blocked else "")
+    )
+
+
+def _why_tree(why: Why, tree: Tree | None = None) -> Tree:
+    label = Text(f"{why.asset} {why.partition}".rstrip(), style="bold")
+    label.append(f"  {why.status}", style="dim")
+    node = Tree(label) if tree is None else tree.add(label)
+    for line in why.reasons:
+        node.add(Text(line))
+    for cause in why.causes:
+        _why_tree(cause, node)
+    return node
+
+
+@click.command("plan")
+@partition_options
+@click.option("--force", is_flag=True, help="Plan every requested partition as forced.")
+@click.option(
+    "--config",
+    "config_files",
+    multiple=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Run-time config file (.toml or .json).",
+)
+@click.option("-c", "assignments", multiple=True, metavar="KEY=VALUE", help="Config value.")
+@click.option(
+    "--explain", "explain_target", metavar="ASSET:PARTITION", help="The full chain of why."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_project
+def plan_command(
+    project: Project,
+    selection: str | None,
+    partition: str | None,
+    start: str | None,
+    end: str | None,
+    force: bool,
+    config_files: tuple[Path, ...],
+    assignments: tuple[str, ...],
+    explain_target: str | None,
+    as_json: bool,
+) -> None:
+    """Show which partitions are stale and why, without building anything.
+
+    SELECTION: assets to plan, e.g. 'clean_orders', '+daily_revenue', 'group:sales'.
+    """
+    planned = plan_project(
+        project,
+        selection,
+        partition_request(partition, start, end),
+        force=force,
+        config=config_values(config_files, assignments),
+    )
+    why = explain_partition(project, planned, explain_target) if explain_target else None
+    if as_json:
+        data = planned.plan.to_json()
+        if why is not None:
+            data["explain"] = why.to_json()
+        print_json(data)
+        return
+    render_plan(planned.plan)
+    if why is not None:
+        stdout.print(_why_tree(why))
+
+
+def register(group: click.Group) -> None:
+    """Attach ``plan`` to the ``partita`` group."""
+    group.add_command(plan_command)

@@ -1,0 +1,25 @@
+"""The planner: which partitions are stale, and why (pure; DESIGN §2).
+
+``plan(graph, state, request, now) -> Plan``: the catalog hands in a state
+snapshot, the planner does no IO, and the Plan is a frozen value that can be
+printed, serialized and tested without running anything.
+"""
+
+from partita.planner.core import assets_needed, plan, targets
+from partita.planner.explain import Why, explain, split_target
+from partita.planner.plan import Blocked, Plan, PlanRequest, PlanStep, Reason, StepReason
+
+__all__ = [
+    "Blocked",
+    "Plan",
+    "PlanRequest",
+    "PlanStep",
+    "Reason",
+    "StepReason",
+    "Why",
+    "assets_needed",
+    "explain",
+    "plan",
+    "split_target",
+    "targets",
+]

@@ -1,0 +1,190 @@
+"""``partita plan --explain ASSET:PARTITION``: the full chain of why one partition is stale.
+
+Pure: it reads the plan, the graph, the state snapshot and, through
+``inputs_of``, the recorded inputs of the few materializations it explains.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from partita.graph import AssetGraph
+from partita.keys import AssetKey
+from partita.partitions import UNPARTITIONED, DynamicPartitionsStore
+from partita.planner.plan import Plan, Reason, StepReason
+from partita.records import PlannerState, partition_column
+
+__all__ = ["Why", "explain", "split_target"]
+
+InputsOf = Callable[[Sequence[int]], pa.Table]
+MAX_CAUSES = 5
+
+
+@dataclass(frozen=True)
+class Why:
+    """Why one partition is (or is not) in the plan, with the upstream causes."""
+
+    asset: str
+    partition: str
+    status: str
+    reasons: tuple[str, ...]
+    causes: tuple[Why, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {
+            "asset": self.asset,
+            "partition": self.partition,
+            "status": self.status,
+            "reasons": list(self.reasons),
+            "causes": [c.to_json() for c in self.causes],
+        }
+
+
+def split_target(text: str) -> tuple[str, str]:
+    """``sales/orders:2025-01-01`` -> (``sales/orders``, ``2025-01-01``); no ``:``: ``""``."""
+    asset, _, partition = text.partition(":")
+    return asset, partition
+
+
+def _latest_row(state: PlannerState, asset: str, partition: str) -> dict[str, Any] | None:
+    table = state.latest
+    mask = pc.and_(pc.equal(table["asset"], asset), pc.equal(table["partition"], partition))
+    rows = table.filter(mask).to_pylist()
+    return rows[0] if rows else None
+
+
+class _Explainer:
+    def __init__(
+        self,
+        graph: AssetGraph,
+        plan: Plan,
+        state: PlannerState,
+        inputs_of: InputsOf,
+        now: datetime,
+        dynamic: DynamicPartitionsStore | None,
+    ) -> None:
+        self.graph, self.plan, self.state = graph, plan, state
+        self.inputs_of, self.now, self.dynamic = inputs_of, now, dynamic
+
+    def why(self, key: AssetKey, partition: str, depth: int) -> Why:
+        step = self.plan.step(key)
+        name = str(key)
+        if step is None or partition not in step.partitions:
+            blocked = [b for b in self.plan.blocked if b.asset == key and partition in b.partitions]
+            if blocked:
+                return Why(name, partition, "blocked", tuple(b.describe() for b in blocked))
+            status = "up to date" if _latest_row(self.state, name, partition) else "not planned"
+            return Why(name, partition, status, ())
+        lines: list[str] = []
+        causes: list[Why] = []
+        for reason in step.reasons_for(partition):
+            lines.extend(self._lines(key, partition, reason))
+            if reason.reason is Reason.UPSTREAM_STALE and reason.upstream is not None and depth:
+                for upstream_partition in self._planned_inputs(key, partition, reason):
+                    causes.append(self.why(reason.upstream, upstream_partition, depth - 1))
+        return Why(name, partition, "planned", tuple(lines), tuple(causes))
+
+    def _mapped(self, key: AssetKey, partition: str, upstream: AssetKey) -> list[str]:
+        definition = self.graph.spec(key).partitions or UNPARTITIONED
+        up_def = self.graph.spec(upstream).partitions or UNPARTITIONED
+        found: list[str] = []
+        for edge in self.graph.upstream_edges(key):
+            if edge.upstream == upstream:
+                mapped = edge.mapping.upstream(
+                    definition.subset([partition]),
+                    definition,
+                    up_def,
+                    self.now,
+                    dynamic=self.dynamic,
+                )
+                found.extend(k for k in mapped if k not in found)
+        return found
+
+    def _planned_inputs(self, key: AssetKey, partition: str, reason: StepReason) -> list[str]:
+        assert reason.upstream is not None
+        upstream_step = self.plan.step(reason.upstream)
+        if upstream_step is None:
+            return []
+        mapped = self._mapped(key, partition, reason.upstream)
+        return [p for p in mapped if p in upstream_step.partitions][:MAX_CAUSES]
+
+    def _lines(self, key: AssetKey, partition: str, reason: StepReason) -> list[str]:
+        kind = reason.reason
+        if kind is Reason.MISSING:
+            return ["missing: never materialized"]
+        if kind is Reason.FORCED:
+            return ["forced: --force was given"]
+        if kind is Reason.CONFIG_CHANGED:
+            return ["config_changed: the run-time config differs from the one recorded"]
+        if kind is Reason.CODE_CHANGED:
+            return [f"code_changed: {reason.detail}" if reason.detail else "code_changed"]
+        if kind is Reason.FAILED:
+            failed = self.state.failed.filter(
+                pc.and_(
+                    pc.equal(self.state.failed["asset"], str(key)),
+                    pc.equal(self.state.failed["partition"], partition),
+                )
+            ).to_pylist()
+            error = failed[0]["error"] if failed else ""
+            return [f"failed: the last attempt failed{': ' + error if error else ''}"]
+        if kind is Reason.UPSTREAM_STALE:
+            return [f"upstream_stale: {reason.upstream} is rebuilt first in this run"]
+        return self._changed_inputs(key, partition, reason)
+
+    def _changed_inputs(self, key: AssetKey, partition: str, reason: StepReason) -> list[str]:
+        assert reason.upstream is not None
+        upstream = str(reason.upstream)
+        row = _latest_row(self.state, str(key), partition)
+        recorded: dict[str, str] = {}
+        if row is not None:
+            inputs = self.inputs_of([int(row["materialization_id"])]).to_pylist()
+            recorded = {
+                partition_column(i["upstream_partition"]): i["upstream_data_version"]
+                for i in inputs
+                if i["upstream_asset"] == upstream
+            }
+        lines = [f"upstream_changed: {upstream} changed since this partition was built"]
+        for up_partition in self._mapped(key, partition, reason.upstream):
+            current = _latest_row(self.state, upstream, up_partition)
+            observed = self._observed(upstream, up_partition)
+            now_version = observed or (current["data_version"] if current else None)
+            before = recorded.pop(up_partition, None)
+            label = f"{upstream} {up_partition}".rstrip()
+            if before is None and now_version is not None:
+                lines.append(f"  {label}: new input (version {now_version[:12]})")
+            elif before is not None and now_version is None:
+                lines.append(f"  {label}: gone (was version {before[:12]})")
+            elif before != now_version and before is not None and now_version is not None:
+                lines.append(f"  {label}: data version {before[:12]} -> {now_version[:12]}")
+        for up_partition, before in recorded.items():
+            lines.append(f"  {upstream} {up_partition}: no longer read (was {before[:12]})")
+        return lines
+
+    def _observed(self, asset: str, partition: str) -> str | None:
+        table = self.state.observations
+        rows = table.filter(
+            pc.and_(pc.equal(table["asset"], asset), pc.equal(table["partition"], partition))
+        ).to_pylist()
+        return str(rows[0]["data_version"]) if rows else None
+
+
+def explain(
+    graph: AssetGraph,
+    plan: Plan,
+    state: PlannerState,
+    asset: AssetKey,
+    partition: str,
+    inputs_of: InputsOf,
+    *,
+    dynamic: DynamicPartitionsStore | None = None,
+    depth: int = 10,
+) -> Why:
+    """The chain of why ``asset``'s ``partition`` is in ``plan`` (``""`` when unpartitioned)."""
+    return _Explainer(graph, plan, state, inputs_of, plan.now, dynamic).why(asset, partition, depth)

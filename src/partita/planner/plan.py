@@ -1,0 +1,220 @@
+"""The Plan: a frozen, JSON-serializable value saying what to build and why.
+
+A :class:`Plan` holds one :class:`PlanStep` per asset with partitions to build
+(a compact :class:`~partita.partitions.PartitionSubset`), and for each reason
+the subset of those partitions it applies to. Unpartitioned assets use the
+one-partition definition :data:`~partita.partitions.UNPARTITIONED` (key ``""``).
+Nothing inside a Plan is mutable; the runner keeps its own state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from partita.keys import AssetKey
+from partita.partitions import PartitionsDefinition, PartitionSubset
+
+__all__ = ["Blocked", "Plan", "PlanRequest", "PlanStep", "Reason", "StepReason"]
+
+
+class Reason(StrEnum):
+    """Why a partition is stale (DESIGN §2)."""
+
+    MISSING = "missing"
+    CODE_CHANGED = "code_changed"
+    CONFIG_CHANGED = "config_changed"
+    UPSTREAM_CHANGED = "upstream_changed"
+    UPSTREAM_STALE = "upstream_stale"
+    FAILED = "failed"
+    FORCED = "forced"
+
+
+@dataclass(frozen=True)
+class StepReason:
+    """One reason, and the partitions of the step it applies to.
+
+    Attributes:
+        reason: the reason.
+        partitions: the step's partitions with this reason.
+        upstream: for ``upstream_changed`` / ``upstream_stale``: the upstream asset.
+        upstream_partitions: the upstream partitions that changed (or are planned).
+        detail: words for people (``code 1 -> 2``, the first line of an error).
+    """
+
+    reason: Reason
+    partitions: PartitionSubset
+    upstream: AssetKey | None = None
+    upstream_partitions: PartitionSubset | None = None
+    detail: str = ""
+
+    def describe(self) -> str:
+        """One line: ``upstream_changed: raw_orders 2025-03-01..2025-03-07 (7)``."""
+        text = self.reason.value
+        if self.upstream is not None:
+            text += f": {self.upstream}"
+            shown = self.upstream_partitions
+            if shown is not None and len(shown) and shown.definition.dimensions:
+                text += f" {shown.to_text(max_runs=3)}"
+        if self.detail:
+            text += f" ({self.detail})" if self.upstream is not None else f": {self.detail}"
+        return text
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {
+            "reason": self.reason.value,
+            "partitions": self.partitions.to_json(),
+            "count": len(self.partitions),
+            "upstream": None if self.upstream is None else str(self.upstream),
+            "upstream_partitions": None
+            if self.upstream_partitions is None
+            else self.upstream_partitions.to_json(),
+            "detail": self.detail,
+        }
+
+
+@dataclass(frozen=True)
+class PlanStep:
+    """The partitions of one asset to build, with the reasons per partition."""
+
+    asset: AssetKey
+    partitions: PartitionSubset
+    reasons: tuple[StepReason, ...]
+    code_version: str = ""
+    config_hash: str = ""
+
+    @property
+    def definition(self) -> PartitionsDefinition:
+        """The asset's partitions definition (``UNPARTITIONED`` when it has none)."""
+        return self.partitions.definition
+
+    @property
+    def partitioned(self) -> bool:
+        """Whether the asset is partitioned."""
+        return bool(self.definition.dimensions)
+
+    def keys(self) -> list[str]:
+        """The partition keys to build, in order (``[""]`` for an unpartitioned asset)."""
+        return list(self.partitions)
+
+    def reasons_for(self, key: str) -> list[StepReason]:
+        """The reasons that apply to one partition."""
+        return [r for r in self.reasons if key in r.partitions]
+
+    def only_upstream_stale(self, key: str) -> bool:
+        """Whether ``key`` is planned only because upstream partitions are planned.
+
+        Such a partition is re-checked just before it runs (early cutoff).
+        """
+        found = self.reasons_for(key)
+        return bool(found) and all(r.reason is Reason.UPSTREAM_STALE for r in found)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {
+            "asset": str(self.asset),
+            "partitions": self.partitions.to_json(),
+            "count": len(self.partitions),
+            "code_version": self.code_version,
+            "config_hash": self.config_hash,
+            "reasons": [r.to_json() for r in self.reasons],
+        }
+
+
+@dataclass(frozen=True)
+class Blocked:
+    """Partitions that cannot be built: upstream partitions they read are missing
+    and not planned (outside the selection, or blocked themselves)."""
+
+    asset: AssetKey
+    partitions: PartitionSubset
+    upstream: AssetKey
+    upstream_partitions: PartitionSubset
+
+    def describe(self) -> str:
+        """One line for people."""
+        return (
+            f"{self.asset} {self.partitions.to_text(max_runs=3)}: needs {self.upstream} "
+            f"{self.upstream_partitions.to_text(max_runs=3)}, which is missing"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {
+            "asset": str(self.asset),
+            "partitions": self.partitions.to_json(),
+            "count": len(self.partitions),
+            "upstream": str(self.upstream),
+            "upstream_partitions": self.upstream_partitions.to_json(),
+        }
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    """What the user asked for.
+
+    Attributes:
+        selection: an asset selection (``None``: every asset).
+        partitions: a key or an inclusive range ``first..last`` (``None``: all).
+        force: rebuild the requested partitions whatever their state.
+        config_hashes: the run-time config hash per asset key string (empty: none).
+    """
+
+    selection: str | None = None
+    partitions: str | None = None
+    force: bool = False
+    config_hashes: Mapping[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {
+            "selection": self.selection,
+            "partitions": self.partitions,
+            "force": self.force,
+            "config_hashes": dict(self.config_hashes),
+        }
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to build, in dependency order, and why; made by :func:`partita.planner.plan`."""
+
+    now: datetime
+    request: PlanRequest
+    steps: tuple[PlanStep, ...]
+    blocked: tuple[Blocked, ...] = ()
+
+    @property
+    def is_empty(self) -> bool:
+        """True when nothing is stale."""
+        return not self.steps
+
+    @property
+    def partition_count(self) -> int:
+        """Asset-partitions to build in all."""
+        return sum(len(s.partitions) for s in self.steps)
+
+    def step(self, asset: AssetKey | str) -> PlanStep | None:
+        """The step of one asset, if it has one."""
+        key = AssetKey.parse(asset)
+        return next((s for s in self.steps if s.asset == key), None)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (stable field names; see docs/planning.md)."""
+        return {
+            "now": self.now.isoformat(),
+            "request": self.request.to_json(),
+            "steps": [s.to_json() for s in self.steps],
+            "blocked": [b.to_json() for b in self.blocked],
+            "total_partitions": self.partition_count,
+            "total_steps": len(self.steps),
+        }
+
+
+def reasons_text(reasons: Sequence[StepReason]) -> str:
+    """Reasons joined for one line of output."""
+    return "; ".join(r.describe() for r in reasons)

@@ -1,0 +1,81 @@
+"""``partita plan`` as a user types it, on a temporary project."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.conftest import run_cli, write_project
+
+PROJECT = """
+import pandas as pd
+from pydantic import BaseModel
+from partita import DailyPartitions, Definitions, In, TimeWindow, asset
+
+daily = DailyPartitions(start="2025-01-01", end="2025-01-11")
+
+class Threshold(BaseModel):
+    min_amount: float = 0.0
+
+@asset(partitions=daily)
+def raw_orders() -> pd.DataFrame:
+    return pd.DataFrame({"amount": [1.0]})
+
+@asset(partitions=daily)
+def clean_orders(raw_orders: pd.DataFrame, config: Threshold) -> pd.DataFrame:
+    return raw_orders[raw_orders.amount >= config.min_amount]
+
+@asset(partitions=daily, ins={"clean_orders": In(mapping=TimeWindow(start_offset=-6))})
+def weekly(clean_orders: pd.DataFrame) -> pd.DataFrame:
+    return clean_orders
+
+defs = Definitions(assets=[raw_orders, clean_orders, weekly])
+"""
+
+
+def test_plan_of_a_fresh_project(tmp_path: Path) -> None:
+    project = write_project(tmp_path / "p", PROJECT)
+    text = run_cli(["plan"], project, check=True).stdout
+    assert "raw_orders" in text and "2025-01-01..2025-01-10 (10)" in text
+    assert "30 partitions of 3 assets to build" in text
+    data = json.loads(run_cli(["plan", "--json"], project, check=True).stdout)
+    assert data["total_partitions"] == 30 and data["total_steps"] == 3
+    assert [s["asset"] for s in data["steps"]] == ["raw_orders", "clean_orders", "weekly"]
+    assert data["steps"][0]["reasons"][0]["reason"] == "missing"
+
+    one = json.loads(
+        run_cli(["plan", "+clean_orders", "--partition", "2025-01-03", "--json"], project).stdout
+    )
+    assert one["total_partitions"] == 2
+    ranged = json.loads(
+        run_cli(
+            ["plan", "raw_orders", "--from", "2025-01-02", "--to", "2025-01-04", "--json"], project
+        ).stdout
+    )
+    assert ranged["steps"][0]["count"] == 3
+
+
+def test_explain_and_config(tmp_path: Path) -> None:
+    project = write_project(tmp_path / "p", PROJECT)
+    why = run_cli(["plan", "--explain", "weekly:2025-01-05"], project, check=True).stdout
+    assert "weekly 2025-01-05" in why and "missing: never materialized" in why
+    assert "clean_orders 2025-01-05" in why
+    data = json.loads(run_cli(["plan", "-c", "min_amount=5", "--json"], project, check=True).stdout)
+    assert data["request"]["config_hashes"]["clean_orders"]
+
+
+def test_plan_errors(tmp_path: Path) -> None:
+    project = write_project(tmp_path / "p", PROJECT)
+    bad_key = run_cli(["plan", "--partition", "2025-02-30"], project)
+    assert bad_key.returncode == 1
+    assert "DailyPartitions" in bad_key.stderr and "2025-01-01" in bad_key.stderr
+    both = run_cli(["plan", "--partition", "2025-01-01", "--from", "2025-01-01"], project)
+    assert both.returncode == 1 and "not both" in both.stderr
+    config = run_cli(["plan", "-c", "nope=1"], project)
+    assert config.returncode == 1 and "fits no selected asset" in config.stderr
+    invalid = run_cli(["plan", "-c", "min_amount=abc"], project)
+    assert invalid.returncode == 1 and "clean_orders" in invalid.stderr
+    explain = run_cli(["plan", "--explain", "weekly"], project)
+    assert explain.returncode == 1 and "say which partition" in explain.stderr
+    unknown = run_cli(["plan", "wekly"], project)
+    assert unknown.returncode == 1 and "did you mean 'weekly'" in unknown.stderr
