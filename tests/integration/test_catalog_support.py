@@ -39,11 +39,11 @@ def build(
         resolved.append(
             Input(up_asset, up_partition, latest.data_version, latest.materialization_id)
         )
-    attempt = StepAttempt(
+    step = StepAttempt(
         run_id, asset, partition, attempt, StepStatus.SUCCEEDED, at(when), at(when + 0.5)
     )
     mat = Materialization(
         asset, partition, run_id, version, at(when + 0.5), code_version=code_version
     )
-    (mid,) = catalog.record_step_outcome(attempt, [mat], [resolved])
+    (mid,) = catalog.record_step_outcome(step, [mat], [resolved])
     return mid

@@ -82,7 +82,7 @@ def test_records_are_frozen() -> None:
 
 def test_statuses_are_strings() -> None:
     assert RunStatus("crashed") is RunStatus.CRASHED
-    assert StepStatus.TIMED_OUT == "timed_out"
+    assert StepStatus.TIMED_OUT.value == "timed_out"
     assert {s.value for s in StepStatus} >= {"abandoned", "skipped", "cancelled"}
 
 
