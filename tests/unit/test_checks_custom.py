@@ -68,12 +68,15 @@ def test_relation_input_and_context(staged: str) -> None:
     assert outcome.passed and outcome.metadata["total"] == 20_020.0 and outcome.message == "summed"
 
 
-def test_reader_input_from_a_table() -> None:
+def test_reader_input_from_a_table_and_a_file(tmp_path: Path) -> None:
     @check(asset="clean_orders")
     def rows(orders: pa.RecordBatchReader) -> bool:
         return orders.read_all().num_rows == 2
 
     assert run_custom(rows, pa.table({"x": [1, 2]})).passed
+    path = tmp_path / "two.parquet"
+    pq.write_table(pa.table({"x": [1, 2]}), path)
+    assert run_custom(rows, path).passed
     assert run_custom(rows, pa.table({"x": [1, 2]}).to_reader()).passed
 
 

@@ -25,7 +25,8 @@ def _load(data: CheckData, kind: DataKind, connection: duckdb.DuckDBPyConnection
             return data
         if isinstance(data, pa.Table):
             return data.to_reader()
-        return pq.ParquetFile(os.fspath(data)).iter_batches()
+        parquet = pq.ParquetFile(os.fspath(data))  # streamed batch by batch
+        return pa.RecordBatchReader.from_batches(parquet.schema_arrow, parquet.iter_batches())
     if isinstance(data, pa.RecordBatchReader):
         table = data.read_all()
     elif isinstance(data, pa.Table):
@@ -38,15 +39,6 @@ def _load(data: CheckData, kind: DataKind, connection: duckdb.DuckDBPyConnection
     if kind == "relation":
         return connection.from_arrow(table)
     return table.to_pandas() if kind == "pandas" else table
-
-
-def _as_reader(value: object) -> object:
-    if isinstance(value, pa.RecordBatchReader) or not hasattr(value, "__next__"):
-        return value
-    batches = list(value)  # type: ignore[call-overload]
-    if not batches:
-        raise StorageError("the staged file has no row groups")
-    return pa.RecordBatchReader.from_batches(batches[0].schema, batches)
 
 
 def _interpret(
@@ -98,7 +90,7 @@ def run_custom(
     started = time.perf_counter()
     try:
         try:
-            loaded = _as_reader(_load(data, definition.data_kind, connection))
+            loaded = _load(data, definition.data_kind, connection)
         except (OSError, pa.ArrowInvalid) as exc:
             raise StorageError(f"cannot read the staged data for check: {exc}") from exc
         kwargs: dict[str, Any] = {definition.data_param: loaded}
