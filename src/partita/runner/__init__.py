@@ -1,0 +1,63 @@
+"""The runner: executing a :class:`~partita.planner.plan.Plan`.
+
+A plan is expanded into tasks (one per asset partition, one per range for
+batched assets) with their dependencies; a live state machine per task lives
+only here (the plan stays immutable). Work runs on an executor (a process pool
+by default, threads, or in-process); workers compute and write data through
+the stores and return results; only the coordinator writes the catalog.
+"""
+
+from partita.runner.coordinator import CancelToken, RunCatalog, RunOptions, run_plan
+from partita.runner.executors import (
+    Executor,
+    InProcessExecutor,
+    ProcessExecutor,
+    ProjectRef,
+    ThreadExecutor,
+)
+from partita.runner.messages import Outcome, ReadRequest, WorkItem, WorkResult
+from partita.runner.progress import (
+    LineProgress,
+    NullProgress,
+    ProgressSink,
+    RichProgress,
+    progress_for,
+)
+from partita.runner.state import TaskBoard, TaskRun, TaskState
+from partita.runner.summary import RunResult, TaskOutcome, logs_command
+from partita.runner.tasks import EdgeRead, Task, TaskGraph, expand_plan
+from partita.runner.worker import AuditHook, WorkerRuntime, resolve_store
+
+__all__ = [
+    "AuditHook",
+    "CancelToken",
+    "EdgeRead",
+    "Executor",
+    "InProcessExecutor",
+    "LineProgress",
+    "NullProgress",
+    "Outcome",
+    "ProcessExecutor",
+    "ProgressSink",
+    "ProjectRef",
+    "ReadRequest",
+    "RichProgress",
+    "RunCatalog",
+    "RunOptions",
+    "RunResult",
+    "Task",
+    "TaskBoard",
+    "TaskGraph",
+    "TaskOutcome",
+    "TaskRun",
+    "TaskState",
+    "ThreadExecutor",
+    "WorkItem",
+    "WorkResult",
+    "WorkerRuntime",
+    "expand_plan",
+    "logs_command",
+    "progress_for",
+    "resolve_store",
+    "run_plan",
+]

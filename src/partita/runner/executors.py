@@ -1,0 +1,508 @@
+"""Executors: where a task's attempt runs.
+
+- :class:`ProcessExecutor` (the default): a pool of worker processes started
+  with ``multiprocessing`` (forkserver where available, else spawn). Each
+  worker imports the project once at start-up; tasks go to it as small
+  :class:`~partita.runner.messages.WorkItem` messages over a pipe. A task over
+  its timeout is really stopped: the worker is killed and replaced.
+- :class:`ThreadExecutor`: a pool of threads in the coordinator's process. A
+  thread cannot be killed: a timed-out or cancelled attempt is reported at once
+  and its output is discarded instead of published when it finishes.
+- :class:`InProcessExecutor`: one task at a time in the coordinator's thread
+  (for debugging); timeouts are not enforced.
+
+All three share one small interface: :meth:`submit` a work item under a
+handle, :meth:`poll` for finished ones, :meth:`stop_all`, :meth:`close`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import multiprocessing.connection
+import os
+import queue
+import signal
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Iterator
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.context import BaseContext
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+from typing import Protocol
+
+from partita.definitions import load_project
+from partita.errors import PartitaError
+from partita.graph import AssetGraph
+from partita.runner.messages import Outcome, WorkItem, WorkResult
+from partita.runner.worker import AuditHook, WorkerRuntime
+
+__all__ = [
+    "Executor",
+    "Finished",
+    "InProcessExecutor",
+    "ProcessExecutor",
+    "ProjectRef",
+    "ThreadExecutor",
+    "default_context",
+    "make_executor",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    """An attempt that ended, under the handle it was submitted with."""
+
+    handle: int
+    result: WorkResult
+
+
+class Executor(Protocol):
+    """Runs work items and reports when they end."""
+
+    @property
+    def free_slots(self) -> int:
+        """How many more items it can take now."""
+        ...
+
+    def submit(self, handle: int, item: WorkItem, timeout: float | None) -> None:
+        """Start ``item``; its end is reported by :meth:`poll` under ``handle``."""
+        ...
+
+    def poll(self, timeout: float) -> list[Finished]:
+        """Wait up to ``timeout`` seconds for attempts to end; return the ended ones."""
+        ...
+
+    def stop_all(self) -> list[int]:
+        """Stop every running attempt (nothing they staged is published); their handles."""
+        ...
+
+    def close(self) -> None:
+        """Release workers."""
+        ...
+
+
+def _timed_out(timeout: float) -> WorkResult:
+    return WorkResult(
+        outcome=Outcome.TIMED_OUT,
+        error=f"timed out after {timeout:g} s",
+        logs=f"timed out after {timeout:g} s: the attempt was stopped\n",
+        duration_s=timeout,
+    )
+
+
+# ------------------------------------------------------------------ in-process
+
+
+class InProcessExecutor:
+    """Runs one item at a time in the calling thread (timeouts are not enforced)."""
+
+    def __init__(self, runtime: WorkerRuntime) -> None:
+        self.runtime = runtime
+        self._pending: list[tuple[int, WorkItem]] = []
+
+    @property
+    def free_slots(self) -> int:
+        """One when idle."""
+        return 0 if self._pending else 1
+
+    def submit(self, handle: int, item: WorkItem, timeout: float | None) -> None:
+        """Queue ``item``; it runs inside the next :meth:`poll`."""
+        self._pending.append((handle, item))
+
+    def poll(self, timeout: float) -> list[Finished]:
+        """Run the queued item now."""
+        if not self._pending:
+            if timeout > 0:
+                time.sleep(timeout)
+            return []
+        handle, item = self._pending.pop(0)
+        return [Finished(handle, self.runtime.run(item))]
+
+    def stop_all(self) -> list[int]:
+        """Forget queued items (nothing runs in the background)."""
+        handles = [h for h, _ in self._pending]
+        self._pending.clear()
+        return handles
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+# --------------------------------------------------------------------- threads
+
+
+@dataclass
+class _ThreadJob:
+    handle: int
+    item: WorkItem
+    cancel: threading.Event
+    deadline: float | None
+    timeout: float | None
+
+
+class ThreadExecutor:
+    """A pool of daemon threads sharing one :class:`WorkerRuntime`."""
+
+    def __init__(self, runtime: WorkerRuntime, max_workers: int) -> None:
+        self.runtime = runtime
+        self.max_workers = max(1, max_workers)
+        self._jobs: queue.SimpleQueue[_ThreadJob | None] = queue.SimpleQueue()
+        self._results: queue.SimpleQueue[tuple[int, WorkResult]] = queue.SimpleQueue()
+        self._inflight: dict[int, _ThreadJob] = {}
+        self._threads = 0
+        self._lost = 0  # threads still busy with an abandoned attempt
+
+    @property
+    def free_slots(self) -> int:
+        """Threads not busy with a live attempt."""
+        return self.max_workers - len(self._inflight)
+
+    def _thread_main(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            result = self.runtime.run(job.item, job.cancel.is_set)
+            self._results.put((job.handle, result))
+
+    def submit(self, handle: int, item: WorkItem, timeout: float | None) -> None:
+        """Hand ``item`` to a free thread."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        job = _ThreadJob(handle, item, threading.Event(), deadline, timeout)
+        self._inflight[handle] = job
+        while self._threads < self.max_workers + self._lost:
+            threading.Thread(target=self._thread_main, daemon=True, name="partita-task").start()
+            self._threads += 1
+        self._jobs.put(job)
+
+    def poll(self, timeout: float) -> list[Finished]:
+        """Collect ended attempts; report timed-out ones (their output is discarded)."""
+        finished: list[Finished] = []
+        now = time.monotonic()
+        deadlines = [j.deadline for j in self._inflight.values() if j.deadline is not None]
+        wait = max(0.0, min([timeout, *(d - now for d in deadlines)]))
+        try:
+            first: tuple[int, WorkResult] | None = self._results.get(timeout=wait)
+        except queue.Empty:
+            first = None
+        pending = [first] if first is not None else []
+        while True:
+            try:
+                pending.append(self._results.get_nowait())
+            except queue.Empty:
+                break
+        for handle, result in pending:
+            job = self._inflight.pop(handle, None)
+            if job is None:  # timed out or stopped earlier: its thread is free again
+                self._lost -= 1
+                continue
+            finished.append(Finished(handle, result))
+        now = time.monotonic()
+        for handle, job in list(self._inflight.items()):
+            if job.deadline is not None and now >= job.deadline and job.timeout is not None:
+                job.cancel.set()
+                del self._inflight[handle]
+                self._lost += 1
+                finished.append(Finished(handle, _timed_out(job.timeout)))
+        return finished
+
+    def stop_all(self) -> list[int]:
+        """Tell running attempts to discard their output; their threads are abandoned."""
+        handles = list(self._inflight)
+        for job in self._inflight.values():
+            job.cancel.set()
+        self._lost += len(handles)
+        self._inflight.clear()
+        return handles
+
+    def close(self) -> None:
+        """Let idle threads end."""
+        for _ in range(self._threads):
+            self._jobs.put(None)
+        self._threads = 0
+
+
+# ------------------------------------------------------------------- processes
+
+
+@dataclass(frozen=True)
+class ProjectRef:
+    """How a worker process loads the project: where its definitions come from.
+
+    Attributes:
+        origin: the definitions file (``.py``) or module name.
+        root: the project root (where a module is imported from).
+        data_path: the default store's folder.
+        sys_path: the coordinator's ``sys.path``, so the same modules import.
+    """
+
+    origin: str
+    root: str
+    data_path: str
+    sys_path: tuple[str, ...] = ()
+
+    def load_graph(self) -> AssetGraph:
+        """Import the definitions and build the graph."""
+        for entry in reversed(self.sys_path):
+            if entry not in sys.path:
+                sys.path.insert(0, entry)
+        if self.origin.endswith(".py"):
+            loaded = load_project(file=self.origin, cwd=Path(self.root))
+        else:
+            loaded = load_project(module=self.origin, cwd=Path(self.root))
+        return AssetGraph(loaded.definitions)
+
+
+def _process_main(conn: Connection, ref: ProjectRef, audit: AuditHook | None) -> None:
+    """A worker process: load the project once, then run items until told to stop."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    runtime: WorkerRuntime | None = None
+    load_error = ""
+    try:
+        runtime = WorkerRuntime.for_data_path(
+            ref.load_graph(), ref.data_path, audit=audit, capture_output=True
+        )
+    except Exception as exc:
+        load_error = "".join(traceback.format_exception(exc))
+    while True:
+        try:
+            item = conn.recv()
+        except (EOFError, OSError):
+            return
+        if item is None:
+            return
+        if runtime is None:
+            first = load_error.strip().splitlines()[-1] if load_error else "unknown error"
+            result = WorkResult(
+                outcome=Outcome.FAILED,
+                error=f"the worker could not load the project: {first}",
+                logs=load_error,
+            )
+        else:
+            result = runtime.run(item)
+        try:
+            conn.send(result)
+        except (BrokenPipeError, OSError):
+            return
+
+
+@contextlib.contextmanager
+def _main_module_hidden() -> Iterator[None]:
+    """Start a worker without re-running the caller's ``__main__`` in it.
+
+    multiprocessing re-imports the main script (or module) in a spawned or
+    forkserver child; workers load the project from its :class:`ProjectRef`
+    instead, so a script calling ``materialize()`` without an
+    ``if __name__ == "__main__"`` guard does not run again in every worker.
+    """
+    main = sys.modules.get("__main__")
+    if main is None:
+        yield
+        return
+    names = ("__file__", "__spec__")
+    saved = {name: main.__dict__[name] for name in names if name in main.__dict__}
+    for name in saved:
+        if name == "__spec__":
+            main.__spec__ = None
+        else:
+            delattr(main, name)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(main, name, value)
+
+
+@dataclass
+class _Worker:
+    process: BaseProcess
+    conn: Connection
+    handle: int | None = None
+    deadline: float | None = None
+    timeout: float | None = None
+
+
+def default_context() -> BaseContext:
+    """forkserver where the platform has it, else spawn; the worker module preloaded."""
+    methods = multiprocessing.get_all_start_methods()
+    if "forkserver" in methods:
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["partita.runner.worker", "pandas"])
+        return ctx
+    return multiprocessing.get_context("spawn")
+
+
+class ProcessExecutor:
+    """A pool of worker processes, each with the project preloaded.
+
+    Args:
+        ref: how workers load the project.
+        max_workers: processes at most (started on demand).
+        audit: checks run on staged data (a module-level function).
+        context: a ``multiprocessing`` context (default: :func:`default_context`).
+    """
+
+    def __init__(
+        self,
+        ref: ProjectRef,
+        max_workers: int,
+        *,
+        audit: AuditHook | None = None,
+        context: BaseContext | None = None,
+    ) -> None:
+        self.ref = ref
+        self.max_workers = max(1, max_workers)
+        self.audit = audit
+        self._ctx = context or default_context()
+        self._workers: list[_Worker] = []
+        self._busy = 0
+
+    @property
+    def free_slots(self) -> int:
+        """Workers (started or not) not busy."""
+        return self.max_workers - self._busy
+
+    def _start_worker(self) -> _Worker:
+        parent, child = self._ctx.Pipe(duplex=True)
+        process = self._ctx.Process(  # type: ignore[attr-defined]
+            target=_process_main,
+            args=(child, self.ref, self.audit),
+            daemon=True,
+            name="partita-worker",
+        )
+        with _main_module_hidden():
+            process.start()
+        child.close()
+        worker = _Worker(process, parent)
+        self._workers.append(worker)
+        return worker
+
+    def warm_up(self, count: int) -> None:
+        """Start up to ``count`` workers now (they load the project in parallel)."""
+        while len(self._workers) < min(count, self.max_workers):
+            self._start_worker()
+
+    def submit(self, handle: int, item: WorkItem, timeout: float | None) -> None:
+        """Send ``item`` to an idle worker (starting one if needed)."""
+        worker = next((w for w in self._workers if w.handle is None), None)
+        if worker is None:
+            worker = self._start_worker()
+        worker.handle = handle
+        worker.timeout = timeout
+        worker.deadline = None if timeout is None else time.monotonic() + timeout
+        self._busy += 1
+        # if the worker died, poll() reports it through its sentinel
+        with contextlib.suppress(BrokenPipeError, OSError):
+            worker.conn.send(item)
+
+    def _retire(self, worker: _Worker) -> None:
+        with contextlib.suppress(Exception):
+            worker.process.kill()
+        worker.process.join(timeout=5)
+        worker.conn.close()
+        self._workers.remove(worker)
+
+    def _free(self, worker: _Worker) -> int:
+        handle = worker.handle
+        assert handle is not None
+        worker.handle = worker.deadline = worker.timeout = None
+        self._busy -= 1
+        return handle
+
+    def poll(self, timeout: float) -> list[Finished]:
+        """Wait for results, worker deaths and deadlines; kill workers over their timeout."""
+        busy = [w for w in self._workers if w.handle is not None]
+        if not busy:
+            if timeout > 0:
+                time.sleep(timeout)
+            return []
+        now = time.monotonic()
+        deadlines = [w.deadline - now for w in busy if w.deadline is not None]
+        wait = max(0.0, min([timeout, *deadlines]))
+        waitables: list[object] = [w.conn for w in busy] + [w.process.sentinel for w in busy]
+        ready = set(multiprocessing.connection.wait(waitables, wait))  # type: ignore[arg-type]
+        finished: list[Finished] = []
+        for worker in busy:
+            if worker.conn in ready:
+                try:
+                    result = worker.conn.recv()
+                except (EOFError, OSError):
+                    result = None
+                if isinstance(result, WorkResult):
+                    finished.append(Finished(self._free(worker), result))
+                    continue
+                ready.add(worker.process.sentinel)
+            if worker.process.sentinel in ready:
+                worker.process.join(timeout=1)
+                code = worker.process.exitcode
+                finished.append(
+                    Finished(
+                        self._free(worker),
+                        WorkResult(
+                            outcome=Outcome.FAILED,
+                            error=f"the worker process died (exit code {code})",
+                            logs=f"the worker process died (exit code {code})\n",
+                        ),
+                    )
+                )
+                self._retire(worker)
+        now = time.monotonic()
+        for worker in busy:
+            if worker.handle is not None and worker.deadline is not None and now >= worker.deadline:
+                limit = worker.timeout or 0.0
+                finished.append(Finished(self._free(worker), _timed_out(limit)))
+                self._retire(worker)
+        return finished
+
+    def stop_all(self) -> list[int]:
+        """Kill every busy worker (their staged data is never published)."""
+        handles: list[int] = []
+        for worker in [w for w in self._workers if w.handle is not None]:
+            handles.append(self._free(worker))
+            self._retire(worker)
+        return handles
+
+    def close(self) -> None:
+        """Ask idle workers to exit, then make sure every worker is gone."""
+        for worker in self._workers:
+            with contextlib.suppress(Exception):
+                worker.conn.send(None)
+        deadline = time.monotonic() + 5
+        for worker in list(self._workers):
+            worker.process.join(timeout=max(0.0, deadline - time.monotonic()))
+            if worker.process.is_alive():
+                worker.process.kill()
+                worker.process.join(timeout=5)
+            worker.conn.close()
+        self._workers.clear()
+        self._busy = 0
+
+
+def make_executor(
+    kind: str,
+    *,
+    graph: AssetGraph,
+    data_path: str | os.PathLike[str],
+    ref: ProjectRef | None,
+    max_workers: int,
+    audit: AuditHook | None,
+) -> Executor:
+    """An executor by name: ``process``, ``thread`` or ``inprocess``."""
+    if kind == "process":
+        if ref is None:
+            raise PartitaError(
+                "the process executor needs the project's origin (a definitions file or module)",
+                hint="use executor='thread' or 'inprocess' for graphs built in memory",
+            )
+        return ProcessExecutor(ref, max_workers, audit=audit)
+    runtime = WorkerRuntime.for_data_path(graph, data_path, audit=audit)
+    if kind == "thread":
+        return ThreadExecutor(runtime, max_workers)
+    if kind == "inprocess":
+        return InProcessExecutor(runtime)
+    raise PartitaError(f"unknown executor {kind!r}", hint="use 'process', 'thread' or 'inprocess'")

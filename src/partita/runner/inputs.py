@@ -1,0 +1,139 @@
+"""What every upstream partition is *now*, and what a task reads.
+
+:class:`CurrentVersions` starts from the catalog's bulk state (the latest
+materialization of every partition, the latest observation of every source
+partition) and is updated as tasks of the run succeed. From it the coordinator
+derives what a task reads (only materialized upstream partitions), the exact
+:class:`~partita.records.Input` rows to record, and the early-cutoff test: do
+the inputs a partition would read now have the fingerprints recorded with its
+latest materialization?
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from partita.keys import AssetKey
+from partita.records import (
+    Input,
+    PlannerState,
+    combine_hashes,
+    partition_hash,
+    partition_value,
+)
+from partita.runner.messages import ReadRequest
+from partita.runner.tasks import EdgeRead, Task
+
+__all__ = ["CurrentVersions"]
+
+_Key = tuple[str, str]
+
+
+def _column(table: object, name: str) -> list[object]:
+    values: list[object] = table.column(name).to_pylist()  # type: ignore[attr-defined]
+    return values
+
+
+class CurrentVersions:
+    """The current ``(materialization id, data version)`` of upstream partitions."""
+
+    def __init__(self, state: PlannerState) -> None:
+        self._now: dict[_Key, tuple[int | None, str]] = {}
+        self._latest_at_start: dict[_Key, int] = {}
+        for asset, part, data_version in zip(
+            _column(state.observations, "asset"),
+            _column(state.observations, "partition"),
+            _column(state.observations, "data_version"),
+            strict=True,
+        ):
+            self._now[(str(asset), str(part))] = (None, str(data_version))
+        for asset, part, mid, data_version in zip(
+            _column(state.latest, "asset"),
+            _column(state.latest, "partition"),
+            _column(state.latest, "materialization_id"),
+            _column(state.latest, "data_version"),
+            strict=True,
+        ):
+            key = (str(asset), str(part))
+            self._now[key] = (int(str(mid)), str(data_version))
+            self._latest_at_start[key] = int(str(mid))
+        self._edges: dict[tuple[int, str], tuple[int, int]] = {}
+        for mid, upstream, n_inputs, fingerprint in zip(
+            _column(state.edges, "materialization_id"),
+            _column(state.edges, "upstream_asset"),
+            _column(state.edges, "n_inputs"),
+            _column(state.edges, "fingerprint"),
+            strict=True,
+        ):
+            self._edges[(int(str(mid)), str(upstream))] = (
+                int(str(n_inputs)),
+                int(str(fingerprint)),
+            )
+
+    def get(self, asset: str, key: str) -> tuple[int | None, str] | None:
+        """The current ``(materialization id, data version)`` of a partition, if any."""
+        return self._now.get((asset, key))
+
+    def latest_at_start(self, asset: str, key: str) -> int | None:
+        """The partition's latest materialization id when the run started."""
+        return self._latest_at_start.get((asset, key))
+
+    def set(self, asset: str, key: str, materialization_id: int | None, data_version: str) -> None:
+        """A partition was (re)built."""
+        self._now[(asset, key)] = (materialization_id, data_version)
+
+    def reads(self, task: Task) -> tuple[ReadRequest, ...]:
+        """What the task's worker loads: materialized upstream partitions, per edge."""
+        out: list[ReadRequest] = []
+        for edge in task.merged_reads():
+            upstream = str(edge.upstream)
+            keys = tuple(k for k in edge.keys if (upstream, k) in self._now)
+            out.append(ReadRequest(edge.param, upstream, keys))
+        return tuple(out)
+
+    def inputs(self, task: Task) -> list[list[Input]]:
+        """Per key of the task, the inputs it reads now (one row per upstream partition)."""
+        result: list[list[Input]] = []
+        for per_key in task.reads:
+            seen: dict[_Key, Input] = {}
+            for edge in per_key:
+                upstream = str(edge.upstream)
+                for key in edge.keys:
+                    found = self._now.get((upstream, key))
+                    if found is None or (upstream, key) in seen:
+                        continue
+                    seen[(upstream, key)] = Input(
+                        upstream_asset=upstream,
+                        upstream_partition=partition_value(key),
+                        upstream_data_version=found[1],
+                        upstream_materialization_id=found[0],
+                    )
+            result.append(list(seen.values()))
+        return result
+
+    def unchanged(self, task: Task) -> bool:
+        """Early cutoff: every key's inputs have the fingerprints recorded with its latest
+        materialization (per upstream asset: the count and the combined hash)."""
+        asset = str(task.asset)
+        for key, per_key in zip(task.keys, task.reads, strict=True):
+            mid = self._latest_at_start.get((asset, key))
+            if mid is None:
+                return False
+            for upstream, keys in _by_upstream(per_key):
+                present = [k for k in keys if (upstream, k) in self._now]
+                fingerprint = combine_hashes(
+                    partition_hash(upstream, partition_value(k), self._now[(upstream, k)][1])
+                    for k in present
+                )
+                if self._edges.get((mid, upstream), (0, 0)) != (len(present), fingerprint):
+                    return False
+        return True
+
+
+def _by_upstream(reads: Sequence[EdgeRead]) -> list[tuple[str, list[str]]]:
+    grouped: dict[AssetKey, dict[str, None]] = {}
+    for edge in reads:
+        keys = grouped.setdefault(edge.upstream, {})
+        for key in edge.keys:
+            keys[key] = None
+    return [(str(up), list(keys)) for up, keys in grouped.items()]

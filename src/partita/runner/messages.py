@@ -1,0 +1,80 @@
+"""The small, picklable values that cross between the coordinator and a worker.
+
+A :class:`WorkItem` says what to build (asset, partition keys, attempt, what to
+read); a :class:`WorkResult` says what happened (the writes, check outcomes,
+captured log text, the error with the user's traceback). Both are plain frozen
+values of strings and tuples, so sending one to a worker process is cheap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from partita.io.protocol import WriteResult
+from partita.records import CheckRecord
+
+__all__ = ["Outcome", "ReadRequest", "WorkItem", "WorkResult"]
+
+
+@dataclass(frozen=True, slots=True)
+class ReadRequest:
+    """One upstream asset a task reads: the parameter (``None``: order-only) and
+    the upstream partition keys that are materialized now (``""`` when unpartitioned)."""
+
+    param: str | None
+    upstream: str
+    keys: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class WorkItem:
+    """One attempt at one task, as sent to a worker.
+
+    Attributes:
+        run_id: the run.
+        asset: the asset key as a string.
+        keys: the partition keys built by this call (``("",)`` when unpartitioned).
+        attempt: 1 for the first attempt.
+        reads: what to load for each upstream edge.
+        config_json: the asset's validated run-time config as JSON, if it takes one.
+    """
+
+    run_id: str
+    asset: str
+    keys: tuple[str, ...]
+    attempt: int
+    reads: tuple[ReadRequest, ...] = ()
+    config_json: str | None = None
+
+
+class Outcome(StrEnum):
+    """How one attempt ended, as the worker (or the executor) saw it."""
+
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CHECK_FAILED = "check_failed"
+    TIMED_OUT = "timed_out"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True, slots=True)
+class WorkResult:
+    """What one attempt produced.
+
+    Attributes:
+        outcome: how it ended.
+        writes: per partition key, the published write (``None`` for a
+            side-effect asset that returned no data).
+        checks: check outcomes of the staged data.
+        logs: captured log text (``context.log``, stdout/stderr, the traceback).
+        error: the error's message (first line first), when it failed.
+        duration_s: seconds spent in the worker.
+    """
+
+    outcome: Outcome
+    writes: tuple[tuple[str, WriteResult | None], ...] = ()
+    checks: tuple[CheckRecord, ...] = ()
+    logs: str = ""
+    error: str | None = None
+    duration_s: float = 0.0

@@ -1,0 +1,335 @@
+"""Running one task: context, inputs, the user's function, staging, audit, publish.
+
+A :class:`WorkerRuntime` is built once per worker (process or thread) from the
+project's graph and stores; :meth:`WorkerRuntime.run` executes one
+:class:`~partita.runner.messages.WorkItem` and always returns a
+:class:`~partita.runner.messages.WorkResult` (errors included), never raises
+for a failure of the user's code or of a store. Workers never write the
+catalog: the coordinator records what they return.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import os
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from partita.assets import AssetSpec
+from partita.context import AssetContext
+from partita.definitions import Definitions
+from partita.errors import PartitaError, StorageError, UserCodeError
+from partita.graph import AssetGraph
+from partita.io.arrow import to_arrow_reader
+from partita.io.parquet import ParquetStore
+from partita.io.paths import PartitionPath
+from partita.io.protocol import StagedWrite, Store, WriteResult
+from partita.keys import AssetKey
+from partita.partitions import TimeWindowRange
+from partita.records import CheckRecord
+from partita.runner.messages import Outcome, ReadRequest, WorkItem, WorkResult
+
+__all__ = ["AuditHook", "WorkerRuntime", "partition_path", "resolve_store"]
+
+AuditHook = Callable[[StagedWrite, AssetSpec, Store, "str | None"], Sequence[CheckRecord]]
+"""``audit(staged, spec, store, partition) -> check outcomes`` run on staged data
+before publishing; a failed ``error``-severity outcome blocks publication. It
+must be a module-level function (it is sent to worker processes)."""
+
+_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def resolve_store(spec: AssetSpec, definitions: Definitions, default: Store) -> Store:
+    """The store of an asset: its own (an instance or a resource name), the project's, or
+    ``default``."""
+    chosen: object = spec.store
+    if isinstance(chosen, str):
+        if chosen not in definitions.resources:
+            raise PartitaError(
+                f"asset {spec.key}: store={chosen!r} names no resource",
+                hint="add it to Definitions(resources={...}) or pass a store instance",
+            )
+        chosen = definitions.resources[chosen]
+    if chosen is None:
+        chosen = definitions.store
+    if chosen is None:
+        return default
+    if not isinstance(chosen, Store):
+        raise PartitaError(f"asset {spec.key}: {chosen!r} is not a store")
+    return chosen
+
+
+def partition_path(spec: AssetSpec, key: str) -> PartitionPath:
+    """The store's form of a partition key (``()`` when unpartitioned)."""
+    if spec.partitions is None or not spec.partitions.dimensions:
+        return ()
+    return tuple(spec.partitions.split(key).items())
+
+
+@dataclass(frozen=True)
+class _Captured:
+    logger: logging.Logger
+    buffer: io.StringIO
+
+
+def _capture_logger(name: str) -> _Captured:
+    buffer = io.StringIO()
+    logger = logging.Logger(name, logging.DEBUG)
+    handler = logging.StreamHandler(buffer)
+    handler.setFormatter(logging.Formatter(_LOG_FORMAT))
+    logger.addHandler(handler)
+    logger.propagate = False
+    return _Captured(logger, buffer)
+
+
+def _user_traceback(exc: BaseException) -> str:
+    tb = exc.__traceback__
+    # the first frame is the runner's call into the user's function
+    skipped = tb.tb_next if tb is not None and tb.tb_next is not None else tb
+    return "".join(traceback.format_exception(type(exc), exc, skipped))
+
+
+class WorkerRuntime:
+    """What a worker keeps between tasks: the graph, the stores, the audit hook.
+
+    Args:
+        graph: the project's asset graph.
+        default_store: the store of assets without one (``ParquetStore(data_path)``).
+        audit: checks run on staged data before publishing (``None``: no checks).
+        capture_output: also capture ``print`` output (stdout/stderr) into the
+            step log; only for workers that run one task at a time.
+    """
+
+    def __init__(
+        self,
+        graph: AssetGraph,
+        default_store: Store,
+        *,
+        audit: AuditHook | None = None,
+        capture_output: bool = False,
+    ) -> None:
+        self.graph = graph
+        self.definitions = graph.definitions
+        self.default_store = default_store
+        self.audit = audit
+        self.capture_output = capture_output
+        self._stores: dict[AssetKey, Store] = {}
+        self._configs: dict[tuple[str, str], Any] = {}
+
+    @classmethod
+    def for_data_path(
+        cls, graph: AssetGraph, data_path: str | os.PathLike[str], **options: Any
+    ) -> WorkerRuntime:
+        """A runtime whose default store is ``ParquetStore(data_path)``."""
+        return cls(graph, ParquetStore(data_path), **options)
+
+    def store_of(self, key: AssetKey) -> Store:
+        """The store of one asset (cached)."""
+        found = self._stores.get(key)
+        if found is None:
+            found = resolve_store(self.graph.spec(key), self.definitions, self.default_store)
+            self._stores[key] = found
+        return found
+
+    # -- running --------------------------------------------------------------
+
+    def run(self, item: WorkItem, cancelled: Callable[[], bool] | None = None) -> WorkResult:
+        """Run one attempt; ``cancelled()`` true before publishing discards the output."""
+        started = time.perf_counter()
+        key = AssetKey(item.asset)
+        spec = self.graph.spec(key)
+        captured = _capture_logger(f"partita.asset.{item.asset}")
+        outcome: Outcome = Outcome.FAILED
+        writes: tuple[tuple[str, WriteResult | None], ...] = ()
+        checks: tuple[CheckRecord, ...] = ()
+        error: str | None = None
+        try:
+            if self.capture_output:
+                with (
+                    contextlib.redirect_stdout(captured.buffer),
+                    contextlib.redirect_stderr(captured.buffer),
+                ):
+                    outcome, writes, checks, error = self._run(item, spec, captured, cancelled)
+            else:
+                outcome, writes, checks, error = self._run(item, spec, captured, cancelled)
+        except UserCodeError as exc:
+            captured.buffer.write(exc.user_traceback)
+            error = exc.message
+        except PartitaError as exc:
+            error = str(exc)
+            captured.buffer.write(f"error: {error}\n")
+        except Exception as exc:  # a bug of a store or of partita: keep it in the log
+            error = f"{type(exc).__name__}: {exc}"
+            captured.buffer.write("".join(traceback.format_exception(exc)))
+        return WorkResult(
+            outcome=outcome,
+            writes=writes,
+            checks=checks,
+            logs=captured.buffer.getvalue(),
+            error=error,
+            duration_s=time.perf_counter() - started,
+        )
+
+    def _run(
+        self,
+        item: WorkItem,
+        spec: AssetSpec,
+        captured: _Captured,
+        cancelled: Callable[[], bool] | None,
+    ) -> tuple[
+        Outcome, tuple[tuple[str, WriteResult | None], ...], tuple[CheckRecord, ...], str | None
+    ]:
+        kwargs = self._inputs(spec, item.reads)
+        context = self._context(item, spec, captured.logger)
+        if spec.context_param is not None:
+            kwargs[spec.context_param] = context
+        if spec.config_param is not None:
+            kwargs[spec.config_param] = context.config
+        partition = item.keys[0] if spec.partitions is not None else None
+        if spec.fn is None:
+            raise PartitaError(f"asset {spec.key} has no function to run")
+        try:
+            value = spec.fn(**kwargs)
+        except Exception as exc:
+            label = None if partition is None else _label(item.keys)
+            raise UserCodeError(
+                str(spec.key), label, exc, user_traceback=_user_traceback(exc)
+            ) from exc
+        pieces = self._split(spec, item.keys, value)
+        store = self.store_of(spec.key)
+        staged: list[tuple[str, StagedWrite | None]] = []
+        try:
+            for part_key, data in pieces:
+                if data is None:
+                    staged.append((part_key, None))
+                else:
+                    staged.append(
+                        (part_key, store.stage(spec.key, partition_path(spec, part_key), data))
+                    )
+            checks: list[CheckRecord] = []
+            if self.audit is not None:
+                for part_key, one in staged:
+                    if one is not None:
+                        label = part_key if spec.partitions is not None else None
+                        checks.extend(self.audit(one, spec, store, label))
+            blocking = [c for c in checks if not c.passed and c.severity == "error"]
+            if blocking or (cancelled is not None and cancelled()):
+                for _, one in staged:
+                    if one is not None:
+                        store.discard(one)
+                staged = []
+                if blocking:
+                    names = ", ".join(sorted({c.check_name for c in blocking}))
+                    first = blocking[0].message
+                    return (
+                        Outcome.CHECK_FAILED,
+                        (),
+                        tuple(checks),
+                        f"check_failed: {names}" + (f": {first}" if first else ""),
+                    )
+                return Outcome.CANCELLED, (), tuple(checks), "cancelled"
+            writes = tuple(
+                (part_key, None if one is None else store.publish(one)) for part_key, one in staged
+            )
+            staged = []
+            return Outcome.SUCCEEDED, writes, tuple(checks), None
+        finally:
+            for _, one in staged:
+                if one is not None:
+                    with contextlib.suppress(Exception):
+                        store.discard(one)
+
+    def _inputs(self, spec: AssetSpec, reads: Sequence[ReadRequest]) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {}
+        for read in reads:
+            if read.param is None:
+                continue
+            up_key = AssetKey(read.upstream)
+            up_spec = self.graph.spec(up_key)
+            paths = [partition_path(up_spec, k) for k in read.keys]
+            annotation = spec.annotations.get(read.param)
+            kwargs[read.param] = self.store_of(up_key).read(up_key, paths, as_type=annotation)
+        return kwargs
+
+    def _context(self, item: WorkItem, spec: AssetSpec, log: logging.Logger) -> AssetContext:
+        definition = spec.partitions
+        config = None
+        if spec.config_model is not None:
+            text = item.config_json or "{}"
+            cache_key = (item.asset, text)
+            config = self._configs.get(cache_key)
+            if config is None:
+                config = spec.config_model.model_validate_json(text)
+                self._configs[cache_key] = config
+        if definition is None or not definition.dimensions:
+            return AssetContext(
+                asset_key=spec.key,
+                run_id=item.run_id,
+                log=log,
+                config=config,
+                resources=self.definitions.resources,
+            )
+        window = None
+        if definition.is_time:
+            first = definition.time_window(item.keys[0])
+            last = definition.time_window(item.keys[-1]) if len(item.keys) > 1 else first
+            window = TimeWindowRange(first.start, last.end)
+        return AssetContext(
+            asset_key=spec.key,
+            partition_key=item.keys[0],
+            partition_keys=item.keys,
+            partition=definition.split(item.keys[0]),
+            time_window=window,
+            run_id=item.run_id,
+            log=log,
+            config=config,
+            resources=self.definitions.resources,
+        )
+
+    @staticmethod
+    def _split(spec: AssetSpec, keys: tuple[str, ...], value: object) -> list[tuple[str, object]]:
+        if len(keys) == 1:
+            return [(keys[0], value)]
+        reader = to_arrow_reader(value)
+        definition = spec.partitions
+        assert definition is not None
+        if reader is None:
+            return [(k, None) for k in keys]
+        table: pa.Table = reader.read_all()
+        missing = [d for d in definition.dimensions if d not in table.column_names]
+        if missing:
+            raise StorageError(
+                f"batched asset {spec.key} returned no {', '.join(repr(m) for m in missing)} "
+                f"column, so its rows cannot be split into partitions {_label(keys)}",
+                hint=f"add a {missing[0]!r} column holding each row's partition key",
+            )
+        text = {d: pc.cast(table[d], pa.string()) for d in definition.dimensions}
+        pieces: list[tuple[str, object]] = []
+        covered = 0
+        for key in keys:
+            mask = None
+            for dim, part in definition.split(key).items():
+                equal = pc.fill_null(pc.equal(text[dim], part), False)
+                mask = equal if mask is None else pc.and_(mask, equal)
+            piece = table.filter(mask)
+            covered += piece.num_rows
+            pieces.append((key, piece))
+        if covered != table.num_rows:
+            raise StorageError(
+                f"batched asset {spec.key} returned {table.num_rows - covered} rows outside "
+                f"partitions {_label(keys)}",
+                hint="return only rows of the partitions in context.partition_keys",
+            )
+        return pieces
+
+
+def _label(keys: Sequence[str]) -> str:
+    return keys[0] if len(keys) == 1 else f"{keys[0]}..{keys[-1]}"
