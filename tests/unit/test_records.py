@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 
 from partita.records import (
     UNPARTITIONED,
-    Input,
     Materialization,
     Observation,
     PlannerState,
