@@ -33,6 +33,14 @@ from partita.api.catalog import (
     run_summary_json,
     runs,
 )
+from partita.api.materialize import (
+    CancelToken,
+    NullProgress,
+    RunResult,
+    materialize,
+    progress_for,
+    project_ref,
+)
 from partita.api.planning import (
     Planned,
     config_values,
@@ -51,6 +59,12 @@ from partita.api.project import (
 )
 
 __all__ = [
+    "CancelToken",
+    "NullProgress",
+    "RunResult",
+    "materialize",
+    "progress_for",
+    "project_ref",
     "Planned",
     "config_values",
     "explain_partition",

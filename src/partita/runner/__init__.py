@@ -7,6 +7,7 @@ by default, threads, or in-process); workers compute and write data through
 the stores and return results; only the coordinator writes the catalog.
 """
 
+from partita.runner.audit import builtin_checks
 from partita.runner.coordinator import CancelToken, RunCatalog, RunOptions, run_plan
 from partita.runner.executors import (
     Executor,
@@ -55,6 +56,7 @@ __all__ = [
     "WorkItem",
     "WorkResult",
     "WorkerRuntime",
+    "builtin_checks",
     "expand_plan",
     "logs_command",
     "progress_for",

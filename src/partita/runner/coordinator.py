@@ -41,6 +41,7 @@ from partita.records import (
     StepStatus,
     partition_value,
 )
+from partita.runner.audit import builtin_checks
 from partita.runner.executors import Executor, ProjectRef, make_executor
 from partita.runner.inputs import CurrentVersions
 from partita.runner.messages import Outcome, WorkItem, WorkResult
@@ -86,7 +87,8 @@ class RunOptions:
     Attributes:
         executor: ``process`` (default), ``thread`` or ``inprocess``.
         max_workers: parallel tasks (default: the number of CPUs).
-        audit: checks run on staged data before publishing.
+        audit: checks run on staged data before publishing (default: the asset's
+            built-in checks; ``None``: none).
         lease_wait_s: how long a task waits for another run's lease before it is skipped.
         lease_ttl_s: how long a lease lives without renewal.
         heartbeat_s: seconds between heartbeats (and lease renewals).
@@ -97,7 +99,7 @@ class RunOptions:
 
     executor: str = "process"
     max_workers: int | None = None
-    audit: AuditHook | None = None
+    audit: AuditHook | None = builtin_checks
     lease_wait_s: float = 300.0
     lease_ttl_s: float = 60.0
     heartbeat_s: float = 5.0

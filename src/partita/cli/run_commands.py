@@ -1,0 +1,95 @@
+"""``partita materialize``: plan, then build the stale partitions."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from rich.text import Text
+
+from partita.api import (
+    NullProgress,
+    Project,
+    RunResult,
+    config_values,
+    materialize,
+    partition_request,
+    progress_for,
+)
+from partita.cli.app import pass_project, print_json, stdout
+from partita.cli.plan_commands import partition_options
+
+__all__ = ["register", "render_result"]
+
+
+def render_result(result: RunResult) -> None:
+    """Print the end-of-run summary (failures in red with the ``partita logs`` command)."""
+    for line in result.summary_lines():
+        style = None
+        if line.startswith(("failed", "  ")) and result.failed:
+            style = "red" if line.startswith("failed") else None
+        elif line.startswith("skipped") or line.startswith("blocked"):
+            style = "yellow"
+        stdout.print(Text(line, style=style or ""))
+
+
+@click.command("materialize")
+@partition_options
+@click.option("--force", is_flag=True, help="Rebuild the requested partitions even if fresh.")
+@click.option(
+    "--config",
+    "config_files",
+    multiple=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Run-time config file (.toml or .json).",
+)
+@click.option("-c", "assignments", multiple=True, metavar="KEY=VALUE", help="Config value.")
+@click.option(
+    "--executor",
+    type=click.Choice(["process", "thread", "inprocess"]),
+    default="process",
+    show_default=True,
+    help="Where tasks run.",
+)
+@click.option("--max-workers", type=click.IntRange(min=1), help="Tasks at once (default: CPUs).")
+@click.option("--json", "as_json", is_flag=True, help="Print the run result as JSON.")
+@pass_project
+def materialize_command(
+    project: Project,
+    selection: str | None,
+    partition: str | None,
+    start: str | None,
+    end: str | None,
+    force: bool,
+    config_files: tuple[Path, ...],
+    assignments: tuple[str, ...],
+    executor: str,
+    max_workers: int | None,
+    as_json: bool,
+) -> int:
+    """Build the stale partitions of SELECTION (default: everything) and record them.
+
+    SELECTION: assets to build, e.g. 'clean_orders', '+daily_revenue', 'group:sales'.
+    A range (--from/--to) is a backfill; exit status 1 if anything failed.
+    """
+    result = materialize(
+        project,
+        selection,
+        partition_request(partition, start, end),
+        force=force,
+        config=config_values(config_files, assignments),
+        executor=executor,
+        max_workers=max_workers,
+        progress=NullProgress() if as_json else progress_for(sys.stderr),
+    )
+    if as_json:
+        print_json(result.to_json())
+    else:
+        render_result(result)
+    return result.exit_code
+
+
+def register(group: click.Group) -> None:
+    """Attach ``materialize`` to the ``partita`` group."""
+    group.add_command(materialize_command)
