@@ -24,5 +24,6 @@ WORKLOAD_MODULES: tuple[str, ...] = (
     "w5_overhead",
     "w6_io",
     "w7_catalog",
+    "checks_bench",
 )
 """Module names (inside ``bench``) of the standard workloads, in run order."""

@@ -11,7 +11,10 @@ from importlib.metadata import PackageNotFoundError, version
 
 from partita.assets import AssetSpec, In, asset, source
 from partita.checks import (
+    CheckDefinition,
+    CheckResult,
     CheckSpec,
+    check,
     accepted_values,
     expression,
     in_range,
@@ -76,7 +79,9 @@ __all__ = [
     "AssetPartition",
     "AssetSpec",
     "CatalogError",
+    "CheckDefinition",
     "CheckFailed",
+    "CheckResult",
     "CheckSpec",
     "ConfigError",
     "CycleError",
@@ -113,6 +118,7 @@ __all__ = [
     "__version__",
     "accepted_values",
     "asset",
+    "check",
     "expression",
     "in_range",
     "not_null",

@@ -259,10 +259,10 @@ class _Planner:
         return mask
 
     def _code_detail(self, key: AssetKey, space: AssetSpace, changed: Mask) -> str:
-        if not changed.any() or space.code_version is None:
+        if not changed.any() or not space.stale_code_versions:
             return ""
-        recorded = {str(v) for v in space.code_version[changed].tolist()}
-        before = ", ".join(sorted(recorded)[:3]) + (", ..." if len(recorded) > 3 else "")
+        recorded = space.stale_code_versions
+        before = ", ".join(recorded[:3]) + (", ..." if len(recorded) > 3 else "")
         return f"code version {before} -> {self.graph.code_version(key)}"
 
 

@@ -45,9 +45,7 @@ class AssetSpace:
     materialization_id: npt.NDArray[np.int64]
     output_hash: npt.NDArray[np.uint64]
     failed: Mask
-    code_version: npt.NDArray[np.object_] | None = None
-    config_hash: npt.NDArray[np.object_] | None = None
-    data_version: npt.NDArray[np.object_] | None = None
+    stale_code_versions: tuple[str, ...] = ()
     _key_array: pa.Array | None = None
     _positions: dict[str, int] | None = None
 
@@ -73,6 +71,20 @@ class AssetSpace:
         if self._positions is None:
             self._positions = {k: i for i, k in enumerate(self.keys)}
         return self._positions.get(key)
+
+    def fresh(self) -> AssetSpace:
+        """A new space over the same keys with nothing recorded (key lookups shared)."""
+        n = self.size
+        return AssetSpace(
+            definition=self.definition,
+            keys=self.keys,
+            materialized=np.zeros(n, dtype=np.bool_),
+            materialization_id=np.full(n, -1, dtype=np.int64),
+            output_hash=np.zeros(n, dtype=np.uint64),
+            failed=np.zeros(n, dtype=np.bool_),
+            _key_array=self.key_array,
+            _positions=self._positions,
+        )
 
     @classmethod
     def empty(

@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 
 from partita.graph import AssetGraph
 from partita.keys import AssetKey
-from partita.partitions import DynamicPartitionsStore
+from partita.partitions import DynamicPartitionsStore, PartitionsDefinition
 from partita.planner.space import AssetSpace, Mask
 from partita.records import PlannerState, partition_hash
 
@@ -48,20 +48,41 @@ class StateView:
     config_ok: dict[AssetKey, Mask]
 
 
-def _groups(table: pa.Table) -> dict[str, npt.NDArray[np.int64]]:
-    """Row positions of ``table`` per value of its ``asset`` column."""
-    if table.num_rows == 0:
-        return {}
-    encoded = pc.dictionary_encode(table["asset"]).combine_chunks()
-    codes = np.asarray(encoded.indices, dtype=np.int64)
-    names = encoded.dictionary.to_pylist()
-    order = np.argsort(codes, kind="stable")
-    bounds = np.searchsorted(codes[order], np.arange(len(names) + 1))
-    return {name: order[bounds[i] : bounds[i + 1]] for i, name in enumerate(names)}
+@dataclass(frozen=True)
+class _Grouped:
+    """A table sorted by asset (one ``take``), and each asset's slice of it."""
+
+    table: pa.Table
+    bounds: dict[str, tuple[int, int]]
+
+    @classmethod
+    def of(cls, table: pa.Table) -> _Grouped:
+        if table.num_rows == 0:
+            return cls(table, {})
+        encoded = pc.dictionary_encode(table["asset"]).combine_chunks()
+        codes = np.asarray(encoded.indices, dtype=np.int64)
+        names = encoded.dictionary.to_pylist()
+        order = np.argsort(codes, kind="stable")
+        bounds = np.searchsorted(codes[order], np.arange(len(names) + 1)).tolist()
+        ordered = table.take(pa.array(order)).combine_chunks()
+        return cls(ordered, {n: (bounds[i], bounds[i + 1]) for i, n in enumerate(names)})
+
+    def rows(self, asset: str) -> _Rows | None:
+        found = self.bounds.get(asset)
+        if found is None:
+            return None
+        start, stop = found
+        return _Rows(self.table.slice(start, stop - start))
 
 
-def _column(table: pa.Table, name: str, rows: npt.NDArray[np.int64]) -> pa.Array:
-    return table[name].take(pa.array(rows)).combine_chunks()
+@dataclass(frozen=True)
+class _Rows:
+    """The rows of one asset (a zero-copy slice)."""
+
+    table: pa.Table
+
+    def column(self, name: str) -> pa.Array:
+        return self.table.column(name).combine_chunks()
 
 
 def _hashes(column: pa.Array) -> U64:
@@ -89,42 +110,35 @@ def _scatter_latest(
     graph: AssetGraph,
     key: AssetKey,
     space: AssetSpace,
-    table: pa.Table,
-    rows: npt.NDArray[np.int64],
+    rows: _Rows,
     config_hash: str,
     view: StateView,
     owners: _Owners,
 ) -> None:
-    index = space.indices_of(_column(table, "partition", rows))
+    index = space.indices_of(rows.column("partition"))
     valid = index >= 0
     at = index[valid]
     space.materialized[at] = True
-    space.output_hash[at] = _hashes(_column(table, "output_hash", rows))[valid]
-    space.data_version = _objects(space.size, at, _column(table, "data_version", rows), valid)
+    space.output_hash[at] = _hashes(rows.column("output_hash"))[valid]
     if graph.spec(key).is_source:
         return
-    ids = np.asarray(_column(table, "materialization_id", rows), dtype=np.int64)[valid]
+    ids = np.asarray(rows.column("materialization_id"), dtype=np.int64)[valid]
     space.materialization_id[at] = ids
-    codes = _column(table, "code_version", rows)
-    space.code_version = _objects(space.size, at, codes, valid)
+    codes = rows.column("code_version")
     for target, column, current in (
         (view.code_ok, codes, graph.code_version(key)),
-        (view.config_ok, _column(table, "config_hash", rows), config_hash),
+        (view.config_ok, rows.column("config_hash"), config_hash),
     ):
+        same = np.asarray(pc.equal(column, current).fill_null(False))
         mask = np.ones(space.size, dtype=np.bool_)
-        mask[at] = np.asarray(pc.equal(column, current).fill_null(False))[valid]
+        mask[at] = same[valid]
         target[key] = mask
+        if target is view.code_ok and not same.all():
+            differing = codes.filter(pa.array(~same)).unique().to_pylist()
+            space.stale_code_versions = tuple(sorted(str(c) for c in differing))
     owners.ids.append(ids)
     owners.keys.append(key)
     owners.positions.append(at)
-
-
-def _objects(
-    size: int, at: npt.NDArray[np.int64], column: pa.Array, valid: Mask
-) -> npt.NDArray[np.object_]:
-    out = np.full(size, None, dtype=object)
-    out[at] = np.asarray(column.to_pylist(), dtype=object)[valid]
-    return out
 
 
 def build_state_view(
@@ -136,27 +150,30 @@ def build_state_view(
     dynamic: DynamicPartitionsStore | None = None,
 ) -> StateView:
     """Scatter ``state`` into index spaces for ``assets``."""
-    latest_groups = _groups(state.latest)
-    observed_groups = _groups(state.observations)
-    failed_groups = _groups(state.failed)
+    latest_groups = _Grouped.of(state.latest)
+    observed_groups = _Grouped.of(state.observations)
+    failed_groups = _Grouped.of(state.failed)
     view = StateView(spaces={}, edges={}, code_ok={}, config_ok={})
     owners = _Owners()
+    shared_keys: dict[PartitionsDefinition | None, AssetSpace] = {}
     for key in assets:
         spec = graph.spec(key)
-        space = AssetSpace.empty(spec.partitions, now, dynamic)
+        template = shared_keys.get(spec.partitions)
+        if template is None:
+            template = shared_keys[spec.partitions] = AssetSpace.empty(
+                spec.partitions, now, dynamic
+            )
+        space = template.fresh()
         view.spaces[key] = space
         name = str(key)
-        rows = (observed_groups if spec.is_source else latest_groups).get(name)
+        rows = (observed_groups if spec.is_source else latest_groups).rows(name)
         if spec.is_source and spec.fn is None and rows is None:
             _unobserved_source(space, key)
         elif rows is not None:
-            table = state.observations if spec.is_source else state.latest
-            _scatter_latest(
-                graph, key, space, table, rows, config_hashes.get(name, ""), view, owners
-            )
-        failed_rows = failed_groups.get(name)
+            _scatter_latest(graph, key, space, rows, config_hashes.get(name, ""), view, owners)
+        failed_rows = failed_groups.rows(name)
         if failed_rows is not None:
-            failed_index = space.indices_of(_column(state.failed, "partition", failed_rows))
+            failed_index = space.indices_of(failed_rows.column("partition"))
             space.failed[failed_index[failed_index >= 0]] = True
     view.edges = _recorded_edges(state.edges, view.spaces, owners)
     return view
