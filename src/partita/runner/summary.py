@@ -131,7 +131,11 @@ class RunResult:
     def summary_lines(self, *, max_lines: int = 20) -> list[str]:
         """The end-of-run summary, one line per item (long lists are shortened)."""
         if self.status == "nothing_to_do":
-            lines = ["nothing to do: every selected partition is up to date"]
+            lines = [
+                "nothing to do: every selected partition is up to date"
+                if not self.blocked
+                else "nothing to do: the stale partitions are blocked by missing upstream data"
+            ]
             lines += [f"blocked: {b}" for b in self.blocked]
             return lines
         lines = [f"run {self.run_id} {self.status}"]
