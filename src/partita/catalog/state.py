@@ -51,16 +51,19 @@ _ASSETS = "SELECT value FROM json_each(?)"
 _LATEST_COLUMNS = """asset, partition, materialization_id, data_version, code_version,
        config_hash, output_hash, run_id, created_at"""
 _ALL_LATEST = f"SELECT {_LATEST_COLUMNS} FROM latest_materialization ORDER BY asset, partition"
-_NEW_LATEST = (
-    f"SELECT {_LATEST_COLUMNS} FROM latest_materialization WHERE materialization_id > ? "
-    "ORDER BY asset"
-)
-_EDGES = """
+# no ORDER BY: SQLite would scan the whole table in key order rather than sort
+_NEW_LATEST = f"SELECT {_LATEST_COLUMNS} FROM latest_materialization WHERE materialization_id > ?"
+_ALL_EDGES = """
 SELECT l.asset, e.materialization_id, e.upstream_asset, e.n_inputs, e.fingerprint
 FROM latest_materialization l
 JOIN input_edges e ON e.materialization_id = l.materialization_id
-WHERE l.materialization_id > ?
 ORDER BY l.asset
+"""
+# a range of the primary key; the rows of superseded materializations are
+# dropped against the new latest rows in Arrow
+_NEW_EDGES = """
+SELECT materialization_id, upstream_asset, n_inputs, fingerprint
+FROM input_edges WHERE materialization_id > ?
 """
 
 # The last finished attempt (succeeded, failed or timed out) of a partition
@@ -186,10 +189,21 @@ def _anchor(conn: sqlite3.Connection, max_id: int) -> int | None:
 
 
 def _rows_after(conn: sqlite3.Connection, after: int) -> dict[str, tuple[pa.Table, pa.Table]]:
-    query = _ALL_LATEST if after == 0 else _NEW_LATEST
-    params: tuple[int, ...] = () if after == 0 else (after,)
-    latest = _table(conn.execute(query, params).fetchall(), LATEST_SCHEMA, 8)
-    edges = _table(conn.execute(_EDGES, (after,)).fetchall(), _EDGES_WITH_ASSET, None)
+    """Latest rows (and their edges) of materializations after id ``after``, per asset."""
+    if after == 0:
+        latest = _table(conn.execute(_ALL_LATEST).fetchall(), LATEST_SCHEMA, 8)
+        edges = _table(conn.execute(_ALL_EDGES).fetchall(), _EDGES_WITH_ASSET, None)
+        return _asset_rows(latest, edges)
+    latest = _table(conn.execute(_NEW_LATEST, (after,)).fetchall(), LATEST_SCHEMA, 8)
+    latest = latest.take(pc.sort_indices(latest, [("asset", "ascending")]))
+    edges = _table(conn.execute(_NEW_EDGES, (after,)).fetchall(), EDGES_SCHEMA, None)
+    ids = latest["materialization_id"].combine_chunks()
+    position = pc.index_in(edges["materialization_id"], value_set=ids)
+    edges = edges.filter(pc.is_valid(position))
+    position = position.filter(pc.is_valid(position))
+    assets = pc.take(latest["asset"], position)
+    edges = edges.add_column(0, "asset", assets)
+    edges = edges.take(pc.sort_indices(edges, [("asset", "ascending")]))
     return _asset_rows(latest, edges)
 
 
