@@ -182,7 +182,8 @@ CALLS = Path(__file__).with_name("calls")
 def events(context) -> pd.DataFrame:
     with CALLS.open("a") as out:
         out.write(",".join(context.partition_keys) + "\\n")
-    return pd.DataFrame({"date": list(context.partition_keys), "n": range(len(context.partition_keys))})
+    keys = list(context.partition_keys)
+    return pd.DataFrame({"date": keys, "n": range(len(keys))})
 
 @asset(partitions=DAYS)
 def daily(events: pd.DataFrame) -> pd.DataFrame:

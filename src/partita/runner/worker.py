@@ -162,7 +162,8 @@ class WorkerRuntime:
                 outcome, writes, checks, error = self._run(item, spec, captured, cancelled)
         except UserCodeError as exc:
             captured.buffer.write(exc.user_traceback)
-            error = exc.message
+            first = (str(exc.original).splitlines() or [""])[0]
+            error = f"{type(exc.original).__name__}: {first}".rstrip(": ")
         except PartitaError as exc:
             error = str(exc)
             captured.buffer.write(f"error: {error}\n")
