@@ -149,7 +149,7 @@ def _node_label(node: LineageNode, now: datetime) -> Text:
         label.append(f" {node.partition}")
     label.append(f"  {short(node.data_version)}", style="cyan")
     label.append(f"  {when(node.created_at, now)}", style="dim")
-    label.append(f"  run {short(node.run_id)}", style="dim")
+    label.append(f"  run {node.run_id}", style="dim")
     return label
 
 
@@ -203,7 +203,7 @@ def _lineage_diagram(graph: LineageGraph, render: Callable[..., str]) -> str:
         nodes[f"m{node.materialization_id}"] = (
             _where(node.asset, node.partition),
             f"version {short(node.data_version)}",
-            f"run {short(node.run_id)} at {absolute(node.created_at)}",
+            f"run {node.run_id} at {absolute(node.created_at)}",
         )
     edges: list[tuple[str, str, str | None]] = []
     for edge in graph.edges:
