@@ -83,7 +83,11 @@ class Definitions:
 
 @dataclass(frozen=True)
 class LoadedProject:
-    """A project found on disk: its definitions, where they came from, and its home."""
+    """A project found on disk: its definitions, where they came from, and its home.
+
+    ``origin`` loads the same definitions again: a file path or a module name,
+    with ``:attribute`` when one was named.
+    """
 
     definitions: Definitions
     root: Path
@@ -201,7 +205,7 @@ def load_project(
             text, attribute = text.rsplit(":", 1)
         path = (start / text).resolve() if not Path(text).is_absolute() else Path(text)
         loaded = _import_file(path)
-        origin = str(path)
+        origin = f"{path}:{attribute}" if attribute else str(path)
         if configured_home is None:
             root = path.parent
     else:
@@ -209,7 +213,7 @@ def load_project(
         name, _, attribute_text = module.partition(":")
         attribute = attribute_text or None
         loaded = _import_module(name, root)
-        origin = name
+        origin = module
         if configured_home is None and loaded.__file__:
             root = Path(loaded.__file__).resolve().parent
     definitions = _pick(loaded, attribute, origin)

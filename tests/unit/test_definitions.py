@@ -80,3 +80,5 @@ def test_load_errors(tmp_path: Path) -> None:
         load_project(file=tmp_path / "two.py")
     loaded = load_project(file=f"{tmp_path / 'two.py'}:b")
     assert loaded.definitions.assets == ()
+    assert loaded.origin.endswith("two.py:b")  # workers reload exactly this object
+    assert load_project(file=loaded.origin).origin == loaded.origin

@@ -251,7 +251,7 @@ class ProjectRef:
         for entry in reversed(self.sys_path):
             if entry not in sys.path:
                 sys.path.insert(0, entry)
-        if self.origin.endswith(".py"):
+        if self.origin.rsplit(":", 1)[0].endswith(".py"):
             loaded = load_project(file=self.origin, cwd=Path(self.root))
         else:
             loaded = load_project(module=self.origin, cwd=Path(self.root))
