@@ -22,6 +22,7 @@ from partita.errors import DefinitionError
 __all__ = ["Freshness", "RetryPolicy", "parse_duration"]
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
+_COLUMN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
@@ -107,15 +108,19 @@ class Freshness:
     time partitions, since the end of the newest partition's window) and/or a
     cron ``deadline`` (each period's partition must be published by then, in
     ``timezone``). ``warn_lag`` is an earlier level that only warns.
+    ``loaded_at`` names a timestamp column of the data (for sources, like dbt's
+    source freshness): the newest value in it is the time of the last refresh.
 
     Example: ``Freshness(max_lag="26h")``;
-    ``Freshness(deadline="0 9 * * *", timezone="Europe/Berlin")``.
+    ``Freshness(deadline="0 9 * * *", timezone="Europe/Berlin")``;
+    ``Freshness(max_lag="2h", loaded_at="loaded_at")``.
     """
 
     max_lag: str | None = None
     deadline: str | None = None
     timezone: str = "UTC"
     warn_lag: str | None = None
+    loaded_at: str | None = None
 
     def __post_init__(self) -> None:
         if self.max_lag is None and self.deadline is None:
@@ -141,6 +146,11 @@ class Freshness:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise DefinitionError(f"Freshness(timezone={self.timezone!r}) is unknown") from exc
+        if self.loaded_at is not None and not _COLUMN.fullmatch(str(self.loaded_at)):
+            raise DefinitionError(
+                f"Freshness(loaded_at={self.loaded_at!r}) is not a column name",
+                hint="a column name is an identifier: [A-Za-z_][A-Za-z0-9_]*",
+            )
 
     @property
     def max_lag_delta(self) -> timedelta | None:
@@ -161,4 +171,6 @@ class Freshness:
             parts.append(f"by '{self.deadline}' {self.timezone}")
         if self.warn_lag is not None:
             parts.append(f"warn after {self.warn_lag}")
+        if self.loaded_at is not None:
+            parts.append(f"from column {self.loaded_at}")
         return ", ".join(parts)

@@ -33,6 +33,7 @@ from partita.api.catalog import (
     run_summary_json,
     runs,
 )
+from partita.api.freshness import freshness_report, parse_at, planned_partitions, status_report
 from partita.api.materialize import (
     CancelToken,
     NullProgress,
@@ -59,6 +60,10 @@ from partita.api.project import (
 )
 
 __all__ = [
+    "freshness_report",
+    "parse_at",
+    "planned_partitions",
+    "status_report",
     "CancelToken",
     "NullProgress",
     "RunResult",

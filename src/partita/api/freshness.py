@@ -1,0 +1,193 @@
+"""Freshness and status of a project (``partita freshness`` / ``partita status``).
+
+Both load the catalog's bulk state once, plan the selected assets with their
+upstream assets (without observing sources: these are read-only questions, and
+the plan is the one ``partita plan`` shows for the same catalog state), and hand
+state, plan and ``now`` to the pure :mod:`partita.freshness`. For policies
+with ``loaded_at=``, the newest value of that column is read here through the
+asset's store. A project that never ran has no catalog: it is not created, and
+everything reads as missing. ``now`` is read here when the caller gives none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from partita.api.config import config_hash, resolve_config
+from partita.api.planning import CatalogDynamicKeys
+from partita.api.project import Project
+from partita.catalog import SQLiteCatalog
+from partita.errors import DefinitionError, PartitaError
+from partita.freshness import FreshnessReport, PlannedPartitions, StatusReport, evaluate, status
+from partita.io import Store
+from partita.keys import AssetKey
+from partita.partitions import (
+    DynamicPartitions,
+    DynamicPartitionsStore,
+    InMemoryDynamicPartitionsStore,
+    MultiPartitions,
+)
+from partita.planner import Plan, PlanRequest, assets_needed, plan, targets
+from partita.records import PlannerState
+from partita.selection import select
+
+__all__ = ["freshness_report", "parse_at", "planned_partitions", "status_report"]
+
+
+def parse_at(text: str) -> datetime:
+    """An ISO 8601 time (``2025-03-31T09:00``, ``...+02:00``, ``...Z``); naive means UTC."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise PartitaError(
+            f"invalid time {text!r}: {exc}",
+            hint="write ISO 8601, e.g. 2025-03-31T09:00 (UTC) or 2025-03-31T09:00+02:00",
+        ) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def planned_partitions(made: Plan) -> dict[AssetKey, PlannedPartitions]:
+    """Per asset, the partitions a plan builds or blocks, and the reasons in words."""
+    result: dict[AssetKey, PlannedPartitions] = {}
+    for step in made.steps:
+        reasons = tuple((r.describe(), r.partitions) for r in step.reasons)
+        result[step.asset] = PlannedPartitions(step.partitions, reasons)
+    for blocked in made.blocked:
+        text = f"blocked: needs {blocked.upstream}, which is missing"
+        found = result.get(blocked.asset)
+        if found is None:
+            result[blocked.asset] = PlannedPartitions(
+                blocked.partitions, ((text, blocked.partitions),)
+            )
+        else:
+            result[blocked.asset] = PlannedPartitions(
+                found.partitions | blocked.partitions,
+                (*found.reasons, (text, blocked.partitions)),
+            )
+    return result
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    state: PlannerState
+    planned: Mapping[AssetKey, PlannedPartitions]
+    dynamic: DynamicPartitionsStore
+    loaded_at: Mapping[AssetKey, datetime | None]
+
+
+def _newest_loaded_at(project: Project, key: AssetKey, column: str) -> datetime | None:
+    store = project.graph.spec(key).store
+    if not isinstance(store, Store):
+        raise DefinitionError(
+            f"{key}: Freshness(loaded_at={column!r}) needs a store to read the column from",
+            hint=f"declare {key} with store=... (a ParquetStore or DuckDBStore)",
+        )
+    partitions = store.list_partitions(key)
+    if not partitions:
+        return None
+    table = store.read(key, partitions, as_type=pa.Table)
+    if column not in table.column_names:
+        raise PartitaError(
+            f"{key}: Freshness(loaded_at={column!r}) names no column of its data",
+            hint="columns: " + ", ".join(table.column_names),
+        )
+    values = table[column]
+    if not pa.types.is_timestamp(values.type):
+        raise PartitaError(f"{key}: column {column!r} is {values.type}, not a timestamp")
+    newest = pc.max(values).as_py()
+    if newest is None:
+        return None
+    assert isinstance(newest, datetime)
+    return newest.replace(tzinfo=UTC) if newest.tzinfo is None else newest.astimezone(UTC)
+
+
+def _inputs(project: Project, selection: str | None, now: datetime) -> _Inputs:
+    graph = project.graph
+    chosen = select(graph, selection)
+    # plan the selection with everything upstream, so upstream_stale is what a full plan says
+    plan_selection = None if selection is None else ",".join(f"+{k}" for k in chosen)
+    needed = {str(k) for k in assets_needed(graph, plan_selection)} | {str(k) for k in chosen}
+    configs = resolve_config(graph, targets(graph, plan_selection), {})
+    request = PlanRequest(
+        selection=plan_selection,
+        config_hashes={name: config_hash(model) for name, model in configs.items()},
+    )
+    dynamic: DynamicPartitionsStore
+    if project.catalog_path.is_file():
+        with SQLiteCatalog(project.catalog_path) as catalog:
+            state = catalog.planner_state(sorted(needed))
+            dynamic = InMemoryDynamicPartitionsStore(
+                {name: CatalogDynamicKeys(catalog).get(name) for name in _dynamic_names(project)}
+            )
+    else:
+        state, dynamic = PlannerState.empty(), InMemoryDynamicPartitionsStore()
+    made = plan(graph, state, request, now, dynamic=dynamic)
+    loaded: dict[AssetKey, datetime | None] = {}
+    for key in chosen:
+        policy = graph.spec(key).freshness
+        if policy is not None and policy.loaded_at is not None:
+            loaded[key] = _newest_loaded_at(project, key, policy.loaded_at)
+    return _Inputs(
+        state=state,
+        planned=planned_partitions(made),
+        dynamic=dynamic,
+        loaded_at=loaded,
+    )
+
+
+def _dynamic_names(project: Project) -> list[str]:
+    names: set[str] = set()
+    for spec in project.graph.specs():
+        definition = spec.partitions
+        parts = definition.parts if isinstance(definition, MultiPartitions) else ()
+        for inner in (definition, *(d for _, d in parts)):
+            if isinstance(inner, DynamicPartitions):
+                names.add(inner.name)
+    return sorted(names)
+
+
+def _moment(at: datetime | None) -> datetime:
+    if at is None:
+        return datetime.now(UTC)
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at
+
+
+def freshness_report(
+    project: Project, selection: str | None = None, *, at: datetime | None = None
+) -> FreshnessReport:
+    """Judge the freshness policy of every selected asset and source.
+
+    Args:
+        selection: an asset selection (``None``: everything).
+        at: the time to judge at (default: now; a naive datetime is UTC).
+    """
+    now = _moment(at)
+    found = _inputs(project, selection, now)
+    return evaluate(
+        project.graph,
+        found.state,
+        found.planned,
+        now,
+        selection,
+        loaded_at=found.loaded_at,
+        dynamic=found.dynamic,
+    )
+
+
+def status_report(
+    project: Project, selection: str | None = None, *, at: datetime | None = None
+) -> StatusReport:
+    """Every selected asset's partitions as fresh / stale / missing / failed.
+
+    Args:
+        selection: an asset selection (``None``: everything).
+        at: the time partitions are enumerated at (default: now; naive is UTC).
+    """
+    now = _moment(at)
+    found = _inputs(project, selection, now)
+    return status(project.graph, found.state, found.planned, now, selection, dynamic=found.dynamic)

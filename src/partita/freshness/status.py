@@ -1,0 +1,65 @@
+"""``partita status``: every asset's partitions as fresh / stale / missing / failed (pure).
+
+Counts come from the same bulk state and the same plan as ``partita plan``:
+a partition is *failed* when its last attempt failed, *missing* when it was
+never materialized, *stale* when the plan rebuilds it for another reason
+(code, config or upstream changed, upstream stale; blocked ones included), and
+*fresh* otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+from partita.freshness.report import AssetStatus, StatusReport
+from partita.freshness.state import PlannedPartitions, build_states, subset_of
+from partita.graph import AssetGraph
+from partita.keys import AssetKey
+from partita.partitions import DynamicPartitionsStore
+from partita.partitions.base import require_aware
+from partita.records import PlannerState
+from partita.selection import select
+
+__all__ = ["status"]
+
+
+def status(
+    graph: AssetGraph,
+    state: PlannerState,
+    planned: Mapping[AssetKey, PlannedPartitions],
+    now: datetime,
+    selection: str | None = None,
+    *,
+    dynamic: DynamicPartitionsStore | None = None,
+) -> StatusReport:
+    """Per selected asset and source: partitions by state, with the non-fresh ones as subsets.
+
+    Args:
+        graph: the asset graph.
+        state: the catalog's bulk state of (at least) the selected assets.
+        planned: per asset, the partitions the plan of ``now`` builds or blocks.
+        now: the time partitions are enumerated at (timezone-aware).
+        selection: an asset selection (``None``: every asset and source).
+        dynamic: the store of dynamic partition keys.
+    """
+    require_aware(now)
+    now = now.astimezone(UTC)
+    chosen = select(graph, selection)
+    states = build_states(graph, state, chosen, planned, now, dynamic)
+    rows: list[AssetStatus] = []
+    for key in chosen:
+        part = states[key]
+        rows.append(
+            AssetStatus(
+                asset=key,
+                kind=graph.spec(key).kind,
+                partitioned=bool(part.definition.dimensions),
+                partitions=part.size,
+                fresh=int(part.fresh_mask.sum()),
+                stale=subset_of(part, part.stale_mask),
+                missing=subset_of(part, part.missing_mask),
+                failed=subset_of(part, part.failed_mask),
+            )
+        )
+    return StatusReport(now=now, assets=tuple(rows))
