@@ -1,13 +1,16 @@
-"""Example project: raw orders -> clean orders -> daily revenue -> 7-day revenue.
+"""Example project: the shop's daily exports -> raw orders -> clean orders -> revenue.
 
-One partition per day of January 2025. ``raw_orders`` stands in for a shop's
-export: it generates the same orders for a day every time (seeded by the day),
-so every run of the demo writes identical data.
+One partition per day of January 2025. ``landing_orders`` is a source: files
+the shop drops in ``data/landing/`` (``generate_landing.py`` plays the shop).
+Partita observes them (a checksum per day), so when the shop re-sends a day,
+exactly what depends on that day is rebuilt.
 """
 
 from __future__ import annotations
 
-import numpy as np
+import hashlib
+from pathlib import Path
+
 import pandas as pd
 
 from partita import (
@@ -21,32 +24,38 @@ from partita import (
     asset,
     in_range,
     not_null,
+    source,
     unique,
 )
 
+LANDING = Path(__file__).resolve().parent / "data" / "landing"
+
 daily = DailyPartitions(start="2025-01-01", end="2025-02-01")  # end is exclusive
+
+
+def landing_file(day: str) -> Path:
+    """The shop's export of one day."""
+    return LANDING / f"orders_{day}.csv"
+
+
+@source(partitions=daily, group="sales")
+def landing_orders(context: AssetContext) -> str | None:
+    """The shop's daily CSV export; its data version is the file's checksum."""
+    path = landing_file(str(context.partition_key))
+    if not path.exists():
+        return None
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
 
 @asset(
     partitions=daily,
     group="sales",
-    code_version="1",
+    deps=[landing_orders],
     checks=[not_null("order_id"), unique("order_id")],
 )
 def raw_orders(context: AssetContext) -> pd.DataFrame:
-    """Orders as the shop exports them, one file a day."""
-    day = str(context.partition_key)
-    seed = int(day.replace("-", ""))
-    rng = np.random.default_rng(seed)
-    n = 200
-    return pd.DataFrame(
-        {
-            "order_id": seed * 1000 + np.arange(n),
-            "customer_id": rng.integers(1, 50, n),
-            "status": rng.choice(["paid", "refunded"], n, p=[0.9, 0.1]),
-            "amount": rng.normal(40.0, 25.0, n).round(2),
-        }
-    )
+    """Orders as the shop exported them, one file a day."""
+    return pd.read_csv(landing_file(str(context.partition_key)))
 
 
 @asset(
@@ -83,4 +92,6 @@ def rolling_revenue(daily_revenue: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-defs = Definitions(assets=[raw_orders, clean_orders, daily_revenue, rolling_revenue])
+defs = Definitions(
+    assets=[raw_orders, clean_orders, daily_revenue, rolling_revenue], sources=[landing_orders]
+)

@@ -11,16 +11,32 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-from rich.console import Console
+from rich.console import Console, RenderableType
+from rich.measure import Measurement
 
 from partita.api import load_project
 
-__all__ = ["cli", "pass_project", "print_json", "stderr", "stdout"]
+__all__ = ["cli", "pass_project", "print_json", "show", "stderr", "stdout"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 stdout = Console(soft_wrap=True)
 stderr = Console(stderr=True, soft_wrap=True)
+
+
+def show(renderable: RenderableType) -> None:
+    """Print a table or tree at its natural width: never cut, even when piped (80 columns)."""
+    unbounded = stdout.options.update_width(10_000)
+    needed = Measurement.get(stdout, unbounded, renderable).maximum
+    if needed <= stdout.width:
+        stdout.print(renderable)
+        return
+    width = stdout.width
+    stdout.width = needed
+    try:
+        stdout.print(renderable)
+    finally:
+        stdout.width = width
 
 
 def print_json(data: object) -> None:

@@ -12,8 +12,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import click
-from rich.console import RenderableType
-from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
@@ -34,7 +32,7 @@ from partita.api import (
     run_summary_json,
     runs,
 )
-from partita.cli.app import pass_project, print_json, stdout
+from partita.cli.app import pass_project, print_json, show, stdout
 from partita.cli.render import to_dot, to_mermaid
 from partita.records import RunSummary
 
@@ -115,21 +113,6 @@ def size(count: int | None) -> str:
 def plural(count: int, word: str) -> str:
     """``1 input``, ``2 inputs``."""
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
-
-
-def show(renderable: RenderableType) -> None:
-    """Print a table or tree at its natural width: never cut, even when piped (80 columns)."""
-    unbounded = stdout.options.update_width(10_000)
-    needed = Measurement.get(stdout, unbounded, renderable).maximum
-    if needed <= stdout.width:
-        stdout.print(renderable)
-        return
-    width = stdout.width
-    stdout.width = needed
-    try:
-        stdout.print(renderable)
-    finally:
-        stdout.width = width
 
 
 def _where(asset: str, partition: str | None) -> str:

@@ -18,7 +18,7 @@ from partita.api import (
     partition_request,
     plan_project,
 )
-from partita.cli.app import pass_project, print_json, stdout
+from partita.cli.app import pass_project, print_json, show, stdout
 from partita.planner import Plan, Why
 
 __all__ = ["partition_options", "register", "render_plan"]
@@ -55,7 +55,7 @@ def render_plan(plan: Plan) -> None:
             where = step.partitions.to_text(max_runs=3) if step.partitioned else "unpartitioned"
             why = "\n".join(r.describe() for r in step.reasons)
             table.add_row(Text(str(step.asset)), Text(where), Text(why))
-        stdout.print(table)
+        show(table)
     for blocked in plan.blocked:
         stdout.print(Text("blocked: " + blocked.describe(), style="yellow"))
     assets = len(plan.steps)
@@ -125,7 +125,7 @@ def plan_command(
         return
     render_plan(planned.plan)
     if why is not None:
-        stdout.print(_why_tree(why))
+        show(_why_tree(why))
 
 
 def register(group: click.Group) -> None:

@@ -8,7 +8,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from partita.api import Project, graph_view, list_assets
-from partita.cli.app import pass_project, print_json, stdout
+from partita.cli.app import pass_project, print_json, show, stdout
 from partita.cli.render import short_mapping, to_dot, to_mermaid
 
 __all__ = ["register"]
@@ -25,13 +25,9 @@ def list_command(project: Project, selection: str | None, as_json: bool) -> None
         print_json({"assets": [i.to_json() for i in infos]})
         return
     table = Table(box=None, pad_edge=False, header_style="bold")
-    widest = max((len(i.key) for i in infos), default=5)
-    table.add_column("asset", no_wrap=True, min_width=widest)
-    table.add_column("kind", no_wrap=True, min_width=6)
-    table.add_column("group", no_wrap=True, min_width=max((len(i.group) for i in infos), default=5))
-    table.add_column("partitions")
-    table.add_column("upstream")
-    table.add_column("description", max_width=48)
+    for column in ("asset", "kind", "group", "partitions", "upstream"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("description", no_wrap=True, max_width=60, overflow="ellipsis")
     for info in infos:
         table.add_row(
             Text(info.key),
@@ -41,9 +37,10 @@ def list_command(project: Project, selection: str | None, as_json: bool) -> None
             Text(", ".join(info.upstream) or "-"),
             Text((info.description.splitlines() or [""])[0]),
         )
-    stdout.print(table)
+    show(table)
     kinds = [i.kind for i in infos]
-    stdout.print(f"{kinds.count('asset')} assets, {kinds.count('source')} sources")
+    assets, sources = kinds.count("asset"), kinds.count("source")
+    stdout.print(f"{assets} asset{'s' * (assets != 1)}, {sources} source{'s' * (sources != 1)}")
 
 
 @click.command("graph")
@@ -92,7 +89,7 @@ def graph_command(project: Project, selection: str | None, fmt: str, as_json: bo
             label = Text(node.key, style="bold")
             label.append(f"  {node.partitions or 'unpartitioned'}", style="dim")
             grow(root.add(label), node.key, frozenset({node.key}))
-    stdout.print(root)
+    show(root)
 
 
 @click.command("validate")

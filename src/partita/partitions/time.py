@@ -197,10 +197,11 @@ class TimePartitions(IndexedPartitions):
         return self.key_at(0)
 
     def describe(self) -> str:
-        """E.g. ``daily from 2025-01-01 (UTC)``."""
-        text = f"{self.grain} from {self.start}"
-        if self.end is not None:
-            text += f" until {self.end}"
+        """E.g. ``daily from 2025-01-01 (UTC)``; closed: ``daily 2025-01-01..2025-01-31 (UTC)``."""
+        if self.end is not None and self.end_count:
+            text = f"{self.grain} {self.start}..{self.key_at(self.end_count - 1)}"
+        else:
+            text = f"{self.grain} from {self.start}"
         if self.end_offset:
             text += f", end_offset={self.end_offset}"
         return f"{text} ({self.timezone})"
