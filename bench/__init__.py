@@ -25,5 +25,6 @@ WORKLOAD_MODULES: tuple[str, ...] = (
     "w6_io",
     "w7_catalog",
     "checks_bench",
+    "freshness_bench",
 )
 """Module names (inside ``bench``) of the standard workloads, in run order."""

@@ -46,7 +46,7 @@ def _record(project: Path, raw: dict[str, str], clean: list[str]) -> None:
     with SQLiteCatalog(loaded.catalog_path) as catalog:
         run_id = f"r{len(catalog.runs(now=BUILT_AT))}"
         catalog.start_run(Run(run_id=run_id, started_at=BUILT_AT))
-        raw_items = [
+        raw_items: list[tuple[Materialization, list[Input]]] = [
             (Materialization("raw_orders", d, run_id, v, BUILT_AT, versions["raw_orders"]), [])
             for d, v in raw.items()
         ]

@@ -110,7 +110,7 @@ def _problem(
             text = _listed(keys)
             if hit.size > 3:
                 text = f"{hit.size} partitions ({text}, ...)"
-            text += f": {verb}"
+            text = f"{text}: {verb}" if states.definition.dimensions else verb
             if status is FreshnessStatus.STALE and planned is not None:
                 why = planned.reasons_for(keys[0])
                 if why:
