@@ -4,72 +4,150 @@ Everything a project declares with is importable from here::
 
     from partita import asset, Definitions, DailyPartitions, In, TimeWindow
 
-Only the names in ``__all__`` are public API.
+Only the names in ``__all__`` are public API. They are imported on first
+use (PEP 562), so ``import partita`` and the CLI stay fast: the IO layer and
+its pandas/pyarrow imports load only when a store is used.
 """
 
-from importlib.metadata import PackageNotFoundError, version
+from __future__ import annotations
 
-from partita.assets import AssetSpec, In, asset, source
-from partita.checks import (
-    CheckDefinition,
-    CheckResult,
-    CheckSpec,
-    accepted_values,
-    check,
-    expression,
-    in_range,
-    not_null,
-    relationship,
-    row_count,
-    schema,
-    unique,
-)
-from partita.context import AssetContext
-from partita.definitions import Definitions
-from partita.errors import (
-    CatalogError,
-    CheckFailed,
-    ConfigError,
-    CycleError,
-    DefinitionError,
-    PartitaError,
-    PartitionKeyError,
-    PlanError,
-    SelectionError,
-    StorageError,
-    UnknownAssetError,
-    UserCodeError,
-)
-from partita.graph import AssetGraph
-from partita.io import DuckDBStore, ParquetStore
-from partita.keys import AssetKey, AssetPartition
-from partita.mappings import (
-    AllPartitions,
-    Dimension,
-    Identity,
-    LastPartition,
-    PartitionMapping,
-    StaticMap,
-    TimeWindow,
-)
-from partita.partitions import (
-    DailyPartitions,
-    DynamicPartitions,
-    HourlyPartitions,
-    MonthlyPartitions,
-    MultiPartitions,
-    PartitionsDefinition,
-    PartitionSubset,
-    StaticPartitions,
-    TimeWindowRange,
-    WeeklyPartitions,
-)
-from partita.policies import Freshness, RetryPolicy
+from importlib import import_module
+from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from partita.assets import AssetSpec, In, asset, source
+    from partita.checks import (
+        CheckDefinition,
+        CheckResult,
+        CheckSpec,
+        accepted_values,
+        check,
+        expression,
+        in_range,
+        not_null,
+        relationship,
+        row_count,
+        schema,
+        unique,
+    )
+    from partita.context import AssetContext
+    from partita.definitions import Definitions
+    from partita.errors import (
+        CatalogError,
+        CheckFailed,
+        ConfigError,
+        CycleError,
+        DefinitionError,
+        PartitaError,
+        PartitionKeyError,
+        PlanError,
+        SelectionError,
+        StorageError,
+        UnknownAssetError,
+        UserCodeError,
+    )
+    from partita.graph import AssetGraph
+    from partita.io import DuckDBStore, ParquetStore
+    from partita.keys import AssetKey, AssetPartition
+    from partita.mappings import (
+        AllPartitions,
+        Dimension,
+        Identity,
+        LastPartition,
+        PartitionMapping,
+        StaticMap,
+        TimeWindow,
+    )
+    from partita.partitions import (
+        DailyPartitions,
+        DynamicPartitions,
+        HourlyPartitions,
+        MonthlyPartitions,
+        MultiPartitions,
+        PartitionsDefinition,
+        PartitionSubset,
+        StaticPartitions,
+        TimeWindowRange,
+        WeeklyPartitions,
+    )
+    from partita.policies import Freshness, RetryPolicy
 
 try:
     __version__ = version("partita")
 except PackageNotFoundError:  # running from a source tree without installing
     __version__ = "0+unknown"
+
+_LAZY: dict[str, str] = {
+    "AllPartitions": "partita.mappings",
+    "AssetContext": "partita.context",
+    "AssetGraph": "partita.graph",
+    "AssetKey": "partita.keys",
+    "AssetPartition": "partita.keys",
+    "AssetSpec": "partita.assets",
+    "CatalogError": "partita.errors",
+    "CheckDefinition": "partita.checks",
+    "CheckFailed": "partita.errors",
+    "CheckResult": "partita.checks",
+    "CheckSpec": "partita.checks",
+    "ConfigError": "partita.errors",
+    "CycleError": "partita.errors",
+    "DailyPartitions": "partita.partitions",
+    "DefinitionError": "partita.errors",
+    "Definitions": "partita.definitions",
+    "Dimension": "partita.mappings",
+    "DuckDBStore": "partita.io",
+    "DynamicPartitions": "partita.partitions",
+    "Freshness": "partita.policies",
+    "HourlyPartitions": "partita.partitions",
+    "Identity": "partita.mappings",
+    "In": "partita.assets",
+    "LastPartition": "partita.mappings",
+    "MonthlyPartitions": "partita.partitions",
+    "MultiPartitions": "partita.partitions",
+    "ParquetStore": "partita.io",
+    "PartitaError": "partita.errors",
+    "PartitionKeyError": "partita.errors",
+    "PartitionMapping": "partita.mappings",
+    "PartitionSubset": "partita.partitions",
+    "PartitionsDefinition": "partita.partitions",
+    "PlanError": "partita.errors",
+    "RetryPolicy": "partita.policies",
+    "SelectionError": "partita.errors",
+    "StaticMap": "partita.mappings",
+    "StaticPartitions": "partita.partitions",
+    "StorageError": "partita.errors",
+    "TimeWindow": "partita.mappings",
+    "TimeWindowRange": "partita.partitions",
+    "UnknownAssetError": "partita.errors",
+    "UserCodeError": "partita.errors",
+    "WeeklyPartitions": "partita.partitions",
+    "accepted_values": "partita.checks",
+    "asset": "partita.assets",
+    "check": "partita.checks",
+    "expression": "partita.checks",
+    "in_range": "partita.checks",
+    "not_null": "partita.checks",
+    "relationship": "partita.checks",
+    "row_count": "partita.checks",
+    "schema": "partita.checks",
+    "source": "partita.assets",
+    "unique": "partita.checks",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'partita' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "AllPartitions",
