@@ -24,7 +24,7 @@ from typing import Any, Literal, overload
 
 from pydantic import BaseModel
 
-from partita.checks import CheckSpec
+from partita.checks import AnyCheck, CheckDefinition, CheckSpec
 from partita.context import AssetContext
 from partita.errors import DefinitionError
 from partita.keys import AssetKey, AssetKeyLike
@@ -93,7 +93,7 @@ class AssetSpec:
     retry: RetryPolicy | None = None
     timeout: float | None = None
     freshness: Freshness | None = None
-    checks: tuple[CheckSpec, ...] = ()
+    checks: tuple[AnyCheck, ...] = ()
     store: object | None = None
     batch: bool = False
     context_param: str | None = None
@@ -203,7 +203,7 @@ def _check_common(
     partitions: object,
     group: str,
     tags: Mapping[str, str],
-    checks: Sequence[CheckSpec],
+    checks: Sequence[AnyCheck],
 ) -> None:
     if partitions is not None and not isinstance(partitions, PartitionsDefinition):
         raise DefinitionError(
@@ -215,11 +215,25 @@ def _check_common(
     for tag_key, tag_value in tags.items():
         if not isinstance(tag_key, str) or not isinstance(tag_value, str):
             raise DefinitionError(f"{key}: tags must map strings to strings")
+    names: set[str] = set()
     for check in checks:
-        if not isinstance(check, CheckSpec):
+        if isinstance(check, CheckDefinition) and check.asset != key:
             raise DefinitionError(
-                f"{key}: checks= takes checks such as not_null('id'), got {check!r}"
+                f"{key}: check {check.name!r} in checks= is declared on {check.asset}",
+                hint=f"declare it with @check(asset={str(key)!r}), or list it in "
+                "Definitions(checks=[...])",
             )
+        if not isinstance(check, CheckSpec | CheckDefinition):
+            raise DefinitionError(
+                f"{key}: checks= takes checks such as not_null('id') or @check "
+                f"functions, got {check!r}"
+            )
+        if check.name in names:
+            raise DefinitionError(
+                f"{key}: two checks are named {check.name!r}",
+                hint="give one of them another name with name=...",
+            )
+        names.add(check.name)
 
 
 @overload
@@ -245,7 +259,7 @@ def asset(
     retry: RetryPolicy | None = None,
     timeout: float | str | None = None,
     freshness: Freshness | None = None,
-    checks: Sequence[CheckSpec] = (),
+    checks: Sequence[AnyCheck] = (),
     store: object | None = None,
     batch: bool = False,
 ) -> Callable[[Callable[..., Any]], AssetSpec]: ...
@@ -269,7 +283,7 @@ def asset(
     retry: RetryPolicy | None = None,
     timeout: float | str | None = None,
     freshness: Freshness | None = None,
-    checks: Sequence[CheckSpec] = (),
+    checks: Sequence[AnyCheck] = (),
     store: object | None = None,
     batch: bool = False,
 ) -> AssetSpec | Callable[[Callable[..., Any]], AssetSpec]:
@@ -346,7 +360,7 @@ def source(
     metadata: Mapping[str, Any] | None = None,
     description: str | None = None,
     freshness: Freshness | None = None,
-    checks: Sequence[CheckSpec] = (),
+    checks: Sequence[AnyCheck] = (),
     store: object | None = None,
 ) -> Any:
     """Declare a source: data Partita does not build but can observe.

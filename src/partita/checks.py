@@ -30,6 +30,7 @@ from partita.errors import DefinitionError
 from partita.keys import IDENTIFIER, AssetKey, AssetKeyLike
 
 __all__ = [
+    "AnyCheck",
     "CheckDefinition",
     "CheckResult",
     "CheckSpec",
@@ -38,6 +39,7 @@ __all__ = [
     "accepted_values",
     "check",
     "data_kind",
+    "declared_columns",
     "expression",
     "in_range",
     "not_null",
@@ -46,6 +48,7 @@ __all__ = [
     "row_count",
     "schema",
     "unique",
+    "undeclared_columns",
 ]
 
 Severity = Literal["error", "warn"]
@@ -492,3 +495,30 @@ def check(
         )
 
     return decorate
+
+
+AnyCheck = CheckSpec | CheckDefinition
+"""A built-in check or a custom ``@check`` function."""
+
+
+def declared_columns(checks: Sequence[AnyCheck]) -> tuple[str, ...] | None:
+    """The columns an asset declares through its ``schema(...)`` checks (``None``: none)."""
+    found: list[str] = []
+    declared = False
+    for item in checks:
+        if isinstance(item, CheckSpec) and item.kind == "schema":
+            declared = True
+            found.extend(c for c in item.columns if c not in found)
+    return tuple(found) if declared else None
+
+
+def undeclared_columns(spec: CheckSpec, columns: Sequence[str]) -> list[str]:
+    """The columns ``spec`` reads that are not among ``columns`` (case-insensitive, as DuckDB).
+
+    ``expression`` checks are judged when they run (their columns need the SQL
+    parsed against the data); ``schema`` and ``row_count`` read no column.
+    """
+    if spec.kind in ("schema", "row_count", "expression"):
+        return []
+    known = {c.lower() for c in columns}
+    return [c for c in spec.columns if c.lower() not in known]

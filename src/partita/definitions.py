@@ -20,6 +20,7 @@ from types import ModuleType
 from typing import Any
 
 from partita.assets import AssetSpec
+from partita.checks import CheckDefinition
 from partita.errors import DefinitionError
 
 __all__ = ["Definitions", "LoadedProject", "load_project"]
@@ -40,6 +41,8 @@ class Definitions:
             stores that assets refer to by name (``@asset(store="warehouse")``).
         home: the project home folder, relative to the definitions file
             (default ``.partita``).
+        checks: custom ``@check`` functions, each naming its asset (they may
+            also be listed in the asset's own ``checks=``).
     """
 
     assets: tuple[AssetSpec, ...] = ()
@@ -47,6 +50,7 @@ class Definitions:
     store: object | None = None
     resources: Mapping[str, Any] = field(default_factory=dict)
     home: str | None = None
+    checks: tuple[CheckDefinition, ...] = ()
 
     def __init__(
         self,
@@ -55,6 +59,7 @@ class Definitions:
         store: object | None = None,
         resources: Mapping[str, Any] | None = None,
         home: str | None = None,
+        checks: Iterable[CheckDefinition] = (),
     ) -> None:
         all_assets = tuple(assets)
         all_sources = tuple(sources)
@@ -74,6 +79,14 @@ class Definitions:
         object.__setattr__(self, "store", store)
         object.__setattr__(self, "resources", dict(resources or {}))
         object.__setattr__(self, "home", home)
+        all_checks = tuple(checks)
+        for one in all_checks:
+            if not isinstance(one, CheckDefinition):
+                raise DefinitionError(
+                    f"Definitions(checks=...) takes @check functions, got {one!r}",
+                    hint="built-in checks such as not_null('id') go in the asset's checks=",
+                )
+        object.__setattr__(self, "checks", all_checks)
 
     @property
     def all_specs(self) -> tuple[AssetSpec, ...]:

@@ -20,6 +20,7 @@ from functools import cached_property
 import networkx as nx
 
 from partita.assets import AssetDep, AssetSpec
+from partita.checks import AnyCheck, CheckSpec, declared_columns, undeclared_columns
 from partita.definitions import Definitions
 from partita.errors import CycleError, DefinitionError, UnknownAssetError
 from partita.keys import AssetKey
@@ -71,6 +72,7 @@ class AssetGraph:
                 self._downstream[edge.upstream].append(edge)
                 self._nx.add_edge(edge.upstream, edge.downstream)
         self._check_acyclic()
+        self._checks = self._resolve_checks()
         self._order = tuple(nx.lexicographical_topological_sort(self._nx, key=str))
 
     # -- building ---------------------------------------------------------------
@@ -153,6 +155,46 @@ class AssetGraph:
             return key
         raise UnknownAssetError(str(key), self._suggest(str(key)), context=context)
 
+    def _resolve_checks(self) -> dict[AssetKey, tuple[AnyCheck, ...]]:
+        """Every asset's checks (its own, then ``Definitions(checks=)``), validated."""
+        found: dict[AssetKey, list[AnyCheck]] = {k: list(s.checks) for k, s in self._specs.items()}
+        for definition in self.definitions.checks:
+            target = self._lookup(definition.asset, context=f"check {definition.name!r} is on it")
+            listed = found[target]
+            if any(c is definition for c in listed):
+                continue
+            if any(c.name == definition.name for c in listed):
+                raise DefinitionError(
+                    f"asset {target}: two checks are named {definition.name!r}",
+                    hint="give one of them another name with @check(name=...)",
+                )
+            listed.append(definition)
+        for key, checks in found.items():
+            columns = declared_columns(checks)
+            for item in checks:
+                if not isinstance(item, CheckSpec):
+                    continue
+                if item.kind == "relationship":
+                    other = str(item.param("to_asset"))
+                    try:
+                        self.resolve(other)
+                    except UnknownAssetError as exc:
+                        raise UnknownAssetError(
+                            other,
+                            exc.suggestions,
+                            context=f"check {item.name!r} of {key} refers to it",
+                        ) from None
+                if columns is not None:
+                    missing = undeclared_columns(item, columns)
+                    if missing:
+                        raise DefinitionError(
+                            f"asset {key}: check {item.name!r} reads column "
+                            f"{', '.join(repr(m) for m in missing)}, which the asset's schema "
+                            f"check does not declare (columns: {', '.join(columns)})",
+                            hint="fix the column name, or add the column to schema({...})",
+                        )
+        return {key: tuple(checks) for key, checks in found.items()}
+
     def _check_acyclic(self) -> None:
         try:
             cycle_edges = nx.find_cycle(self._nx)
@@ -213,6 +255,10 @@ class AssetGraph:
                 hint="use the full key",
             )
         raise UnknownAssetError(name, self._suggest(name))
+
+    def checks_of(self, key: AssetKey | str) -> tuple[AnyCheck, ...]:
+        """The checks of an asset or source: its own, then those of ``Definitions(checks=)``."""
+        return self._checks[self.resolve(key)]
 
     def upstream_edges(self, key: AssetKey) -> tuple[Edge, ...]:
         """The edges into ``key`` (what it reads), in declaration order."""

@@ -113,7 +113,9 @@ class Run:
     """One execution of a plan.
 
     ``config`` is the run-time configuration as JSON text; ``selection`` and
-    ``partitions`` are what the user asked for, as typed.
+    ``partitions`` are what the user asked for, as typed. ``kind`` is
+    ``materialize`` (building partitions) or ``check`` (``partita check``:
+    checks of published data, nothing built).
     """
 
     run_id: str
@@ -128,6 +130,7 @@ class Run:
     pid: int = 0
     partita_version: str = ""
     error: str | None = None
+    kind: str = "materialize"
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,7 +209,13 @@ class Materialization:
 
 @dataclass(frozen=True, slots=True)
 class CheckRecord:
-    """The result of one data-quality check on one partition's output."""
+    """The result of one data-quality check on one partition's output.
+
+    ``sample`` (up to 5 failing rows) and ``metadata`` are JSON text, so the
+    record stays a plain picklable value; ``attempt`` is the step attempt it
+    belongs to (``None`` for checks of published data, ``partita check``).
+    ``check_id`` is assigned by the catalog.
+    """
 
     asset: str
     partition: str | None
@@ -217,6 +226,19 @@ class CheckRecord:
     created_at: datetime | None = None
     run_id: str | None = None
     materialization_id: int | None = None
+    kind: str = ""
+    attempt: int | None = None
+    failing_rows: int | None = None
+    total_rows: int | None = None
+    failing_fraction: float | None = None
+    sample: str = "[]"
+    metadata: str = "{}"
+    check_id: int | None = None
+
+    @property
+    def blocking(self) -> bool:
+        """Whether this result blocks publication (a failed ``error`` check)."""
+        return not self.passed and self.severity == "error"
 
 
 @dataclass(frozen=True, slots=True)
@@ -474,6 +496,10 @@ class CatalogWriter(Protocol):
         self, run_id: str, asset: str, partition: str | None, attempt: int, text: str
     ) -> None:
         """Append log text to an attempt."""
+        ...
+
+    def record_checks(self, checks: Sequence[CheckRecord]) -> None:
+        """Record results of checks run on published data (each with its run id and time)."""
         ...
 
     def record_observation(self, observation: Observation) -> None:

@@ -24,7 +24,7 @@ from partita.runner import (
     ProjectRef,
     RunOptions,
     RunResult,
-    builtin_checks,
+    asset_checks,
     progress_for,
     run_plan,
 )
@@ -61,7 +61,7 @@ def materialize(
     now: datetime | None = None,
     progress: ProgressSink | None = None,
     cancel: CancelToken | None = None,
-    audit: AuditHook | None = builtin_checks,
+    audit: AuditHook | None = asset_checks,
     lease_wait_s: float = 300.0,
     handle_signals: bool = True,
 ) -> RunResult:
@@ -78,7 +78,7 @@ def materialize(
         now: the planning time (default: now, UTC).
         progress: where progress goes (default: nowhere).
         cancel: a token another thread may set to stop the run.
-        audit: checks run on staged data (default: the assets' built-in checks).
+        audit: checks run on staged data (default: every check of each asset).
         lease_wait_s: how long to wait for a partition another run is building.
         handle_signals: Ctrl-C / SIGTERM cancel the run (main thread only).
 

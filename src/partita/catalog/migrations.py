@@ -226,7 +226,26 @@ _V3 = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3)
+_V4 = Migration(
+    4,
+    "check results in full (kind, attempt, failing / total rows, failing fraction, up to 5 "
+    "sample rows and metadata as JSON) indexed for the latest result per check and "
+    "partition; the kind of a run (materialize, or check: checks of published data)",
+    (
+        "ALTER TABLE check_results ADD COLUMN kind TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE check_results ADD COLUMN attempt INTEGER",
+        "ALTER TABLE check_results ADD COLUMN failing_rows INTEGER",
+        "ALTER TABLE check_results ADD COLUMN total_rows INTEGER",
+        "ALTER TABLE check_results ADD COLUMN failing_fraction REAL",
+        "ALTER TABLE check_results ADD COLUMN sample TEXT NOT NULL DEFAULT '[]'",
+        "ALTER TABLE check_results ADD COLUMN metadata TEXT NOT NULL DEFAULT '{}'",
+        "CREATE INDEX check_results_by_check ON check_results (asset, check_name, partition, id)",
+        "CREATE INDEX check_results_by_run ON check_results (run_id)",
+        "ALTER TABLE runs ADD COLUMN kind TEXT NOT NULL DEFAULT 'materialize'",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4)
 """Every schema version in order; ``MIGRATIONS[i].version == i + 1``."""
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

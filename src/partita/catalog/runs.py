@@ -33,7 +33,7 @@ DEFAULT_HEARTBEAT_TIMEOUT = timedelta(minutes=5)
 
 RUN_COLUMNS = (
     "run_id, status, started_at, finished_at, heartbeat_at, selection, partitions, "
-    "config, host, pid, partita_version, error"
+    "config, host, pid, partita_version, error, kind"
 )
 
 
@@ -63,7 +63,7 @@ def pid_alive(pid: int) -> bool:
 def run_from_row(row: tuple[object, ...]) -> Run:
     """A :class:`Run` from a row of ``SELECT {RUN_COLUMNS} FROM runs``."""
     (run_id, status, started, finished, heartbeat, selection, partitions, config) = row[:8]
-    host, pid, version, error = row[8:]
+    host, pid, version, error, kind = row[8:]
     return Run(
         run_id=str(run_id),
         status=RunStatus(str(status)),
@@ -77,6 +77,7 @@ def run_from_row(row: tuple[object, ...]) -> Run:
         pid=int(pid),  # type: ignore[call-overload]
         partita_version=str(version),
         error=None if error is None else str(error),
+        kind=str(kind),
     )
 
 

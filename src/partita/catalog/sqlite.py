@@ -20,6 +20,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from partita.catalog import leases
+from partita.catalog.checks import check_results, checks_of_materializations, checks_of_run
 from partita.catalog.connection import DEFAULT_BUSY_TIMEOUT_S, ConnectionHolder, to_epoch
 from partita.catalog.lineage import Direction, LineageGraph, query_lineage
 from partita.catalog.reads import (
@@ -108,7 +109,7 @@ class SQLiteCatalog:
         with self._db.write() as conn:
             try:
                 conn.execute(
-                    f"INSERT INTO runs ({RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    f"INSERT INTO runs ({RUN_COLUMNS}) VALUES ({', '.join('?' * 13)})",
                     (
                         run.run_id,
                         str(run.status),
@@ -122,6 +123,7 @@ class SQLiteCatalog:
                         run.pid,
                         run.partita_version,
                         run.error,
+                        run.kind,
                     ),
                 )
             except sqlite3.IntegrityError as exc:
@@ -236,6 +238,47 @@ class SQLiteCatalog:
         """
         with self._db.write() as conn:
             return len(insert_materializations(conn, items, upstream_assets or {}))
+
+    def record_checks(self, checks: Sequence[CheckRecord]) -> None:
+        """Record check results of published data (``partita check``, source checks).
+
+        Each record carries its run id, time and, when known, the
+        materialization it checked; all of them in one transaction.
+        """
+        with self._db.write() as conn:
+            insert_checks(conn, None, checks, {})
+
+    def check_results(
+        self,
+        *,
+        assets: Sequence[str] | None = None,
+        partition: str | None = None,
+        failed_only: bool = False,
+        latest_only: bool = True,
+        limit: int = 1000,
+    ) -> list[CheckRecord]:
+        """Check results, newest first: by default the latest per check and partition."""
+        with self._db.read() as conn:
+            return check_results(
+                conn,
+                assets=assets,
+                partition=partition,
+                failed_only=failed_only,
+                latest_only=latest_only,
+                limit=limit,
+            )
+
+    def checks_of_materializations(
+        self, materialization_ids: Sequence[int]
+    ) -> dict[int, list[CheckRecord]]:
+        """The check results of some materializations (for lineage and history)."""
+        with self._db.read() as conn:
+            return checks_of_materializations(conn, materialization_ids)
+
+    def checks_of_run(self, run_id: str) -> list[CheckRecord]:
+        """Every check result a run recorded, in order."""
+        with self._db.read() as conn:
+            return checks_of_run(conn, run_id)
 
     def append_logs(
         self, run_id: str, asset: str, partition: str | None, attempt: int, text: str

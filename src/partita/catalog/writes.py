@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from itertools import islice
 
 from partita.catalog.connection import to_epoch
+from partita.errors import CatalogError
 from partita.records import (
     CheckRecord,
     Input,
@@ -222,19 +223,31 @@ def insert_attempt(conn: sqlite3.Connection, attempt: StepAttempt) -> None:
 
 def insert_checks(
     conn: sqlite3.Connection,
-    attempt: StepAttempt,
+    attempt: StepAttempt | None,
     checks: Sequence[CheckRecord],
     by_partition: Mapping[tuple[str, str], int],
 ) -> None:
-    """Insert check results, linked to the materialization of their partition when known."""
+    """Insert check results, linked to the materialization of their partition when known.
+
+    Without ``attempt`` (checks of published data) each record carries its
+    run id and time.
+    """
+    rows: list[tuple[object, ...]] = []
     for check in checks:
         key = (check.asset, partition_column(check.partition))
-        conn.execute(
-            "INSERT INTO check_results (run_id, materialization_id, asset, partition, "
-            "check_name, passed, severity, message, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        if attempt is None:
+            created = check.created_at
+            run_id = check.run_id
+            number = check.attempt
+        else:
+            created = check.created_at or attempt.finished_at or attempt.started_at
+            run_id = check.run_id or attempt.run_id
+            number = attempt.attempt if check.attempt is None else check.attempt
+        if created is None:
+            raise CatalogError(f"check result {check.check_name!r} has no created_at")
+        rows.append(
             (
-                check.run_id or attempt.run_id,
+                run_id,
                 check.materialization_id or by_partition.get(key),
                 check.asset,
                 key[1],
@@ -242,6 +255,20 @@ def insert_checks(
                 int(check.passed),
                 check.severity,
                 check.message,
-                to_epoch(check.created_at or attempt.finished_at or attempt.started_at),
-            ),
+                to_epoch(created),
+                check.kind,
+                number,
+                check.failing_rows,
+                check.total_rows,
+                check.failing_fraction,
+                check.sample,
+                check.metadata,
+            )
         )
+    conn.executemany(
+        "INSERT INTO check_results (run_id, materialization_id, asset, partition, "
+        "check_name, passed, severity, message, created_at, kind, attempt, failing_rows, "
+        "total_rows, failing_fraction, sample, metadata) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )

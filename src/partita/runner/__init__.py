@@ -7,7 +7,13 @@ by default, threads, or in-process); workers compute and write data through
 the stores and return results; only the coordinator writes the catalog.
 """
 
-from partita.runner.audit import builtin_checks
+from partita.runner.audit import (
+    AuditHook,
+    AuditRequest,
+    asset_checks,
+    check_record,
+    run_checks,
+)
 from partita.runner.coordinator import CancelToken, RunCatalog, RunOptions, run_plan
 from partita.runner.executors import (
     Executor,
@@ -27,10 +33,11 @@ from partita.runner.progress import (
 from partita.runner.state import TaskBoard, TaskRun, TaskState
 from partita.runner.summary import RunResult, TaskOutcome, logs_command
 from partita.runner.tasks import EdgeRead, Task, TaskGraph, expand_plan
-from partita.runner.worker import AuditHook, WorkerRuntime, resolve_store
+from partita.runner.worker import WorkerRuntime, resolve_store
 
 __all__ = [
     "AuditHook",
+    "AuditRequest",
     "CancelToken",
     "EdgeRead",
     "Executor",
@@ -56,10 +63,12 @@ __all__ = [
     "WorkItem",
     "WorkResult",
     "WorkerRuntime",
-    "builtin_checks",
+    "asset_checks",
+    "check_record",
     "expand_plan",
     "logs_command",
     "progress_for",
     "resolve_store",
+    "run_checks",
     "run_plan",
 ]

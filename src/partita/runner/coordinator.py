@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from importlib.metadata import version
 from types import FrameType
@@ -29,6 +29,7 @@ from typing import Any, Protocol
 
 from partita.catalog.runs import this_host
 from partita.graph import AssetGraph
+from partita.keys import AssetKey
 from partita.partitions import DynamicPartitionsStore
 from partita.planner.plan import Plan
 from partita.records import (
@@ -41,7 +42,7 @@ from partita.records import (
     StepStatus,
     partition_value,
 )
-from partita.runner.audit import builtin_checks
+from partita.runner.audit import AuditHook, asset_checks
 from partita.runner.executors import Executor, ProjectRef, make_executor
 from partita.runner.inputs import CurrentVersions
 from partita.runner.messages import Outcome, WorkItem, WorkResult
@@ -49,7 +50,7 @@ from partita.runner.progress import NullProgress, ProgressSink
 from partita.runner.state import TaskBoard, TaskState
 from partita.runner.summary import RunResult, TaskOutcome
 from partita.runner.tasks import Task, TaskGraph, expand_plan
-from partita.runner.worker import AuditHook
+from partita.runner.worker import WorkerRuntime
 
 __all__ = ["CancelToken", "RunCatalog", "RunOptions", "run_plan"]
 
@@ -88,7 +89,8 @@ class RunOptions:
         executor: ``process`` (default), ``thread`` or ``inprocess``.
         max_workers: parallel tasks (default: the number of CPUs).
         audit: checks run on staged data before publishing (default: the asset's
-            built-in checks; ``None``: none).
+            built-in and custom checks; ``None``: none). Checks of sources run
+            in the coordinator, once per source partition per run, unless ``None``.
         lease_wait_s: how long a task waits for another run's lease before it is skipped.
         lease_ttl_s: how long a lease lives without renewal.
         heartbeat_s: seconds between heartbeats (and lease renewals).
@@ -99,7 +101,7 @@ class RunOptions:
 
     executor: str = "process"
     max_workers: int | None = None
-    audit: AuditHook | None = builtin_checks
+    audit: AuditHook | None = asset_checks
     lease_wait_s: float = 300.0
     lease_ttl_s: float = 60.0
     heartbeat_s: float = 5.0
@@ -142,8 +144,12 @@ class _Coordinator:
         clock: Callable[[], datetime],
         cancel: CancelToken,
         dynamic: DynamicPartitionsStore | None,
+        checker: WorkerRuntime | None = None,
     ) -> None:
         self.plan = plan
+        self.checker = checker
+        self.source_checks: dict[tuple[str, str], bool] = {}
+        self.warnings: dict[int, tuple[str, ...]] = {}
         self.graph = graph
         self.catalog = catalog
         self.executor = executor
@@ -182,6 +188,7 @@ class _Coordinator:
             error=run.error,
             duration_s=run.duration_s,
             partitions=task.keys if task.partitioned else (),
+            warnings=self.warnings.get(index, ()),
         )
 
     def _report(self, indexes: list[int]) -> None:
@@ -235,6 +242,10 @@ class _Coordinator:
             if task.recheck and run.attempts == 0 and self.versions.unchanged(task):
                 self._skip(index, "inputs unchanged", outputs_current=True)
                 continue
+            failed_source = self._failed_source_check(task) if run.attempts == 0 else None
+            if failed_source is not None:
+                self._skip(index, f"upstream check failed: {failed_source}", outputs_current=False)
+                continue
             chosen.append(index)
         self.queue = keep
         if not chosen:
@@ -258,6 +269,45 @@ class _Coordinator:
                 if partial:
                     self.catalog.release_leases(self.run_id, partial)
                 self._wait_for_lease(index, mine, now_m)
+
+    def _failed_source_check(self, task: Task) -> str | None:
+        """Run the checks of the sources ``task`` reads (once per source partition per run).
+
+        Returns the first source partition whose blocking check failed, or ``None``.
+        """
+        if self.checker is None:
+            return None
+        for edge in task.merged_reads():
+            spec = self.graph.spec(edge.upstream)
+            if not spec.is_source or spec.store is None or not self.graph.checks_of(spec.key):
+                continue
+            upstream = str(edge.upstream)
+            for key in edge.keys:
+                passed = self.source_checks.get((upstream, key))
+                if passed is None:
+                    passed = self._check_source(spec.key, key)
+                    self.source_checks[(upstream, key)] = passed
+                if not passed:
+                    return upstream if key == "" else f"{upstream}[{key}]"
+        return None
+
+    def _check_source(self, key: AssetKey, partition_key: str) -> bool:
+        assert self.checker is not None
+        partition = partition_value(partition_key)
+        records, found = self.checker.check_published(key, partition, run_id=self.run_id)
+        if not found:  # nothing to check: the read itself reports missing data
+            return True
+        now = self.clock()
+        self.catalog.record_checks(
+            [replace(r, run_id=self.run_id, created_at=now) for r in records]
+        )
+        failed = [r for r in records if r.blocking]
+        warned = [r for r in records if not r.passed and not r.blocking]
+        where = str(key) if partition is None else f"{key}[{partition}]"
+        for record in failed + warned:
+            label = "check failed" if record.blocking else "check warning"
+            self.progress.note(f"{label} on source {where}: {record.check_name}: {record.message}")
+        return not failed
 
     def _wait_for_lease(
         self, index: int, items: list[tuple[str, str | None]], now_m: float
@@ -358,6 +408,9 @@ class _Coordinator:
             )
             for (key, _), mid, mat in zip(result.writes, ids, mats, strict=True):
                 self.versions.set(asset, key, mid, mat.data_version)
+            warned = [c for c in result.checks if not c.passed]
+            if warned:
+                self.warnings[index] = tuple(f"{c.check_name}: {c.message}" for c in warned)
             self.board.succeed(index, result.duration_s)
             self.to_release.extend(self._items(task))
             self._report([index])
@@ -584,8 +637,18 @@ def run_plan(
         max_workers=workers,
         audit=opts.audit,
     )
+    checker = None if opts.audit is None else WorkerRuntime.for_data_path(graph, data_path)
     coordinator = _Coordinator(
-        plan, graph, catalog, executor, opts, progress or NullProgress(), clock, token, dynamic
+        plan,
+        graph,
+        catalog,
+        executor,
+        opts,
+        progress or NullProgress(),
+        clock,
+        token,
+        dynamic,
+        checker,
     )
     interrupt = opts.executor == "inprocess"
     if opts.handle_signals:

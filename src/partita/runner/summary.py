@@ -37,6 +37,8 @@ class TaskOutcome:
         error: the first line of the last error.
         duration_s: seconds of the last attempt.
         partitions: the partitions the task built (more than one for a batch).
+        warnings: ``check: message`` of each ``warn`` check that failed (the
+            data was published).
     """
 
     asset: str
@@ -47,6 +49,7 @@ class TaskOutcome:
     error: str | None = None
     duration_s: float = 0.0
     partitions: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
@@ -63,6 +66,7 @@ class TaskOutcome:
             "reason": self.reason,
             "error": self.error,
             "duration_s": round(self.duration_s, 6),
+            "warnings": list(self.warnings),
         }
 
 
@@ -162,5 +166,12 @@ class RunResult:
                     )
             if len(failed) > max_lines:
                 lines.append(f"  ... and {len(failed) - max_lines} more")
+        warned = [o for o in self.outcomes if o.warnings]
+        if warned:
+            lines.append(f"check warnings on {len(warned)} tasks (published):")
+            for outcome in warned[:max_lines]:
+                lines.extend(f"  {outcome.label}: {text}" for text in outcome.warnings)
+            if len(warned) > max_lines:
+                lines.append(f"  ... and {len(warned) - max_lines} more")
         lines += [f"blocked: {b}" for b in self.blocked]
         return lines

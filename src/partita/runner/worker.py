@@ -17,7 +17,7 @@ import os
 import time
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pyarrow as pa
@@ -28,21 +28,25 @@ from partita.context import AssetContext
 from partita.definitions import Definitions
 from partita.errors import PartitaError, StorageError, UserCodeError
 from partita.graph import AssetGraph
-from partita.io.arrow import to_arrow_reader
+from partita.io.arrow import load_as, to_arrow_reader
 from partita.io.parquet import ParquetStore
 from partita.io.paths import PartitionPath
 from partita.io.protocol import StagedWrite, Store, WriteResult
 from partita.keys import AssetKey
 from partita.partitions import TimeWindowRange
 from partita.records import CheckRecord
+from partita.runner.audit import (
+    AuditHook,
+    AuditRequest,
+    check_record,
+    failure_text,
+    published_data,
+    related_reader,
+    run_checks,
+)
 from partita.runner.messages import Outcome, ReadRequest, WorkItem, WorkResult
 
 __all__ = ["AuditHook", "WorkerRuntime", "partition_path", "resolve_store"]
-
-AuditHook = Callable[[StagedWrite, AssetSpec, Store, "str | None"], Sequence[CheckRecord]]
-"""``audit(staged, spec, store, partition) -> check outcomes`` run on staged data
-before publishing; a failed ``error``-severity outcome blocks publication. It
-must be a module-level function (it is sent to worker processes)."""
 
 _LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -217,25 +221,28 @@ class WorkerRuntime:
                     )
             checks: list[CheckRecord] = []
             if self.audit is not None:
+                all_checks = self.graph.checks_of(spec.key)
+                related = related_reader(self.graph.resolve, self.store_of)
                 for part_key, one in staged:
-                    if one is not None:
+                    if one is not None and all_checks:
                         label = part_key if spec.partitions is not None else None
-                        checks.extend(self.audit(one, spec, store, label))
-            blocking = [c for c in checks if not c.passed and c.severity == "error"]
+                        request = AuditRequest(
+                            data=one.path,
+                            spec=spec,
+                            checks=all_checks,
+                            partition=label,
+                            context=context,
+                            related=related,
+                        )
+                        checks.extend(replace(c, attempt=item.attempt) for c in self.audit(request))
+            blocking = [c for c in checks if c.blocking]
             if blocking or (cancelled is not None and cancelled()):
                 for _, one in staged:
                     if one is not None:
                         store.discard(one)
                 staged = []
                 if blocking:
-                    names = ", ".join(sorted({c.check_name for c in blocking}))
-                    first = blocking[0].message
-                    return (
-                        Outcome.CHECK_FAILED,
-                        (),
-                        tuple(checks),
-                        f"check_failed: {names}" + (f": {first}" if first else ""),
-                    )
+                    return Outcome.CHECK_FAILED, (), tuple(checks), failure_text(blocking)
                 return Outcome.CANCELLED, (), tuple(checks), "cancelled"
             writes = tuple(
                 (part_key, None if one is None else store.publish(one)) for part_key, one in staged
@@ -248,6 +255,45 @@ class WorkerRuntime:
                     with contextlib.suppress(Exception):
                         store.discard(one)
 
+    def check_published(
+        self, key: AssetKey, partition: str | None, *, run_id: str = ""
+    ) -> tuple[list[CheckRecord], bool]:
+        """Run the checks of ``key`` on one published partition (nothing is built).
+
+        Returns the results and whether published data was found; without
+        data every check fails with a message saying so.
+        """
+        spec = self.graph.spec(key)
+        checks = self.graph.checks_of(key)
+        store = self.store_of(key)
+        data = published_data(store, key, partition_path(spec, partition or ""))
+        if data is None:
+            where = str(key) if partition is None else f"{key} [{partition}]"
+            missing = [
+                CheckRecord(
+                    asset=str(key),
+                    partition=partition,
+                    check_name=c.name,
+                    passed=False,
+                    severity=c.severity,
+                    message=f"{where} has no published data in {store!r}",
+                    kind=c.kind,
+                )
+                for c in checks
+            ]
+            return missing, False
+        keys = (partition,) if partition is not None else ("",)
+        item = WorkItem(run_id=run_id, asset=str(key), keys=keys, attempt=0)
+        context = self._context(item, spec, _capture_logger(f"partita.check.{key}").logger)
+        outcomes = run_checks(
+            checks,
+            data,
+            partition=partition,
+            context=context,
+            related=related_reader(self.graph.resolve, self.store_of),
+        )
+        return [check_record(o, str(key), partition=partition) for o in outcomes], True
+
     def _inputs(self, spec: AssetSpec, reads: Sequence[ReadRequest]) -> dict[str, Any]:
         kwargs: dict[str, Any] = {}
         for read in reads:
@@ -255,8 +301,11 @@ class WorkerRuntime:
                 continue
             up_key = AssetKey(read.upstream)
             up_spec = self.graph.spec(up_key)
-            paths = [partition_path(up_spec, k) for k in read.keys]
             annotation = spec.annotations.get(read.param)
+            if not read.keys:
+                kwargs[read.param] = load_as(_nothing_read(up_spec), annotation)
+                continue
+            paths = [partition_path(up_spec, k) for k in read.keys]
             kwargs[read.param] = self.store_of(up_key).read(up_key, paths, as_type=annotation)
         return kwargs
 
@@ -330,6 +379,14 @@ class WorkerRuntime:
                 hint="return only rows of the partitions in context.partition_keys",
             )
         return pieces
+
+
+def _nothing_read(spec: AssetSpec) -> pa.Table:
+    """What a parameter receives when its mapping reads no partition of ``spec`` (a window
+    clipped at the first period, a StaticMap key without entries): no rows, and only the
+    dimension columns a read of stored partitions adds."""
+    dimensions = spec.partitions.dimensions if spec.partitions is not None else ()
+    return pa.table({name: pa.array([], pa.string()) for name in dimensions})
 
 
 def _label(keys: Sequence[str]) -> str:
