@@ -9,95 +9,160 @@ can any Python program::
     for info in api.list_assets(project):
         print(info.key, info.partitions)
 
-One module per concern: ``project`` (loading, listing), and the modules that
-later issues add beside it; everything public is re-exported here.
+One module per concern (``project``, ``planning``, ``materialize``, ``catalog``,
+``freshness``, ...); everything public is re-exported here and imported on
+first use, so a command loads only the layers it needs (``partita plan`` never
+imports the runner or the IO layer).
 """
 
-from partita.api.catalog import (
-    Direction,
-    DynamicPartitionsUpdate,
-    LineageEdge,
-    LineageGraph,
-    LineageNode,
-    RunLogs,
-    add_dynamic_partitions,
-    attempt_json,
-    delete_dynamic_partitions,
-    dynamic_partitions_definitions,
-    history,
-    lineage,
-    list_dynamic_partitions,
-    logs,
-    materialization_json,
-    run_json,
-    run_summary_json,
-    runs,
-)
-from partita.api.freshness import freshness_report, parse_at, planned_partitions, status_report
-from partita.api.materialize import (
-    CancelToken,
-    NullProgress,
-    RunResult,
-    materialize,
-    progress_for,
-    project_ref,
-)
-from partita.api.planning import (
-    Planned,
-    config_values,
-    explain_partition,
-    open_catalog,
-    partition_request,
-    plan_project,
-)
-from partita.api.project import (
-    AssetInfo,
-    GraphView,
-    Project,
-    graph_view,
-    list_assets,
-    load_project,
-)
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from partita.api.catalog import (
+        Direction,
+        DynamicPartitionsUpdate,
+        LineageEdge,
+        LineageGraph,
+        LineageNode,
+        RunLogs,
+        add_dynamic_partitions,
+        attempt_json,
+        delete_dynamic_partitions,
+        dynamic_partitions_definitions,
+        history,
+        lineage,
+        list_dynamic_partitions,
+        logs,
+        materialization_json,
+        run_json,
+        run_summary_json,
+        runs,
+    )
+    from partita.api.freshness import freshness_report, parse_at, planned_partitions, status_report
+    from partita.api.planning import (
+        Planned,
+        config_values,
+        explain_partition,
+        open_catalog,
+        partition_request,
+        plan_project,
+    )
+    from partita.api.project import (
+        AssetInfo,
+        GraphView,
+        Project,
+        graph_view,
+        list_assets,
+        load_project,
+    )
+    from partita.api.running import (
+        CancelToken,
+        NullProgress,
+        RunResult,
+        materialize,
+        progress_for,
+        project_ref,
+    )
+
+_LAZY: dict[str, str] = {
+    "AssetInfo": "partita.api.project",
+    "CancelToken": "partita.api.running",
+    "Direction": "partita.api.catalog",
+    "DynamicPartitionsUpdate": "partita.api.catalog",
+    "GraphView": "partita.api.project",
+    "LineageEdge": "partita.api.catalog",
+    "LineageGraph": "partita.api.catalog",
+    "LineageNode": "partita.api.catalog",
+    "NullProgress": "partita.api.running",
+    "Planned": "partita.api.planning",
+    "Project": "partita.api.project",
+    "RunLogs": "partita.api.catalog",
+    "RunResult": "partita.api.running",
+    "add_dynamic_partitions": "partita.api.catalog",
+    "attempt_json": "partita.api.catalog",
+    "config_values": "partita.api.planning",
+    "delete_dynamic_partitions": "partita.api.catalog",
+    "dynamic_partitions_definitions": "partita.api.catalog",
+    "explain_partition": "partita.api.planning",
+    "freshness_report": "partita.api.freshness",
+    "graph_view": "partita.api.project",
+    "history": "partita.api.catalog",
+    "lineage": "partita.api.catalog",
+    "list_assets": "partita.api.project",
+    "list_dynamic_partitions": "partita.api.catalog",
+    "load_project": "partita.api.project",
+    "logs": "partita.api.catalog",
+    "materialization_json": "partita.api.catalog",
+    "materialize": "partita.api.running",
+    "open_catalog": "partita.api.planning",
+    "parse_at": "partita.api.freshness",
+    "partition_request": "partita.api.planning",
+    "plan_project": "partita.api.planning",
+    "planned_partitions": "partita.api.freshness",
+    "progress_for": "partita.api.running",
+    "project_ref": "partita.api.running",
+    "run_json": "partita.api.catalog",
+    "run_summary_json": "partita.api.catalog",
+    "runs": "partita.api.catalog",
+    "status_report": "partita.api.freshness",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'partita.api' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
-    "freshness_report",
-    "parse_at",
-    "planned_partitions",
-    "status_report",
+    "AssetInfo",
     "CancelToken",
-    "NullProgress",
-    "RunResult",
-    "materialize",
-    "progress_for",
-    "project_ref",
-    "Planned",
-    "config_values",
-    "explain_partition",
-    "open_catalog",
-    "partition_request",
-    "plan_project",
     "Direction",
     "DynamicPartitionsUpdate",
+    "GraphView",
     "LineageEdge",
     "LineageGraph",
     "LineageNode",
+    "NullProgress",
+    "Planned",
+    "Project",
     "RunLogs",
+    "RunResult",
     "add_dynamic_partitions",
     "attempt_json",
+    "config_values",
     "delete_dynamic_partitions",
     "dynamic_partitions_definitions",
+    "explain_partition",
+    "freshness_report",
+    "graph_view",
     "history",
     "lineage",
+    "list_assets",
     "list_dynamic_partitions",
+    "load_project",
     "logs",
     "materialization_json",
+    "materialize",
+    "open_catalog",
+    "parse_at",
+    "partition_request",
+    "plan_project",
+    "planned_partitions",
+    "progress_for",
+    "project_ref",
     "run_json",
     "run_summary_json",
     "runs",
-    "AssetInfo",
-    "GraphView",
-    "Project",
-    "graph_view",
-    "list_assets",
-    "load_project",
+    "status_report",
 ]

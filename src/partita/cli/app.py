@@ -5,8 +5,8 @@ from __future__ import annotations
 import functools
 import json
 import sys
-from collections.abc import Callable
-from importlib.metadata import version
+from collections.abc import Callable, Mapping
+from importlib import import_module
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -16,7 +16,7 @@ from rich.measure import Measurement
 
 from partita.api import load_project
 
-__all__ = ["cli", "pass_project", "print_json", "show", "stderr", "stdout"]
+__all__ = ["COMMANDS", "LazyGroup", "cli", "pass_project", "print_json", "show", "stderr", "stdout"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -72,8 +72,55 @@ def pass_project(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+#: Every command, by name: the module and attribute that define it. Commands are
+#: imported when they run (click's lazy-loading pattern), so ``partita plan``
+#: never imports the runner, the stores or pandas, and start-up stays short.
+COMMANDS: dict[str, str] = {
+    "validate": "partita.cli.project_commands:validate_command",
+    "list": "partita.cli.project_commands:list_command",
+    "graph": "partita.cli.project_commands:graph_command",
+    "plan": "partita.cli.plan_commands:plan_command",
+    "materialize": "partita.cli.run_commands:materialize_command",
+    "lineage": "partita.cli.catalog_commands:lineage_command",
+    "history": "partita.cli.catalog_commands:history_command",
+    "runs": "partita.cli.catalog_commands:runs_command",
+    "logs": "partita.cli.catalog_commands:logs_command",
+    "partitions": "partita.cli.catalog_commands:partitions_group",
+    "checks": "partita.cli.check_commands:checks_command",
+    "check": "partita.cli.check_commands:check_command",
+    "freshness": "partita.cli.freshness_commands:freshness_command",
+    "status": "partita.cli.freshness_commands:status_command",
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose subcommands are imported on first use."""
+
+    def __init__(self, *args: Any, lazy: Mapping[str, str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = dict(lazy)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """Every command name (sorted)."""
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """Import the command's module the first time it is asked for."""
+        if cmd_name in self.lazy and cmd_name not in self.commands:
+            module_name, attribute = self.lazy[cmd_name].split(":")
+            command = getattr(import_module(module_name), attribute)
+            if not isinstance(command, click.Command):
+                raise TypeError(f"{self.lazy[cmd_name]} is not a click command")
+            self.add_command(command, cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(
+    cls=LazyGroup,
+    lazy=COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
-@click.version_option(version("partita"), prog_name="partita")
+@click.version_option(package_name="partita", prog_name="partita")
 def cli(debug: bool) -> None:
     """Partita: partitioned data assets, exact staleness, lineage."""

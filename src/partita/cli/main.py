@@ -13,26 +13,10 @@ from collections.abc import Sequence
 import click
 from rich.text import Text
 
-from partita.cli import (
-    catalog_commands,
-    freshness_commands,
-    plan_commands,
-    project_commands,
-    run_commands,
-)
 from partita.cli.app import cli, stderr
 from partita.errors import PartitaError
 
 __all__ = ["cli", "main"]
-
-for _module in (
-    project_commands,
-    plan_commands,
-    catalog_commands,
-    run_commands,
-    freshness_commands,
-):
-    _module.register(cli)
 
 
 def _debug_requested(argv: Sequence[str]) -> bool:
