@@ -8,7 +8,7 @@ for relative times ("2h ago") and for telling crashed runs from running ones.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
 import click
@@ -32,9 +32,12 @@ from partita.api import (
     run_summary_json,
     runs,
 )
+from partita.api.checks import check_json, checks_by_materialization, checks_summary
+from partita.cli import check_commands
 from partita.cli.app import pass_project, print_json, show, stdout
+from partita.cli.check_commands import checks_label
 from partita.cli.render import to_dot, to_mermaid
-from partita.records import RunSummary
+from partita.records import CheckRecord, RunSummary
 
 __all__ = ["register"]
 
@@ -126,13 +129,18 @@ def _status(status: str) -> Text:
 # --------------------------------------------------------------------- lineage
 
 
-def _node_label(node: LineageNode, now: datetime) -> Text:
+def _node_label(
+    node: LineageNode, now: datetime, checks: Mapping[int, list[CheckRecord]] | None = None
+) -> Text:
     label = Text(node.asset, style="bold")
     if node.partition is not None:
         label.append(f" {node.partition}")
     label.append(f"  {short(node.data_version)}", style="cyan")
     label.append(f"  {when(node.created_at, now)}", style="dim")
     label.append(f"  run {node.run_id}", style="dim")
+    found = (checks or {}).get(node.materialization_id, [])
+    if found:
+        label.append("  ").append_text(checks_label(found))
     return label
 
 
@@ -145,8 +153,13 @@ def _edge_mark(label: Text, edge: LineageEdge) -> Text:
     return label
 
 
-def lineage_tree(graph: LineageGraph, now: datetime) -> Tree:
-    """The lineage graph as a rich tree from its root (a node met twice is not expanded again)."""
+def lineage_tree(
+    graph: LineageGraph, now: datetime, checks: Mapping[int, list[CheckRecord]] | None = None
+) -> Tree:
+    """The lineage graph as a rich tree from its root (a node met twice is not expanded again).
+
+    ``checks``: per materialization id, its check results (shown as counts).
+    """
     nodes = {n.materialization_id: n for n in graph.nodes}
     children: dict[int, list[LineageEdge]] = defaultdict(list)
     for edge in graph.edges:
@@ -154,7 +167,7 @@ def lineage_tree(graph: LineageGraph, now: datetime) -> Tree:
             children[edge.downstream_id].append(edge)
         elif edge.upstream_id is not None:
             children[edge.upstream_id].append(edge)
-    tree = Tree(_node_label(nodes[graph.root], now), guide_style="dim")
+    tree = Tree(_node_label(nodes[graph.root], now, checks), guide_style="dim")
     seen = {graph.root}
 
     def grow(branch: Tree, node_id: int) -> None:
@@ -169,7 +182,7 @@ def lineage_tree(graph: LineageGraph, now: datetime) -> Tree:
                 label.append("  observed source", style="dim")
                 branch.add(_edge_mark(label, edge))
                 continue
-            label = _edge_mark(_node_label(child, now), edge)
+            label = _edge_mark(_node_label(child, now, checks), edge)
             if child.materialization_id in seen:
                 branch.add(label.append("  (shown above)", style="dim"))
                 continue
@@ -243,15 +256,19 @@ def lineage_command(
     direction: Direction = "up" if upstream else "down"
     graph = lineage(project, asset, partition, direction=direction, depth=depth)
     root = graph.node(graph.root)
+    checks = checks_by_materialization(project, [n.materialization_id for n in graph.nodes])
     if as_json or fmt == "json":
-        print_json({"asset": root.asset, "partition": root.partition, **graph.to_dict()})
+        data = graph.to_dict()
+        for item in data["nodes"]:  # type: ignore[attr-defined]
+            item["checks"] = checks_summary(checks.get(item["materialization_id"], []))
+        print_json({"asset": root.asset, "partition": root.partition, **data})
         return
     if fmt in ("mermaid", "dot"):
         click.echo(_lineage_diagram(graph, to_mermaid if fmt == "mermaid" else to_dot))
         return
     question = "built from" if upstream else "fed by this version"
     stdout.print(Text(f"{_where(root.asset, root.partition)}: {question}", style="bold"))
-    show(lineage_tree(graph, now))
+    show(lineage_tree(graph, now, checks))
     superseded = sum(1 for e in graph.edges if e.status == "superseded")
     notes = [f"{plural(len(graph.nodes), 'materialization')}, {plural(len(graph.edges), 'input')}"]
     if superseded:
@@ -279,12 +296,23 @@ def history_command(
     now = datetime.now(UTC)
     mats = history(project, asset, partition, limit=limit)
     key = str(project.graph.resolve(asset))
+    checks = checks_by_materialization(
+        project, [m.materialization_id for m in mats if m.materialization_id is not None]
+    )
     if as_json:
         print_json(
             {
                 "asset": key,
                 "partition": partition,
-                "materializations": [materialization_json(m) for m in mats],
+                "materializations": [
+                    {
+                        **materialization_json(m),
+                        "checks": [
+                            check_json(c) for c in checks.get(m.materialization_id or -1, [])
+                        ],
+                    }
+                    for m in mats
+                ],
             }
         )
         return
@@ -292,7 +320,8 @@ def history_command(
         stdout.print(Text(f"no materializations of {_where(key, partition)} recorded yet"))
         return
     table = Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("when", "partition", "data version", "rows", "bytes", "code version", "run"):
+    columns = ("when", "partition", "data version", "rows", "bytes", "code version", "run")
+    for column in (*columns, "checks"):
         table.add_column(
             column, no_wrap=True, justify="right" if column in ("rows", "bytes") else "left"
         )
@@ -305,6 +334,7 @@ def history_command(
             size(mat.bytes),
             Text(short(mat.code_version) or "-"),
             Text(mat.run_id),
+            checks_label(checks.get(mat.materialization_id or -1, [])) or Text("-"),
         )
     show(table)
     more = " (--limit to see more)" if len(mats) == limit else ""
@@ -469,3 +499,4 @@ def register(group: click.Group) -> None:
         partitions_group,
     ):
         group.add_command(command)
+    check_commands.register(group)
