@@ -46,7 +46,6 @@ if TYPE_CHECKING:
         Planned,
         config_values,
         explain_partition,
-        open_catalog,
         partition_request,
         plan_project,
     )
@@ -97,7 +96,6 @@ _LAZY: dict[str, str] = {
     "logs": "partita.api.catalog",
     "materialization_json": "partita.api.catalog",
     "materialize": "partita.api.running",
-    "open_catalog": "partita.api.planning",
     "parse_at": "partita.api.freshness",
     "partition_request": "partita.api.planning",
     "plan_project": "partita.api.planning",
@@ -154,7 +152,6 @@ __all__ = [
     "logs",
     "materialization_json",
     "materialize",
-    "open_catalog",
     "parse_at",
     "partition_request",
     "plan_project",

@@ -14,13 +14,12 @@ lineage and logs, a clear "never materialized" / "no such run" error).
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from partita.api.project import Project
-from partita.catalog import LineageEdge, LineageGraph, LineageNode, SQLiteCatalog
+from partita.catalog import LineageEdge, LineageGraph, LineageNode
 from partita.catalog.lineage import Direction
 from partita.errors import CatalogError, PartitionKeyError
 from partita.keys import AssetKey
@@ -49,29 +48,6 @@ __all__ = [
 ]
 
 
-@contextmanager
-def _reading(project: Project) -> Iterator[SQLiteCatalog | None]:
-    """The project's catalog if its file exists (``None`` otherwise), closed on exit."""
-    if not project.catalog_path.is_file():
-        yield None
-        return
-    catalog = SQLiteCatalog(project.catalog_path)
-    try:
-        yield catalog
-    finally:
-        catalog.close()
-
-
-@contextmanager
-def _writing(project: Project) -> Iterator[SQLiteCatalog]:
-    """The project's catalog, created with its folder when missing, closed on exit."""
-    catalog = SQLiteCatalog(project.catalog_path)
-    try:
-        yield catalog
-    finally:
-        catalog.close()
-
-
 def _where(asset: str, partition: str | None) -> str:
     return asset if partition is None else f"{asset} {partition}"
 
@@ -80,16 +56,8 @@ def _resolve(
     project: Project, asset: str | AssetKey, partition: str | None
 ) -> tuple[str, str | None]:
     """The asset's key as the catalog stores it, and the partition key in canonical form."""
-    key = project.graph.resolve(asset)
-    definition = project.graph.spec(key).partitions
-    if partition is None:
-        return str(key), None
-    if definition is None:
-        raise PartitionKeyError(
-            f"{key} is not partitioned, so it has no partition {partition!r}",
-            hint="leave out the partition",
-        )
-    return str(key), definition.validate(partition)
+    key, canonical = project.resolve_partition(asset, partition)
+    return str(key), canonical
 
 
 def lineage(
@@ -118,7 +86,7 @@ def lineage(
             f"{name} is partitioned ({definition.describe()}); lineage is per partition",
             hint=f"name a partition (--partition KEY), for example {definition.example_key()!r}",
         )
-    with _reading(project) as catalog:
+    with project.existing_catalog() as catalog:
         root = None if catalog is None else catalog.latest_materialization(name, key)
         if catalog is None or root is None or root.materialization_id is None:
             raise CatalogError(
@@ -140,7 +108,7 @@ def history(
     if limit < 1:
         raise CatalogError(f"the history limit must be 1 or more, not {limit}")
     name, key = _resolve(project, asset, partition)
-    with _reading(project) as catalog:
+    with project.existing_catalog() as catalog:
         if catalog is None:
             return ()
         return tuple(catalog.history(name, key, limit=limit))
@@ -157,7 +125,7 @@ def runs(
     if limit < 1:
         raise CatalogError(f"the runs limit must be 1 or more, not {limit}")
     moment = datetime.now(UTC) if now is None else now
-    with _reading(project) as catalog:
+    with project.existing_catalog() as catalog:
         if catalog is None:
             return ()
         return tuple(catalog.runs(now=moment, limit=limit))
@@ -212,7 +180,7 @@ def logs(
             except PartitionKeyError:
                 key = partition
     moment = datetime.now(UTC) if now is None else now
-    with _reading(project) as catalog:
+    with project.existing_catalog() as catalog:
         run = None if catalog is None else catalog.get_run(run_id, now=moment)
         if catalog is None or run is None:
             raise CatalogError(
@@ -284,7 +252,7 @@ class DynamicPartitionsUpdate:
 def list_dynamic_partitions(project: Project, name: str) -> tuple[str, ...]:
     """The keys of the project's dynamic partitions definition ``name``, in the order added."""
     _definition(project, name)
-    with _reading(project) as catalog:
+    with project.existing_catalog() as catalog:
         return () if catalog is None else tuple(catalog.get(name))
 
 
@@ -294,7 +262,7 @@ def add_dynamic_partitions(
     """Validate ``keys`` and add them to ``name`` in the catalog (created when missing)."""
     definition = _definition(project, name)
     checked = _unique([definition.validate(k) for k in keys])
-    with _writing(project) as catalog:
+    with project.open_catalog() as catalog:
         before = set(catalog.get(name))
         catalog.add(name, checked)
         after = tuple(catalog.get(name))
@@ -315,7 +283,7 @@ def delete_dynamic_partitions(
     """
     definition = _definition(project, name)
     checked = _unique([definition.validate(k) for k in keys])
-    with _reading(project) as catalog:
+    with project.existing_catalog() as catalog:
         if catalog is None:
             return DynamicPartitionsUpdate(name=name, changed=(), unchanged=tuple(checked), keys=())
         before = set(catalog.get(name))

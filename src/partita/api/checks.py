@@ -19,7 +19,6 @@ from typing import Any
 
 import pyarrow.compute as pc
 
-from partita.api.catalog import _reading, _resolve, _writing
 from partita.api.project import Project
 from partita.catalog.runs import this_host
 from partita.errors import PartitionKeyError
@@ -93,8 +92,8 @@ def check_results(
     """
     assets = _assets(project, selection) if selection else None
     if partition is not None and assets is not None and len(assets) == 1:
-        _, partition = _resolve(project, assets[0], partition)
-    with _reading(project) as catalog:
+        _, partition = project.resolve_partition(assets[0], partition)
+    with project.existing_catalog() as catalog:
         if catalog is None:
             return ()
         return tuple(
@@ -108,7 +107,7 @@ def checks_by_materialization(
     project: Project, materialization_ids: Sequence[int]
 ) -> dict[int, list[CheckRecord]]:
     """The check results recorded with each materialization (for lineage and history)."""
-    with _reading(project) as catalog:
+    with project.existing_catalog() as catalog:
         if catalog is None:
             return {}
         return catalog.checks_of_materializations(materialization_ids)
@@ -172,7 +171,7 @@ def check_published(
     started = _now(now)
     keys = [k for k in select(project.graph, selection) if project.graph.checks_of(k)]
     targets: list[tuple[AssetKey, str | None]] = []
-    with _writing(project) as catalog:
+    with project.open_catalog() as catalog:
         state = catalog.planner_state([str(k) for k in keys])
         for key in keys:
             definition = project.graph.spec(key).partitions

@@ -21,7 +21,6 @@ import pyarrow.compute as pc
 from partita.api.config import config_hash, resolve_config
 from partita.api.planning import CatalogDynamicKeys
 from partita.api.project import Project
-from partita.catalog import SQLiteCatalog
 from partita.errors import DefinitionError, PartitaError
 from partita.freshness import FreshnessReport, PlannedPartitions, StatusReport, evaluate, status
 from partita.io import Store
@@ -118,14 +117,14 @@ def _inputs(project: Project, selection: str | None, now: datetime) -> _Inputs:
         config_hashes={name: config_hash(model) for name, model in configs.items()},
     )
     dynamic: DynamicPartitionsStore
-    if project.catalog_path.is_file():
-        with SQLiteCatalog(project.catalog_path) as catalog:
+    with project.existing_catalog() as catalog:
+        if catalog is None:
+            state, dynamic = PlannerState.empty(), InMemoryDynamicPartitionsStore()
+        else:
             state = catalog.planner_state(sorted(needed))
             dynamic = InMemoryDynamicPartitionsStore(
                 {name: CatalogDynamicKeys(catalog).get(name) for name in _dynamic_names(project)}
             )
-    else:
-        state, dynamic = PlannerState.empty(), InMemoryDynamicPartitionsStore()
     made = plan(graph, state, request, now, dynamic=dynamic)
     loaded: dict[AssetKey, datetime | None] = {}
     for key in chosen:

@@ -41,7 +41,6 @@ __all__ = [
     "explain_partition",
     "Planned",
     "config_values",
-    "open_catalog",
     "partition_request",
     "plan_project",
 ]
@@ -78,11 +77,6 @@ class CatalogDynamicKeys:
     def delete(self, name: str, keys: Iterable[str]) -> None:
         """Remove keys."""
         self.catalog.delete_dynamic_partitions(name, list(keys))
-
-
-def open_catalog(project: Project) -> SQLiteCatalog:
-    """The project's catalog (created on first use under the project home)."""
-    return SQLiteCatalog(project.catalog_path)
 
 
 def partition_request(
@@ -192,7 +186,7 @@ def plan_project(
     configs = resolve_config(graph, chosen, config or {})
     hashes = {name: config_hash(model) for name, model in configs.items()}
     owned = catalog is None
-    catalog = catalog or open_catalog(project)
+    catalog = catalog or project.open_catalog()
     try:
         observed = _observe_sources(project, catalog, chosen, moment) if observe else 0
         state = catalog.planner_state([str(k) for k in assets_needed(graph, selection)])
@@ -220,7 +214,7 @@ def explain_partition(project: Project, planned: Planned, target: str) -> Why:
         partition = definition.validate(partition)
     elif partition:
         raise PlanError(f"{key} is not partitioned", hint=f"--explain {key}")
-    with open_catalog(project) as catalog:
+    with project.open_catalog() as catalog:
         return explain(
             project.graph,
             planned.plan,

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from partita.catalog import SQLiteCatalog
 from partita.definitions import LoadedProject
 from partita.definitions import load_project as _load_definitions
+from partita.errors import PartitionKeyError
 from partita.graph import AssetGraph
 from partita.keys import AssetKey
 from partita.selection import select
@@ -43,6 +47,42 @@ class Project:
     def data_path(self) -> Path:
         """Where the default Parquet store keeps data."""
         return self.home / "data"
+
+    def open_catalog(self) -> SQLiteCatalog:
+        """The project's catalog, created with its folder on first use (close it, or
+        use it as a context manager)."""
+        return SQLiteCatalog(self.catalog_path)
+
+    @contextmanager
+    def existing_catalog(self) -> Iterator[SQLiteCatalog | None]:
+        """The catalog if it exists (``None`` for a project that never ran): read-only
+        commands never create it."""
+        if not self.catalog_path.is_file():
+            yield None
+            return
+        with SQLiteCatalog(self.catalog_path) as catalog:
+            yield catalog
+
+    def resolve_partition(
+        self, asset: str | AssetKey, partition: str | None
+    ) -> tuple[AssetKey, str | None]:
+        """An asset name and partition key as the user typed them, resolved and validated.
+
+        Raises:
+            UnknownAssetError: no such asset (with close names).
+            PartitionKeyError: the key is not valid for the asset's partitions, or
+                the asset is not partitioned.
+        """
+        key = self.graph.resolve(asset)
+        definition = self.graph.spec(key).partitions
+        if partition is None:
+            return key, None
+        if definition is None:
+            raise PartitionKeyError(
+                f"{key} is not partitioned, so it has no partition {partition!r}",
+                hint="leave out the partition",
+            )
+        return key, definition.validate(partition)
 
 
 def load_project(

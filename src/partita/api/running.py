@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from partita.api.planning import CatalogDynamicKeys, open_catalog, plan_project
+from partita.api.planning import CatalogDynamicKeys, plan_project
 from partita.api.project import Project
 from partita.runner import (
     AuditHook,
@@ -85,7 +85,7 @@ def materialize(
     Returns:
         The run's result: ``exit_code`` is 1 when anything failed.
     """
-    with open_catalog(project) as catalog:
+    with project.open_catalog() as catalog:
         planned = plan_project(
             project, selection, partitions, force=force, config=config, now=now, catalog=catalog
         )

@@ -33,13 +33,12 @@ from partita.api import (
     runs,
 )
 from partita.api.checks import check_json, checks_by_materialization, checks_summary
-from partita.cli import check_commands
 from partita.cli.app import pass_project, print_json, show, stdout
 from partita.cli.check_commands import checks_label
 from partita.cli.render import to_dot, to_mermaid
 from partita.records import CheckRecord, RunSummary
 
-__all__ = ["register"]
+__all__ = []
 
 _STATUS_STYLES = {
     "succeeded": "green",
@@ -487,16 +486,3 @@ def partitions_delete(project: Project, name: str, keys: tuple[str, ...], as_jso
     if update.unchanged:
         line += f"; not there: {', '.join(update.unchanged)}"
     stdout.print(Text(f"{line} ({len(update.keys)} keys left)"))
-
-
-def register(group: click.Group) -> None:
-    """Attach these commands to the ``partita`` group."""
-    for command in (
-        lineage_command,
-        history_command,
-        runs_command,
-        logs_command,
-        partitions_group,
-    ):
-        group.add_command(command)
-    check_commands.register(group)

@@ -19,7 +19,7 @@ from partita.api.project import Project
 from partita.cli.app import pass_project, print_json, show, stdout
 from partita.records import CheckRecord
 
-__all__ = ["check_command", "checks_command", "checks_label", "register"]
+__all__ = ["check_command", "checks_command", "checks_label"]
 
 
 def checks_label(records: Sequence[CheckRecord]) -> Text:
@@ -138,9 +138,3 @@ def check_command(project: Project, selection: str, partition: str | None, as_js
     line = f"run {result.run_id}: {len(result.results)} results, {len(blocking)} blocking failures"
     stdout.print(Text(line, style="bold red" if blocking else "bold green"))
     return result.exit_code
-
-
-def register(group: click.Group) -> None:
-    """Attach these commands to the ``partita`` group."""
-    group.add_command(checks_command)
-    group.add_command(check_command)

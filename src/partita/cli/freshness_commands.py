@@ -12,7 +12,7 @@ from partita.api import Project, freshness_report, parse_at, status_report
 from partita.cli.app import pass_project, print_json, stdout
 from partita.freshness import FreshnessReport, FreshnessStatus, Level, StatusReport, format_lag
 
-__all__ = ["register", "render_freshness", "render_status"]
+__all__ = ["render_freshness", "render_status"]
 
 _STYLE = {Level.OK: "green", Level.WARN: "yellow", Level.ERROR: "bold red"}
 
@@ -108,9 +108,3 @@ def status_command(project: Project, selection: str | None, at: str | None, as_j
         print_json(report.to_json())
     else:
         render_status(report)
-
-
-def register(group: click.Group) -> None:
-    """Attach ``freshness`` and ``status`` to the ``partita`` group."""
-    group.add_command(freshness_command)
-    group.add_command(status_command)

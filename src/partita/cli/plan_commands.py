@@ -21,7 +21,7 @@ from partita.api import (
 from partita.cli.app import pass_project, print_json, show, stdout
 from partita.planner import Plan, Why
 
-__all__ = ["partition_options", "register", "render_plan"]
+__all__ = ["partition_options", "render_plan"]
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -126,8 +126,3 @@ def plan_command(
     render_plan(planned.plan)
     if why is not None:
         show(_why_tree(why))
-
-
-def register(group: click.Group) -> None:
-    """Attach ``plan`` to the ``partita`` group."""
-    group.add_command(plan_command)

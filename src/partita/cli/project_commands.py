@@ -11,7 +11,7 @@ from partita.api import Project, graph_view, list_assets
 from partita.cli.app import pass_project, print_json, show, stdout
 from partita.cli.render import short_mapping, to_dot, to_mermaid
 
-__all__ = ["register"]
+__all__ = []
 
 
 @click.command("list")
@@ -116,9 +116,3 @@ def validate_command(project: Project, as_json: bool) -> None:
             f"({project.loaded.origin})"
         )
     )
-
-
-def register(group: click.Group) -> None:
-    """Attach these commands to the ``partita`` group."""
-    for command in (list_command, graph_command, validate_command):
-        group.add_command(command)

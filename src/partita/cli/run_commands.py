@@ -20,7 +20,7 @@ from partita.api import (
 from partita.cli.app import pass_project, print_json, stdout
 from partita.cli.plan_commands import partition_options
 
-__all__ = ["register", "render_result"]
+__all__ = ["render_result"]
 
 
 def render_result(result: RunResult) -> None:
@@ -88,8 +88,3 @@ def materialize_command(
     else:
         render_result(result)
     return result.exit_code
-
-
-def register(group: click.Group) -> None:
-    """Attach ``materialize`` to the ``partita`` group."""
-    group.add_command(materialize_command)
