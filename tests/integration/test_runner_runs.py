@@ -260,3 +260,77 @@ def test_every_executor_builds_the_same_data(tmp_path: Path, executor: str) -> N
     frame = ParquetStore(project.data_path).read("d", [(("date", "2025-01-01"),)])
     assert frame["n"].tolist() == [6]
     assert isinstance(frame, pd.DataFrame)
+
+
+REVERT = """
+import pandas as pd
+from pathlib import Path
+from partita.assets import In, asset
+from partita.definitions import Definitions
+from partita.mappings import StaticMap, TimeWindow
+from partita.partitions import DailyPartitions, StaticPartitions
+
+CALLS = Path(__file__).with_name("calls")
+DAYS = DailyPartitions(start="2025-01-01", end="2025-01-03")
+
+@asset(code_version=f"v{VALUE}")
+def up() -> pd.DataFrame:
+    return pd.DataFrame({"x": [VALUE]})
+
+@asset
+def down(up: pd.DataFrame) -> pd.DataFrame:
+    with CALLS.open("a") as out:
+        out.write("down\\n")
+    return up.assign(y=up.x * 2)
+
+@asset(partitions=DAYS)
+def days() -> pd.DataFrame:
+    return pd.DataFrame({"n": [1]})
+
+@asset(partitions=DAYS, ins={"days": In(mapping=TimeWindow(start_offset=-1, end_offset=-1))})
+def previous(days: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({"rows": [len(days)], "columns": [",".join(days.columns)]})
+
+@asset(
+    partitions=StaticPartitions(["a", "b"]),
+    ins={"days": In(mapping=StaticMap({"a": ["2025-01-01"]}))},
+)
+def regions(days: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({"rows": [len(days)]})
+
+defs = Definitions(assets=[up, down, days, previous, regions])
+"""
+
+
+def test_a_change_reverted_before_the_reader_ran_runs_nothing_downstream(
+    tmp_path: Path,
+) -> None:
+    """Found by test_minimality: ``down`` is planned upstream_changed (``up`` holds v2 data)
+    and upstream_stale (``up`` goes back to v1); ``up`` comes back with the data ``down``
+    read, so ``down`` is cut off."""
+    folder = tmp_path / "p"
+    project = _project(folder, "VALUE = 1\n" + REVERT)
+    assert materialize(project, executor="inprocess", now=NOW).status == "succeeded"
+    project = _project(folder, "VALUE = 2\n" + REVERT)
+    assert materialize(project, "up", executor="inprocess", now=NOW).counts == {"succeeded": 1}
+    project = _project(folder, "VALUE = 1\n" + REVERT)
+    result = materialize(project, executor="inprocess", now=NOW)
+    status = {o.asset: o for o in result.outcomes}
+    assert status["up"].status == "succeeded"
+    assert status["down"].status == "skipped" and status["down"].reason == "inputs unchanged"
+    assert (folder / "calls").read_text().splitlines() == ["down"]
+
+
+def test_a_mapping_that_reads_no_partition_passes_an_empty_frame(tmp_path: Path) -> None:
+    """Found by test_minimality: a window clipped at the first day, a StaticMap key without
+    entries: the function runs with no rows (and the dimension column), not an error."""
+    project = _project(tmp_path / "p", "VALUE = 1\n" + REVERT)
+    result = materialize(project, "days,previous,regions", executor="inprocess", now=NOW)
+    assert result.status == "succeeded", result.summary_lines()
+    store = ParquetStore(project.data_path)
+    first = store.read("previous", [(("date", "2025-01-01"),)])
+    second = store.read("previous", [(("date", "2025-01-02"),)])
+    assert first[["rows", "columns"]].values.tolist() == [[0, "date"]]
+    assert second["rows"].tolist() == [1]
+    regions = store.read("regions", [(("key", "b"),)])
+    assert regions["rows"].tolist() == [0]

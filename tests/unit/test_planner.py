@@ -239,3 +239,27 @@ def test_plan_is_json_serializable() -> None:
     assert data["steps"][0]["reasons"][0]["upstream_partitions"]["ranges"] == [
         ["2025-01-05", "2025-01-05"]
     ]
+
+
+def test_rechecked_when_planned_only_for_inputs_one_of_which_is_planned() -> None:
+    """Early cutoff applies to upstream_changed + upstream_stale (found by test_minimality):
+    the changed input may be rebuilt to the very version the partition last read."""
+    graph = chain()
+    catalog = built(graph)
+    catalog.build("clean", "2025-01-05", "clean:other")  # clean changed, rolling not rebuilt
+    catalog.fail("raw", "2025-01-05")  # raw is planned again: clean is also upstream_stale
+    result = plan(graph, catalog.state(), PlanRequest(), NOW)
+    rolling = result.step("rolling")
+    assert rolling is not None
+    assert {r.reason for r in rolling.reasons_for("2025-01-05")} == {
+        Reason.UPSTREAM_CHANGED,
+        Reason.UPSTREAM_STALE,
+    }
+    assert rolling.rechecked("2025-01-05") and not rolling.only_upstream_stale("2025-01-05")
+    clean = result.step("clean")
+    assert clean is not None and clean.rechecked("2025-01-05")  # only upstream_stale
+    # a reason of its own (code, failure, missing, force) is never cut off
+    forced = plan(graph, catalog.state(), PlanRequest(force=True), NOW).step("rolling")
+    assert forced is not None and not forced.rechecked("2025-01-05")
+    raw = result.step("raw")
+    assert raw is not None and not raw.rechecked("2025-01-05")  # failed last time

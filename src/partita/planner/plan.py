@@ -77,6 +77,9 @@ class StepReason:
         }
 
 
+_INPUT_REASONS = frozenset({Reason.UPSTREAM_CHANGED, Reason.UPSTREAM_STALE})
+
+
 @dataclass(frozen=True)
 class PlanStep:
     """The partitions of one asset to build, with the reasons per partition."""
@@ -112,6 +115,17 @@ class PlanStep:
         """
         found = self.reasons_for(key)
         return bool(found) and all(r.reason is Reason.UPSTREAM_STALE for r in found)
+
+    def rechecked(self, key: str) -> bool:
+        """Whether ``key`` is re-checked just before it runs (early cutoff).
+
+        True when it is planned only because of its inputs and at least one of
+        them is planned in this run (``upstream_stale``, maybe with
+        ``upstream_changed``): an input changed at planning time may be rebuilt
+        to the very version the partition last read, and then nothing changed.
+        """
+        found = {r.reason for r in self.reasons_for(key)}
+        return Reason.UPSTREAM_STALE in found and found <= _INPUT_REASONS
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict."""

@@ -45,7 +45,8 @@ class Task:
         partitioned: whether the asset is partitioned.
         reads: per key (aligned with ``keys``), what it reads through each edge.
         upstream_tasks: indexes of the tasks that must succeed first.
-        recheck: every key is planned only as ``upstream_stale`` (early cutoff).
+        recheck: every key is re-checked before it runs (early cutoff, see
+            :meth:`~partita.planner.plan.PlanStep.rechecked`).
         code_version: the code version to record.
         config_hash: the config hash to record.
     """
@@ -153,7 +154,7 @@ def expand_plan(
                     partitioned=step.partitioned,
                     reads=tuple(per_key),
                     upstream_tasks=tuple(sorted(upstream)),
-                    recheck=all(step.only_upstream_stale(k) for k in group),
+                    recheck=all(step.rechecked(k) for k in group),
                     code_version=step.code_version,
                     config_hash=step.config_hash,
                 )
