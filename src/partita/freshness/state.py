@@ -11,7 +11,7 @@ never disagree. No Python loop over partitions.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -25,16 +25,14 @@ from partita.keys import AssetKey
 from partita.partitions import (
     UNPARTITIONED,
     DynamicPartitionsStore,
-    IntervalSubset,
     PartitionsDefinition,
     PartitionSubset,
 )
-from partita.partitions.subsets import IndexedPartitions
 from partita.records import PlannerState
+from partita.spaces import AssetRows, KeyIndex, Mask, OverKeys
 
-__all__ = ["AssetPartitions", "Mask", "PlannedPartitions", "build_states", "mask_of", "subset_of"]
+__all__ = ["AssetPartitions", "Mask", "PlannedPartitions", "build_states", "subset_of"]
 
-Mask = npt.NDArray[np.bool_]
 NEVER = -1
 """``refreshed_us`` of a partition that was never materialized (or observed)."""
 
@@ -58,7 +56,7 @@ class PlannedPartitions:
 
 
 @dataclass(frozen=True)
-class AssetPartitions:
+class AssetPartitions(OverKeys):
     """One asset's partitions at ``now`` and their state, as arrays over partition indices.
 
     ``refreshed_us`` is the time of the latest materialization (observation for
@@ -66,17 +64,11 @@ class AssetPartitions:
     """
 
     asset: AssetKey
-    definition: PartitionsDefinition
-    keys: Sequence[str]
+    index: KeyIndex
     present: Mask
     refreshed_us: npt.NDArray[np.int64]
     failed: Mask
     planned: Mask
-
-    @property
-    def size(self) -> int:
-        """Number of partitions that exist at ``now``."""
-        return len(self.keys)
 
     @property
     def failed_mask(self) -> Mask:
@@ -99,77 +91,15 @@ class AssetPartitions:
         return self.present & ~self.failed & ~self.planned
 
 
-@dataclass(frozen=True)
-class _Grouped:
-    """A table sorted by asset (one ``take``), and each asset's row range."""
-
-    table: pa.Table
-    bounds: dict[str, tuple[int, int]]
-
-    @classmethod
-    def of(cls, table: pa.Table) -> _Grouped:
-        if table.num_rows == 0:
-            return cls(table, {})
-        encoded = pc.dictionary_encode(table["asset"]).combine_chunks()
-        codes = np.asarray(encoded.indices, dtype=np.int64)
-        names = encoded.dictionary.to_pylist()
-        order = np.argsort(codes, kind="stable")
-        bounds = np.searchsorted(codes[order], np.arange(len(names) + 1)).tolist()
-        ordered = table.take(pa.array(order)).combine_chunks()
-        return cls(ordered, {n: (bounds[i], bounds[i + 1]) for i, n in enumerate(names)})
-
-    def rows(self, asset: str) -> pa.Table | None:
-        found = self.bounds.get(asset)
-        if found is None:
-            return None
-        return self.table.slice(found[0], found[1] - found[0])
-
-
 def _micros(column: pa.ChunkedArray | pa.Array) -> npt.NDArray[np.int64]:
     """Timestamps as int64 microseconds since the epoch (UTC)."""
     as_us = pc.cast(column, pa.timestamp("us", tz="UTC"))
     return np.asarray(pc.cast(as_us, pa.int64()).fill_null(NEVER), dtype=np.int64)
 
 
-def mask_of(subset: PartitionSubset, keys: Sequence[str], positions: Mapping[str, int]) -> Mask:
-    """The mask over ``keys`` of ``subset`` (keys that do not exist at ``now`` drop out)."""
-    mask = np.zeros(len(keys), dtype=np.bool_)
-    if isinstance(subset, IntervalSubset):
-        for start, stop in subset.intervals:
-            mask[max(start, 0) : max(min(stop, len(keys)), 0)] = True
-        return mask
-    for key in subset:
-        index = positions.get(key)
-        if index is not None:
-            mask[index] = True
-    return mask
-
-
 def subset_of(states: AssetPartitions, mask: Mask) -> PartitionSubset:
     """The subset of ``states.definition`` whose indices are set in ``mask``."""
-    definition = states.definition
-    if isinstance(definition, IndexedPartitions):
-        if not mask.any():
-            return definition.empty_subset()
-        padded = np.concatenate(([False], mask, [False]))
-        changes = np.flatnonzero(padded[1:] != padded[:-1])
-        runs = zip(changes[0::2].tolist(), changes[1::2].tolist(), strict=True)
-        return definition.index_subset(runs)
-    return definition.subset(states.keys[i] for i in np.flatnonzero(mask).tolist())
-
-
-@dataclass
-class _Keys:
-    """The keys of one definition at ``now``, shared by every asset that uses it."""
-
-    keys: Sequence[str]
-    array: pa.Array
-    positions: dict[str, int] | None = None
-
-    def position_map(self) -> dict[str, int]:
-        if self.positions is None:
-            self.positions = {k: i for i, k in enumerate(self.keys)}
-        return self.positions
+    return states.index.subset_of(mask)
 
 
 def build_states(
@@ -185,26 +115,23 @@ def build_states(
     A source without an observe function and without observations counts as
     present (as the planner counts it) but never refreshed.
     """
-    latest = _Grouped.of(state.latest)
-    observed = _Grouped.of(state.observations)
-    failed = _Grouped.of(state.failed)
-    shared: dict[PartitionsDefinition, _Keys] = {}
+    latest = AssetRows.group(state.latest)
+    observed = AssetRows.group(state.observations)
+    failed = AssetRows.group(state.failed)
+    shared: dict[PartitionsDefinition, KeyIndex] = {}
     result: dict[AssetKey, AssetPartitions] = {}
     for key in assets:
         spec = graph.spec(key)
         definition = spec.partitions or UNPARTITIONED
         found = shared.get(definition)
         if found is None:
-            keys = definition.keys(now, dynamic=dynamic)
-            found = shared[definition] = _Keys(keys, pa.array(list(keys), type=pa.string()))
-        n = len(found.keys)
+            found = shared[definition] = KeyIndex.of(definition, now, dynamic)
+        n = found.size
         present = np.zeros(n, dtype=np.bool_)
         refreshed = np.full(n, NEVER, dtype=np.int64)
-        rows = (observed if spec.is_source else latest).rows(str(key))
+        rows = (observed if spec.is_source else latest).of(str(key))
         if rows is not None:
-            index = np.asarray(
-                pc.index_in(rows["partition"], value_set=found.array).fill_null(-1), dtype=np.int64
-            )
+            index = found.indices_of(rows["partition"])
             valid = index >= 0
             present[index[valid]] = True
             column = rows["observed_at" if spec.is_source else "created_at"]
@@ -212,23 +139,17 @@ def build_states(
         elif spec.is_source and spec.fn is None:
             present[:] = True
         failed_mask = np.zeros(n, dtype=np.bool_)
-        failed_rows = failed.rows(str(key))
+        failed_rows = failed.of(str(key))
         if failed_rows is not None:
-            index = np.asarray(
-                pc.index_in(failed_rows["partition"], value_set=found.array).fill_null(-1),
-                dtype=np.int64,
-            )
+            index = found.indices_of(failed_rows["partition"])
             failed_mask[index[index >= 0]] = True
         wanted = planned.get(key)
         planned_mask = (
-            np.zeros(n, dtype=np.bool_)
-            if wanted is None
-            else mask_of(wanted.partitions, found.keys, found.position_map())
+            np.zeros(n, dtype=np.bool_) if wanted is None else found.mask_of(wanted.partitions)
         )
         result[key] = AssetPartitions(
             asset=key,
-            definition=definition,
-            keys=found.keys,
+            index=found,
             present=present,
             refreshed_us=refreshed,
             failed=failed_mask,

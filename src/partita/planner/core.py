@@ -33,7 +33,7 @@ from partita.mappings import TimeWindow
 from partita.partitions import DynamicPartitionsStore, PartitionsDefinition
 from partita.planner.edges import EdgeRows, edge_rows, merge_rows
 from partita.planner.plan import Blocked, Plan, PlanRequest, PlanStep, Reason, StepReason
-from partita.planner.space import AssetSpace, Mask, mask_to_subset, subset_to_mask
+from partita.planner.space import AssetSpace, Mask
 from partita.planner.state_view import StateView, build_state_view
 from partita.records import PlannerState
 from partita.selection import select
@@ -66,7 +66,7 @@ def _range_mask(
     if text is None or not space.definition.dimensions:
         return np.ones(space.size, dtype=np.bool_)
     try:
-        return subset_to_mask(space, space.definition.parse_range(text))
+        return space.index.mask_of(space.definition.parse_range(text))
     except PartitionKeyError as own_error:
         # a key of another grain (2025-03-01 for an hourly asset): map it by time
         for other in others:
@@ -83,7 +83,7 @@ def _range_mask(
                 now,
                 dynamic=dynamic,
             )
-            return subset_to_mask(space, mapped)
+            return space.index.mask_of(mapped)
         raise own_error from None
 
 
@@ -167,10 +167,9 @@ class _Planner:
                     self.blocked.append(
                         Blocked(
                             asset=key,
-                            partitions=mask_to_subset(space, mask),
+                            partitions=space.index.subset_of(mask),
                             upstream=upstream,
-                            upstream_partitions=mask_to_subset(
-                                self.view.spaces[upstream],
+                            upstream_partitions=self.view.spaces[upstream].index.subset_of(
                                 self._absent_inputs(key, upstream, mask, absent),
                             ),
                         )
@@ -180,11 +179,11 @@ class _Planner:
         step_reasons = tuple(
             StepReason(
                 reason=reason,
-                partitions=mask_to_subset(space, mask & chosen),
+                partitions=space.index.subset_of(mask & chosen),
                 upstream=upstream,
                 upstream_partitions=None
                 if upstream_mask is None or upstream is None
-                else mask_to_subset(self.view.spaces[upstream], upstream_mask),
+                else self.view.spaces[upstream].index.subset_of(upstream_mask),
                 detail=detail,
             )
             for reason, mask, upstream, upstream_mask, detail in reasons
@@ -193,7 +192,7 @@ class _Planner:
         self.steps.append(
             PlanStep(
                 asset=key,
-                partitions=mask_to_subset(space, chosen),
+                partitions=space.index.subset_of(chosen),
                 reasons=step_reasons,
                 code_version=self.graph.code_version(key),
                 config_hash=self.request.config_hashes.get(str(key), ""),

@@ -24,6 +24,7 @@ from partita.keys import AssetKey
 from partita.partitions import DynamicPartitionsStore, PartitionsDefinition
 from partita.planner.space import AssetSpace, Mask
 from partita.records import PlannerState, partition_hash
+from partita.spaces import AssetRows, KeyIndex
 
 __all__ = ["RecordedEdges", "StateView", "build_state_view"]
 
@@ -46,43 +47,6 @@ class StateView:
     edges: dict[tuple[AssetKey, str], RecordedEdges]
     code_ok: dict[AssetKey, Mask]
     config_ok: dict[AssetKey, Mask]
-
-
-@dataclass(frozen=True)
-class _Grouped:
-    """A table sorted by asset (one ``take``), and each asset's slice of it."""
-
-    table: pa.Table
-    bounds: dict[str, tuple[int, int]]
-
-    @classmethod
-    def of(cls, table: pa.Table) -> _Grouped:
-        if table.num_rows == 0:
-            return cls(table, {})
-        encoded = pc.dictionary_encode(table["asset"]).combine_chunks()
-        codes = np.asarray(encoded.indices, dtype=np.int64)
-        names = encoded.dictionary.to_pylist()
-        order = np.argsort(codes, kind="stable")
-        bounds = np.searchsorted(codes[order], np.arange(len(names) + 1)).tolist()
-        ordered = table.take(pa.array(order)).combine_chunks()
-        return cls(ordered, {n: (bounds[i], bounds[i + 1]) for i, n in enumerate(names)})
-
-    def rows(self, asset: str) -> _Rows | None:
-        found = self.bounds.get(asset)
-        if found is None:
-            return None
-        start, stop = found
-        return _Rows(self.table.slice(start, stop - start))
-
-
-@dataclass(frozen=True)
-class _Rows:
-    """The rows of one asset (a zero-copy slice)."""
-
-    table: pa.Table
-
-    def column(self, name: str) -> pa.Array:
-        return self.table.column(name).combine_chunks()
 
 
 def _hashes(column: pa.Array) -> U64:
@@ -110,24 +74,24 @@ def _scatter_latest(
     graph: AssetGraph,
     key: AssetKey,
     space: AssetSpace,
-    rows: _Rows,
+    rows: pa.Table,
     config_hash: str,
     view: StateView,
     owners: _Owners,
 ) -> None:
-    index = space.indices_of(rows.column("partition"))
+    index = space.index.indices_of(rows["partition"])
     valid = index >= 0
     at = index[valid]
     space.materialized[at] = True
-    space.output_hash[at] = _hashes(rows.column("output_hash"))[valid]
+    space.output_hash[at] = _hashes(rows["output_hash"])[valid]
     if graph.spec(key).is_source:
         return
-    ids = np.asarray(rows.column("materialization_id"), dtype=np.int64)[valid]
+    ids = np.asarray(rows["materialization_id"], dtype=np.int64)[valid]
     space.materialization_id[at] = ids
-    codes = rows.column("code_version")
+    codes = rows["code_version"].combine_chunks()
     for target, column, current in (
         (view.code_ok, codes, graph.code_version(key)),
-        (view.config_ok, rows.column("config_hash"), config_hash),
+        (view.config_ok, rows["config_hash"], config_hash),
     ):
         same = np.asarray(pc.equal(column, current).fill_null(False))
         mask = np.ones(space.size, dtype=np.bool_)
@@ -150,30 +114,28 @@ def build_state_view(
     dynamic: DynamicPartitionsStore | None = None,
 ) -> StateView:
     """Scatter ``state`` into index spaces for ``assets``."""
-    latest_groups = _Grouped.of(state.latest)
-    observed_groups = _Grouped.of(state.observations)
-    failed_groups = _Grouped.of(state.failed)
+    latest_groups = AssetRows.group(state.latest)
+    observed_groups = AssetRows.group(state.observations)
+    failed_groups = AssetRows.group(state.failed)
     view = StateView(spaces={}, edges={}, code_ok={}, config_ok={})
     owners = _Owners()
-    shared_keys: dict[PartitionsDefinition | None, AssetSpace] = {}
+    shared_keys: dict[PartitionsDefinition | None, KeyIndex] = {}
     for key in assets:
         spec = graph.spec(key)
-        template = shared_keys.get(spec.partitions)
-        if template is None:
-            template = shared_keys[spec.partitions] = AssetSpace.empty(
-                spec.partitions, now, dynamic
-            )
-        space = template.fresh()
+        index = shared_keys.get(spec.partitions)
+        if index is None:
+            index = shared_keys[spec.partitions] = KeyIndex.of(spec.partitions, now, dynamic)
+        space = AssetSpace.over(index)
         view.spaces[key] = space
         name = str(key)
-        rows = (observed_groups if spec.is_source else latest_groups).rows(name)
+        rows = (observed_groups if spec.is_source else latest_groups).of(name)
         if spec.is_source and spec.fn is None and rows is None:
             _unobserved_source(space, key)
         elif rows is not None:
             _scatter_latest(graph, key, space, rows, config_hashes.get(name, ""), view, owners)
-        failed_rows = failed_groups.rows(name)
+        failed_rows = failed_groups.of(name)
         if failed_rows is not None:
-            failed_index = space.indices_of(failed_rows.column("partition"))
+            failed_index = space.index.indices_of(failed_rows["partition"])
             space.failed[failed_index[failed_index >= 0]] = True
     view.edges = _recorded_edges(state.edges, view.spaces, owners)
     return view

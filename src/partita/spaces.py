@@ -1,0 +1,150 @@
+"""Index spaces of partitions, and the catalog's bulk state grouped by asset.
+
+Shared by the planner and freshness (which may not import each other): both
+scatter the same :class:`~partita.records.PlannerState` into numpy arrays over
+an asset's partitions. :class:`KeyIndex` numbers the partitions of one
+definition at ``now`` and converts between compact subsets and boolean
+masks; :class:`AssetRows` sorts a state table by asset once and hands out
+zero-copy slices.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from partita.partitions import (
+    UNPARTITIONED,
+    DynamicPartitionsStore,
+    PartitionsDefinition,
+    PartitionSubset,
+)
+from partita.partitions.subsets import IndexedPartitions, IntervalSubset
+
+__all__ = ["AssetRows", "KeyIndex", "Mask", "OverKeys"]
+
+Mask = npt.NDArray[np.bool_]
+
+
+@dataclass
+class KeyIndex:
+    """The partitions of one definition at ``now``, numbered by position in ``keys``."""
+
+    definition: PartitionsDefinition
+    keys: Sequence[str]
+    _array: pa.Array | None = field(default=None, repr=False)
+    _positions: dict[str, int] | None = field(default=None, repr=False)
+
+    @classmethod
+    def of(
+        cls,
+        definition: PartitionsDefinition | None,
+        now: datetime,
+        dynamic: DynamicPartitionsStore | None = None,
+    ) -> KeyIndex:
+        """The keys of ``definition`` (``None``: unpartitioned) at ``now``."""
+        resolved = UNPARTITIONED if definition is None else definition
+        return cls(resolved, resolved.keys(now, dynamic=dynamic))
+
+    @property
+    def size(self) -> int:
+        """Number of partitions."""
+        return len(self.keys)
+
+    @property
+    def array(self) -> pa.Array:
+        """The keys as an Arrow string array (for vectorized lookups)."""
+        if self._array is None:
+            self._array = pa.array(list(self.keys), type=pa.string())
+        return self._array
+
+    def position(self, key: str) -> int | None:
+        """The index of one key, or ``None``."""
+        if self._positions is None:
+            self._positions = {k: i for i, k in enumerate(self.keys)}
+        return self._positions.get(key)
+
+    def indices_of(self, partitions: pa.Array | pa.ChunkedArray) -> npt.NDArray[np.int64]:
+        """The index of each partition key (-1 for keys that do not exist at ``now``)."""
+        found = pc.index_in(partitions, value_set=self.array)
+        return np.asarray(found.fill_null(-1), dtype=np.int64)
+
+    def mask_of(self, subset: PartitionSubset) -> Mask:
+        """The mask of ``subset`` (keys that do not exist at ``now`` drop out)."""
+        mask = np.zeros(self.size, dtype=np.bool_)
+        if isinstance(subset, IntervalSubset):
+            for start, stop in subset.intervals:
+                mask[max(start, 0) : max(min(stop, self.size), 0)] = True
+            return mask
+        for key in subset:
+            index = self.position(key)
+            if index is not None:
+                mask[index] = True
+        return mask
+
+    def subset_of(self, mask: Mask) -> PartitionSubset:
+        """The compact subset whose indices are set in ``mask``."""
+        definition = self.definition
+        if isinstance(definition, IndexedPartitions):
+            if not mask.any():
+                return definition.empty_subset()
+            padded = np.concatenate(([False], mask, [False]))
+            changes = np.flatnonzero(padded[1:] != padded[:-1])
+            runs = zip(changes[0::2].tolist(), changes[1::2].tolist(), strict=True)
+            return definition.index_subset(runs)
+        return definition.subset(self.keys[i] for i in np.flatnonzero(mask).tolist())
+
+
+class OverKeys:
+    """Mixin for per-asset arrays over a :class:`KeyIndex` held as ``index``."""
+
+    index: KeyIndex
+
+    @property
+    def definition(self) -> PartitionsDefinition:
+        """The asset's partitions definition (``UNPARTITIONED`` when it has none)."""
+        return self.index.definition
+
+    @property
+    def keys(self) -> Sequence[str]:
+        """The partition keys at ``now``, in index order."""
+        return self.index.keys
+
+    @property
+    def size(self) -> int:
+        """Number of partitions at ``now``."""
+        return self.index.size
+
+
+@dataclass(frozen=True)
+class AssetRows:
+    """A state table sorted by asset (one ``take``), and each asset's row range."""
+
+    table: pa.Table
+    bounds: dict[str, tuple[int, int]]
+
+    @classmethod
+    def group(cls, table: pa.Table) -> AssetRows:
+        """Group ``table`` by its ``asset`` column."""
+        if table.num_rows == 0:
+            return cls(table, {})
+        encoded = pc.dictionary_encode(table["asset"]).combine_chunks()
+        codes = np.asarray(encoded.indices, dtype=np.int64)
+        names = encoded.dictionary.to_pylist()
+        order = np.argsort(codes, kind="stable")
+        bounds = np.searchsorted(codes[order], np.arange(len(names) + 1)).tolist()
+        ordered = table.take(pa.array(order)).combine_chunks()
+        return cls(ordered, {n: (bounds[i], bounds[i + 1]) for i, n in enumerate(names)})
+
+    def of(self, asset: str) -> pa.Table | None:
+        """The rows of one asset (a zero-copy slice), or ``None`` when it has none."""
+        found = self.bounds.get(asset)
+        if found is None:
+            return None
+        return self.table.slice(found[0], found[1] - found[0])
