@@ -39,6 +39,7 @@ __all__ = [
     "chain_days",
     "clean_frame",
     "raw_frame",
+    "same_data",
     "set_salt",
     "store_rows",
     "write_chain_project",
@@ -217,6 +218,18 @@ def bare_loop(root: Path, days: Sequence[date]) -> dict[tuple[str, str], int]:
         rows[("clean", key)] = len(clean)
         rows[("daily_agg", key)] = len(agg)
     return rows
+
+
+def same_data(data_root: Path, bare_root: Path, asset_name: str, day: str) -> bool:
+    """True when the store's file of ``asset_name``/``day`` holds the bare loop's table.
+
+    Schema metadata (pandas' index description) is ignored; columns, types and
+    values must be equal.
+    """
+    relative = Path(asset_name) / f"date={day}" / "data.parquet"
+    ours = pq.read_table(data_root / relative).replace_schema_metadata(None)
+    bare = pq.read_table(bare_root / relative).replace_schema_metadata(None)
+    return bool(ours.equals(bare))
 
 
 def store_rows(data_root: Path) -> dict[tuple[str, str], int]:

@@ -9,9 +9,10 @@ same run, interleaved. Reports ``ratio = partita / bare`` (target <= 1.3) and
 the per-step overhead ``(partita - bare) / 1,095``.
 
 Asserted each repetition: 1,095 materializations in the catalog with the
-lineage of ``clean`` and ``daily_agg`` (one input each), and the row counts of
+lineage of ``clean`` and ``daily_agg`` (one input each), the row counts of
 every partition equal to the bare loop's, both in the catalog and in the
-Parquet files.
+Parquet files, and the first, middle and last day of each asset equal to the
+bare loop's table.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from bench.projects import (
     bare_loop,
     catalog_rows,
     chain_days,
+    same_data,
     store_rows,
     write_chain_project,
 )
@@ -52,8 +54,12 @@ def backfill(folder: Path, days: int, executor: str) -> tuple[float, Path]:
     return elapsed, defs
 
 
-def check_backfill(defs: Path, expected: dict[tuple[str, str], int]) -> None:
-    """Assert the catalog and the Parquet files of a finished backfill match ``expected``."""
+def check_backfill(defs: Path, expected: dict[tuple[str, str], int], bare_root: Path) -> None:
+    """Assert the catalog and the Parquet files of a finished backfill match the bare loop's.
+
+    Row counts of every partition (catalog and files) equal ``expected``; the
+    first, middle and last day of each asset hold exactly the bare loop's table.
+    """
     home = defs.parent / ".partita"
     latest, materializations, inputs = catalog_rows(home / "catalog.db")
     steps = len(expected)
@@ -61,24 +67,29 @@ def check_backfill(defs: Path, expected: dict[tuple[str, str], int]) -> None:
     assert inputs == steps // 3 * 2, f"{inputs} input records, expected {steps // 3 * 2}"
     assert latest == expected, "catalog row counts differ from the bare loop's"
     assert store_rows(home / "data") == expected, "Parquet row counts differ from the bare loop's"
+    days = sorted({day for _, day in expected})
+    for asset_name in ASSETS:
+        for day in (days[0], days[len(days) // 2], days[-1]):
+            assert same_data(home / "data", bare_root, asset_name, day), (asset_name, day)
 
 
 def run(quick: bool, workdir: Path) -> dict[str, object]:
     """Time the backfill with each executor and the bare loop, interleaved; assert the results."""
-    days = 30 if quick else 365
+    days = 20 if quick else 365
     steps = len(ASSETS) * days
     repeat = 3
     bare_s: list[float] = []
     timings: dict[str, list[float]] = {name: [] for name in EXECUTORS}
     for rep in range(repeat):
+        bare_root = workdir / f"bare{rep}"
         started = time.perf_counter()
-        expected = bare_loop(workdir / f"bare{rep}", chain_days(days))
+        expected = bare_loop(bare_root, chain_days(days))
         bare_s.append(time.perf_counter() - started)
         assert len(expected) == steps
         for executor in EXECUTORS:
             elapsed, defs = backfill(workdir / f"{executor}{rep}", days, executor)
             timings[executor].append(elapsed)
-            check_backfill(defs, expected)
+            check_backfill(defs, expected, bare_root)
     bare = statistics.median(bare_s)
     figures: dict[str, object] = {
         "partitions": steps,

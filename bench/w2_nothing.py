@@ -34,7 +34,7 @@ def partita_command() -> list[str]:
 def run(quick: bool, workdir: Path) -> dict[str, object]:
     """Backfill once in a subprocess, then time ``partita plan`` and ``plan_project``."""
     days = 30 if quick else 365
-    repeat = 5
+    repeat = 3 if quick else 5
     defs = write_chain_project(workdir / "project", days)
     subprocess.run(
         [*partita_command(), "materialize", "-f", str(defs), "--executor", "inprocess", "--json"],
