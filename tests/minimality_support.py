@@ -16,7 +16,8 @@ partition) is listed under ``fail`` in ``control.json``.
 the value it holds now and what its last successful build read, and says which
 partitions must run for a request: missing, failed last time, forced, code
 changed, or the values of the inputs it reads differ from those it last read;
-never a partition an input of which is unavailable.
+never a partition an input of which was never built (blocked), failed in this
+run, or was stopped in this run by a failure upstream of it.
 """
 
 from __future__ import annotations
@@ -378,14 +379,19 @@ class Oracle:
         targets = self.targets(request)
         forced = request[0] == "force"
         executed: set[Key] = set()
-        failed_now: set[Key] = set()
+        stopped: set[Key] = set()
         for a in self.scenario.assets:
             for key in a.keys:
                 if (a.name, key) not in targets:
                     continue
-                reads = self._reads(a, key, failed_now)
+                if self._reads_stopped(a, key, stopped):
+                    # an input failed in this run, or was skipped because of a failure
+                    # upstream of it: the runner stops every task that depends on it
+                    stopped.add((a.name, key))
+                    continue
+                reads = self._reads(a, key)
                 if reads is None:
-                    continue  # blocked, or an input failed in this run
+                    continue  # blocked: an input was never built
                 last = self.built.get((a.name, key))
                 needed = (
                     forced
@@ -398,7 +404,7 @@ class Oracle:
                     continue
                 executed.add((a.name, key))
                 if (a.name, key) in self.fail:
-                    failed_now.add((a.name, key))
+                    stopped.add((a.name, key))
                     self.failed_last.add((a.name, key))
                     continue
                 self.failed_last.discard((a.name, key))
@@ -409,8 +415,15 @@ class Oracle:
                 )
         return executed
 
+    def _reads_stopped(self, a: AssetDraw, key: str, stopped: set[Key]) -> bool:
+        return any(
+            (edge.upstream, up_key) in stopped
+            for edge in a.edges
+            for up_key in upstream_keys(a, edge, self.scenario.asset(edge.upstream), key)
+        )
+
     def _reads(
-        self, a: AssetDraw, key: str, failed_now: set[Key]
+        self, a: AssetDraw, key: str
     ) -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...] | None:
         if not a.edges:
             return (("src", (("", str(self.salt.get(f"{a.name}/{key}", 0))),)),)
@@ -420,7 +433,7 @@ class Oracle:
             pairs: list[tuple[str, str]] = []
             for up_key in upstream_keys(a, edge, up, key):
                 found = self.value.get((up.name, up_key))
-                if found is None or (up.name, up_key) in failed_now:
+                if found is None:
                     return None
                 pairs.append((up_key, found))
             reads.append((edge.upstream, tuple(pairs)))
