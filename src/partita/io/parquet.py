@@ -8,14 +8,26 @@ Publishing is ``os.replace`` of a fully written, fsynced temp file in the same
 folder, then an fsync of the folder: readers see the old file or the new one,
 never a mix, and a writer killed at any point leaves the previous version in
 place (its hidden temp file is removed by the next write of that partition and
-is never read).
+is never read). A partition folder the write creates is made durable too: its
+parent folder is fsynced once, after the staged file's own fsync (on a
+journaling filesystem that fsync has already committed the new folder, so the
+parent's costs little).
+
+Each write's schema is checked against a published file of the asset (see
+:mod:`partita.io.schema`). The store remembers that file's schema per asset,
+with the file's identity (device, inode, size, modification and change times):
+a later write reuses it while the file is unchanged, and reads the folder again
+once another writer (in any process) has replaced or removed that file.
+
+Reading one partition as a pandas DataFrame or Arrow table reads its file
+directly; several partitions (or a lazy type) are one ``pyarrow.dataset`` scan.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +36,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from partita.errors import StorageError
-from partita.io.arrow import load_as, to_arrow_reader
+from partita.io.arrow import load_as, resolve_type, to_arrow_reader
 from partita.io.paths import (
     PartitionPath,
     asset_dir,
@@ -48,6 +60,45 @@ def _types(schema: pa.Schema) -> dict[str, str]:
     return {field.name: canonical_type(field.type) for field in schema}
 
 
+FileStamp = tuple[int, int, int, int, int]
+"""``(device, inode, size, mtime_ns, ctime_ns)`` of a file: a new one on any replace."""
+
+
+def _stamp(stat: os.stat_result) -> FileStamp:
+    return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+
+
+@dataclass(frozen=True, slots=True)
+class _KnownSchema:
+    """The schema of one published file of an asset, as last read by this store."""
+
+    path: Path
+    partition: PartitionPath
+    types: dict[str, str]
+    stamp: FileStamp
+
+    def still_valid(self) -> bool:
+        """True while the file is the one that was read (not replaced, not removed)."""
+        try:
+            return _stamp(self.path.stat()) == self.stamp
+        except FileNotFoundError:
+            return False
+
+
+def _read_file(path: Path) -> pa.Table:
+    """The whole of one Parquet file, read directly (no dataset discovery)."""
+    return pq.ParquetFile(path).read()
+
+
+def _with_partition_columns(table: pa.Table, partition: PartitionPath) -> pa.Table:
+    """Append each dimension as a string column, unless the data has one of that name."""
+    for dim, value in partition:
+        if dim not in table.schema.names:
+            column = pa.repeat(pa.scalar(value, pa.string()), table.num_rows)
+            table = table.append_column(pa.field(dim, pa.string()), column)
+    return table
+
+
 class ParquetStore:
     """Partitions as Parquet files under ``root`` (a local folder).
 
@@ -64,6 +115,16 @@ class ParquetStore:
     def __init__(self, root: str | os.PathLike[str], *, durable: bool = True) -> None:
         self.root = Path(root).absolute()
         self.durable = durable
+        self._known: dict[AssetKey, _KnownSchema] = {}
+
+    def __getstate__(self) -> dict[str, object]:
+        # the schema cache is per process: a worker starts with its own
+        return {"root": self.root, "durable": self.durable}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.root = state["root"]
+        self.durable = state["durable"]
+        self._known = {}
 
     def __repr__(self) -> str:
         return f"ParquetStore({str(self.root)!r})"
@@ -78,16 +139,16 @@ class ParquetStore:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def _make_dirs(self, folder: Path) -> None:
+    def _make_dirs(self, folder: Path) -> list[Path]:
+        """Create ``folder`` and missing parents; return the folders that now
+        hold a new entry (each created folder's parent), to fsync once."""
         missing: list[Path] = []
         parent = folder
         while not parent.exists():
             missing.append(parent)
             parent = parent.parent
         folder.mkdir(parents=True, exist_ok=True)
-        if self.durable:
-            for created in reversed(missing):
-                fsync_path(created.parent)
+        return [created.parent for created in reversed(missing)]
 
     def _first_published(self, key: AssetKey) -> tuple[Path, PartitionPath] | None:
         """Any one published file of ``key`` (the first in name order) and its partition."""
@@ -106,22 +167,41 @@ class ParquetStore:
             folder = folder / next(n for n in names if decode_segment(n) == segment)
             partition = (*partition, segment)
 
+    def _known_schema(self, key: AssetKey) -> _KnownSchema | None:
+        """The schema of a published file of ``key`` (cached while that file is unchanged)."""
+        known = self._known.get(key)
+        if known is not None and known.still_valid():
+            return known
+        self._known.pop(key, None)
+        found = self._first_published(key)
+        if found is None:
+            return None
+        path, partition = found
+        try:
+            with path.open("rb") as file:
+                stamp = _stamp(os.fstat(file.fileno()))
+                schema = pq.read_schema(file)
+        except FileNotFoundError:  # removed meanwhile: nothing to compare with
+            return None
+        known = _KnownSchema(path, partition, _types(schema), stamp)
+        self._known[key] = known
+        return known
+
     def _check_against_published(
         self, key: AssetKey, partition: PartitionPath, schema: pa.Schema
     ) -> None:
-        found = self._first_published(key)
-        if found is None:
+        known = self._known_schema(key)
+        if known is None:
             return
-        path, existing = found
+        existing = [d for d, _ in known.partition]
         where = f"{key} [{partition_label(partition)}]"
-        if [d for d, _ in existing] != [d for d, _ in partition]:
+        if existing != [d for d, _ in partition]:
             raise StorageError(
                 f"{where}: the asset is stored with partition dimensions "
-                f"{[d for d, _ in existing]}, not {[d for d, _ in partition]}",
+                f"{existing}, not {[d for d, _ in partition]}",
                 hint="delete the asset's stored partitions before changing its partitioning",
             )
-        with contextlib.suppress(FileNotFoundError):
-            check_evolution(_types(pq.read_schema(path)), _types(schema), where)
+        check_evolution(known.types, _types(schema), where)
 
     def stage(self, asset: AssetKeyLike, partition: PartitionPath, data: object) -> StagedWrite:
         """Stream ``data`` to a hidden temp file next to the partition's file.
@@ -138,10 +218,15 @@ class ParquetStore:
             raise StorageError(f"{key}: no data to store (the asset returned None)")
         folder = partition_dir(self.root, key, part)
         self._check_against_published(key, part, reader.schema)
-        self._make_dirs(folder)
-        remove_stale_temps(folder, DATA_FILE)
+        new_entries = self._make_dirs(folder)
+        if not new_entries:  # a new folder holds no leftovers
+            remove_stale_temps(folder, DATA_FILE)
         temp = folder / temp_name(DATA_FILE)
         staged = write_parquet(reader, temp, part, durable=self.durable)
+        if self.durable:
+            # after the file's fsync, which on ext4/xfs already committed the mkdir
+            for parent in new_entries:
+                fsync_path(parent)
         result = WriteResult(
             data_version=staged.data_version,
             rows=staged.rows,
@@ -229,12 +314,31 @@ class ParquetStore:
         """The rows of ``partitions`` in one scan, as ``as_type`` (pandas by default).
 
         A ``duckdb.DuckDBPyRelation`` is lazy: DuckDB scans the files when the
-        relation is queried.
+        relation is queried. One partition read as pandas or Arrow reads its
+        file directly, with the same result as the scan.
+
+        Raises:
+            StorageError: as :meth:`dataset`.
         """
+        if len(partitions) == 1 and resolve_type(as_type) in ("pandas", "table"):
+            key = AssetKey.parse(asset)
+            part = validate_partition(partitions[0])
+            path = partition_dir(self.root, key, part) / DATA_FILE
+            try:
+                table = _read_file(path)
+            except FileNotFoundError:
+                raise StorageError(
+                    f"{key}: partition {partition_label(part)} is not stored "
+                    "(1 of 1 requested partitions missing)",
+                    hint="materialize it first",
+                ) from None
+            return load_as(_with_partition_columns(table, part), as_type)
         return load_as(self.dataset(asset, partitions), as_type)
 
     def read_staged(self, staged: StagedWrite, as_type: Any = None) -> Any:
         """The staged rows, as ``as_type`` (for checks before publishing)."""
+        if resolve_type(as_type) in ("pandas", "table"):
+            return load_as(_read_file(Path(staged.path)), as_type)
         return load_as(ds.dataset(staged.path, format="parquet"), as_type)
 
     def list_partitions(self, asset: AssetKeyLike) -> list[PartitionPath]:

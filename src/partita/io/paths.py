@@ -6,12 +6,17 @@ must be identifiers (like asset key segments). Values are arbitrary non-empty
 strings: they are never used raw in a path. Each path segment is
 ``<dimension>=<percent-encoded value>`` (``urllib.parse.quote`` with no safe
 characters, the encoding pyarrow's Hive partitioning decodes), so ``/``,
-``\\``, ``..``, NUL, quotes and ``=`` in a value stay inside one segment, and
-every built path is checked to stay under the store root.
+``\\``, ``..``, NUL, quotes and ``=`` in a value stay inside one segment.
+
+Every segment of a built path is checked lexically (no separator, not ``.``
+or ``..``, no NUL) before it is joined to the store root, so a built path
+cannot name a place outside the root. The check touches no filesystem (no
+``Path.resolve`` per step): it runs on every read and write.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import quote, unquote
 
@@ -91,20 +96,31 @@ def decode_segment(segment: str) -> tuple[str, str] | None:
     return dim, unquote(encoded)
 
 
-def _inside(root: Path, path: Path) -> Path:
-    resolved = path.resolve()
-    if not resolved.is_relative_to(root.resolve()):
-        raise StorageError(f"refusing a path outside the store root: {path}")
-    return path
+_SEPARATORS = ("/", "\\", "\x00")
+"""Characters no segment may hold (``os.sep`` and ``os.altsep`` are among them)."""
+
+
+def _inside(root: Path, segments: Iterable[str]) -> Path:
+    """``root`` joined with ``segments``, each checked to be one plain name.
+
+    A segment that is empty, ``.``, ``..`` or holds a path separator or NUL is
+    refused, so the result is always strictly below ``root`` (lexically).
+    """
+    parts = tuple(segments)
+    for segment in parts:
+        if segment in ("", ".", "..") or any(sep in segment for sep in _SEPARATORS):
+            raise StorageError(
+                f"refusing a path segment that could leave the store root: {segment!r}"
+            )
+    return root.joinpath(*parts)
 
 
 def asset_dir(root: Path, asset: AssetKey) -> Path:
     """``<root>/<asset/key>``, checked to stay under ``root``."""
-    return _inside(root, root.joinpath(*asset.path))
+    return _inside(root, asset.path)
 
 
 def partition_dir(root: Path, asset: AssetKey, partition: PartitionPath) -> Path:
     """The folder of one partition (the asset folder when unpartitioned)."""
-    base = asset_dir(root, asset)
     segments = [encode_segment(dim, value) for dim, value in validate_partition(partition)]
-    return _inside(root, base.joinpath(*segments))
+    return _inside(root, (*asset.path, *segments))

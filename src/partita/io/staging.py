@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ from partita.io.paths import PartitionPath, partition_label
 from partita.versions import DataVersionHasher
 
 __all__ = [
+    "INLINE_HASH_BYTES",
     "ROW_GROUP_BYTES",
     "ROW_GROUP_ROWS",
     "Staged",
@@ -39,6 +41,8 @@ __all__ = [
 
 ROW_GROUP_ROWS = 1 << 20
 ROW_GROUP_BYTES = 64 << 20
+INLINE_HASH_BYTES = 1 << 20
+"""Batches smaller than this are hashed in the writing thread."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,42 +128,84 @@ def check_partition_columns(batch: pa.RecordBatch, partition: PartitionPath) -> 
             )
 
 
+class _HashPool:
+    """One long-lived pool of hashing threads per process (created on first use).
+
+    A write hashes a large batch in a pool thread while the Parquet writer
+    encodes it (both release the GIL); starting a thread per write would cost
+    more than hashing a small table. The pool is recreated in a forked child,
+    whose copy of the parent's threads does not run.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+        self._pid = 0
+
+    def submit(self, hasher: DataVersionHasher, batch: pa.RecordBatch) -> Future[None] | None:
+        """Hash ``batch`` in a pool thread; None when the pool cannot take work."""
+        with self._lock:
+            if self._pool is None or self._pid != os.getpid():
+                workers = max(2, min(8, os.cpu_count() or 1))
+                self._pool = ThreadPoolExecutor(workers, thread_name_prefix="partita-hash")
+                self._pid = os.getpid()
+            pool = self._pool
+        try:
+            return pool.submit(hasher.update, batch)
+        except RuntimeError:  # interpreter shutting down: hash in the caller's thread
+            return None
+
+
+_HASH_POOL = _HashPool()
+
+
 def write_parquet(
     reader: pa.RecordBatchReader, path: Path, partition: PartitionPath, *, durable: bool = True
 ) -> Staged:
     """Stream ``reader`` to ``path`` as Parquet, computing the data version on the way.
 
-    The file is fsynced when ``durable``. On any error the file is removed and
-    the error re-raised (an exception raised by the user's generator comes out
-    unchanged).
+    A batch of :data:`INLINE_HASH_BYTES` or more is hashed in a pool thread
+    while the writer encodes it; a smaller one is hashed inline (a thread
+    hand-off would cost more). The file is fsynced when ``durable``. On any
+    error the file is removed and the error re-raised (an exception raised by
+    the user's generator comes out unchanged).
     """
     schema = reader.schema
     hasher = DataVersionHasher(schema)
     pending: list[pa.RecordBatch] = []
     pending_rows = pending_bytes = 0
     hashing: Future[None] | None = None
+    wrote = False
     try:
-        with pq.ParquetWriter(path, schema) as writer, ThreadPoolExecutor(1) as pool:
+        with pq.ParquetWriter(path, schema) as writer:
             for batch in reader:
                 check_partition_columns(batch, partition)
                 if hashing is not None:
                     hashing.result()
-                # hashlib and the Parquet writer both release the GIL: hash in parallel
-                hashing = pool.submit(hasher.update, batch)
+                    hashing = None
+                if batch.nbytes >= INLINE_HASH_BYTES:
+                    hashing = _HASH_POOL.submit(hasher, batch)
+                if hashing is None:
+                    hasher.update(batch)
                 pending.append(batch)
                 pending_rows += batch.num_rows
                 pending_bytes += batch.nbytes
                 if pending_rows >= ROW_GROUP_ROWS or pending_bytes >= ROW_GROUP_BYTES:
                     writer.write_table(pa.Table.from_batches(pending, schema))
+                    wrote = True
                     pending, pending_rows, pending_bytes = [], 0, 0
-            if pending or hashing is None:
+            if pending or not wrote:
                 writer.write_table(pa.Table.from_batches(pending, schema))
             pending = []
             if hashing is not None:
                 hashing.result()
+                hashing = None
         if durable:
             fsync_path(path)
     except BaseException:
+        if hashing is not None:  # never leave a thread hashing into a dropped hasher
+            with contextlib.suppress(BaseException):
+                hashing.result()
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
         raise
