@@ -23,6 +23,7 @@ import pytest
 
 from partita.errors import StorageError
 from partita.io import ParquetStore, load_as
+from partita.io.arrow import THREADED_ROWS
 from partita.io.paths import PartitionPath
 from partita.io.staging import INLINE_HASH_BYTES
 from partita.versions import data_version
@@ -207,3 +208,15 @@ def test_hashing_pool_works_in_a_forked_child(tmp_path: Path) -> None:
     child.join(60)
     assert child.exitcode == 0
     assert store.read("t", [DAY2], pa.Table).num_rows == 200_000
+
+
+@pytest.mark.parametrize("rows", [1_000, THREADED_ROWS])
+def test_pandas_round_trip_below_and_above_the_threading_threshold(
+    rows: int, tmp_path: Path
+) -> None:
+    frame = pd.DataFrame({"x": range(rows), "s": [f"v{i % 7}" for i in range(rows)]})
+    store = ParquetStore(tmp_path, durable=False)
+    result = store.write("t", DAY1, frame)
+    assert result.data_version == data_version(pa.Table.from_pandas(frame))
+    back = store.read("t", [DAY1]).drop(columns=["date"])
+    pd.testing.assert_frame_equal(back, frame)

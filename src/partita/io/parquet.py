@@ -36,7 +36,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from partita.errors import StorageError
-from partita.io.arrow import load_as, resolve_type, to_arrow_reader
+from partita.io.arrow import THREADED_ROWS, load_as, resolve_type, to_arrow_reader
 from partita.io.paths import (
     PartitionPath,
     asset_dir,
@@ -87,7 +87,9 @@ class _KnownSchema:
 
 def _read_file(path: Path) -> pa.Table:
     """The whole of one Parquet file, read directly (no dataset discovery)."""
-    return pq.ParquetFile(path).read()
+    with pq.ParquetFile(path) as file:
+        table: pa.Table = file.read(use_threads=file.metadata.num_rows >= THREADED_ROWS)
+    return table
 
 
 def _with_partition_columns(table: pa.Table, partition: PartitionPath) -> pa.Table:
