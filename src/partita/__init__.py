@@ -11,9 +11,10 @@ its pandas/pyarrow imports load only when a store is used.
 
 from __future__ import annotations
 
-from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from partita.lazy import lazy_module
 
 if TYPE_CHECKING:
     from partita.assets import AssetSpec, In, asset, source
@@ -136,18 +137,7 @@ _LAZY: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'partita' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
-
+__getattr__, __dir__ = lazy_module("partita", _LAZY, globals())
 
 __all__ = [
     "AllPartitions",

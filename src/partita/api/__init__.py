@@ -17,8 +17,9 @@ imports the runner or the IO layer).
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from partita.lazy import lazy_module
 
 if TYPE_CHECKING:
     from partita.api.catalog import (
@@ -109,18 +110,7 @@ _LAZY: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'partita.api' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
-
+__getattr__, __dir__ = lazy_module("partita.api", _LAZY, globals())
 
 __all__ = [
     "AssetInfo",

@@ -21,7 +21,7 @@ from partita.api import (
 from partita.cli.app import pass_project, print_json, show, stdout
 from partita.planner import Plan, Why
 
-__all__ = ["partition_options", "render_plan"]
+__all__ = ["config_options", "partition_options", "render_plan"]
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -39,6 +39,20 @@ def partition_options(command: F) -> F:
     ):
         command = option(command)
     return command
+
+
+def config_options(command: F) -> F:
+    """``--config FILE`` and ``-c KEY=VALUE``, shared by plan and materialize."""
+    command = click.option(
+        "-c", "assignments", multiple=True, metavar="KEY=VALUE", help="Config value."
+    )(command)
+    return click.option(
+        "--config",
+        "config_files",
+        multiple=True,
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="Run-time config file (.toml or .json).",
+    )(command)
 
 
 def render_plan(plan: Plan) -> None:
@@ -80,14 +94,7 @@ def _why_tree(why: Why, tree: Tree | None = None) -> Tree:
 @click.command("plan")
 @partition_options
 @click.option("--force", is_flag=True, help="Plan every requested partition as forced.")
-@click.option(
-    "--config",
-    "config_files",
-    multiple=True,
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Run-time config file (.toml or .json).",
-)
-@click.option("-c", "assignments", multiple=True, metavar="KEY=VALUE", help="Config value.")
+@config_options
 @click.option(
     "--explain", "explain_target", metavar="ASSET:PARTITION", help="The full chain of why."
 )

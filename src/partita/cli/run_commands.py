@@ -18,7 +18,7 @@ from partita.api import (
     progress_for,
 )
 from partita.cli.app import pass_project, print_json, stdout
-from partita.cli.plan_commands import partition_options
+from partita.cli.plan_commands import config_options, partition_options
 
 __all__ = ["render_result"]
 
@@ -37,14 +37,7 @@ def render_result(result: RunResult) -> None:
 @click.command("materialize")
 @partition_options
 @click.option("--force", is_flag=True, help="Rebuild the requested partitions even if fresh.")
-@click.option(
-    "--config",
-    "config_files",
-    multiple=True,
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Run-time config file (.toml or .json).",
-)
-@click.option("-c", "assignments", multiple=True, metavar="KEY=VALUE", help="Config value.")
+@config_options
 @click.option(
     "--executor",
     type=click.Choice(["process", "thread", "inprocess"]),
