@@ -169,7 +169,10 @@ class _Coordinator:
         needed = {str(s.asset) for s in plan.steps}
         for step in plan.steps:
             needed.update(str(e.upstream) for e in graph.upstream_edges(step.asset))
-        self.versions = CurrentVersions(catalog.planner_state(sorted(needed)))
+        unobserved = frozenset(
+            name for name in needed if graph.spec(name).is_source and graph.spec(name).fn is None
+        )
+        self.versions = CurrentVersions(catalog.planner_state(sorted(needed)), unobserved)
 
     # -- helpers ---------------------------------------------------------------
 

@@ -35,9 +35,15 @@ def _column(table: object, name: str) -> list[object]:
 
 
 class CurrentVersions:
-    """The current ``(materialization id, data version)`` of upstream partitions."""
+    """The current ``(materialization id, data version)`` of upstream partitions.
 
-    def __init__(self, state: PlannerState) -> None:
+    ``unobserved`` names sources without an observe function: every partition of
+    theirs that was never observed counts as present with data version ``""``,
+    as the planner counts it (so it is read, and recorded as an input).
+    """
+
+    def __init__(self, state: PlannerState, unobserved: frozenset[str] = frozenset()) -> None:
+        self._unobserved = unobserved
         self._now: dict[_Key, tuple[int | None, str]] = {}
         self._latest_at_start: dict[_Key, int] = {}
         for asset, part, data_version in zip(
@@ -72,7 +78,10 @@ class CurrentVersions:
 
     def get(self, asset: str, key: str) -> tuple[int | None, str] | None:
         """The current ``(materialization id, data version)`` of a partition, if any."""
-        return self._now.get((asset, key))
+        found = self._now.get((asset, key))
+        if found is None and asset in self._unobserved:
+            return (None, "")
+        return found
 
     def latest_at_start(self, asset: str, key: str) -> int | None:
         """The partition's latest materialization id when the run started."""
@@ -87,7 +96,7 @@ class CurrentVersions:
         out: list[ReadRequest] = []
         for edge in task.merged_reads():
             upstream = str(edge.upstream)
-            keys = tuple(k for k in edge.keys if (upstream, k) in self._now)
+            keys = tuple(k for k in edge.keys if self.get(upstream, k) is not None)
             out.append(ReadRequest(edge.param, upstream, keys))
         return tuple(out)
 
@@ -99,7 +108,7 @@ class CurrentVersions:
             for edge in per_key:
                 upstream = str(edge.upstream)
                 for key in edge.keys:
-                    found = self._now.get((upstream, key))
+                    found = self.get(upstream, key)
                     if found is None or (upstream, key) in seen:
                         continue
                     seen[(upstream, key)] = Input(
@@ -120,10 +129,10 @@ class CurrentVersions:
             if mid is None:
                 return False
             for upstream, keys in _by_upstream(per_key):
-                present = [k for k in keys if (upstream, k) in self._now]
+                current = {k: self.get(upstream, k) for k in keys}
+                present = {k: v for k, v in current.items() if v is not None}
                 fingerprint = combine_hashes(
-                    partition_hash(upstream, partition_value(k), self._now[(upstream, k)][1])
-                    for k in present
+                    partition_hash(upstream, partition_value(k), v[1]) for k, v in present.items()
                 )
                 if self._edges.get((mid, upstream), (0, 0)) != (len(present), fingerprint):
                     return False
