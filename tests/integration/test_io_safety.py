@@ -87,3 +87,21 @@ def test_column_names_with_quotes_are_quoted_in_duckdb(tmp_path: Path) -> None:
     table = store.read("t", [(("k", "a"),), (("k", "b"),)], pa.Table).sort_by("k")
     assert table.column(name).to_pylist() == [1, 2]
     assert table.column("y'").to_pylist() == [None, 3]
+
+
+def test_an_empty_partition_folder_does_not_switch_the_schema_check_off(tmp_path: Path) -> None:
+    """A folder left by a failed write (no data file) must not hide the published schema."""
+    store = ParquetStore(tmp_path)
+    (tmp_path / "a" / "date=2025-01-01").mkdir(parents=True)
+    store.write("a", (("date", "2025-01-02"),), pa.table({"v": pa.array([1], pa.int64())}))
+    with pytest.raises(StorageError, match="v"):
+        store.write("a", (("date", "2025-01-03"),), pa.table({"v": pa.array(["x"])}))
+
+
+def test_duckdb_refuses_the_prefix_main(tmp_path: Path) -> None:
+    """``x`` and ``main/x`` would share one table: one publish would delete the other's rows."""
+    store = DuckDBStore(tmp_path / "w.duckdb")
+    store.write("x", (), pa.table({"v": [1, 2]}))
+    with pytest.raises(StorageError, match="prefix 'main' is reserved"):
+        store.write("main/x", (), pa.table({"v": [9]}))
+    assert store.read("x", [()], as_type=pa.Table)["v"].to_pylist() == [1, 2]

@@ -118,6 +118,13 @@ class DuckDBStore:
         schema = "/".join(key.prefix) or "main"
         if schema == META_SCHEMA:
             raise StorageError(f"asset key prefix {META_SCHEMA!r} is reserved by the store")
+        if key.prefix == ("main",):
+            raise StorageError(
+                f"asset key {key}: the prefix 'main' is reserved by DuckDBStore "
+                f"(unprefixed assets live in schema main, so {key} would share a table "
+                f"with {key.name})",
+                hint=f"use another prefix, or the unprefixed key {key.name!r}",
+            )
         name = f"{quote_identifier(schema)}.{quote_identifier(key.name)}"
         return name if catalog is None else f"{quote_identifier(catalog)}.{name}"
 

@@ -153,21 +153,28 @@ class ParquetStore:
         return [created.parent for created in reversed(missing)]
 
     def _first_published(self, key: AssetKey) -> tuple[Path, PartitionPath] | None:
-        """Any one published file of ``key`` (the first in name order) and its partition."""
-        folder = asset_dir(self.root, key)
-        partition: PartitionPath = ()
-        while True:
+        """Any one published file of ``key`` (the first in name order) and its partition.
+
+        Folders without a data file (left by a write that failed after creating
+        its folder) are skipped, so they cannot switch the schema check off.
+        """
+
+        def walk(folder: Path, partition: PartitionPath) -> tuple[Path, PartitionPath] | None:
             if (folder / DATA_FILE).is_file():
                 return folder / DATA_FILE, partition
             try:
                 names = sorted(e.name for e in os.scandir(folder) if e.is_dir())
             except FileNotFoundError:
                 return None
-            segment = next((s for s in map(decode_segment, names) if s is not None), None)
-            if segment is None:
-                return None
-            folder = folder / next(n for n in names if decode_segment(n) == segment)
-            partition = (*partition, segment)
+            for name in names:
+                segment = decode_segment(name)
+                if segment is not None:
+                    found = walk(folder / name, (*partition, segment))
+                    if found is not None:
+                        return found
+            return None
+
+        return walk(asset_dir(self.root, key), ())
 
     def _known_schema(self, key: AssetKey) -> _KnownSchema | None:
         """The schema of a published file of ``key`` (cached while that file is unchanged)."""
