@@ -217,6 +217,8 @@ class _Coordinator:
     def _skip(self, index: int, reason: str, *, outputs_current: bool) -> None:
         self._record_skip(index, reason)
         dependents = self.board.skip(index, reason, outputs_current=outputs_current)
+        for dep in dependents:
+            self._record_skip(dep, self.board.runs[dep].reason)
         self._report([index, *dependents])
 
     # -- starting tasks --------------------------------------------------------
