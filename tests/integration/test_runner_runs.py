@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from partita.api import Project, load_project, materialize
+from partita.api import Project, load_project, materialize, plan_project
 from partita.catalog import SQLiteCatalog
 from partita.io import ParquetStore
 from tests.conftest import write_project
@@ -334,3 +334,34 @@ def test_a_mapping_that_reads_no_partition_passes_an_empty_frame(tmp_path: Path)
     assert second["rows"].tolist() == [1]
     regions = store.read("regions", [(("key", "b"),)])
     assert regions["rows"].tolist() == [0]
+
+
+FAILING_BATCH = """
+import os
+import pandas as pd
+from partita import DailyPartitions, Definitions, asset
+
+DAYS = DailyPartitions(start="2025-01-01", end="2025-01-04")
+
+@asset(partitions=DAYS, batch=True)
+def batched(context) -> pd.DataFrame:
+    if os.environ.get("PARTITA_TEST_FAIL_BATCH"):
+        raise ValueError("boom")
+    keys = list(context.partition_keys)
+    return pd.DataFrame({"x": [1] * len(keys), "date": keys})
+
+defs = Definitions(assets=[batched])
+"""
+
+
+def test_a_failed_batch_is_planned_as_failed_per_partition(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = _project(tmp_path / "p", FAILING_BATCH)
+    assert materialize(project, executor="inprocess", now=NOW).status == "succeeded"
+    monkeypatch.setenv("PARTITA_TEST_FAIL_BATCH", "1")
+    failed = materialize(project, executor="inprocess", now=NOW, force=True)
+    assert failed.status == "failed"
+    step = plan_project(project, now=NOW, observe=False).plan.step("batched")
+    assert step is not None
+    assert [(r.reason.value, len(r.partitions)) for r in step.reasons] == [("failed", 3)]

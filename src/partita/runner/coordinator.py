@@ -445,6 +445,14 @@ class _Coordinator:
             )
             return
         self.board.runs[index].duration_s = result.duration_s
+        if len(task.keys) > 1:
+            # a batch records its attempts under its range label; the planner tracks
+            # failures per partition, so each partition of a failed batch gets its row
+            batch_row = self._attempt_record(task, attempt, status, result, finished)
+            for key in task.keys:
+                self.catalog.record_attempt_start(
+                    replace(batch_row, partition=partition_value(key), logs="")
+                )
         skipped = self.board.fail(index, error, timed_out=timed_out)
         self.to_release.extend(self._items(task))
         for dep in skipped:
