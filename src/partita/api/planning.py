@@ -188,6 +188,7 @@ def plan_project(
     owned = catalog is None
     catalog = catalog or project.open_catalog()
     try:
+        catalog.mark_dead_runs(now=moment)  # their unfinished steps become `abandoned`
         observed = _observe_sources(project, catalog, chosen, moment) if observe else 0
         state = catalog.planner_state([str(k) for k in assets_needed(graph, selection)])
         request = PlanRequest(

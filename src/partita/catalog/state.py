@@ -66,18 +66,21 @@ SELECT materialization_id, upstream_asset, n_inputs, fingerprint
 FROM input_edges WHERE materialization_id > ?
 """
 
-# The last finished attempt (succeeded, failed or timed out) of a partition
-# failed, and it finished after the partition's latest materialization.
+# The last finished attempt of a partition did not succeed (failed, timed out,
+# cancelled, or abandoned by a run that died), after its latest materialization.
+# Cancelled and abandoned count: the worker may have published before the
+# coordinator could record it, so the partition is rebuilt to make data and
+# catalog agree again.
 _FAILED = f"""
 SELECT f.asset, f.partition, f.status, COALESCE(f.error, '')
 FROM step_attempts f
 LEFT JOIN latest_materialization l ON l.asset = f.asset AND l.partition = f.partition
-WHERE f.status IN ('failed', 'timed_out')
+WHERE f.status IN ('failed', 'timed_out', 'abandoned', 'cancelled')
   AND f.asset IN ({_ASSETS})
   AND f.id = (
       SELECT MAX(a.id) FROM step_attempts a
       WHERE a.asset = f.asset AND a.partition = f.partition
-        AND a.status IN ('succeeded', 'failed', 'timed_out'))
+        AND a.status IN ('succeeded', 'failed', 'timed_out', 'abandoned', 'cancelled'))
   AND (l.created_at IS NULL OR COALESCE(f.finished_at, f.started_at) >= l.created_at)
 """
 
