@@ -8,23 +8,28 @@ Thresholds let a check tolerate a few failing rows
 
 Custom checks are functions decorated with :func:`check`; they receive the
 staged data (typed like an asset input) and return a :class:`CheckResult` or a
-bool.
+bool. They are declared in :mod:`partita.custom_checks`; this module re-exports
+:func:`check`, :class:`CheckDefinition`, :class:`CheckResult`, :func:`data_kind`,
+``DataKind`` and ``Severity``, so they import from here as before.
 
 This module holds the frozen declarations; :mod:`partita.audit` evaluates them.
 """
 
 from __future__ import annotations
 
-import inspect
-import typing
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from types import MappingProxyType
-from typing import Any, Literal
 
-from partita.context import AssetContext
+from partita.custom_checks import (
+    CheckDefinition,
+    CheckResult,
+    DataKind,
+    Severity,
+    check,
+    data_kind,
+)
 from partita.errors import DefinitionError
-from partita.keys import IDENTIFIER, AssetKey, AssetKeyLike
+from partita.keys import IDENTIFIER
 
 __all__ = [
     "AnyCheck",
@@ -48,7 +53,6 @@ __all__ = [
     "undeclared_columns",
 ]
 
-Severity = Literal["error", "warn"]
 ParamValue = str | int | float | bool | None | tuple[object, ...]
 
 
@@ -305,198 +309,6 @@ def parse_expression(sql: str) -> str:
         )
     normalized: str = node.sql(dialect="duckdb")
     return normalized
-
-
-DataKind = Literal["pandas", "table", "reader", "relation"]
-
-_KIND_NAMES: dict[str, DataKind] = {
-    "DataFrame": "pandas",
-    "pd.DataFrame": "pandas",
-    "pandas.DataFrame": "pandas",
-    "Table": "table",
-    "pa.Table": "table",
-    "pyarrow.Table": "table",
-    "RecordBatchReader": "reader",
-    "pa.RecordBatchReader": "reader",
-    "pyarrow.RecordBatchReader": "reader",
-    "DuckDBPyRelation": "relation",
-    "duckdb.DuckDBPyRelation": "relation",
-}
-
-
-def data_kind(annotation: Any) -> DataKind | None:
-    """How data annotated ``annotation`` is loaded, or ``None`` for an unknown type.
-
-    No annotation means a pandas DataFrame; ``X | None`` means ``X``; string
-    annotations (``"pd.DataFrame"``) are understood.
-    """
-    if annotation is None or annotation is inspect.Parameter.empty or annotation is Any:
-        return "pandas"
-    if isinstance(annotation, str):
-        name = annotation.replace(" ", "").removesuffix("|None").removeprefix("None|")
-        return _KIND_NAMES.get(name)
-    if typing.get_origin(annotation) in (typing.Union, typing.get_origin(int | None)):
-        args = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
-        return data_kind(args[0]) if len(args) == 1 else None
-    if isinstance(annotation, type):
-        module = annotation.__module__.split(".")[0]
-        qualified = {
-            ("pandas", "DataFrame"): "pandas",
-            ("pyarrow", "Table"): "table",
-            ("pyarrow", "RecordBatchReader"): "reader",
-            ("duckdb", "DuckDBPyRelation"): "relation",
-            ("_duckdb", "DuckDBPyRelation"): "relation",
-        }
-        found = qualified.get((module, annotation.__name__))
-        return typing.cast(DataKind | None, found)
-    return None
-
-
-@dataclass(frozen=True, slots=True)
-class CheckResult:
-    """What a custom check function returns.
-
-    Attributes:
-        passed: whether the data is acceptable.
-        severity: overrides the check's declared severity for this result
-            (``None``: the declared one).
-        metadata: JSON-serializable details recorded with the result.
-        message: one line shown with the result.
-    """
-
-    passed: bool
-    severity: Severity | None = None
-    metadata: Mapping[str, Any] = field(default_factory=dict)
-    message: str = ""
-
-    def __post_init__(self) -> None:
-        if self.severity not in (None, "error", "warn"):
-            raise DefinitionError(
-                f"CheckResult severity={self.severity!r} is not 'error', 'warn' or None"
-            )
-        object.__setattr__(self, "passed", bool(self.passed))
-        object.__setattr__(self, "metadata", MappingProxyType(dict(self.metadata)))
-
-
-@dataclass(frozen=True, eq=False)
-class CheckDefinition:
-    """A custom check declared with :func:`check`: a frozen value holding the function.
-
-    Attributes:
-        asset: the asset whose staged data the check receives.
-        name: the check's name (default: the function name).
-        severity: ``"error"`` blocks publication, ``"warn"`` only records.
-        description: default: the docstring.
-        fn: the decorated function.
-        data_param: the parameter receiving the data.
-        data_kind: how the data is loaded (``"pandas"``, ``"table"``,
-            ``"reader"`` or ``"relation"``).
-        context_param: the parameter receiving the step context, if any.
-    """
-
-    asset: AssetKey
-    name: str
-    severity: Severity
-    description: str
-    fn: Callable[..., Any]
-    data_param: str
-    data_kind: DataKind
-    context_param: str | None = None
-
-    kind = "custom"
-
-    @property
-    def blocking(self) -> bool:
-        """Whether a failure blocks publication."""
-        return self.severity == "error"
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        """Call the decorated function (checks stay unit-testable)."""
-        return self.fn(*args, **kwargs)
-
-    def __repr__(self) -> str:
-        return f"<check {self.name} on {self.asset}>"
-
-
-def _asset_of(asset: object) -> AssetKey:
-    key = getattr(asset, "key", None)
-    if isinstance(key, AssetKey):  # an AssetSpec (checks cannot import assets)
-        return key
-    return AssetKey.parse(typing.cast(AssetKeyLike, asset))
-
-
-def check(
-    *,
-    asset: AssetKeyLike | object,
-    severity: Severity = "error",
-    name: str | None = None,
-    description: str | None = None,
-) -> Callable[[Callable[..., Any]], CheckDefinition]:
-    """Declare a custom check on ``asset``'s staged data::
-
-        @check(asset="clean_orders", severity="warn")
-        def amounts_look_sane(orders: pd.DataFrame) -> CheckResult:
-            share = float((orders.amount > 10_000).mean())
-            return CheckResult(passed=share < 0.01, metadata={"share": share})
-
-    The function takes one data parameter, annotated like an asset input
-    (``pd.DataFrame`` by default, ``pa.Table``, ``pa.RecordBatchReader`` or
-    ``duckdb.DuckDBPyRelation``), and optionally ``context``. It returns a
-    :class:`CheckResult` or a bool. An exception counts as a failed check.
-    """
-    if severity not in ("error", "warn"):
-        raise DefinitionError(f"@check: severity={severity!r} is not 'error' or 'warn'")
-    key = _asset_of(asset)
-
-    def decorate(fn: Callable[..., Any]) -> CheckDefinition:
-        if not callable(fn):
-            raise DefinitionError(f"@check decorates a function, got {fn!r}")
-        check_name = name or fn.__name__
-        if not IDENTIFIER.fullmatch(check_name):
-            raise DefinitionError(f"@check: name {check_name!r} is not an identifier")
-        try:
-            hints = typing.get_type_hints(fn)
-        except Exception:  # unresolvable forward references: use what is written
-            hints = {
-                n: p.annotation
-                for n, p in inspect.signature(fn).parameters.items()
-                if p.annotation is not inspect.Parameter.empty
-            }
-        context_param: str | None = None
-        data_params: list[str] = []
-        for param_name, param in inspect.signature(fn).parameters.items():
-            if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
-                raise DefinitionError(f"check {check_name}: *args / **kwargs are not supported")
-            if param_name == "context" or hints.get(param_name) is AssetContext:
-                context_param = param_name
-            else:
-                data_params.append(param_name)
-        if len(data_params) != 1:
-            raise DefinitionError(
-                f"check {check_name}: the function takes one data parameter "
-                f"(and optionally 'context'), got ({', '.join(data_params)})"
-            )
-        kind = data_kind(hints.get(data_params[0]))
-        if kind is None:
-            raise DefinitionError(
-                f"check {check_name}: cannot load data as {hints.get(data_params[0])!r}",
-                hint="annotate it as pd.DataFrame, pa.Table, pa.RecordBatchReader "
-                "or duckdb.DuckDBPyRelation",
-            )
-        return CheckDefinition(
-            asset=key,
-            name=check_name,
-            severity=severity,
-            description=description
-            if description is not None
-            else inspect.cleandoc(fn.__doc__ or ""),
-            fn=fn,
-            data_param=data_params[0],
-            data_kind=kind,
-            context_param=context_param,
-        )
-
-    return decorate
 
 
 AnyCheck = CheckSpec | CheckDefinition

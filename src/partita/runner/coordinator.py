@@ -9,6 +9,12 @@ each outcome in one transaction, retries with the asset's
 :class:`~partita.policies.RetryPolicy`, heartbeats and renews its leases, and
 on Ctrl-C / SIGTERM stops: no new task starts, running ones are killed
 (nothing half-published), the run is recorded ``cancelled``.
+
+Its parts live beside it: the rows it writes per attempt in
+:mod:`partita.runner.recording`, waiting for other runs' leases in
+:mod:`partita.runner.leasing`, source checks in
+:mod:`partita.runner.source_checks`, and :class:`CancelToken` with the signal
+handling in :mod:`partita.runner.cancelling`.
 """
 
 from __future__ import annotations
@@ -16,37 +22,34 @@ from __future__ import annotations
 import os
 import random
 import secrets
-import signal
-import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import version
-from types import FrameType
-from typing import Any, Protocol
+from typing import Protocol
 
 from partita.catalog.runs import this_host
 from partita.graph import AssetGraph
-from partita.keys import AssetKey
 from partita.partitions import DynamicPartitionsStore
 from partita.planner.plan import Plan
 from partita.records import (
     CatalogReader,
     CatalogWriter,
-    Materialization,
     Run,
     RunStatus,
-    StepAttempt,
     StepStatus,
     partition_value,
 )
 from partita.runner.audit import AuditHook, asset_checks
+from partita.runner.cancelling import CancelToken, cancel_on_signals
 from partita.runner.executors import Executor, ProjectRef, make_executor
 from partita.runner.inputs import CurrentVersions
+from partita.runner.leasing import LeaseWaits, built_meanwhile
 from partita.runner.messages import Outcome, WorkItem, WorkResult
 from partita.runner.progress import NullProgress, ProgressSink
+from partita.runner.recording import Attempt, StepRecorder
+from partita.runner.source_checks import SourceChecks
 from partita.runner.state import TaskBoard, TaskState
 from partita.runner.summary import RunResult, TaskOutcome
 from partita.runner.tasks import Task, TaskGraph, expand_plan
@@ -61,24 +64,6 @@ class RunCatalog(CatalogReader, CatalogWriter, Protocol):
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-class CancelToken:
-    """Set to ask a run to stop (what Ctrl-C and SIGTERM do)."""
-
-    def __init__(self) -> None:
-        self._event = threading.Event()
-        self.reason = ""
-
-    def cancel(self, reason: str = "cancelled") -> None:
-        """Ask the run to stop."""
-        self.reason = self.reason or reason
-        self._event.set()
-
-    @property
-    def cancelled(self) -> bool:
-        """Whether a stop was asked for."""
-        return self._event.is_set()
 
 
 @dataclass(frozen=True)
@@ -112,21 +97,6 @@ class RunOptions:
     configs: Mapping[str, str] = field(default_factory=dict)
 
 
-@dataclass
-class _Attempt:
-    task: int
-    attempt: int
-    started_at: datetime
-    inputs: list[list[Any]]
-
-
-@dataclass
-class _LeaseWait:
-    since: float
-    holder: str
-    next_check: float
-
-
 def new_run_id(now: datetime) -> str:
     """``20250301T120000-3fa2c1``: sortable by start time, unique."""
     return f"{now.astimezone(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
@@ -147,8 +117,6 @@ class _Coordinator:
         checker: WorkerRuntime | None = None,
     ) -> None:
         self.plan = plan
-        self.checker = checker
-        self.source_checks: dict[tuple[str, str], bool] = {}
         self.warnings: dict[int, tuple[str, ...]] = {}
         self.graph = graph
         self.catalog = catalog
@@ -161,9 +129,11 @@ class _Coordinator:
         self.board = TaskBoard(self.tasks)
         self.rng = random.Random()
         self.run_id = new_run_id(clock())
+        self.recorder = StepRecorder(catalog, self.run_id)
+        self.sources = SourceChecks(graph, catalog, checker, progress, clock, self.run_id)
         self.queue: list[int] = []
-        self.lease_waits: dict[int, _LeaseWait] = {}
-        self.running: dict[int, _Attempt] = {}
+        self.lease_waits = LeaseWaits(options.lease_wait_s, progress)
+        self.running: dict[int, Attempt] = {}
         self.to_release: list[tuple[str, str | None]] = []
         self.next_handle = 0
         needed = {str(s.asset) for s in plan.steps}
@@ -201,18 +171,7 @@ class _Coordinator:
     def _record_skip(self, index: int, reason: str) -> None:
         task = self.tasks.tasks[index]
         now = self.clock()
-        self.catalog.record_step_outcome(
-            StepAttempt(
-                run_id=self.run_id,
-                asset=str(task.asset),
-                partition=task.label,
-                attempt=self.board.runs[index].attempts + 1,
-                status=StepStatus.SKIPPED,
-                started_at=now,
-                finished_at=now,
-                logs=f"skipped: {reason}\n",
-            )
-        )
+        self.recorder.skipped(task, self.board.runs[index].attempts + 1, reason, now)
 
     def _skip(self, index: int, reason: str, *, outputs_current: bool) -> None:
         self._record_skip(index, reason)
@@ -235,11 +194,10 @@ class _Coordinator:
             run = self.board.runs[index]
             if run.state is not TaskState.READY:
                 continue
-            wait = self.lease_waits.get(index)
             if (
                 len(chosen) >= free
                 or run.not_before > now_m
-                or (wait is not None and wait.next_check > now_m)
+                or self.lease_waits.pending(index, now_m)
             ):
                 keep.append(index)
                 continue
@@ -247,7 +205,7 @@ class _Coordinator:
             if task.recheck and run.attempts == 0 and self.versions.unchanged(task):
                 self._skip(index, "inputs unchanged", outputs_current=True)
                 continue
-            failed_source = self._failed_source_check(task) if run.attempts == 0 else None
+            failed_source = self.sources.failed(task) if run.attempts == 0 else None
             if failed_source is not None:
                 self._skip(index, f"upstream check failed: {failed_source}", outputs_current=False)
                 continue
@@ -265,8 +223,10 @@ class _Coordinator:
             task = self.tasks.tasks[index]
             mine = self._items(task)
             if all(item in acquired for item in mine):
-                waited = self.lease_waits.pop(index, None)
-                if waited is not None and self._built_meanwhile(index, waited.holder):
+                holder = self.lease_waits.stop(index)
+                if holder is not None and built_meanwhile(self.catalog, self.versions, task):
+                    self.to_release.extend(mine)
+                    self._skip(index, f"built by run {holder}", outputs_current=True)
                     continue
                 self._dispatch(index)
             else:
@@ -275,80 +235,16 @@ class _Coordinator:
                     self.catalog.release_leases(self.run_id, partial)
                 self._wait_for_lease(index, mine, now_m)
 
-    def _failed_source_check(self, task: Task) -> str | None:
-        """Run the checks of the sources ``task`` reads (once per source partition per run).
-
-        Returns the first source partition whose blocking check failed, or ``None``.
-        """
-        if self.checker is None:
-            return None
-        for edge in task.merged_reads():
-            spec = self.graph.spec(edge.upstream)
-            if not spec.is_source or spec.store is None or not self.graph.checks_of(spec.key):
-                continue
-            upstream = str(edge.upstream)
-            for key in edge.keys:
-                passed = self.source_checks.get((upstream, key))
-                if passed is None:
-                    passed = self._check_source(spec.key, key)
-                    self.source_checks[(upstream, key)] = passed
-                if not passed:
-                    return upstream if key == "" else f"{upstream}[{key}]"
-        return None
-
-    def _check_source(self, key: AssetKey, partition_key: str) -> bool:
-        assert self.checker is not None
-        partition = partition_value(partition_key)
-        records, found = self.checker.check_published(key, partition, run_id=self.run_id)
-        if not found:  # nothing to check: the read itself reports missing data
-            return True
-        now = self.clock()
-        self.catalog.record_checks(
-            [replace(r, run_id=self.run_id, created_at=now) for r in records]
-        )
-        failed = [r for r in records if r.blocking]
-        warned = [r for r in records if not r.passed and not r.blocking]
-        where = str(key) if partition is None else f"{key}[{partition}]"
-        for record in failed + warned:
-            label = "check failed" if record.blocking else "check warning"
-            self.progress.note(f"{label} on source {where}: {record.check_name}: {record.message}")
-        return not failed
-
     def _wait_for_lease(
         self, index: int, items: list[tuple[str, str | None]], now_m: float
     ) -> None:
         holders = self.catalog.lease_holders(items, now=self.clock())
         holder = next(iter(holders.values()), "another run")
         task = self.tasks.tasks[index]
-        wait = self.lease_waits.get(index)
-        if wait is None:
-            wait = _LeaseWait(since=now_m, holder=holder, next_check=now_m)
-            self.lease_waits[index] = wait
-            self.progress.note(f"waiting: {task.describe()} is being built by run {holder}")
-        wait.holder = holder
-        if now_m - wait.since >= self.options.lease_wait_s:
-            del self.lease_waits[index]
+        if not self.lease_waits.keep_waiting(index, task, holder, now_m):
             self._skip(index, f"being built by run {holder}", outputs_current=False)
             return
-        wait.next_check = now_m + min(0.5, self.options.lease_wait_s / 4 or 0.5)
         self.queue.append(index)
-
-    def _built_meanwhile(self, index: int, holder: str) -> bool:
-        """After waiting for another run: skip if it built every partition of the task."""
-        task = self.tasks.tasks[index]
-        asset = str(task.asset)
-        newer: list[tuple[str, Materialization]] = []
-        for key in task.keys:
-            latest = self.catalog.latest_materialization(asset, partition_value(key))
-            before = self.versions.latest_at_start(asset, key)
-            if latest is None or latest.materialization_id == before:
-                return False
-            newer.append((key, latest))
-        for key, mat in newer:
-            self.versions.set(asset, key, mat.materialization_id, mat.data_version)
-        self.to_release.extend(self._items(task))
-        self._skip(index, f"built by run {holder}", outputs_current=True)
-        return True
 
     def _dispatch(self, index: int) -> None:
         task = self.tasks.tasks[index]
@@ -356,16 +252,7 @@ class _Coordinator:
         self.board.start(index)
         attempt = self.board.runs[index].attempts
         started = self.clock()
-        self.catalog.record_attempt_start(
-            StepAttempt(
-                run_id=self.run_id,
-                asset=str(task.asset),
-                partition=task.label,
-                attempt=attempt,
-                status=StepStatus.RUNNING,
-                started_at=started,
-            )
-        )
+        self.recorder.started(task, attempt, started)
         item = WorkItem(
             run_id=self.run_id,
             asset=str(task.asset),
@@ -376,7 +263,7 @@ class _Coordinator:
         )
         handle = self.next_handle
         self.next_handle += 1
-        self.running[handle] = _Attempt(index, attempt, started, self.versions.inputs(task))
+        self.running[handle] = Attempt(index, attempt, started, self.versions.inputs(task))
         self.executor.submit(handle, item, spec.timeout)
 
     # -- finishing tasks -------------------------------------------------------
@@ -388,31 +275,10 @@ class _Coordinator:
         asset = str(task.asset)
         finished = self.clock()
         if result.outcome is Outcome.SUCCEEDED:
-            mats = [
-                Materialization(
-                    asset=asset,
-                    partition=partition_value(key) if task.partitioned else None,
-                    run_id=self.run_id,
-                    data_version="" if write is None else write.data_version,
-                    created_at=finished,
-                    code_version=task.code_version,
-                    config_hash=task.config_hash,
-                    rows=None if write is None else write.rows,
-                    bytes=None if write is None else write.bytes,
-                    schema=None if write is None else write.schema,
-                    location=None if write is None else write.location,
-                )
-                for key, write in result.writes
-            ]
-            ids = self.catalog.record_step_outcome(
-                self._attempt_record(task, attempt, StepStatus.SUCCEEDED, result, finished),
-                mats,
-                attempt.inputs,
-                result.checks,
-                upstream_assets=[str(e.upstream) for e in self.graph.upstream_edges(task.asset)],
-            )
-            for (key, _), mid, mat in zip(result.writes, ids, mats, strict=True):
-                self.versions.set(asset, key, mid, mat.data_version)
+            upstream = [str(e.upstream) for e in self.graph.upstream_edges(task.asset)]
+            written = self.recorder.succeeded(task, attempt, result, finished, upstream)
+            for key, mid, data_version in written:
+                self.versions.set(asset, key, mid, data_version)
             warned = [c for c in result.checks if not c.passed]
             if warned:
                 self.warnings[index] = tuple(f"{c.check_name}: {c.message}" for c in warned)
@@ -425,9 +291,7 @@ class _Coordinator:
             status = StepStatus.CANCELLED
         else:
             status = StepStatus.TIMED_OUT if timed_out else StepStatus.FAILED
-        self.catalog.record_step_outcome(
-            self._attempt_record(task, attempt, status, result, finished), checks=result.checks
-        )
+        row = self.recorder.failed(task, attempt, status, result, finished)
         error = (result.error or str(status)).splitlines()[0]
         policy = self.graph.spec(task.asset).retry
         if (
@@ -446,38 +310,12 @@ class _Coordinator:
             return
         self.board.runs[index].duration_s = result.duration_s
         if len(task.keys) > 1:
-            # a batch records its attempts under its range label; the planner tracks
-            # failures per partition, so each partition of a failed batch gets its row
-            batch_row = self._attempt_record(task, attempt, status, result, finished)
-            for key in task.keys:
-                self.catalog.record_attempt_start(
-                    replace(batch_row, partition=partition_value(key), logs="")
-                )
+            self.recorder.per_partition(task, row)
         skipped = self.board.fail(index, error, timed_out=timed_out)
         self.to_release.extend(self._items(task))
         for dep in skipped:
             self._record_skip(dep, self.board.runs[dep].reason)
         self._report([index, *skipped])
-
-    def _attempt_record(
-        self,
-        task: Task,
-        attempt: _Attempt,
-        status: StepStatus,
-        result: WorkResult,
-        finished: datetime,
-    ) -> StepAttempt:
-        return StepAttempt(
-            run_id=self.run_id,
-            asset=str(task.asset),
-            partition=task.label,
-            attempt=attempt.attempt,
-            status=status,
-            started_at=attempt.started_at,
-            finished_at=finished,
-            error=result.error,
-            logs=result.logs,
-        )
 
     # -- the loop --------------------------------------------------------------
 
@@ -539,20 +377,7 @@ class _Coordinator:
             attempt = self.running.pop(handle, None)
             if attempt is None:
                 continue
-            task = self.tasks.tasks[attempt.task]
-            self.catalog.record_step_outcome(
-                StepAttempt(
-                    run_id=self.run_id,
-                    asset=str(task.asset),
-                    partition=task.label,
-                    attempt=attempt.attempt,
-                    status=StepStatus.CANCELLED,
-                    started_at=attempt.started_at,
-                    finished_at=now,
-                    error=reason,
-                    logs=f"cancelled: {reason}\n",
-                )
-            )
+            self.recorder.cancelled(self.tasks.tasks[attempt.task], attempt, reason, now)
         cancelled = self.board.cancel_unfinished(reason)
         self._report(cancelled)
 
@@ -581,26 +406,6 @@ class _Coordinator:
                 self.catalog.heartbeat(self.run_id, now=now)
                 self.catalog.renew_leases(self.run_id, now=now, ttl_s=self.options.lease_ttl_s)
                 next_beat = time.monotonic() + self.options.heartbeat_s
-
-
-@contextmanager
-def _signals(cancel: CancelToken, *, interrupt: bool) -> Iterator[None]:
-    """Turn SIGTERM (and SIGINT) into a cancellation while the run lasts."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        cancel.cancel("interrupted" if signum == signal.SIGINT else "terminated")
-        if interrupt and signum == signal.SIGINT:
-            raise KeyboardInterrupt
-
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
 
 
 def run_plan(
@@ -665,6 +470,6 @@ def run_plan(
     )
     interrupt = opts.executor == "inprocess"
     if opts.handle_signals:
-        with _signals(token, interrupt=interrupt):
+        with cancel_on_signals(token, interrupt=interrupt):
             return coordinator.run()
     return coordinator.run()

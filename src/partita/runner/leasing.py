@@ -1,0 +1,90 @@
+"""Waiting for partitions another live run is building.
+
+Before building a partition the coordinator takes a catalog lease on it. When
+another live run holds the lease, the task waits (:class:`LeaseWaits`): it is
+looked at again every half second or so and skipped once it waited longer than
+:attr:`~partita.runner.RunOptions.lease_wait_s`. When the lease comes free,
+:func:`built_meanwhile` tells whether the other run built every partition of
+the task, in which case there is nothing left to build.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from partita.records import CatalogReader, Materialization, partition_value
+from partita.runner.inputs import CurrentVersions
+from partita.runner.progress import ProgressSink
+from partita.runner.tasks import Task
+
+__all__ = ["LeaseWait", "LeaseWaits", "built_meanwhile"]
+
+
+@dataclass
+class LeaseWait:
+    """One task waiting for leases (times from :func:`time.monotonic`).
+
+    Attributes:
+        since: when the wait began.
+        holder: the run that held the lease when last looked at.
+        next_check: when to look at the leases again.
+    """
+
+    since: float
+    holder: str
+    next_check: float
+
+
+class LeaseWaits:
+    """The tasks of a run waiting for leases held by other runs, by task index."""
+
+    def __init__(self, wait_s: float, progress: ProgressSink) -> None:
+        self.wait_s = wait_s
+        self.progress = progress
+        self.waits: dict[int, LeaseWait] = {}
+
+    def pending(self, index: int, now_m: float) -> bool:
+        """Whether task ``index`` waits and it is not yet time to look again."""
+        wait = self.waits.get(index)
+        return wait is not None and wait.next_check > now_m
+
+    def stop(self, index: int) -> str | None:
+        """Task ``index`` got its leases: forget its wait; the run it waited for, if any."""
+        wait = self.waits.pop(index, None)
+        return None if wait is None else wait.holder
+
+    def keep_waiting(self, index: int, task: Task, holder: str, now_m: float) -> bool:
+        """Task ``index`` found its partitions leased by ``holder``: wait, or give up.
+
+        Returns ``False`` (and forgets the wait) once the task waited
+        ``wait_s`` seconds or more; else sets when to look again.
+        """
+        wait = self.waits.get(index)
+        if wait is None:
+            wait = LeaseWait(since=now_m, holder=holder, next_check=now_m)
+            self.waits[index] = wait
+            self.progress.note(f"waiting: {task.describe()} is being built by run {holder}")
+        wait.holder = holder
+        if now_m - wait.since >= self.wait_s:
+            del self.waits[index]
+            return False
+        wait.next_check = now_m + min(0.5, self.wait_s / 4 or 0.5)
+        return True
+
+
+def built_meanwhile(catalog: CatalogReader, versions: CurrentVersions, task: Task) -> bool:
+    """After waiting for another run: whether it built every partition of ``task``.
+
+    When it did, ``versions`` is updated to what it built.
+    """
+    asset = str(task.asset)
+    newer: list[tuple[str, Materialization]] = []
+    for key in task.keys:
+        latest = catalog.latest_materialization(asset, partition_value(key))
+        before = versions.latest_at_start(asset, key)
+        if latest is None or latest.materialization_id == before:
+            return False
+        newer.append((key, latest))
+    for key, mat in newer:
+        versions.set(asset, key, mat.materialization_id, mat.data_version)
+    return True
