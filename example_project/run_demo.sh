@@ -25,3 +25,6 @@ step "$partita" materialize
 step "$partita" lineage daily_revenue --partition 2025-01-07
 step "$partita" history daily_revenue --partition 2025-01-07
 step "$partita" runs
+step "$partita" status
+printf '\n# daily_revenue promises data within 26h: judged as of the morning after the last day.\n'
+step "$partita" freshness --at 2025-02-01T12:00

@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from partita.api import Project, freshness_report, parse_at, status_report
-from partita.cli.app import pass_project, print_json, stdout
+from partita.cli.app import pass_project, print_json, show, stdout
 from partita.freshness import FreshnessReport, FreshnessStatus, Level, StatusReport, format_lag
 
 __all__ = ["render_freshness", "render_status"]
@@ -36,7 +36,7 @@ def render_freshness(report: FreshnessReport) -> None:
             Text(_short(item.next_deadline)),
             Text(item.reason if item.policy is None else f"{item.reason} [{item.policy}]"),
         )
-    stdout.print(table)
+    show(table)
     counts = [f"{report.count(s)} {s.value}" for s in FreshnessStatus if report.count(s)]
     total = len(report.assets)
     line = f"{total} asset{'s' * (total != 1)} at {_short(report.now)} UTC: " + ", ".join(counts)
@@ -67,7 +67,7 @@ def render_status(report: StatusReport) -> None:
             Text(str(len(item.failed)), style="red" if len(item.failed) else ""),
             Text("; ".join(notes)),
         )
-    stdout.print(table)
+    show(table)
     t = report.totals()
     stdout.print(
         f"{t['assets']} assets, {t['partitions']} partitions: {t['fresh']} fresh, "
