@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import resource
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,8 +23,8 @@ from partita.definitions import Definitions
 from partita.graph import AssetGraph
 from partita.keys import AssetKey
 from partita.partitions import DailyPartitions
-from partita.planner import PlanRequest, assets_needed, plan
-from partita.records import Input, Materialization, Run
+from partita.planner import Plan, PlanRequest, assets_needed, plan
+from partita.records import Input, Materialization, PlannerState, Run
 
 NAME = "W4"
 DESCRIPTION = "plan 200 assets x 1,096 daily partitions: missing, up to date, one changed"
@@ -67,6 +67,23 @@ def _fill(
             )
 
 
+def _timed_plans(
+    catalog: SQLiteCatalog, graph: AssetGraph, names: list[str], check: Callable[[Plan], None]
+) -> tuple[list[float], list[float], PlannerState]:
+    """Load the state and plan 3 times: (state seconds, plan seconds, last state)."""
+    state_s: list[float] = []
+    plan_s: list[float] = []
+    for _ in range(3):
+        started = time.perf_counter()
+        state = catalog.planner_state(names)
+        loaded = time.perf_counter()
+        result = plan(graph, state, PlanRequest(), NOW)
+        plan_s.append(time.perf_counter() - loaded)
+        state_s.append(loaded - started)
+        check(result)
+    return state_s, plan_s, state
+
+
 def run(quick: bool, workdir: Path) -> dict[str, object]:
     """Time the four phases; assert each plan."""
     layers, width = (4, 10) if quick else (LAYERS, WIDTH)
@@ -84,16 +101,11 @@ def run(quick: bool, workdir: Path) -> dict[str, object]:
     names = [str(k) for k in assets_needed(graph, None)]
 
     catalog = SQLiteCatalog(workdir / "catalog.db")
-    missing_state: list[float] = []
-    missing_plan: list[float] = []
-    for _ in range(3):
-        started = time.perf_counter()
-        state = catalog.planner_state(names)
-        loaded = time.perf_counter()
-        result = plan(graph, state, PlanRequest(), NOW)
-        missing_plan.append(time.perf_counter() - loaded)
-        missing_state.append(loaded - started)
+
+    def all_missing(result: Plan) -> None:
         assert result.partition_count == total, (result.partition_count, total)
+
+    missing_state, missing_plan, _ = _timed_plans(catalog, graph, names, all_missing)
     rss_missing = _rss_mb()
 
     catalog.start_run(Run(run_id="fill", started_at=NOW))
@@ -105,17 +117,11 @@ def run(quick: bool, workdir: Path) -> dict[str, object]:
     fill_s = time.perf_counter() - started
     assert recorded == total, (recorded, total)
 
-    fresh_state: list[float] = []
-    fresh_plan: list[float] = []
-    for _ in range(3):
-        started = time.perf_counter()
-        state = catalog.planner_state(names)
-        loaded = time.perf_counter()
-        result = plan(graph, state, PlanRequest(), NOW)
-        fresh_plan.append(time.perf_counter() - loaded)
-        fresh_state.append(loaded - started)
-        assert state.latest.num_rows == total, state.latest.num_rows
+    def up_to_date(result: Plan) -> None:
         assert result.is_empty, f"{result.partition_count} partitions planned, expected 0"
+
+    fresh_state, fresh_plan, state = _timed_plans(catalog, graph, names, up_to_date)
+    assert state.latest.num_rows == total, state.latest.num_rows
     rss_fresh = _rss_mb()
 
     changed = AssetKey("l0_0")
@@ -131,19 +137,14 @@ def run(quick: bool, workdir: Path) -> dict[str, object]:
         upstream_assets={str(changed): []},
     )
     cone = graph.descendants(changed)
-    one_state: list[float] = []
-    one_plan: list[float] = []
-    for _ in range(3):
-        started = time.perf_counter()
-        state = catalog.planner_state(names)
-        loaded = time.perf_counter()
-        result = plan(graph, state, PlanRequest(), NOW)
-        one_plan.append(time.perf_counter() - loaded)
-        one_state.append(loaded - started)
+
+    def exact_cone(result: Plan) -> None:
         planned = {s.asset for s in result.steps}
         assert planned == cone, f"planned {len(planned)} assets, the cone has {len(cone)}"
         for step in result.steps:
             assert list(step.partitions) == [CHANGED_DAY], (step.asset, step.partitions.to_text())
+
+    one_state, one_plan, _ = _timed_plans(catalog, graph, names, exact_cone)
     catalog.close()
     return {
         "assets": len(graph),
