@@ -13,17 +13,17 @@ lineage and logs, a clear "never materialized" / "no such run" error).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from partita.api.project import Project
+from partita.api.project import Project, dynamic_partitions_definitions
 from partita.catalog import LineageEdge, LineageGraph, LineageNode
 from partita.catalog.lineage import Direction
 from partita.errors import CatalogError, PartitionKeyError
 from partita.keys import AssetKey
-from partita.partitions import DynamicPartitions, MultiPartitions, PartitionsDefinition
+from partita.partitions import DynamicPartitions
 from partita.records import Materialization, Run, RunSummary, StepAttempt
 
 __all__ = [
@@ -36,7 +36,6 @@ __all__ = [
     "add_dynamic_partitions",
     "attempt_json",
     "delete_dynamic_partitions",
-    "dynamic_partitions_definitions",
     "history",
     "lineage",
     "list_dynamic_partitions",
@@ -198,23 +197,6 @@ def logs(
 
 
 # ---------------------------------------------------------------- dynamic partitions
-
-
-def _dynamic_of(definition: PartitionsDefinition | None) -> Iterator[DynamicPartitions]:
-    if isinstance(definition, DynamicPartitions):
-        yield definition
-    elif isinstance(definition, MultiPartitions):
-        for _, part in definition.parts:
-            yield from _dynamic_of(part)
-
-
-def dynamic_partitions_definitions(project: Project) -> dict[str, DynamicPartitions]:
-    """The project's dynamic partitions definitions by name (also inside multi-partitions)."""
-    found: dict[str, DynamicPartitions] = {}
-    for spec in project.graph.specs():
-        for definition in _dynamic_of(spec.partitions):
-            found.setdefault(definition.name, definition)
-    return dict(sorted(found.items()))
 
 
 def _definition(project: Project, name: str) -> DynamicPartitions:

@@ -18,20 +18,16 @@ from datetime import UTC, datetime
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from partita.api.config import config_hash, resolve_config
-from partita.api.planning import CatalogDynamicKeys
+from partita.api.planning import plan_project
 from partita.api.project import Project
 from partita.errors import DefinitionError, PartitaError
 from partita.freshness import FreshnessReport, PlannedPartitions, StatusReport, evaluate, status
 from partita.io import Store
 from partita.keys import AssetKey
 from partita.partitions import (
-    DynamicPartitions,
     DynamicPartitionsStore,
-    InMemoryDynamicPartitionsStore,
-    MultiPartitions,
 )
-from partita.planner import Plan, PlanRequest, assets_needed, plan, targets
+from partita.planner import Plan
 from partita.records import PlannerState
 from partita.selection import select
 
@@ -110,44 +106,18 @@ def _inputs(project: Project, selection: str | None, now: datetime) -> _Inputs:
     chosen = select(graph, selection)
     # plan the selection with everything upstream, so upstream_stale is what a full plan says
     plan_selection = None if selection is None else ",".join(f"+{k}" for k in chosen)
-    needed = {str(k) for k in assets_needed(graph, plan_selection)} | {str(k) for k in chosen}
-    configs = resolve_config(graph, targets(graph, plan_selection), {})
-    request = PlanRequest(
-        selection=plan_selection,
-        config_hashes={name: config_hash(model) for name, model in configs.items()},
-    )
-    dynamic: DynamicPartitionsStore
-    with project.existing_catalog() as catalog:
-        if catalog is None:
-            state, dynamic = PlannerState.empty(), InMemoryDynamicPartitionsStore()
-        else:
-            state = catalog.planner_state(sorted(needed))
-            dynamic = InMemoryDynamicPartitionsStore(
-                {name: CatalogDynamicKeys(catalog).get(name) for name in _dynamic_names(project)}
-            )
-    made = plan(graph, state, request, now, dynamic=dynamic)
+    planned = plan_project(project, plan_selection, now=now, read_only=True)
     loaded: dict[AssetKey, datetime | None] = {}
     for key in chosen:
         policy = graph.spec(key).freshness
         if policy is not None and policy.loaded_at is not None:
             loaded[key] = _newest_loaded_at(project, key, policy.loaded_at)
     return _Inputs(
-        state=state,
-        planned=planned_partitions(made),
-        dynamic=dynamic,
+        state=planned.state,
+        planned=planned_partitions(planned.plan),
+        dynamic=planned.dynamic,
         loaded_at=loaded,
     )
-
-
-def _dynamic_names(project: Project) -> list[str]:
-    names: set[str] = set()
-    for spec in project.graph.specs():
-        definition = spec.partitions
-        parts = definition.parts if isinstance(definition, MultiPartitions) else ()
-        for inner in (definition, *(d for _, d in parts)):
-            if isinstance(inner, DynamicPartitions):
-                names.add(inner.name)
-    return sorted(names)
 
 
 def _moment(at: datetime | None) -> datetime:

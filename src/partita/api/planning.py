@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import traceback
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,12 +19,16 @@ from typing import Any
 from pydantic import BaseModel
 
 from partita.api.config import config_hash, load_config_file, parse_assignments, resolve_config
-from partita.api.project import Project
+from partita.api.project import Project, dynamic_partitions_definitions
 from partita.catalog import SQLiteCatalog
 from partita.context import AssetContext
 from partita.errors import PlanError, UserCodeError
 from partita.keys import AssetKey
-from partita.partitions import UNPARTITIONED
+from partita.partitions import (
+    UNPARTITIONED,
+    DynamicPartitionsStore,
+    InMemoryDynamicPartitionsStore,
+)
 from partita.planner import (
     Plan,
     PlanRequest,
@@ -48,12 +53,14 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Planned:
-    """A plan with what it was made from: the state snapshot and the validated config."""
+    """A plan with what it was made from: the state snapshot, the validated config, and
+    the dynamic partition keys it saw."""
 
     plan: Plan
     state: PlannerState
     configs: Mapping[str, BaseModel] = field(default_factory=dict)
     observed: int = 0
+    dynamic: DynamicPartitionsStore = field(default_factory=InMemoryDynamicPartitionsStore)
 
 
 @dataclass(frozen=True)
@@ -169,6 +176,7 @@ def plan_project(
     now: datetime | None = None,
     observe: bool = True,
     catalog: SQLiteCatalog | None = None,
+    read_only: bool = False,
 ) -> Planned:
     """Observe sources, load the catalog state and plan ``selection``.
 
@@ -179,26 +187,39 @@ def plan_project(
         config: run-time config values (see :mod:`partita.api.config`).
         now: the planning time (default: the current time, UTC).
         observe: call the sources' observe functions first.
+        read_only: write nothing (no observations, no dead-run marking) and never
+            create the catalog: a project that never ran plans as empty. For
+            questions such as ``partita status``.
     """
     moment = now or datetime.now(UTC)
     graph = project.graph
     chosen = targets(graph, selection)
     configs = resolve_config(graph, chosen, config or {})
     hashes = {name: config_hash(model) for name, model in configs.items()}
-    owned = catalog is None
-    catalog = catalog or project.open_catalog()
-    try:
-        catalog.mark_dead_runs(now=moment)  # their unfinished steps become `abandoned`
-        observed = _observe_sources(project, catalog, chosen, moment) if observe else 0
-        state = catalog.planner_state([str(k) for k in assets_needed(graph, selection)])
-        request = PlanRequest(
-            selection=selection, partitions=partitions, force=force, config_hashes=hashes
-        )
-        made = plan(graph, state, request, moment, dynamic=CatalogDynamicKeys(catalog))
-    finally:
-        if owned:
-            catalog.close()
-    return Planned(plan=made, state=state, configs=configs, observed=observed)
+    request = PlanRequest(
+        selection=selection, partitions=partitions, force=force, config_hashes=hashes
+    )
+    needed = [str(k) for k in assets_needed(graph, selection)]
+    observed = 0
+    with ExitStack() as stack:
+        if catalog is None:
+            catalog = stack.enter_context(
+                project.existing_catalog() if read_only else project.open_catalog()
+            )
+        if catalog is None:
+            state, dynamic = PlannerState.empty(), InMemoryDynamicPartitionsStore()
+        else:
+            if not read_only:
+                catalog.mark_dead_runs(now=moment)  # their unfinished steps become `abandoned`
+                if observe:
+                    observed = _observe_sources(project, catalog, chosen, moment)
+            state = catalog.planner_state(needed)
+            keys = CatalogDynamicKeys(catalog)
+            dynamic = InMemoryDynamicPartitionsStore(
+                {name: keys.get(name) for name in dynamic_partitions_definitions(project)}
+            )
+    made = plan(graph, state, request, moment, dynamic=dynamic)
+    return Planned(plan=made, state=state, configs=configs, observed=observed, dynamic=dynamic)
 
 
 def explain_partition(project: Project, planned: Planned, target: str) -> Why:

@@ -14,10 +14,12 @@ from partita.definitions import load_project as _load_definitions
 from partita.errors import PartitionKeyError
 from partita.graph import AssetGraph
 from partita.keys import AssetKey
+from partita.partitions import DynamicPartitions, MultiPartitions, PartitionsDefinition
 from partita.selection import select
 
 __all__ = [
     "AssetInfo",
+    "dynamic_partitions_definitions",
     "GraphView",
     "Project",
     "graph_view",
@@ -190,3 +192,20 @@ def graph_view(project: Project, selection: str | None = None) -> GraphView:
     return GraphView(
         nodes=tuple(_info(graph, k) for k in keys), edges=edges, generations=generations
     )
+
+
+def _dynamic_of(definition: PartitionsDefinition | None) -> Iterator[DynamicPartitions]:
+    if isinstance(definition, DynamicPartitions):
+        yield definition
+    elif isinstance(definition, MultiPartitions):
+        for _, part in definition.parts:
+            yield from _dynamic_of(part)
+
+
+def dynamic_partitions_definitions(project: Project) -> dict[str, DynamicPartitions]:
+    """The project's dynamic partitions definitions by name (also inside multi-partitions)."""
+    found: dict[str, DynamicPartitions] = {}
+    for spec in project.graph.specs():
+        for definition in _dynamic_of(spec.partitions):
+            found.setdefault(definition.name, definition)
+    return dict(sorted(found.items()))

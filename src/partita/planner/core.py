@@ -47,11 +47,13 @@ def targets(graph: AssetGraph, selection: str | None) -> tuple[AssetKey, ...]:
 
 
 def assets_needed(graph: AssetGraph, selection: str | None) -> list[AssetKey]:
-    """The assets whose catalog state a plan of ``selection`` reads: targets and their inputs."""
-    chosen = targets(graph, selection)
-    needed = set(chosen)
-    for key in chosen:
-        needed.update(e.upstream for e in graph.upstream_edges(key))
+    """The assets whose catalog state a plan of ``selection`` reads: the selected assets
+    and sources, and the inputs of the targets."""
+    selected = select(graph, selection)
+    needed = set(selected)
+    for key in selected:
+        if not graph.spec(key).is_source:
+            needed.update(e.upstream for e in graph.upstream_edges(key))
     return list(graph.order(needed))
 
 
