@@ -10,20 +10,18 @@ shows as running forever.
 from __future__ import annotations
 
 import json
-import os
 import socket
 import sqlite3
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from partita.catalog.connection import from_epoch, to_epoch
+from partita.processes import pid_alive
 from partita.records import Run, RunStatus
 
 __all__ = [
     "DEFAULT_HEARTBEAT_TIMEOUT",
     "RUN_COLUMNS",
     "mark_dead_runs",
-    "pid_alive",
     "run_from_row",
     "this_host",
 ]
@@ -40,24 +38,6 @@ RUN_COLUMNS = (
 def this_host() -> str:
     """The name runs record as their host."""
     return socket.gethostname()
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether a process with this pid exists on this host and is not a zombie."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    stat = Path(f"/proc/{pid}/stat")
-    try:
-        state = stat.read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return True
-    return state not in {"Z", "X"}
 
 
 def run_from_row(row: tuple[object, ...]) -> Run:

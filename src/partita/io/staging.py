@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 
 from partita.errors import StorageError
 from partita.io.paths import PartitionPath, partition_label
+from partita.processes import pid_alive
 from partita.versions import DataVersionHasher
 
 __all__ = [
@@ -60,16 +61,6 @@ def temp_name(stem: str) -> str:
     return f".{stem}.{os.getpid()}.{secrets.token_hex(6)}.tmp"
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def remove_stale_temps(folder: Path, stem: str) -> int:
     """Delete temp files for ``stem`` in ``folder`` whose writing process is dead."""
     removed = 0
@@ -83,7 +74,7 @@ def remove_stale_temps(folder: Path, stem: str) -> int:
         if not (name.startswith(prefix) and name.endswith(".tmp")):
             continue
         pid_text = name[len(prefix) :].split(".", 1)[0]
-        if pid_text.isdigit() and not _pid_alive(int(pid_text)):
+        if pid_text.isdigit() and not pid_alive(int(pid_text)):
             with contextlib.suppress(FileNotFoundError):
                 Path(entry.path).unlink()
                 removed += 1
