@@ -13,14 +13,13 @@ from __future__ import annotations
 import inspect
 import itertools
 import sys
-import types
-import typing
 from collections.abc import Iterator
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.dataset as ds
 
+from partita.custom_checks import data_kind
 from partita.errors import StorageError
 
 __all__ = ["BATCH_ROWS", "THREADED_ROWS", "load_as", "resolve_type", "to_arrow_reader"]
@@ -36,20 +35,6 @@ starts a new thread pool for each conversion, which costs a small frame
 several times its conversion (a 1,000-row frame: about 1.1 ms instead of
 0.25 ms); ``to_pandas`` of a small table is also faster in one thread.
 """
-
-_TYPE_NAMES = {
-    "DataFrame": "pandas",
-    "pd.DataFrame": "pandas",
-    "pandas.DataFrame": "pandas",
-    "Table": "table",
-    "pa.Table": "table",
-    "pyarrow.Table": "table",
-    "RecordBatchReader": "reader",
-    "pa.RecordBatchReader": "reader",
-    "pyarrow.RecordBatchReader": "reader",
-    "DuckDBPyRelation": "relation",
-    "duckdb.DuckDBPyRelation": "relation",
-}
 
 
 def _is_dataframe(value: object) -> bool:
@@ -142,26 +127,9 @@ def resolve_type(annotation: Any) -> str:
     Raises:
         StorageError: the annotation names another type.
     """
-    if annotation is None or annotation is inspect.Parameter.empty or annotation is Any:
-        return "pandas"
-    if isinstance(annotation, str):
-        name = annotation.replace(" ", "").removesuffix("|None").removeprefix("None|")
-        if name in _TYPE_NAMES:
-            return _TYPE_NAMES[name]
-    elif typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        args = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
-        if len(args) == 1:
-            return resolve_type(args[0])
-    elif annotation is pa.Table:
-        return "table"
-    elif annotation is pa.RecordBatchReader:
-        return "reader"
-    elif isinstance(annotation, type):
-        module = annotation.__module__.split(".")[0]
-        if module == "pandas" and annotation.__name__ == "DataFrame":
-            return "pandas"
-        if module in ("duckdb", "_duckdb") and annotation.__name__ == "DuckDBPyRelation":
-            return "relation"
+    kind = data_kind(annotation)
+    if kind is not None:
+        return kind
     raise StorageError(
         f"cannot load data as {annotation!r}",
         hint="annotate the input as pd.DataFrame, pa.Table, pa.RecordBatchReader "
