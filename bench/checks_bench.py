@@ -1,7 +1,7 @@
 """checks: the built-in checks on one large partition vs the same predicates in raw DuckDB.
 
 A 10,000,000-row Parquet partition (200,000 with ``--quick``) with a few
-failing rows of every kind is checked by ``partita.audit.evaluate`` with
+failing rows of every kind is checked by ``partita.checks.builtin_eval.evaluate`` with
 ``not_null``, ``unique``, ``accepted_values``, ``in_range``, ``expression``
 and ``row_count`` (samples of failing rows included), and by one hand-written
 DuckDB query computing the same failing counts. Runs are interleaved, at least
@@ -20,7 +20,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from partita.audit import evaluate
 from partita.checks import (
     CheckSpec,
     accepted_values,
@@ -30,6 +29,7 @@ from partita.checks import (
     row_count,
     unique,
 )
+from partita.checks.builtin_eval import evaluate
 
 NAME = "checks"
 DESCRIPTION = "built-in checks on a 10M-row partition vs the same predicates as one DuckDB query"

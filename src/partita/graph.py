@@ -65,20 +65,24 @@ class AssetGraph:
         self._downstream: dict[AssetKey, list[Edge]] = {k: [] for k in self._specs}
         self._nx = nx.DiGraph()
         self._nx.add_nodes_from(self._specs)
+        self._checks = self._resolve_checks()
+        self._related: dict[tuple[AssetKey, str], Edge] = {}
         for spec in self._specs.values():
-            edges = tuple(self._resolve(spec, dep) for dep in spec.deps)
+            declared = tuple(self._resolve(spec, dep) for dep in spec.deps)
+            related = self._relationship_edges(spec, declared)
+            # sources are never built: what their checks read does not order or stale them
+            edges = declared if spec.is_source else declared + related
             self._upstream[spec.key] = edges
             for edge in edges:
                 self._downstream[edge.upstream].append(edge)
                 self._nx.add_edge(edge.upstream, edge.downstream)
         self._check_acyclic()
-        self._checks = self._resolve_checks()
         self._order = tuple(nx.lexicographical_topological_sort(self._nx, key=str))
 
     # -- building ---------------------------------------------------------------
 
-    def _resolve(self, spec: AssetSpec, dep: AssetDep) -> Edge:
-        where = f"asset {spec.key}"
+    def _resolve(self, spec: AssetSpec, dep: AssetDep, *, context: str = "") -> Edge:
+        where = f"asset {spec.key}" + (f" ({context})" if context else "")
         if dep.key is not None:
             upstream = self._lookup(dep.key, context=f"a dependency of {spec.key}")
         else:
@@ -110,6 +114,31 @@ class AssetGraph:
                     "mapping=...)}} with a partition mapping",
                 ) from None
         return Edge(upstream=upstream, downstream=spec.key, param=dep.param, mapping=mapping)
+
+    def _relationship_edges(self, spec: AssetSpec, declared: tuple[Edge, ...]) -> tuple[Edge, ...]:
+        """The edges that ``relationship`` checks of ``spec`` read through.
+
+        A check whose target the asset already reads uses that edge (its first);
+        otherwise the check adds an order-only edge with the check's mapping or
+        the default one. A check on the asset itself reads no other asset.
+        """
+        added: list[Edge] = []
+        for item in self._checks[spec.key]:
+            if not isinstance(item, CheckSpec) or item.kind != "relationship":
+                continue
+            target = self.resolve(str(item.param("to_asset")))
+            if target == spec.key:
+                continue
+            known = [e for e in (*declared, *added) if e.upstream == target]
+            if item.mapping is None and known:
+                edge = known[0]
+            else:
+                dep = AssetDep(param=None, key=target, mapping=item.mapping)
+                edge = self._resolve(spec, dep, context=f"check {item.name!r}")
+                if not any(e == edge for e in (*declared, *added)):
+                    added.append(edge)
+            self._related[(spec.key, item.name)] = edge
+        return tuple(added)
 
     def _resolve_param(self, spec: AssetSpec, param: str) -> AssetKey:
         candidates: list[AssetKey] = []
@@ -259,6 +288,15 @@ class AssetGraph:
     def checks_of(self, key: AssetKey | str) -> tuple[AnyCheck, ...]:
         """The checks of an asset or source: its own, then those of ``Definitions(checks=)``."""
         return self._checks[self.resolve(key)]
+
+    def relationship_edge(self, key: AssetKey | str, check_name: str) -> Edge | None:
+        """The edge a ``relationship`` check of ``key`` reads its other asset through
+        (``None`` when it refers to ``key`` itself).
+
+        For an asset the edge is one of its upstream edges; for a source (never
+        built) it is not part of the graph but maps partitions the same way.
+        """
+        return self._related.get((self.resolve(key), check_name))
 
     def upstream_edges(self, key: AssetKey) -> tuple[Edge, ...]:
         """The edges into ``key`` (what it reads), in declaration order."""

@@ -34,12 +34,12 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from partita.datatypes import canonical_type
 from partita.errors import DefinitionError
 
 __all__ = [
     "DataVersionHasher",
     "VERSION_LENGTH",
-    "canonical_type",
     "code_version",
     "data_version",
     "sql_version",
@@ -48,30 +48,9 @@ __all__ = [
 VERSION_LENGTH = 16
 """Hex characters in every version string."""
 
-_STRING_TYPES = ("string", "large_string", "string_view")
-_BINARY_TYPES = ("binary", "large_binary", "binary_view")
-
 
 def _short(digest: bytes) -> str:
     return digest.hex()[:VERSION_LENGTH]
-
-
-def canonical_type(data_type: pa.DataType) -> str:
-    """The type's name as far as versions are concerned (width variants unified).
-
-    ``large_string`` and ``string_view`` are ``string``; binary likewise;
-    a dictionary is its value type.
-    """
-    if pa.types.is_dictionary(data_type):
-        return canonical_type(data_type.value_type)
-    name = str(data_type)
-    if name in _STRING_TYPES:
-        return "string"
-    if name in _BINARY_TYPES:
-        return "binary"
-    if pa.types.is_large_list(data_type) or pa.types.is_list_view(data_type):
-        return f"list<{canonical_type(data_type.value_type)}>"
-    return name
 
 
 class _ColumnHasher:
@@ -88,7 +67,7 @@ class _ColumnHasher:
             data_type = data_type.value_type
         if pa.types.is_boolean(data_type):
             self.kind = "bool"
-        elif str(data_type) in _STRING_TYPES or str(data_type) in _BINARY_TYPES:
+        elif canonical_type(data_type) in ("string", "binary"):
             self.kind = "varlen"
         elif _fixed_width(data_type):
             self.kind = "fixed"

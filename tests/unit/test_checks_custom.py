@@ -10,8 +10,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from partita.audit import run_custom
 from partita.checks import CheckDefinition, CheckResult, check
+from partita.checks.custom_eval import run_custom
 from partita.context import AssetContext
 from partita.errors import DefinitionError
 from partita.keys import AssetKey

@@ -10,7 +10,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from partita.audit import CheckOutcome, blocking_failures, evaluate, validate_columns
 from partita.checks import (
     CheckSpec,
     accepted_values,
@@ -22,6 +21,9 @@ from partita.checks import (
     schema,
     unique,
 )
+from partita.checks.builtin_eval import evaluate
+from partita.checks.outcome import CheckOutcome, blocking_failures
+from partita.checks.sql_plans import validate_columns
 from partita.errors import DefinitionError, StorageError
 
 NAN = float("nan")

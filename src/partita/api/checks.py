@@ -213,7 +213,7 @@ def check_published(
         error: str | None = "the check run failed"
         try:
             for key, part in targets:
-                records, has_data = runtime.check_published(key, part, run_id=run_id)
+                records, has_data = runtime.check_published(key, part, now=started, run_id=run_id)
                 if not has_data:
                     unchecked.append(str(key) if part is None else f"{key} [{part}]")
                     continue

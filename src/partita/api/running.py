@@ -17,15 +17,15 @@ from typing import Any
 from partita.api.planning import CatalogDynamicKeys, plan_project
 from partita.api.project import Project
 from partita.runner import (
-    AuditHook,
     CancelToken,
     NullProgress,
     ProgressSink,
     ProjectRef,
     RunOptions,
     RunResult,
-    asset_checks,
+    StagedChecks,
     progress_for,
+    run_asset_checks,
     run_plan,
 )
 
@@ -61,7 +61,7 @@ def materialize(
     now: datetime | None = None,
     progress: ProgressSink | None = None,
     cancel: CancelToken | None = None,
-    audit: AuditHook | None = asset_checks,
+    staged_checks: StagedChecks | None = run_asset_checks,
     lease_wait_s: float = 300.0,
     handle_signals: bool = True,
 ) -> RunResult:
@@ -78,7 +78,8 @@ def materialize(
         now: the planning time (default: now, UTC).
         progress: where progress goes (default: nowhere).
         cancel: a token another thread may set to stop the run.
-        audit: checks run on staged data (default: every check of each asset).
+        staged_checks: run on each staged partition before it is published
+            (default: every check of each asset; ``None``: no checks).
         lease_wait_s: how long to wait for a partition another run is building.
         handle_signals: Ctrl-C / SIGTERM cancel the run (main thread only).
 
@@ -92,7 +93,7 @@ def materialize(
         options = RunOptions(
             executor=executor,
             max_workers=max_workers,
-            audit=audit,
+            staged_checks=staged_checks,
             lease_wait_s=lease_wait_s,
             handle_signals=handle_signals,
             selection=() if selection is None else (selection,),

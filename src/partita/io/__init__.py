@@ -1,7 +1,8 @@
 """The IO layer: idempotent partition-overwrite stores (DESIGN §4).
 
-One small :class:`Store` protocol (stage, publish, discard, write, read,
-read_staged, list_partitions, delete) with two implementations,
+One small :class:`Store` protocol (stage, publish, discard, read,
+read_staged, list_partitions; :func:`write_partition` is stage + publish) with
+two implementations,
 :class:`ParquetStore` (Hive-style folders, atomic rename) and
 :class:`DuckDBStore` (one table per asset, delete + insert in one transaction).
 Data crosses the protocol as Arrow; :func:`to_arrow_reader` converts what an
@@ -15,7 +16,7 @@ from partita.io.arrow import load_as, resolve_type, to_arrow_reader
 from partita.io.duckdb_store import DuckDBStore
 from partita.io.parquet import ParquetStore
 from partita.io.paths import PartitionPath, partition_label, validate_partition
-from partita.io.protocol import StagedWrite, Store, WriteResult
+from partita.io.protocol import StagedWrite, Store, WriteResult, write_partition
 
 __all__ = [
     "DuckDBStore",
@@ -29,4 +30,5 @@ __all__ = [
     "resolve_type",
     "to_arrow_reader",
     "validate_partition",
+    "write_partition",
 ]

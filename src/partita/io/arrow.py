@@ -19,7 +19,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.dataset as ds
 
-from partita.custom_checks import data_kind
+from partita.datatypes import data_kind
 from partita.errors import StorageError
 
 __all__ = ["BATCH_ROWS", "THREADED_ROWS", "load_as", "resolve_type", "to_arrow_reader"]

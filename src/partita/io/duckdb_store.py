@@ -42,7 +42,7 @@ from partita.errors import StorageError
 from partita.io.arrow import load_as, resolve_type, to_arrow_reader
 from partita.io.locking import file_lock
 from partita.io.paths import PartitionPath, partition_label, validate_partition
-from partita.io.protocol import StagedWrite, WriteResult, schema_json
+from partita.io.protocol import StagedWrite, WriteResult, schema_json, write_partition
 from partita.io.schema import check_evolution
 from partita.io.staging import remove_stale_temps, temp_name, write_parquet
 from partita.keys import AssetKey, AssetKeyLike
@@ -185,21 +185,21 @@ class DuckDBStore:
             schema=schema_json(staged.schema),
             location=f"{self.path}::{table}",
         )
-        return StagedWrite(str(key), part, str(temp), result)
+        return StagedWrite(str(key), part, str(temp), result, local_parquet=str(temp))
 
     def publish(self, staged: StagedWrite) -> WriteResult:
         """Replace the partition's rows with the staged rows in one transaction."""
         key = AssetKey(staged.asset)
         part = staged.partition
         where = f"{key} [{partition_label(part)}]"
-        if not Path(staged.path).is_file():
+        if not Path(staged.handle).is_file():
             raise StorageError(f"{where}: the staged data is gone (discarded or cleaned up)")
         import duckdb  # noqa: PLC0415
 
         with self._connect(write=True) as con:
             try:
                 con.execute("BEGIN TRANSACTION")
-                self._publish_in_transaction(con, key, part, staged.path, where)
+                self._publish_in_transaction(con, key, part, staged.handle, where)
                 con.execute("COMMIT")
             except BaseException as exc:
                 with contextlib.suppress(duckdb.Error):
@@ -207,7 +207,7 @@ class DuckDBStore:
                 if isinstance(exc, duckdb.Error):
                     raise StorageError(f"{where}: {exc}") from exc
                 raise
-        Path(staged.path).unlink(missing_ok=True)
+        Path(staged.handle).unlink(missing_ok=True)
         return staged.result
 
     def _publish_in_transaction(
@@ -278,15 +278,11 @@ class DuckDBStore:
 
     def discard(self, staged: StagedWrite) -> None:
         """Remove the staged file; the published rows are untouched."""
-        Path(staged.path).unlink(missing_ok=True)
+        Path(staged.handle).unlink(missing_ok=True)
 
     def write(self, asset: AssetKeyLike, partition: PartitionPath, data: object) -> WriteResult:
-        """Replace one partition with ``data`` (``stage`` then ``publish``)."""
-        staged = self.stage(asset, partition, data)
-        try:
-            return self.publish(staged)
-        finally:
-            self.discard(staged)
+        """Replace one partition with ``data`` (:func:`~partita.io.protocol.write_partition`)."""
+        return write_partition(self, asset, partition, data)
 
     def delete(self, asset: AssetKeyLike, partition: PartitionPath | None = None) -> None:
         """Delete one partition's rows, or drop the asset's table when None."""
@@ -408,7 +404,7 @@ class DuckDBStore:
 
     def read_staged(self, staged: StagedWrite, as_type: Any = None) -> Any:
         """The staged rows (without added dimension columns), as ``as_type``."""
-        return load_as(ds.dataset(staged.path, format="parquet"), as_type)
+        return load_as(ds.dataset(staged.handle, format="parquet"), as_type)
 
 
 _TEMP_FOLDERS: list[Path] = []

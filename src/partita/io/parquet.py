@@ -35,6 +35,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
+from partita.datatypes import canonical_type
 from partita.errors import StorageError
 from partita.io.arrow import THREADED_ROWS, load_as, resolve_type, to_arrow_reader
 from partita.io.paths import (
@@ -45,11 +46,10 @@ from partita.io.paths import (
     partition_label,
     validate_partition,
 )
-from partita.io.protocol import StagedWrite, WriteResult, schema_json
+from partita.io.protocol import StagedWrite, WriteResult, schema_json, write_partition
 from partita.io.schema import check_evolution
 from partita.io.staging import fsync_path, remove_stale_temps, temp_name, write_parquet
 from partita.keys import AssetKey, AssetKeyLike
-from partita.versions import canonical_type
 
 __all__ = ["DATA_FILE", "ParquetStore"]
 
@@ -243,11 +243,11 @@ class ParquetStore:
             schema=schema_json(staged.schema),
             location=str(folder / DATA_FILE),
         )
-        return StagedWrite(str(key), part, str(temp), result)
+        return StagedWrite(str(key), part, str(temp), result, local_parquet=str(temp))
 
     def publish(self, staged: StagedWrite) -> WriteResult:
         """Atomically replace the partition's file with the staged one."""
-        temp, final = Path(staged.path), Path(staged.result.location)
+        temp, final = Path(staged.handle), Path(staged.result.location)
         try:
             temp.replace(final)
         except FileNotFoundError:
@@ -261,11 +261,11 @@ class ParquetStore:
 
     def discard(self, staged: StagedWrite) -> None:
         """Remove the staged file; the published partition is untouched."""
-        Path(staged.path).unlink(missing_ok=True)
+        Path(staged.handle).unlink(missing_ok=True)
 
     def write(self, asset: AssetKeyLike, partition: PartitionPath, data: object) -> WriteResult:
-        """Replace one partition with ``data`` (``stage`` then ``publish``)."""
-        return self.publish(self.stage(asset, partition, data))
+        """Replace one partition with ``data`` (:func:`~partita.io.protocol.write_partition`)."""
+        return write_partition(self, asset, partition, data)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -347,8 +347,8 @@ class ParquetStore:
     def read_staged(self, staged: StagedWrite, as_type: Any = None) -> Any:
         """The staged rows, as ``as_type`` (for checks before publishing)."""
         if resolve_type(as_type) in ("pandas", "table"):
-            return load_as(_read_file(Path(staged.path)), as_type)
-        return load_as(ds.dataset(staged.path, format="parquet"), as_type)
+            return load_as(_read_file(Path(staged.handle)), as_type)
+        return load_as(ds.dataset(staged.handle, format="parquet"), as_type)
 
     def list_partitions(self, asset: AssetKeyLike) -> list[PartitionPath]:
         """Every published partition of ``asset``, sorted."""

@@ -16,11 +16,11 @@ from typing import Any, Protocol, runtime_checkable
 
 import pyarrow as pa
 
+from partita.datatypes import canonical_type
 from partita.io.paths import PartitionPath
 from partita.keys import AssetKeyLike
-from partita.versions import canonical_type
 
-__all__ = ["Store", "StagedWrite", "WriteResult", "schema_json"]
+__all__ = ["StagedWrite", "Store", "WriteResult", "schema_json", "write_partition"]
 
 
 def schema_json(schema: pa.Schema) -> str:
@@ -61,20 +61,32 @@ class StagedWrite:
     Attributes:
         asset: the asset key as a string.
         partition: the partition being written.
-        path: the staged Parquet file.
+        handle: the store's own reference to the staged data (a temp file, an
+            object key, a staging table); only the store that made it reads it.
         result: the write result it will have once published (``location`` is
             the published location).
+        local_parquet: an optional capability: a local Parquet file holding
+            exactly the staged rows, readable in place until the write is
+            published or discarded (checks scan it out of core). ``None`` when
+            the store stages elsewhere; then read the rows with
+            :meth:`Store.read_staged`.
     """
 
     asset: str
     partition: PartitionPath
-    path: str
+    handle: str
     result: WriteResult
+    local_parquet: str | None = None
 
 
 @runtime_checkable
 class Store(Protocol):
     """Idempotent partition-overwrite storage of asset data (DESIGN §4).
+
+    What Partita calls, and all it calls: the runner stages, checks
+    (``read_staged``) and publishes or discards; inputs are ``read``; the
+    freshness report and ``partita check`` list published partitions. Every
+    implementation passes ``tests/integration/test_store_conformance.py``.
 
     ``data`` may be anything :func:`partita.io.to_arrow_reader` accepts;
     ``as_type`` is a type annotation (``pd.DataFrame`` by default, ``pa.Table``,
@@ -93,24 +105,32 @@ class Store(Protocol):
         """Drop staged data; the published version stays."""
         ...
 
-    def write(self, asset: AssetKeyLike, partition: PartitionPath, data: object) -> WriteResult:
-        """``stage`` then ``publish``."""
-        ...
-
     def read(
         self, asset: AssetKeyLike, partitions: Sequence[PartitionPath], as_type: Any = None
     ) -> Any:
-        """The published rows of ``partitions`` as one value of ``as_type``."""
+        """The published rows of ``partitions`` as one value of ``as_type``.
+
+        Dimension columns (``date``...) are added as strings unless the data has them.
+        """
         ...
 
     def read_staged(self, staged: StagedWrite, as_type: Any = None) -> Any:
-        """The staged rows (for checks between stage and publish)."""
+        """The staged rows, exactly as staged (for checks between stage and publish)."""
         ...
 
     def list_partitions(self, asset: AssetKeyLike) -> list[PartitionPath]:
         """Every published partition of ``asset``, sorted."""
         ...
 
-    def delete(self, asset: AssetKeyLike, partition: PartitionPath | None = None) -> None:
-        """Remove one partition, or every partition of ``asset`` when None."""
-        ...
+
+def write_partition(
+    store: Store, asset: AssetKeyLike, partition: PartitionPath, data: object
+) -> WriteResult:
+    """Replace one partition with ``data`` now: ``stage``, then ``publish``; the staged
+    data is discarded if publishing fails. What every store's ``write`` does."""
+    staged = store.stage(asset, partition, data)
+    try:
+        return store.publish(staged)
+    except BaseException:
+        store.discard(staged)
+        raise

@@ -7,12 +7,11 @@ by default, threads, or in-process); workers compute and write data through
 the stores and return results; only the coordinator writes the catalog.
 """
 
-from partita.runner.audit import (
-    AuditHook,
-    AuditRequest,
-    asset_checks,
+from partita.runner.checking import (
+    CheckRequest,
+    StagedChecks,
     check_record,
-    run_checks,
+    run_asset_checks,
 )
 from partita.runner.coordinator import CancelToken, RunCatalog, RunOptions, run_plan
 from partita.runner.executors import (
@@ -36,9 +35,8 @@ from partita.runner.tasks import EdgeRead, Task, TaskGraph, expand_plan
 from partita.runner.worker import WorkerRuntime, resolve_store
 
 __all__ = [
-    "AuditHook",
-    "AuditRequest",
     "CancelToken",
+    "CheckRequest",
     "EdgeRead",
     "Executor",
     "InProcessExecutor",
@@ -53,6 +51,7 @@ __all__ = [
     "RunCatalog",
     "RunOptions",
     "RunResult",
+    "StagedChecks",
     "Task",
     "TaskBoard",
     "TaskGraph",
@@ -63,12 +62,11 @@ __all__ = [
     "WorkItem",
     "WorkResult",
     "WorkerRuntime",
-    "asset_checks",
     "check_record",
     "expand_plan",
     "logs_command",
     "progress_for",
     "resolve_store",
-    "run_checks",
+    "run_asset_checks",
     "run_plan",
 ]

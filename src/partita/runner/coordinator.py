@@ -41,8 +41,8 @@ from partita.records import (
     StepStatus,
     partition_value,
 )
-from partita.runner.audit import AuditHook, asset_checks
 from partita.runner.cancelling import CancelToken, cancel_on_signals
+from partita.runner.checking import StagedChecks, run_asset_checks
 from partita.runner.executors import Executor, ProjectRef, make_executor
 from partita.runner.inputs import CurrentVersions
 from partita.runner.leasing import LeaseWaits, built_meanwhile
@@ -73,9 +73,10 @@ class RunOptions:
     Attributes:
         executor: ``process`` (default), ``thread`` or ``inprocess``.
         max_workers: parallel tasks (default: the number of CPUs).
-        audit: checks run on staged data before publishing (default: the asset's
-            built-in and custom checks; ``None``: none). Checks of sources run
-            in the coordinator, once per source partition per run, unless ``None``.
+        staged_checks: run on each staged partition before it is published
+            (default: the asset's built-in and custom checks; ``None``: none).
+            Checks of sources run in the coordinator, once per source partition
+            per run, unless ``None``.
         lease_wait_s: how long a task waits for another run's lease before it is skipped.
         lease_ttl_s: how long a lease lives without renewal.
         heartbeat_s: seconds between heartbeats (and lease renewals).
@@ -86,7 +87,7 @@ class RunOptions:
 
     executor: str = "process"
     max_workers: int | None = None
-    audit: AuditHook | None = asset_checks
+    staged_checks: StagedChecks | None = run_asset_checks
     lease_wait_s: float = 300.0
     lease_ttl_s: float = 60.0
     heartbeat_s: float = 5.0
@@ -429,7 +430,7 @@ def run_plan(
         catalog: the lineage catalog (only the coordinator writes it).
         data_path: the default store's folder (assets without a store).
         project: how worker processes load the project (needed by ``process``).
-        options: executor, workers, audit hook, lease and heartbeat settings.
+        options: executor, workers, staged-data checks, lease and heartbeat settings.
         progress: where progress goes (default: nowhere).
         clock: the current time (recorded times come from it).
         cancel: a token another thread may set to stop the run.
@@ -453,9 +454,9 @@ def run_plan(
         data_path=data_path,
         ref=project,
         max_workers=workers,
-        audit=opts.audit,
+        staged_checks=opts.staged_checks,
     )
-    checker = None if opts.audit is None else WorkerRuntime.for_data_path(graph, data_path)
+    checker = None if opts.staged_checks is None else WorkerRuntime.for_data_path(graph, data_path)
     coordinator = _Coordinator(
         plan,
         graph,

@@ -38,8 +38,9 @@ from typing import Protocol
 from partita.definitions import load_project
 from partita.errors import PartitaError
 from partita.graph import AssetGraph
+from partita.runner.checking import StagedChecks
 from partita.runner.messages import Outcome, WorkItem, WorkResult
-from partita.runner.worker import AuditHook, WorkerRuntime
+from partita.runner.worker import WorkerRuntime
 
 __all__ = [
     "Executor",
@@ -258,14 +259,14 @@ class ProjectRef:
         return AssetGraph(loaded.definitions)
 
 
-def _process_main(conn: Connection, ref: ProjectRef, audit: AuditHook | None) -> None:
+def _process_main(conn: Connection, ref: ProjectRef, staged_checks: StagedChecks | None) -> None:
     """A worker process: load the project once, then run items until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     runtime: WorkerRuntime | None = None
     load_error = ""
     try:
         runtime = WorkerRuntime.for_data_path(
-            ref.load_graph(), ref.data_path, audit=audit, capture_output=True
+            ref.load_graph(), ref.data_path, staged_checks=staged_checks, capture_output=True
         )
     except Exception as exc:
         load_error = "".join(traceback.format_exception(exc))
@@ -343,7 +344,7 @@ class ProcessExecutor:
     Args:
         ref: how workers load the project.
         max_workers: processes at most (started on demand).
-        audit: checks run on staged data (a module-level function).
+        staged_checks: run on each staged partition (a module-level function).
         context: a ``multiprocessing`` context (default: :func:`default_context`).
     """
 
@@ -352,12 +353,12 @@ class ProcessExecutor:
         ref: ProjectRef,
         max_workers: int,
         *,
-        audit: AuditHook | None = None,
+        staged_checks: StagedChecks | None = None,
         context: BaseContext | None = None,
     ) -> None:
         self.ref = ref
         self.max_workers = max(1, max_workers)
-        self.audit = audit
+        self.staged_checks = staged_checks
         self._ctx = context or default_context()
         self._workers: list[_Worker] = []
         self._busy = 0
@@ -371,7 +372,7 @@ class ProcessExecutor:
         parent, child = self._ctx.Pipe(duplex=True)
         process = self._ctx.Process(  # type: ignore[attr-defined]
             target=_process_main,
-            args=(child, self.ref, self.audit),
+            args=(child, self.ref, self.staged_checks),
             daemon=True,
             name="partita-worker",
         )
@@ -490,7 +491,7 @@ def make_executor(
     data_path: str | os.PathLike[str],
     ref: ProjectRef | None,
     max_workers: int,
-    audit: AuditHook | None,
+    staged_checks: StagedChecks | None,
 ) -> Executor:
     """An executor by name: ``process``, ``thread`` or ``inprocess``."""
     if kind == "process":
@@ -499,8 +500,8 @@ def make_executor(
                 "the process executor needs the project's origin (a definitions file or module)",
                 hint="use executor='thread' or 'inprocess' for graphs built in memory",
             )
-        return ProcessExecutor(ref, max_workers, audit=audit)
-    runtime = WorkerRuntime.for_data_path(graph, data_path, audit=audit)
+        return ProcessExecutor(ref, max_workers, staged_checks=staged_checks)
+    runtime = WorkerRuntime.for_data_path(graph, data_path, staged_checks=staged_checks)
     if kind == "thread":
         return ThreadExecutor(runtime, max_workers)
     if kind == "inprocess":

@@ -1,6 +1,6 @@
 """The checks of the sources a run reads, run in the coordinator.
 
-Sources are not built, so nothing stages their data for the audit hook; the
+Sources are not built, so nothing stages their data for the staged checks; the
 coordinator runs their checks on the published data instead, once per source
 partition per run, before the first task reading it starts. A blocking failure
 skips the readers; results (and warnings) are recorded and shown.
@@ -25,7 +25,7 @@ __all__ = ["SourceChecks"]
 class SourceChecks:
     """Runs and remembers the checks of source partitions for one run.
 
-    Without a ``checker`` (the run has no audit) no check runs.
+    Without a ``checker`` (the run has no staged checks) no check runs.
     """
 
     def __init__(
@@ -69,7 +69,9 @@ class SourceChecks:
     def _check(self, key: AssetKey, partition_key: str) -> bool:
         assert self.checker is not None
         partition = partition_value(partition_key)
-        records, found = self.checker.check_published(key, partition, run_id=self.run_id)
+        records, found = self.checker.check_published(
+            key, partition, now=self.clock(), run_id=self.run_id
+        )
         if not found:  # nothing to check: the read itself reports missing data
             return True
         now = self.clock()

@@ -18,35 +18,37 @@ import time
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from partita.assets import AssetSpec
+from partita.checks.evaluate import run_checks
 from partita.context import AssetContext
 from partita.definitions import Definitions
 from partita.errors import PartitaError, StorageError, UserCodeError
 from partita.graph import AssetGraph
+from partita.io import ParquetStore, StagedWrite, Store, WriteResult
 from partita.io.arrow import load_as, to_arrow_reader
-from partita.io.parquet import ParquetStore
-from partita.io.paths import PartitionPath
-from partita.io.protocol import StagedWrite, Store, WriteResult
 from partita.keys import AssetKey
 from partita.partitions import TimeWindowRange
 from partita.records import CheckRecord
-from partita.runner.audit import (
-    AuditHook,
-    AuditRequest,
+from partita.runner.checking import (
+    CheckRequest,
+    StagedChecks,
     check_record,
     failure_text,
+    partition_path,
     published_data,
+    related_keys,
     related_reader,
-    run_checks,
+    staged_data,
 )
 from partita.runner.messages import Outcome, ReadRequest, WorkItem, WorkResult
 
-__all__ = ["AuditHook", "WorkerRuntime", "partition_path", "resolve_store"]
+__all__ = ["WorkerRuntime", "resolve_store"]
 
 _LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -69,13 +71,6 @@ def resolve_store(spec: AssetSpec, definitions: Definitions, default: Store) -> 
     if not isinstance(chosen, Store):
         raise PartitaError(f"asset {spec.key}: {chosen!r} is not a store")
     return chosen
-
-
-def partition_path(spec: AssetSpec, key: str) -> PartitionPath:
-    """The store's form of a partition key (``()`` when unpartitioned)."""
-    if spec.partitions is None or not spec.partitions.dimensions:
-        return ()
-    return tuple(spec.partitions.split(key).items())
 
 
 @dataclass(frozen=True)
@@ -102,12 +97,12 @@ def _user_traceback(exc: BaseException) -> str:
 
 
 class WorkerRuntime:
-    """What a worker keeps between tasks: the graph, the stores, the audit hook.
+    """What a worker keeps between tasks: the graph, the stores, the staged-data checks.
 
     Args:
         graph: the project's asset graph.
         default_store: the store of assets without one (``ParquetStore(data_path)``).
-        audit: checks run on staged data before publishing (``None``: no checks).
+        staged_checks: run on each staged partition before publishing (``None``: no checks).
         capture_output: also capture ``print`` output (stdout/stderr) into the
             step log; only for workers that run one task at a time.
     """
@@ -117,13 +112,13 @@ class WorkerRuntime:
         graph: AssetGraph,
         default_store: Store,
         *,
-        audit: AuditHook | None = None,
+        staged_checks: StagedChecks | None = None,
         capture_output: bool = False,
     ) -> None:
         self.graph = graph
         self.definitions = graph.definitions
         self.default_store = default_store
-        self.audit = audit
+        self.staged_checks = staged_checks
         self.capture_output = capture_output
         self._stores: dict[AssetKey, Store] = {}
         self._configs: dict[tuple[str, str], Any] = {}
@@ -220,21 +215,23 @@ class WorkerRuntime:
                         (part_key, store.stage(spec.key, partition_path(spec, part_key), data))
                     )
             checks: list[CheckRecord] = []
-            if self.audit is not None:
-                all_checks = self.graph.checks_of(spec.key)
-                related = related_reader(self.graph.resolve, self.store_of)
+            all_checks = self.graph.checks_of(spec.key)
+            if self.staged_checks is not None and all_checks:
+                reads = {r.upstream: r.keys for r in item.reads}
                 for part_key, one in staged:
-                    if one is not None and all_checks:
-                        label = part_key if spec.partitions is not None else None
-                        request = AuditRequest(
-                            data=one.path,
-                            spec=spec,
-                            checks=all_checks,
-                            partition=label,
-                            context=context,
-                            related=related,
-                        )
-                        checks.extend(replace(c, attempt=item.attempt) for c in self.audit(request))
+                    if one is None:
+                        continue
+                    data = staged_data(store, one)
+                    request = CheckRequest(
+                        data=data,
+                        spec=spec,
+                        checks=all_checks,
+                        partition=part_key if spec.partitions is not None else None,
+                        context=context,
+                        related=related_reader(self.graph, spec.key, self.store_of, reads, data),
+                    )
+                    found = self.staged_checks(request)
+                    checks.extend(replace(c, attempt=item.attempt) for c in found)
             blocking = [c for c in checks if c.blocking]
             if blocking or (cancelled is not None and cancelled()):
                 for _, one in staged:
@@ -256,12 +253,13 @@ class WorkerRuntime:
                         store.discard(one)
 
     def check_published(
-        self, key: AssetKey, partition: str | None, *, run_id: str = ""
+        self, key: AssetKey, partition: str | None, *, now: datetime, run_id: str = ""
     ) -> tuple[list[CheckRecord], bool]:
         """Run the checks of ``key`` on one published partition (nothing is built).
 
-        Returns the results and whether published data was found; without
-        data every check fails with a message saying so.
+        ``relationship`` checks read the other asset's partitions that their
+        mapping selects at ``now``. Returns the results and whether published
+        data was found; without data every check fails with a message saying so.
         """
         spec = self.graph.spec(key)
         checks = self.graph.checks_of(key)
@@ -285,14 +283,22 @@ class WorkerRuntime:
         keys = (partition,) if partition is not None else ("",)
         item = WorkItem(run_id=run_id, asset=str(key), keys=keys, attempt=0)
         context = self._context(item, spec, _capture_logger(f"partita.check.{key}").logger)
+        reads = related_keys(self.graph, key, partition, now, self._published_keys)
         outcomes = run_checks(
             checks,
             data,
             partition=partition,
             context=context,
-            related=related_reader(self.graph.resolve, self.store_of),
+            related=related_reader(self.graph, key, self.store_of, reads, data),
         )
         return [check_record(o, str(key), partition=partition) for o in outcomes], True
+
+    def _published_keys(self, key: AssetKey) -> list[str]:
+        spec = self.graph.spec(key)
+        paths = self.store_of(key).list_partitions(key)
+        if spec.partitions is None or not spec.partitions.dimensions:
+            return [""] if paths else []
+        return [spec.partitions.join(dict(p)) for p in paths]
 
     def _inputs(self, spec: AssetSpec, reads: Sequence[ReadRequest]) -> dict[str, Any]:
         kwargs: dict[str, Any] = {}

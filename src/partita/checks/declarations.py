@@ -1,4 +1,4 @@
-"""Data-quality check declarations.
+"""Built-in check declarations: :class:`CheckSpec` and the functions that make one.
 
 A check is declared on an asset (``checks=[not_null("order_id")]``) and runs
 on each staged partition before it is published. ``severity="error"`` (the
@@ -6,41 +6,26 @@ default) blocks publication; ``"warn"`` publishes and records the failure.
 Thresholds let a check tolerate a few failing rows
 (``max_failing_rows=``) or a fraction of them (``max_failing_fraction=``).
 
-Custom checks are functions decorated with :func:`check`; they receive the
-staged data (typed like an asset input) and return a :class:`CheckResult` or a
-bool. They are declared in :mod:`partita.custom_checks`; this module re-exports
-:func:`check`, :class:`CheckDefinition`, :class:`CheckResult`, :func:`data_kind`,
-``DataKind`` and ``Severity``, so they import from here as before.
-
-This module holds the frozen declarations; :mod:`partita.audit` evaluates them.
+Custom checks (``@check`` functions) are declared in
+:mod:`partita.checks.custom`; :data:`AnyCheck` is either kind.
+This module holds frozen values only; :mod:`partita.checks.builtin_eval`
+evaluates them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from partita.custom_checks import (
-    CheckDefinition,
-    CheckResult,
-    DataKind,
-    Severity,
-    check,
-    data_kind,
-)
+from partita.checks.custom import CheckDefinition, Severity
 from partita.errors import DefinitionError
 from partita.keys import IDENTIFIER
+from partita.mappings.base import PartitionMapping
 
 __all__ = [
     "AnyCheck",
-    "CheckDefinition",
-    "CheckResult",
     "CheckSpec",
-    "DataKind",
-    "Severity",
     "accepted_values",
-    "check",
-    "data_kind",
     "declared_columns",
     "expression",
     "in_range",
@@ -67,6 +52,10 @@ class CheckSpec:
     severity: Severity = "error"
     max_failing_rows: int | None = None
     max_failing_fraction: float | None = None
+    mapping: PartitionMapping | None = None
+    """For ``relationship``: which partitions of the other asset each partition is
+    checked against (``None``: the mapping of an input the asset reads it through,
+    else the default mapping between the two partitions definitions)."""
 
     def __post_init__(self) -> None:
         if self.severity not in ("error", "warn"):
@@ -250,19 +239,33 @@ def relationship(
     column: str,
     *,
     to: str,
+    mapping: PartitionMapping | None = None,
     severity: Severity = "error",
     max_failing_rows: int | None = None,
     max_failing_fraction: float | None = None,
     name: str | None = None,
 ) -> CheckSpec:
-    """Every non-null value of ``column`` exists in ``to`` (``"customers.id"``: asset.column)."""
+    """Every non-null value of ``column`` exists in ``to`` (``"customers.id"``: asset.column).
+
+    Each partition is checked against the partitions of the other asset that
+    ``mapping`` selects; without one, against those of an input that reads that
+    asset, or else those the default mapping selects (an unpartitioned asset:
+    all of it; the same daily partitions: the same day). The other asset is a
+    dependency: it is built first, and a change to the partitions read makes the
+    checked partition stale. ``to`` naming the asset itself checks against the
+    partition's own rows.
+    """
     target, _, target_column = to.rpartition(".")
     if not target or not IDENTIFIER.fullmatch(target_column):
         raise DefinitionError(
             f"relationship({column!r}, to={to!r}): 'to' must be 'asset.column'",
             hint='e.g. relationship("customer_id", to="customers.id")',
         )
-    return _spec(
+    if mapping is not None and not isinstance(mapping, PartitionMapping):
+        raise DefinitionError(
+            f"relationship({column!r}, to={to!r}): mapping={mapping!r} is not a partition mapping"
+        )
+    spec = _spec(
         "relationship",
         [column],
         {"to_asset": target, "to_column": target_column},
@@ -271,6 +274,7 @@ def relationship(
         max_failing_fraction,
         name,
     )
+    return replace(spec, mapping=mapping)
 
 
 def parse_expression(sql: str) -> str:

@@ -27,8 +27,8 @@ import pyarrow as pa
 import sqlglot
 from sqlglot import exp
 
-from partita.audit.sqltext import Sql, column_error, join, quote, require_columns
-from partita.checks import CheckSpec, parse_expression
+from partita.checks.declarations import CheckSpec, parse_expression
+from partita.checks.sqltext import Sql, column_error, join, quote, require_columns
 from partita.errors import DefinitionError
 
 __all__ = [

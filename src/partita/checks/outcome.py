@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from partita.checks import Severity
+from partita.checks.custom import Severity
 
 __all__ = ["CheckOutcome", "blocking_failures", "json_safe", "summarize"]
 

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 
 import pyarrow as pa
 
-from partita.versions import canonical_type
+from partita.datatypes import canonical_type
 
 __all__ = ["SchemaDiff", "compare_schema", "normalize_type_name"]
 
@@ -43,7 +43,7 @@ SchemaDiff = tuple[list[str], list[dict[str, str]]]
 
 
 def normalize_type_name(name: str) -> str:
-    """An expected type name in the form :func:`partita.versions.canonical_type` gives."""
+    """An expected type name in the form :func:`partita.datatypes.canonical_type` gives."""
     compact = name.strip().lower()
     compact = compact.replace(", ", ",").replace(",", ", ")  # "timestamp[us,tz=UTC]"
     if "tz=" in compact:  # keep the zone's case (Europe/Berlin)

@@ -10,7 +10,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from partita.audit.sqltext import quote
+from partita.checks.sqltext import quote
 from partita.errors import StorageError
 
 __all__ = ["CheckData", "Relation", "attach"]

@@ -1,6 +1,6 @@
 """Evaluating built-in checks on one partition: one DuckDB statement for all of them.
 
-:func:`evaluate` turns every check into SQL (:mod:`partita.audit.plans`) and
+:func:`evaluate` turns every check into SQL (:mod:`partita.checks.sql_plans`) and
 runs them together: the row checks as ``count(*) FILTER (WHERE ...)``
 aggregates of one scan, ``unique`` and ``relationship`` as one-row subqueries
 of the same statement. Only a check that found failing rows costs a second,
@@ -19,12 +19,12 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from partita.audit.data import CheckData, Relation, attach
-from partita.audit.outcome import CheckOutcome
-from partita.audit.plans import REL, SRC, CheckPlan, plan_check
-from partita.audit.schemas import compare_schema
-from partita.audit.sqltext import Sql, join
-from partita.checks import CheckSpec
+from partita.checks.data import CheckData, Relation, attach
+from partita.checks.declarations import CheckSpec
+from partita.checks.outcome import CheckOutcome
+from partita.checks.schemas import compare_schema
+from partita.checks.sql_plans import REL, SRC, CheckPlan, plan_check
+from partita.checks.sqltext import Sql, join
 from partita.errors import DefinitionError, PartitaError
 
 __all__ = ["Related", "evaluate", "judge"]
@@ -253,7 +253,7 @@ def evaluate(
         if not isinstance(spec, CheckSpec):
             raise DefinitionError(
                 f"evaluate() takes built-in checks (CheckSpec), got {spec!r}",
-                hint="run custom checks with partita.audit.run_custom",
+                hint="run custom checks with partita.checks.custom_eval.run_custom",
             )
     connection = duckdb.connect()
     try:

@@ -1,13 +1,10 @@
 """Custom check declarations: the :func:`check` decorator and what it builds.
 
 A custom check is a function decorated with :func:`check`; it receives an
-asset's staged data (typed like an asset input, see :func:`data_kind`) and
-returns a :class:`CheckResult` or a bool. The decorator freezes it into a
-:class:`CheckDefinition`.
-
-:mod:`partita.checks` re-exports every public name here (import them from
-either); this module does not import :mod:`partita.checks`, so the two cannot
-form a cycle. :mod:`partita.audit` evaluates the definitions.
+asset's staged data (typed like an asset input, see
+:func:`partita.datatypes.data_kind`) and returns a :class:`CheckResult` or a
+bool. The decorator freezes it into a :class:`CheckDefinition`;
+:mod:`partita.checks.custom_eval` runs it.
 """
 
 from __future__ import annotations
@@ -20,66 +17,19 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from partita.context import AssetContext
+from partita.datatypes import DataKind, data_kind
 from partita.errors import DefinitionError
 from partita.keys import IDENTIFIER, AssetKey, AssetKeyLike
 
 __all__ = [
     "CheckDefinition",
     "CheckResult",
-    "DataKind",
     "Severity",
     "check",
-    "data_kind",
 ]
 
-# Defined here (not in partita.checks, which re-exports it) so this module
-# needs nothing from partita.checks.
 Severity = Literal["error", "warn"]
-
-
-DataKind = Literal["pandas", "table", "reader", "relation"]
-
-_KIND_NAMES: dict[str, DataKind] = {
-    "DataFrame": "pandas",
-    "pd.DataFrame": "pandas",
-    "pandas.DataFrame": "pandas",
-    "Table": "table",
-    "pa.Table": "table",
-    "pyarrow.Table": "table",
-    "RecordBatchReader": "reader",
-    "pa.RecordBatchReader": "reader",
-    "pyarrow.RecordBatchReader": "reader",
-    "DuckDBPyRelation": "relation",
-    "duckdb.DuckDBPyRelation": "relation",
-}
-
-
-def data_kind(annotation: Any) -> DataKind | None:
-    """How data annotated ``annotation`` is loaded, or ``None`` for an unknown type.
-
-    No annotation means a pandas DataFrame; ``X | None`` means ``X``; string
-    annotations (``"pd.DataFrame"``) are understood.
-    """
-    if annotation is None or annotation is inspect.Parameter.empty or annotation is Any:
-        return "pandas"
-    if isinstance(annotation, str):
-        name = annotation.replace(" ", "").removesuffix("|None").removeprefix("None|")
-        return _KIND_NAMES.get(name)
-    if typing.get_origin(annotation) in (typing.Union, typing.get_origin(int | None)):
-        args = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
-        return data_kind(args[0]) if len(args) == 1 else None
-    if isinstance(annotation, type):
-        module = annotation.__module__.split(".")[0]
-        qualified = {
-            ("pandas", "DataFrame"): "pandas",
-            ("pyarrow", "Table"): "table",
-            ("pyarrow", "RecordBatchReader"): "reader",
-            ("duckdb", "DuckDBPyRelation"): "relation",
-            ("_duckdb", "DuckDBPyRelation"): "relation",
-        }
-        found = qualified.get((module, annotation.__name__))
-        return typing.cast(DataKind | None, found)
-    return None
+"""``"error"`` blocks publication; ``"warn"`` publishes and records the failure."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,9 +11,10 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from partita.audit.data import CheckData
-from partita.audit.outcome import CheckOutcome
-from partita.checks import CheckDefinition, CheckResult, DataKind, Severity
+from partita.checks.custom import CheckDefinition, CheckResult, Severity
+from partita.checks.data import CheckData
+from partita.checks.outcome import CheckOutcome
+from partita.datatypes import DataKind
 from partita.errors import StorageError
 
 __all__ = ["run_custom"]

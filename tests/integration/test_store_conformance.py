@@ -1,0 +1,246 @@
+"""The Store conformance suite: every store must pass every test here.
+
+A store is added to Partita by adding its factory to ``STORES`` and passing
+this module. The tests use only the :class:`~partita.io.Store` protocol (and
+:func:`~partita.io.write_partition`, which is ``stage`` + ``publish``), with
+real files and databases in ``tmp_path``. Store-specific behaviour (files on
+disk, DuckDB schemas, streaming) is tested in ``test_io_stores.py``.
+"""
+
+from __future__ import annotations
+
+import pickle
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from partita.errors import StorageError
+from partita.io import DuckDBStore, ParquetStore, Store, load_as, to_arrow_reader, write_partition
+from partita.versions import data_version
+
+DAYS = [f"2025-03-{d:02d}" for d in range(1, 8)]
+
+STORES: dict[str, Callable[[Path], Store]] = {
+    "parquet": lambda folder: ParquetStore(folder / "store"),
+    "duckdb": lambda folder: DuckDBStore(folder / "store.duckdb"),
+}
+"""Every store Partita ships, by name: a factory given an empty folder."""
+
+
+@pytest.fixture(params=sorted(STORES))
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
+    return STORES[request.param](tmp_path)
+
+
+def day(value: str) -> tuple[tuple[str, str], ...]:
+    return (("date", value),)
+
+
+def test_read_staged_returns_exactly_the_staged_rows(store: Store) -> None:
+    data = pa.table({"x": [3, 1, 2], "s": ["c", "a", None]})
+    staged = store.stage("t", day(DAYS[0]), data)
+    try:
+        for as_type in (pa.Table, pd.DataFrame, pa.RecordBatchReader):
+            loaded = load_as(store.read_staged(staged, as_type), pa.Table)
+            assert loaded.select(["x", "s"]).to_pylist() == data.to_pylist()
+            assert "date" not in loaded.column_names  # no dimension column is added
+        assert store.list_partitions("t") == []  # staged is not published
+        assert staged.result.data_version == data_version(data)
+        assert staged.result.rows == 3
+    finally:
+        store.discard(staged)
+
+
+def test_a_declared_local_parquet_file_holds_the_staged_rows(store: Store) -> None:
+    data = pa.table({"x": [1, 2, 3]})
+    staged = store.stage("t", day(DAYS[0]), data)
+    try:
+        if staged.local_parquet is None:
+            pytest.skip(f"{store!r} stages elsewhere: checks use read_staged")
+        assert pq.read_table(staged.local_parquet).equals(data)
+    finally:
+        store.discard(staged)
+
+
+def test_publish_makes_the_staged_rows_visible_and_reports_them(store: Store) -> None:
+    staged = store.stage("t", day(DAYS[0]), pa.table({"x": [1, 2]}))
+    result = store.publish(staged)
+    assert result == staged.result
+    assert store.list_partitions("t") == [day(DAYS[0])]
+    assert store.read("t", [day(DAYS[0])], pa.Table).column("x").to_pylist() == [1, 2]
+
+
+def test_staged_writes_pickle(store: Store) -> None:
+    staged = store.stage("t", (), pa.table({"x": [1]}))
+    copy = pickle.loads(pickle.dumps(staged))
+    assert copy == staged
+    store.publish(copy)
+    assert store.read("t", [()], pa.Table).num_rows == 1
+
+
+def test_stores_satisfy_the_protocol(store: Store) -> None:
+    assert isinstance(store, Store)
+
+
+def test_writing_the_same_partition_twice_leaves_one_copy(store: Store, tmp_path: Path) -> None:
+    first = write_partition(store, "sales/orders", day(DAYS[0]), pd.DataFrame({"x": [1, 2, 3]}))
+    second = write_partition(store, "sales/orders", day(DAYS[0]), pd.DataFrame({"x": [1, 2, 3]}))
+    assert first == second
+    assert first.rows == 3
+    table = store.read("sales/orders", [day(DAYS[0])], pa.Table)
+    assert table.num_rows == 3
+    assert store.list_partitions("sales/orders") == [day(DAYS[0])]
+
+
+def test_write_result_carries_version_rows_bytes_schema(store: Store) -> None:
+    table = pa.table({"x": [1, 2], "s": ["a", "b"]})
+    result = write_partition(store, "t", (), table)
+    assert result.data_version == data_version(table)
+    assert result.rows == 2
+    assert result.bytes > 0
+    assert result.schema_fields() == [
+        {"name": "x", "type": "int64"},
+        {"name": "s", "type": "string"},
+    ]
+
+
+def test_data_version_does_not_depend_on_chunking(store: Store) -> None:
+    table = pa.table({"x": list(range(1000)), "s": [str(i) for i in range(1000)]})
+    one = write_partition(store, "t", day("a"), table).data_version
+    many = write_partition(store, "t", day("b"), table.to_reader(max_chunksize=7)).data_version
+    frame = write_partition(store, "t", day("c"), table.to_pandas()).data_version
+    assert one == many == frame
+    changed = table.set_column(0, "x", pa.array([*range(999), 5]))
+    assert write_partition(store, "t", day("d"), changed).data_version != one
+
+
+def test_typed_loading_for_each_type(store: Store) -> None:
+    write_partition(store, "t", day(DAYS[0]), pa.table({"x": [1, 2, 3]}))
+    frame = store.read("t", [day(DAYS[0])])
+    assert isinstance(frame, pd.DataFrame)
+    assert frame["x"].tolist() == [1, 2, 3]
+    assert isinstance(store.read("t", [day(DAYS[0])], pd.DataFrame), pd.DataFrame)
+    table = store.read("t", [day(DAYS[0])], pa.Table)
+    assert isinstance(table, pa.Table)
+    relation = store.read("t", [day(DAYS[0])], duckdb.DuckDBPyRelation)
+    assert isinstance(relation, duckdb.DuckDBPyRelation)
+    assert relation.aggregate("sum(x)").fetchall() == [(6,)]
+    assert relation.aggregate("sum(x)").fetchall() == [(6,)]  # a relation can be re-read
+    reader = store.read("t", [day(DAYS[0])], "pa.RecordBatchReader")
+    assert reader.read_all().num_rows == 3
+
+
+def test_a_window_of_seven_partitions_is_one_table_with_the_date_column(
+    store: Store,
+) -> None:
+    for i, value in enumerate(DAYS):
+        write_partition(store, "sales/orders", day(value), pd.DataFrame({"amount": [i, i * 10]}))
+    table = store.read("sales/orders", [day(v) for v in DAYS], pa.Table)
+    assert table.num_rows == 14
+    rows = sorted(
+        zip(table.column("date").to_pylist(), table.column("amount").to_pylist(), strict=True)
+    )
+    assert rows == sorted(
+        [(v, i) for i, v in enumerate(DAYS)] + [(v, i * 10) for i, v in enumerate(DAYS)]
+    )
+    assert (
+        store.read("sales/orders", [day(DAYS[2])], pa.Table).column("date").to_pylist()
+        == [DAYS[2]] * 2
+    )
+
+
+def test_a_date_column_in_the_data_is_kept_not_duplicated(
+    store: Store,
+) -> None:
+    data = pa.table({"date": pa.array([pd.Timestamp(DAYS[0]).date()] * 2), "x": [1, 2]})
+    write_partition(store, "t", day(DAYS[0]), data)
+    table = store.read("t", [day(DAYS[0])], pa.Table)
+    assert table.column_names.count("date") == 1
+    assert table.column("date").type == pa.date32()
+
+
+def test_partition_column_disagreeing_with_the_partition_is_refused(
+    store: Store,
+) -> None:
+    write_partition(store, "t", day(DAYS[0]), pa.table({"date": [DAYS[0]], "x": [1]}))
+    wrong = pa.table({"date": [DAYS[0], DAYS[1]], "x": [1, 2]})
+    with pytest.raises(StorageError, match="holds '2025-03-02'"):
+        write_partition(store, "t", day(DAYS[0]), wrong)
+    assert store.read("t", [day(DAYS[0])], pa.Table).num_rows == 1
+
+
+def test_schema_evolution_adds_columns_and_refuses_type_changes(
+    store: Store,
+) -> None:
+    write_partition(store, "t", day(DAYS[0]), pa.table({"x": [1], "name": ["a"]}))
+    write_partition(store, "t", day(DAYS[1]), pa.table({"x": [2], "name": ["b"], "extra": [0.5]}))
+    table = store.read("t", [day(DAYS[0]), day(DAYS[1])], pa.Table).sort_by("x")
+    assert table.column("extra").to_pylist() == [None, 0.5]
+    with pytest.raises(
+        StorageError, match=r"column 'x' changes type from (int64|BIGINT) to (string|VARCHAR)"
+    ):
+        write_partition(store, "t", day(DAYS[2]), pa.table({"x": ["oops"]}))
+    assert store.list_partitions("t") == [day(DAYS[0]), day(DAYS[1])]
+
+
+def test_discard_leaves_the_published_version(store: Store) -> None:
+    write_partition(store, "t", day(DAYS[0]), pa.table({"x": [1]}))
+    staged = store.stage("t", day(DAYS[0]), pa.table({"x": [2, 3]}))
+    assert store.read_staged(staged, pa.Table).column("x").to_pylist() == [2, 3]
+    assert store.read("t", [day(DAYS[0])], pa.Table).column("x").to_pylist() == [1]
+    store.discard(staged)
+    if staged.local_parquet is not None:
+        assert not Path(staged.local_parquet).exists()
+    assert store.read("t", [day(DAYS[0])], pa.Table).column("x").to_pylist() == [1]
+    with pytest.raises(StorageError, match="staged data is gone"):
+        store.publish(staged)
+
+
+def test_reading_a_missing_partition_is_an_error(store: Store) -> None:
+    write_partition(store, "t", day(DAYS[0]), pa.table({"x": [1]}))
+    with pytest.raises(StorageError, match="not stored"):
+        store.read("t", [day(DAYS[0]), day(DAYS[1])])
+
+
+def test_none_is_not_stored(store: Store) -> None:
+    assert to_arrow_reader(None) is None
+    with pytest.raises(StorageError, match="no data"):
+        write_partition(store, "t", (), None)
+
+
+def test_a_reader_during_overwrites_sees_old_or_new_never_a_mix(
+    store: Store,
+) -> None:
+    rows = 50_000
+    old, new = pa.table({"v": [1] * rows}), pa.table({"v": [2] * rows})
+    write_partition(store, "t", day(DAYS[0]), old)
+    stop = threading.Event()
+
+    def overwrite() -> None:
+        for i in range(20):
+            write_partition(store, "t", day(DAYS[0]), new if i % 2 == 0 else old)
+        stop.set()
+
+    writer = threading.Thread(target=overwrite)
+    writer.start()
+    seen: set[int] = set()
+    while not stop.is_set():
+        values = store.read("t", [day(DAYS[0])], pa.Table).column("v").unique().to_pylist()
+        assert len(values) == 1
+        assert store.read("t", [day(DAYS[0])], pa.Table).num_rows == rows
+        seen.update(values)
+    writer.join()
+    assert seen <= {1, 2}
+
+
+def test_stores_pickle(store: Store) -> None:
+    copy = pickle.loads(pickle.dumps(store))
+    assert copy == store
+    write_partition(store, "t", (), pa.table({"x": [1]}))
+    assert copy.read("t", [()], pa.Table).num_rows == 1
