@@ -43,7 +43,7 @@ def project_ref(project: Project) -> ProjectRef:
     """How worker processes load ``project`` (its definitions' origin and folders)."""
     return ProjectRef(
         origin=project.loaded.origin,
-        root=str(project.loaded.root),
+        root=str(project.loaded.code_root or project.loaded.root),
         data_path=str(project.data_path),
         sys_path=tuple(sys.path),
     )
