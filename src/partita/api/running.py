@@ -72,7 +72,7 @@ def materialize(
         selection: an asset selection (``None``: every asset).
         partitions: a key or an inclusive range ``A..B`` (a backfill).
         force: rebuild the selected partitions even when they are up to date.
-        config: run-time config values (shared fields, or a table per asset).
+        config: run-time config values (``field``, ``asset.field``; see :mod:`partita.api.config`).
         executor: ``process`` (default), ``thread`` or ``inprocess``.
         max_workers: tasks at once (default: the number of CPUs).
         now: the planning time (default: now, UTC).
