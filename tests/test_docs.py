@@ -24,7 +24,9 @@ def test_python_blocks_run(path: Path, tmp_path: Path, monkeypatch: pytest.Monke
     namespace: dict[str, object] = {"__name__": f"docs_{path.stem}"}
     for number, code in enumerate(blocks, start=1):
         try:
-            exec(compile(code, f"{path.name}[block {number}]", "exec"), namespace)
+            exec(
+                compile(code, f"{path.name}[block {number}]", "exec", dont_inherit=True), namespace
+            )
         except Exception as exc:
             raise AssertionError(
                 f"{path.relative_to(ROOT)} block {number} failed: {exc!r}\n{code}"

@@ -5,13 +5,15 @@ The CLI finds a project's :class:`Definitions` with ``-f path/to/defs.py``,
 nearest ``pyproject.toml``. In the module it takes the object named ``defs``,
 or the only :class:`Definitions` there. The project home (catalog, default
 data folder) is ``.partita/`` beside the definitions unless configured.
+
+A project's own modules are imported under a package named after its folder
+(:mod:`partita.project_imports`): projects loaded in one process never share a
+``helpers.py``, ``sys.path`` is left alone, and loading a project again
+re-imports its modules.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-import sys
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -22,6 +24,7 @@ from typing import Any
 from partita.assets import AssetSpec
 from partita.checks import CheckDefinition
 from partita.errors import DefinitionError
+from partita.project_imports import import_project_file, import_project_module
 
 __all__ = ["Definitions", "LoadedProject", "load_project"]
 
@@ -98,14 +101,19 @@ class Definitions:
 class LoadedProject:
     """A project found on disk: its definitions, where they came from, and its home.
 
-    ``origin`` loads the same definitions again: a file path or a module name,
-    with ``:attribute`` when one was named.
+    ``origin`` loads the same definitions again, from ``code_root``: a file
+    path or a module name, with ``:attribute`` when one was named.
+    ``code_root`` is the folder the project's own modules are imported from
+    (the definitions file's folder, or the folder holding the ``-m`` package);
+    their module names derive from it (see :mod:`partita.project_imports`).
+    ``None`` (definitions made in memory): ``root``.
     """
 
     definitions: Definitions
     root: Path
     home: Path
     origin: str
+    code_root: Path | None = None
 
 
 def _find_pyproject(start: Path) -> Path | None:
@@ -124,24 +132,12 @@ def _find_pyproject(start: Path) -> Path | None:
 def _import_file(path: Path) -> ModuleType:
     if not path.is_file():
         raise DefinitionError(f"definitions file {path} does not exist")
-    name = f"_partita_project_{path.stem}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise DefinitionError(f"cannot import {path} as a Python module")
-    folder = str(path.parent)
-    if folder not in sys.path:
-        sys.path.insert(0, folder)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+    return import_project_file(path)
 
 
 def _import_module(name: str, root: Path) -> ModuleType:
-    if str(root) not in sys.path:
-        sys.path.insert(0, str(root))
     try:
-        return importlib.import_module(name)
+        return import_project_module(name, root)
     except ModuleNotFoundError as exc:
         if exc.name and name.startswith(exc.name):
             raise DefinitionError(
@@ -219,6 +215,7 @@ def load_project(
         path = (start / text).resolve() if not Path(text).is_absolute() else Path(text)
         loaded = _import_file(path)
         origin = f"{path}:{attribute}" if attribute else str(path)
+        code_root = path.parent
         if configured_home is None:
             root = path.parent
     else:
@@ -227,9 +224,12 @@ def load_project(
         attribute = attribute_text or None
         loaded = _import_module(name, root)
         origin = module
+        code_root = root
         if configured_home is None and loaded.__file__:
             root = Path(loaded.__file__).resolve().parent
     definitions = _pick(loaded, attribute, origin)
     home_text = definitions.home or configured_home or DEFAULT_HOME
     home = (root / home_text).resolve()
-    return LoadedProject(definitions=definitions, root=root, home=home, origin=origin)
+    return LoadedProject(
+        definitions=definitions, root=root, home=home, origin=origin, code_root=code_root
+    )

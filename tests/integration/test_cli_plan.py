@@ -79,3 +79,40 @@ def test_plan_errors(tmp_path: Path) -> None:
     assert explain.returncode == 1 and "say which partition" in explain.stderr
     unknown = run_cli(["plan", "wekly"], project)
     assert unknown.returncode == 1 and "did you mean 'weekly'" in unknown.stderr
+
+
+NESTED_CONFIG = """
+from pydantic import BaseModel
+from partita import Definitions, asset
+
+class Window(BaseModel):
+    days: int = 1
+
+class ReportConfig(BaseModel):
+    window: Window = Window()
+
+@asset
+def report(config: ReportConfig) -> None:
+    return None
+
+defs = Definitions(assets=[report])
+"""
+
+
+def test_config_for_a_nested_model_and_for_one_asset(tmp_path: Path) -> None:
+    project = write_project(tmp_path / "p", NESTED_CONFIG)
+
+    def hashes(*assignments: str) -> dict[str, str]:
+        args = ["plan", "--json", *(a for pair in assignments for a in ("-c", pair))]
+        data = json.loads(run_cli(args, project, check=True).stdout)
+        return dict(data["request"]["config_hashes"])
+
+    default = hashes()
+    shared = hashes('window={"days": 3}')
+    assert shared["report"] != default["report"]
+    assert hashes('report.window={"days": 3}') == shared
+    typo = run_cli(["plan", "-c", 'report.windw={"days": 3}'], project)
+    assert typo.returncode == 1
+    assert "report has no config field 'windw'; did you mean 'window'?" in typo.stderr
+    unknown = run_cli(["plan", "-c", "reprt.window=1"], project)
+    assert unknown.returncode == 1 and "did you mean 'report'?" in unknown.stderr

@@ -1,21 +1,31 @@
-"""Run-time config: parse ``-c key=value`` / ``--config FILE``, validate per asset, hash.
+"""Run-time config: parse ``-c [asset.]field=value`` / ``--config FILE``, validate, hash.
 
-An asset takes config through a parameter annotated with a pydantic model.
-Values given on the command line apply to every selected asset whose model
-has that field; a file may also give values per asset::
+An asset takes config through a parameter annotated with a pydantic model. A
+config mapping (from ``-c``, a file, or Python) names where each value goes by
+its key, never by the value's type:
+
+- ``field``: a field shared by every selected asset whose model has it. A
+  value may be a table (a nested model), as in ``-c 'window={"days": 3}'``.
+- ``asset.field``: a field of one asset (``-c clean_orders.strict=true``).
+- ``asset`` holding a table of fields: the same, as a file writes it
+  (``[clean_orders]``), when no selected asset has a field of that name.
+
+::
 
     # config.toml
     min_amount = 10            # every asset whose model has min_amount
     [clean_orders]             # only clean_orders
     strict = true
 
-Everything is validated before anything runs. The hash of each asset's
-validated config is recorded with its materializations, so a config change
-makes its partitions ``config_changed``.
+Everything is validated before anything runs: a name that fits nothing is an
+error with close names. The hash of each asset's validated config is recorded
+with its materializations, so a config change makes its partitions
+``config_changed``.
 """
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import tomllib
@@ -25,29 +35,46 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from partita.errors import ConfigError
+from partita.errors import ConfigError, UnknownAssetError
 from partita.graph import AssetGraph
 from partita.keys import AssetKey
 
 __all__ = ["config_hash", "load_config_file", "parse_assignments", "resolve_config"]
 
 
-def _value(text: str) -> Any:
-    """``10`` -> 10, ``true`` -> True, ``"x"`` -> "x"; anything else stays text."""
+def _value(name: str, text: str) -> Any:
+    """``10`` -> 10, ``true`` -> True, ``{"days": 3}`` -> a dict; other text stays text."""
     try:
         return json.loads(text)
     except json.JSONDecodeError:
+        if text.startswith(("{", "[")):
+            raise ConfigError(
+                f"config {name}: {text} is not valid JSON",
+                hint=f"quote it for the shell: -c '{name}={{\"days\": 3}}'",
+            ) from None
         return text
 
 
 def parse_assignments(pairs: Sequence[str]) -> dict[str, Any]:
-    """``["min_amount=10", "name=eu"]`` -> ``{"min_amount": 10, "name": "eu"}``."""
+    """``["min_amount=10", "clean_orders.strict=true"]`` ->
+    ``{"min_amount": 10, "clean_orders.strict": True}``.
+
+    A name is ``field`` (shared) or ``asset.field`` (one asset); values are JSON
+    when they parse as JSON, else text.
+    """
     values: dict[str, Any] = {}
     for pair in pairs:
         name, sep, text = pair.partition("=")
-        if not sep or not name.strip():
+        name = name.strip()
+        if not sep or not name:
             raise ConfigError(f"config {pair!r} is not key=value", hint="e.g. -c min_amount=10")
-        values[name.strip()] = _value(text.strip())
+        asset, dot, field = name.partition(".")
+        if dot and (not asset or not field or "." in field):
+            raise ConfigError(
+                f"config {pair!r}: write field=value or asset.field=value",
+                hint="a nested value is JSON: -c 'asset.window={\"days\": 3}'",
+            )
+        values[name] = _value(name, text.strip())
     return values
 
 
@@ -79,46 +106,114 @@ def config_hash(model: BaseModel | None) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def _did_you_mean(name: str, candidates: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, sorted(set(candidates)), n=3, cutoff=0.6)
+    return "; did you mean " + " or ".join(repr(c) for c in close) + "?" if close else ""
+
+
+def _field_names(model: type[BaseModel]) -> set[str]:
+    names = set(model.model_fields)
+    return names | {f.alias for f in model.model_fields.values() if f.alias}
+
+
+def _asset_taking_config(graph: AssetGraph, name: str, entry: str) -> AssetKey:
+    try:
+        key = graph.resolve(name)
+    except UnknownAssetError as exc:
+        raise UnknownAssetError(
+            name,
+            exc.suggestions,
+            context=f"in config {entry!r}",
+            hint="write asset.field=value with an asset from `partita list`",
+        ) from None
+    if graph.spec(key).config_model is None:
+        raise ConfigError(f"config {entry}: {key} takes no config")
+    return key
+
+
+def _known_asset(graph: AssetGraph, name: str) -> bool:
+    try:
+        graph.resolve(name)
+    except UnknownAssetError:
+        return False
+    return True
+
+
+def _per_asset_tables(
+    graph: AssetGraph, values: Mapping[str, Any], shared_fields: set[str]
+) -> tuple[dict[AssetKey, dict[str, Any]], dict[str, Any]]:
+    """Split ``values`` into per-asset tables and shared fields, by name only."""
+    per_asset: dict[AssetKey, dict[str, Any]] = {}
+    shared: dict[str, Any] = {}
+    unused: list[str] = []
+    for name, value in values.items():
+        asset_name, dot, field = name.partition(".")
+        if dot:
+            key = _asset_taking_config(graph, asset_name, name)
+            per_asset.setdefault(key, {})[field] = value
+        elif name in shared_fields:
+            shared[name] = value
+        elif _known_asset(graph, name):
+            key = _asset_taking_config(graph, name, name)
+            if not isinstance(value, Mapping):
+                raise ConfigError(
+                    f"config for {key} must be a table of its fields, got {value!r}",
+                    hint=f"write {name}.FIELD=VALUE",
+                )
+            per_asset.setdefault(key, {}).update(value)
+        else:
+            unused.append(name)
+    if unused:
+        names = [*shared_fields, *(str(k) for k in graph.keys)]
+        raise ConfigError(
+            f"config {', '.join(unused)} fits no selected asset" + _did_you_mean(unused[0], names),
+            hint=f"fields the selected assets take: {', '.join(sorted(shared_fields)) or 'none'};"
+            " one asset's field is asset.field=value",
+        )
+    for key, table in per_asset.items():
+        model = graph.spec(key).config_model
+        assert model is not None
+        fields = _field_names(model)
+        for field in table:
+            if field not in fields:
+                raise ConfigError(
+                    f"config {key}.{field}: {key} has no config field {field!r}"
+                    + _did_you_mean(field, fields),
+                    hint=f"{model.__name__} takes: {', '.join(sorted(fields))}",
+                )
+    return per_asset, shared
+
+
 def resolve_config(
     graph: AssetGraph, assets: Iterable[AssetKey], values: Mapping[str, Any]
 ) -> dict[str, BaseModel]:
     """Validate the config of every asset in ``assets`` that takes one.
 
+    A key of ``values`` is a shared field when a selected asset's model has that
+    field, ``asset.field`` for one asset, or an asset's name holding a table of
+    its fields (see the module docs). An asset's own values win over shared ones.
+
     Raises:
-        ConfigError: a value fits no selected asset's model, or a model rejects it.
+        ConfigError: a name fits no selected asset or field (with close names), or a
+            model rejects a value.
+        UnknownAssetError: ``asset.field`` names no asset.
     """
     chosen = [graph.spec(k) for k in assets]
-    per_asset = {k: v for k, v in values.items() if isinstance(v, dict)}
-    shared = {k: v for k, v in values.items() if not isinstance(v, dict)}
-    for name in per_asset:
-        key = graph.resolve(name)
-        if graph.spec(key).config_model is None:
-            raise ConfigError(f"config for {key}: the asset takes no config")
-    fields: set[str] = set()
+    models_of = {spec.key: spec.config_model for spec in chosen if spec.config_model is not None}
+    shared_fields = {name for model in models_of.values() for name in _field_names(model)}
+    per_asset, shared = _per_asset_tables(graph, values, shared_fields)
     models: dict[str, BaseModel] = {}
-    for spec in chosen:
-        model = spec.config_model
-        if model is None:
-            continue
-        names = set(model.model_fields)
-        fields |= names
+    for key, model in models_of.items():
+        names = _field_names(model)
         given = {k: v for k, v in shared.items() if k in names}
-        for name, table in per_asset.items():
-            if graph.resolve(name) == spec.key:
-                given.update(table)
+        given.update(per_asset.get(key, {}))
         try:
-            models[str(spec.key)] = model(**given)
+            models[str(key)] = model(**given)
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
             raise ConfigError(
-                f"config of {spec.key} ({model.__name__}): {where}: {first['msg']}",
+                f"config of {key} ({model.__name__}): {where}: {first['msg']}",
                 hint=f"fields: {', '.join(sorted(names))}",
             ) from None
-    unused = sorted(set(shared) - fields)
-    if unused:
-        raise ConfigError(
-            f"config {', '.join(unused)} fits no selected asset",
-            hint=f"fields the selected assets take: {', '.join(sorted(fields)) or 'none'}",
-        )
     return models

@@ -43,7 +43,7 @@ def project_ref(project: Project) -> ProjectRef:
     """How worker processes load ``project`` (its definitions' origin and folders)."""
     return ProjectRef(
         origin=project.loaded.origin,
-        root=str(project.loaded.root),
+        root=str(project.loaded.code_root or project.loaded.root),
         data_path=str(project.data_path),
         sys_path=tuple(sys.path),
     )
@@ -72,7 +72,7 @@ def materialize(
         selection: an asset selection (``None``: every asset).
         partitions: a key or an inclusive range ``A..B`` (a backfill).
         force: rebuild the selected partitions even when they are up to date.
-        config: run-time config values (shared fields, or a table per asset).
+        config: run-time config values (``field``, ``asset.field``; see :mod:`partita.api.config`).
         executor: ``process`` (default), ``thread`` or ``inprocess``.
         max_workers: tasks at once (default: the number of CPUs).
         now: the planning time (default: now, UTC).

@@ -21,6 +21,7 @@ import contextlib
 import multiprocessing
 import multiprocessing.connection
 import os
+import pickle
 import queue
 import signal
 import sys
@@ -237,9 +238,11 @@ class ProjectRef:
 
     Attributes:
         origin: the definitions file (``.py``) or module name.
-        root: the project root (where a module is imported from).
+        root: the folder the project's modules are imported from
+            (:attr:`~partita.definitions.LoadedProject.code_root`).
         data_path: the default store's folder.
-        sys_path: the coordinator's ``sys.path``, so the same modules import.
+        sys_path: the coordinator's ``sys.path``, so the same installed modules import
+            (the project's own modules never need it, see :mod:`partita.project_imports`).
     """
 
     origin: str
@@ -259,14 +262,20 @@ class ProjectRef:
         return AssetGraph(loaded.definitions)
 
 
-def _process_main(conn: Connection, ref: ProjectRef, staged_checks: StagedChecks | None) -> None:
-    """A worker process: load the project once, then run items until told to stop."""
+def _process_main(conn: Connection, ref: ProjectRef, pickled_checks: bytes) -> None:
+    """A worker process: load the project once, then run items until told to stop.
+
+    The staged-data checks arrive pickled and is unpickled once the project is loaded,
+    so a function from the project's own modules resolves by reference to them.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     runtime: WorkerRuntime | None = None
     load_error = ""
     try:
+        graph = ref.load_graph()
+        staged_checks: StagedChecks | None = pickle.loads(pickled_checks)
         runtime = WorkerRuntime.for_data_path(
-            ref.load_graph(), ref.data_path, staged_checks=staged_checks, capture_output=True
+            graph, ref.data_path, staged_checks=staged_checks, capture_output=True
         )
     except Exception as exc:
         load_error = "".join(traceback.format_exception(exc))
@@ -359,6 +368,7 @@ class ProcessExecutor:
         self.ref = ref
         self.max_workers = max(1, max_workers)
         self.staged_checks = staged_checks
+        self._pickled_checks = pickle.dumps(staged_checks)
         self._ctx = context or default_context()
         self._workers: list[_Worker] = []
         self._busy = 0
@@ -372,7 +382,7 @@ class ProcessExecutor:
         parent, child = self._ctx.Pipe(duplex=True)
         process = self._ctx.Process(  # type: ignore[attr-defined]
             target=_process_main,
-            args=(child, self.ref, self.staged_checks),
+            args=(child, self.ref, self._pickled_checks),
             daemon=True,
             name="partita-worker",
         )
