@@ -44,6 +44,7 @@ from partita.records import (
 from partita.runner.audit import AuditHook, asset_checks
 from partita.runner.cancelling import CancelToken, cancel_on_signals
 from partita.runner.executors import Executor, ProjectRef, make_executor
+from partita.runner.failed_observations import record_failed_observations
 from partita.runner.inputs import CurrentVersions
 from partita.runner.leasing import LeaseWaits, built_meanwhile
 from partita.runner.messages import Outcome, WorkItem, WorkResult
@@ -335,6 +336,9 @@ class _Coordinator:
             )
         )
         self.progress.started(self.run_id, len(self.tasks))
+        unobserved = record_failed_observations(
+            self.catalog, self.run_id, self.plan.failed_observations, self.plan.now, self.progress
+        )
         status = RunStatus.FAILED
         error: str | None = None
         try:
@@ -345,6 +349,9 @@ class _Coordinator:
             elif any(r.state is not TaskState.SUCCEEDED and not r.skip_ok for r in self.board.runs):
                 status = RunStatus.FAILED
                 error = "some tasks failed"
+            elif unobserved:
+                status = RunStatus.FAILED
+                error = "some source observations failed"
             else:
                 status = RunStatus.SUCCEEDED
         except KeyboardInterrupt:
@@ -364,7 +371,7 @@ class _Coordinator:
         return RunResult(
             run_id=self.run_id,
             status=str(status),
-            outcomes=tuple(self._outcome(i) for i in range(len(self.tasks))),
+            outcomes=unobserved + tuple(self._outcome(i) for i in range(len(self.tasks))),
             started_at=started,
             finished_at=finished,
             blocked=tuple(b.describe() for b in self.plan.blocked),
@@ -424,7 +431,8 @@ def run_plan(
     """Execute ``plan`` and record it in ``catalog``; return what happened.
 
     Args:
-        plan: what to build (an empty plan runs nothing and records no run).
+        plan: what to build (an empty plan without failed observations runs nothing
+            and records no run).
         graph: the project's asset graph.
         catalog: the lineage catalog (only the coordinator writes it).
         data_path: the default store's folder (assets without a store).
@@ -436,7 +444,7 @@ def run_plan(
         dynamic: the keys of dynamic partitions definitions.
     """
     opts = options or RunOptions()
-    if plan.is_empty:
+    if plan.is_empty and not plan.failed_observations:
         now = clock()
         return RunResult(
             run_id=None,
