@@ -113,6 +113,21 @@ def test_a_failed_observation_blocks_only_its_readers() -> None:
     ]
 
 
+def test_a_failed_unpartitioned_source_blocks_every_reader_partition() -> None:
+    graph = graph_with_sources()
+    catalog = FakeCatalog(graph)
+    for day in DAILY.keys(NOW):
+        catalog.observe("feed", day, "v1")
+    failure = FailedObservation(AssetKey("rates"), "", "OSError: no route to host")
+    result = plan(graph, catalog.state(), PlanRequest(), NOW, failed_observations=[failure])
+    assert result.is_empty
+    (rolling, daily) = result.blocked
+    assert str(rolling.upstream) == "rates" and len(rolling.partitions) == 10
+    assert rolling.describe().endswith("whose observation failed: OSError: no route to host")
+    assert str(daily.upstream) == "rolling" and len(daily.partitions) == 10
+    assert result.to_json()["failed_observations"][0]["partition"] is None
+
+
 def test_a_failed_observation_of_a_current_input_blocks_nothing() -> None:
     """A reader that is up to date stays as it is: only partitions that would be
     built are blocked by an input whose version is unknown."""
