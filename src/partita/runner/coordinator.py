@@ -336,12 +336,17 @@ class _Coordinator:
             )
         )
         self.progress.started(self.run_id, len(self.tasks))
-        unobserved = record_failed_observations(
-            self.catalog, self.run_id, self.plan.failed_observations, self.plan.now, self.progress
-        )
         status = RunStatus.FAILED
         error: str | None = None
+        unobserved: tuple[TaskOutcome, ...] = ()
         try:
+            unobserved = record_failed_observations(
+                self.catalog,
+                self.run_id,
+                self.plan.failed_observations,
+                self.plan.now,
+                self.progress,
+            )
             self._loop()
             if self.cancel.cancelled:
                 status = RunStatus.CANCELLED
