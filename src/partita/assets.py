@@ -362,6 +362,8 @@ def source(
     freshness: Freshness | None = None,
     checks: Sequence[AnyCheck] = (),
     store: object | None = None,
+    retry: RetryPolicy | None = None,
+    batch: bool = False,
 ) -> Any:
     """Declare a source: data Partita does not build but can observe.
 
@@ -373,6 +375,13 @@ def source(
         def landing_orders(context) -> str | None:
             path = LANDING / f"{context.partition_key}.csv"
             return str(path.stat().st_mtime_ns) if path.exists() else None
+
+    With ``batch=True`` the function is called once for all the partitions a
+    plan needs (``context.partition_keys``) and returns a mapping from key to
+    data version (a key left out, or mapped to ``None``, is not there yet).
+    ``retry=`` (a :class:`RetryPolicy`) calls a raising observe function again
+    before its partitions count as failed to observe. Observe functions of
+    different sources and partitions run concurrently, in threads.
 
     ``source("landing/orders", store=...)`` without a function declares a
     source that is never observed. Downstream assets read a source through its
@@ -390,9 +399,19 @@ def source(
                 )
             context_param = params[0] if params else None
             doc = inspect.cleandoc(func.__doc__ or "")
+            if batch and (partitions is None or context_param is None):
+                raise DefinitionError(
+                    f"source {asset_key}: batch=True needs partitions= and a 'context' "
+                    "parameter (its partition_keys are the keys to observe)"
+                )
         else:
             asset_key = _make_key(str(name), key, key_prefix) if name else _required_key(key)
             context_param, doc = None, ""
+            if batch or retry is not None:
+                raise DefinitionError(
+                    f"source {asset_key}: batch= and retry= apply to an observe function; "
+                    "this source has none"
+                )
         _check_common(asset_key, partitions, group, tags or {}, checks)
         return AssetSpec(
             key=asset_key,
@@ -407,6 +426,8 @@ def source(
             freshness=freshness,
             checks=tuple(checks),
             store=store,
+            retry=retry,
+            batch=batch,
             context_param=context_param,
         )
 

@@ -1,14 +1,15 @@
 """Planning from Python and for ``partita plan``: observe sources, load state, plan.
 
 ``plan_project`` is what ``partita plan`` and ``partita materialize`` call: it
-validates the run-time config, observes the sources the selection reads
-(recording changed observations), loads the catalog's bulk state for the
-assets involved, and hands everything to the pure planner.
+validates the run-time config, observes the source partitions the request
+reads (see :mod:`partita.api.observing`; changed versions are recorded, failed
+observations are handed to the planner, which blocks their readers), loads the
+catalog's bulk state for the assets involved, and hands everything to the pure
+planner.
 """
 
 from __future__ import annotations
 
-import traceback
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -19,27 +20,24 @@ from typing import Any
 from pydantic import BaseModel
 
 from partita.api.config import config_hash, load_config_file, parse_assignments, resolve_config
+from partita.api.observing import observe_sources, record_observations
 from partita.api.project import Project, dynamic_partitions_definitions
 from partita.catalog import SQLiteCatalog
-from partita.context import AssetContext
-from partita.errors import PlanError, UserCodeError
-from partita.keys import AssetKey
-from partita.partitions import (
-    UNPARTITIONED,
-    DynamicPartitionsStore,
-    InMemoryDynamicPartitionsStore,
-)
+from partita.errors import PlanError
+from partita.partitions import DynamicPartitionsStore, InMemoryDynamicPartitionsStore
 from partita.planner import (
+    FailedObservation,
     Plan,
     PlanRequest,
     Why,
     assets_needed,
     explain,
     plan,
+    source_partitions,
     split_target,
     targets,
 )
-from partita.records import Observation, PlannerState, partition_column
+from partita.records import PlannerState
 
 __all__ = [
     "CatalogDynamicKeys",
@@ -54,12 +52,18 @@ __all__ = [
 @dataclass(frozen=True)
 class Planned:
     """A plan with what it was made from: the state snapshot, the validated config, and
-    the dynamic partition keys it saw."""
+    the dynamic partition keys it saw.
+
+    ``observed`` counts the observations recorded (changed versions),
+    ``observe_calls`` the observe calls made; the observations that failed are
+    ``plan.failed_observations``.
+    """
 
     plan: Plan
     state: PlannerState
     configs: Mapping[str, BaseModel] = field(default_factory=dict)
     observed: int = 0
+    observe_calls: int = 0
     dynamic: DynamicPartitionsStore = field(default_factory=InMemoryDynamicPartitionsStore)
 
 
@@ -110,62 +114,6 @@ def config_values(files: Sequence[Path] = (), assignments: Sequence[str] = ()) -
     return values
 
 
-def _observe_sources(
-    project: Project, catalog: SQLiteCatalog, chosen: Sequence[AssetKey], now: datetime
-) -> int:
-    """Call each observed source's function for its partitions; record what changed."""
-    graph = project.graph
-    sources = sorted(
-        {
-            e.upstream
-            for k in chosen
-            for e in graph.upstream_edges(k)
-            if graph.spec(e.upstream).is_source and graph.spec(e.upstream).fn is not None
-        },
-        key=str,
-    )
-    if not sources:
-        return 0
-    before = catalog.planner_state([str(k) for k in sources]).observations
-    known = {
-        (a, p): v
-        for a, p, v in zip(
-            before["asset"].to_pylist(),
-            before["partition"].to_pylist(),
-            before["data_version"].to_pylist(),
-            strict=True,
-        )
-    }
-    recorded = 0
-    for key in sources:
-        spec = graph.spec(key)
-        definition = spec.partitions or UNPARTITIONED
-        for partition in definition.keys(now, dynamic=CatalogDynamicKeys(catalog)):
-            context = AssetContext(
-                asset_key=key,
-                partition_key=partition or None,
-                partition_keys=(partition,) if partition else (),
-                partition=definition.split(partition) if partition else {},
-                time_window=definition.time_window(partition) if definition.is_time else None,
-                resources=project.loaded.definitions.resources,
-            )
-            try:
-                version = spec(context) if spec.context_param else spec()
-            except Exception as exc:
-                raise UserCodeError(
-                    str(key), partition or None, exc, user_traceback=traceback.format_exc()
-                ) from exc
-            if version is None:
-                continue
-            text = str(version)
-            if known.get((str(key), partition_column(partition or None))) != text:
-                catalog.record_observation(
-                    Observation(str(key), partition or None, text, observed_at=now)
-                )
-                recorded += 1
-    return recorded
-
-
 def plan_project(
     project: Project,
     selection: str | None = None,
@@ -186,7 +134,9 @@ def plan_project(
         force: rebuild the selected partitions whatever their state.
         config: run-time config values (see :mod:`partita.api.config`).
         now: the planning time (default: the current time, UTC).
-        observe: call the sources' observe functions first.
+        observe: observe the source partitions the request reads first (an
+            observation that fails blocks what reads it, see
+            :class:`~partita.planner.FailedObservation`).
         read_only: write nothing (no observations, no dead-run marking) and never
             create the catalog: a project that never ran plans as empty. For
             questions such as ``partita status``.
@@ -200,7 +150,8 @@ def plan_project(
         selection=selection, partitions=partitions, force=force, config_hashes=hashes
     )
     needed = [str(k) for k in assets_needed(graph, selection)]
-    observed = 0
+    observed = calls = 0
+    failures: tuple[FailedObservation, ...] = ()
     with ExitStack() as stack:
         if catalog is None:
             catalog = stack.enter_context(
@@ -209,17 +160,27 @@ def plan_project(
         if catalog is None:
             state, dynamic = PlannerState.empty(), InMemoryDynamicPartitionsStore()
         else:
-            if not read_only:
-                catalog.mark_dead_runs(now=moment)  # their unfinished steps become `abandoned`
-                if observe:
-                    observed = _observe_sources(project, catalog, chosen, moment)
-            state = catalog.planner_state(needed)
             keys = CatalogDynamicKeys(catalog)
             dynamic = InMemoryDynamicPartitionsStore(
                 {name: keys.get(name) for name in dynamic_partitions_definitions(project)}
             )
-    made = plan(graph, state, request, moment, dynamic=dynamic)
-    return Planned(plan=made, state=state, configs=configs, observed=observed, dynamic=dynamic)
+            if not read_only:
+                catalog.mark_dead_runs(now=moment)  # their unfinished steps become `abandoned`
+                if observe:
+                    wanted = source_partitions(graph, request, moment, dynamic=dynamic)
+                    found = observe_sources(project, wanted)
+                    observed = record_observations(catalog, found, moment)
+                    calls, failures = found.calls, found.failures
+            state = catalog.planner_state(needed)
+    made = plan(graph, state, request, moment, dynamic=dynamic, failed_observations=failures)
+    return Planned(
+        plan=made,
+        state=state,
+        configs=configs,
+        observed=observed,
+        observe_calls=calls,
+        dynamic=dynamic,
+    )
 
 
 def explain_partition(project: Project, planned: Planned, target: str) -> Why:

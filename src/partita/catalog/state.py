@@ -70,7 +70,8 @@ FROM input_edges WHERE materialization_id > ?
 # cancelled, or abandoned by a run that died), after its latest materialization.
 # Cancelled and abandoned count: the worker may have published before the
 # coordinator could record it, so the partition is rebuilt to make data and
-# catalog agree again.
+# catalog agree again. A source partition's failed attempt is a failed
+# observation; a later observation of it ends the failure.
 _FAILED = f"""
 SELECT f.asset, f.partition, f.status, COALESCE(f.error, '')
 FROM step_attempts f
@@ -82,6 +83,10 @@ WHERE f.status IN ('failed', 'timed_out', 'abandoned', 'cancelled')
       WHERE a.asset = f.asset AND a.partition = f.partition
         AND a.status IN ('succeeded', 'failed', 'timed_out', 'abandoned', 'cancelled'))
   AND (l.created_at IS NULL OR COALESCE(f.finished_at, f.started_at) >= l.created_at)
+  AND NOT EXISTS (
+      SELECT 1 FROM observations o
+      WHERE o.asset = f.asset AND o.partition = f.partition
+        AND o.observed_at >= COALESCE(f.finished_at, f.started_at))
 """
 
 _OBSERVATIONS = f"""

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -18,8 +19,8 @@ from partita.api import (
     partition_request,
     plan_project,
 )
-from partita.cli.app import pass_project, print_json, show, stdout
-from partita.planner import Plan, Why
+from partita.cli.app import pass_project, print_json, show, stderr, stdout
+from partita.planner import FailedObservation, Plan, Why
 
 __all__ = ["config_options", "partition_options", "render_plan"]
 
@@ -55,8 +56,25 @@ def config_options(command: F) -> F:
     )(command)
 
 
+def _failed_observation_lines(failures: Sequence[FailedObservation]) -> list[str]:
+    """One line per source and error: ``vendor 2026-11-01, 2026-11-02 (2): ConnectionError``."""
+    grouped: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for failure in failures:
+        grouped[(str(failure.asset), failure.error)].append(failure.partition)
+    lines = []
+    for (asset, error), partitions in grouped.items():
+        shown = ", ".join(p for p in partitions[:3] if p)
+        if len(partitions) > 3:
+            shown += f", ... ({len(partitions)})"
+        lines.append(f"observation failed: {asset} {shown}".rstrip() + f": {error}")
+    return lines
+
+
 def render_plan(plan: Plan) -> None:
-    """Print a plan: per asset the partitions, counts and reasons; blocked ones; a total."""
+    """Print a plan: per asset the partitions, counts and reasons; blocked ones; failed
+    source observations; a total."""
+    for line in _failed_observation_lines(plan.failed_observations):
+        stdout.print(Text(line, style="red"))
     if plan.is_empty and not plan.blocked:
         stdout.print("Nothing to do: every selected partition is up to date.")
         return
@@ -124,6 +142,15 @@ def plan_command(
         config=config_values(config_files, assignments),
     )
     why = explain_partition(project, planned, explain_target) if explain_target else None
+    failed = len(planned.plan.failed_observations)
+    if failed:
+        stderr.print(
+            Text(
+                f"warning: {failed} source partition{'s' * (failed != 1)} could not be observed; "
+                f"what reads {'them' if failed != 1 else 'it'} is blocked",
+                style="yellow",
+            )
+        )
     if as_json:
         data = planned.plan.to_json()
         if why is not None:

@@ -5,12 +5,22 @@ snapshot, the planner does no IO, and the Plan is a frozen value that can be
 printed, serialized and tested without running anything.
 """
 
-from partita.planner.core import assets_needed, plan, targets
+from partita.planner.core import plan
 from partita.planner.explain import Why, explain, split_target
-from partita.planner.plan import Blocked, Plan, PlanRequest, PlanStep, Reason, StepReason
+from partita.planner.plan import (
+    Blocked,
+    FailedObservation,
+    Plan,
+    PlanRequest,
+    PlanStep,
+    Reason,
+    StepReason,
+)
+from partita.planner.requested import assets_needed, source_partitions, targets
 
 __all__ = [
     "Blocked",
+    "FailedObservation",
     "Plan",
     "PlanRequest",
     "PlanStep",
@@ -20,6 +30,7 @@ __all__ = [
     "assets_needed",
     "explain",
     "plan",
+    "source_partitions",
     "split_target",
     "targets",
 ]

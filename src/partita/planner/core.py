@@ -13,7 +13,8 @@ targets are compared with the catalog's state with array operations:
 - ``upstream_stale``: an upstream partition it reads is planned in this run;
 - ``forced``: the user asked.
 
-Partitions whose inputs are missing and not planned are ``blocked``. Cost grows
+Partitions whose inputs are missing and not planned, or are source partitions
+whose observation failed, are ``blocked``. Cost grows
 with the number of assets and edges (one vectorized pass each), not with a
 Python loop over partitions.
 """
@@ -22,39 +23,30 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
 
-from partita.errors import PartitionKeyError
 from partita.graph import AssetGraph, Edge
 from partita.keys import AssetKey
-from partita.mappings import TimeWindow
 from partita.partitions import DynamicPartitionsStore, PartitionsDefinition
 from partita.planner.edges import EdgeRows, edge_rows, merge_rows
-from partita.planner.plan import Blocked, Plan, PlanRequest, PlanStep, Reason, StepReason
+from partita.planner.plan import (
+    Blocked,
+    FailedObservation,
+    Plan,
+    PlanRequest,
+    PlanStep,
+    Reason,
+    StepReason,
+)
+from partita.planner.requested import assets_needed, requested_partitions, targets
 from partita.planner.space import AssetSpace, Mask
 from partita.planner.state_view import StateView, build_state_view
 from partita.records import PlannerState
-from partita.selection import select
 
-__all__ = ["assets_needed", "plan", "targets"]
-
-
-def targets(graph: AssetGraph, selection: str | None) -> tuple[AssetKey, ...]:
-    """The selected assets that are built (sources are observed, never built)."""
-    return tuple(k for k in select(graph, selection) if not graph.spec(k).is_source)
-
-
-def assets_needed(graph: AssetGraph, selection: str | None) -> list[AssetKey]:
-    """The assets whose catalog state a plan of ``selection`` reads: the selected assets
-    and sources, and the inputs of the targets."""
-    selected = select(graph, selection)
-    needed = set(selected)
-    for key in selected:
-        if not graph.spec(key).is_source:
-            needed.update(e.upstream for e in graph.upstream_edges(key))
-    return list(graph.order(needed))
+__all__ = ["plan"]
 
 
 def _range_mask(
@@ -65,28 +57,10 @@ def _range_mask(
     dynamic: DynamicPartitionsStore | None,
 ) -> Mask:
     """The partitions of ``space`` that a ``--partition`` / range request covers."""
-    if text is None or not space.definition.dimensions:
+    requested = requested_partitions(space.definition, text, others, now, dynamic)
+    if requested is None:
         return np.ones(space.size, dtype=np.bool_)
-    try:
-        return space.index.mask_of(space.definition.parse_range(text))
-    except PartitionKeyError as own_error:
-        # a key of another grain (2025-03-01 for an hourly asset): map it by time
-        for other in others:
-            if other == space.definition or not (other.is_time and space.definition.is_time):
-                continue
-            try:
-                requested = other.parse_range(text)
-            except PartitionKeyError:
-                continue
-            mapped = TimeWindow().upstream(
-                requested & other.all_subset(now, dynamic=dynamic),
-                other,
-                space.definition,
-                now,
-                dynamic=dynamic,
-            )
-            return space.index.mask_of(mapped)
-        raise own_error from None
+    return space.index.mask_of(requested)
 
 
 def _changed_upstream_partitions(
@@ -106,6 +80,37 @@ def _changed_upstream_partitions(
     return mask
 
 
+@dataclass(frozen=True)
+class _Unobserved:
+    """The partitions of one source whose observation failed, and each one's error."""
+
+    mask: Mask
+    errors: dict[int, str]
+
+    def detail(self, hit: Mask) -> str:
+        """``whose observation failed: <error>`` for the failed partitions in ``hit``."""
+        found = list(dict.fromkeys(self.errors[i] for i in np.flatnonzero(hit).tolist()))
+        more = f" (and {len(found) - 1} other errors)" if len(found) > 1 else ""
+        return f"whose observation failed: {found[0] if found else 'unknown error'}{more}"
+
+
+def _unobserved(
+    view: StateView, failures: Sequence[FailedObservation]
+) -> dict[AssetKey, _Unobserved]:
+    found: dict[AssetKey, _Unobserved] = {}
+    for failure in failures:
+        space = view.spaces.get(failure.asset)
+        position = None if space is None else space.position(failure.partition)
+        if space is None or position is None:
+            continue
+        entry = found.get(failure.asset)
+        if entry is None:
+            entry = found[failure.asset] = _Unobserved(np.zeros(space.size, dtype=np.bool_), {})
+        entry.mask[position] = True
+        entry.errors[position] = failure.error
+    return found
+
+
 class _Planner:
     def __init__(
         self,
@@ -114,9 +119,11 @@ class _Planner:
         request: PlanRequest,
         now: datetime,
         dynamic: DynamicPartitionsStore | None,
+        failures: Sequence[FailedObservation] = (),
     ) -> None:
         self.graph, self.view, self.request = graph, view, request
         self.now, self.dynamic = now, dynamic
+        self.unobserved = _unobserved(view, failures)
         self.planned: dict[AssetKey, Mask] = {}
         self.steps: list[PlanStep] = []
         self.blocked: list[Blocked] = []
@@ -163,17 +170,17 @@ class _Planner:
         chosen = wanted & ~blocked
         self.planned[key] = chosen
         if blocked.any():
-            for upstream, lacking, absent in missing_from:
+            for upstream, lacking, absent, unobserved in missing_from:
                 mask = blocked & lacking
                 if mask.any():
+                    hit = self._absent_inputs(key, upstream, mask, absent)
                     self.blocked.append(
                         Blocked(
                             asset=key,
                             partitions=space.index.subset_of(mask),
                             upstream=upstream,
-                            upstream_partitions=self.view.spaces[upstream].index.subset_of(
-                                self._absent_inputs(key, upstream, mask, absent),
-                            ),
+                            upstream_partitions=self.view.spaces[upstream].index.subset_of(hit),
+                            detail=self.unobserved[upstream].detail(hit) if unobserved else "",
                         )
                     )
         if not chosen.any():
@@ -207,11 +214,12 @@ class _Planner:
         space: AssetSpace,
         target: Mask,
         add: Callable[..., None],
-    ) -> tuple[Mask, list[tuple[AssetKey, Mask, Mask]]]:
-        """Add the upstream reasons; return which partitions lack inputs, and from where."""
+    ) -> tuple[Mask, list[tuple[AssetKey, Mask, Mask, bool]]]:
+        """Add the upstream reasons; return which partitions lack inputs, and from where
+        (with ``True`` for inputs that are source partitions whose observation failed)."""
         built = space.materialized
         missing_input = np.zeros(space.size, dtype=np.bool_)
-        missing_from: list[tuple[AssetKey, Mask, Mask]] = []
+        missing_from: list[tuple[AssetKey, Mask, Mask, bool]] = []
         by_upstream: dict[AssetKey, list[Edge]] = defaultdict(list)
         for edge in self.graph.upstream_edges(key):
             by_upstream[edge.upstream].append(edge)
@@ -240,10 +248,17 @@ class _Planner:
                     reads_planned[up_idx[hit]] = True
                     add(Reason.UPSTREAM_STALE, stale, upstream, reads_planned)
                 available = available | planned_up
+            unobserved = self.unobserved.get(upstream)
+            if unobserved is not None:
+                reads_failed = rows.downstream_of(unobserved.mask)
+                if reads_failed.any():
+                    missing_input |= reads_failed
+                    missing_from.append((upstream, reads_failed, unobserved.mask, True))
+                available = available | unobserved.mask  # failed, not missing
             lacking = rows.counts() - rows.row_count(available) > 0
             if lacking.any():
                 missing_input |= lacking
-                missing_from.append((upstream, lacking, ~available))
+                missing_from.append((upstream, lacking, ~available, False))
         return missing_input, missing_from
 
     def _absent_inputs(
@@ -274,6 +289,7 @@ def plan(
     now: datetime,
     *,
     dynamic: DynamicPartitionsStore | None = None,
+    failed_observations: Sequence[FailedObservation] = (),
 ) -> Plan:
     """Compute which partitions of the selected assets are stale, and why.
 
@@ -284,6 +300,9 @@ def plan(
         request: selection, partitions, force, config hashes.
         now: the time partitions are enumerated at (timezone-aware).
         dynamic: the store of dynamic partition keys, when the project has any.
+        failed_observations: source partitions whose observe function raised:
+            their version now is unknown, so the partitions that read them and
+            would be planned are blocked instead (and the plan lists them).
 
     Raises:
         PartitionKeyError: the requested partition or range is not valid for a
@@ -293,11 +312,15 @@ def plan(
     needed = assets_needed(graph, request.selection)
     view = build_state_view(graph, state, needed, now, request.config_hashes, dynamic)
     definitions = [view.spaces[k].definition for k in chosen]
-    planner = _Planner(graph, view, request, now, dynamic)
+    planner = _Planner(graph, view, request, now, dynamic, failed_observations)
     for key in chosen:
         space = view.spaces[key]
         target = _range_mask(space, request.partitions, definitions, now, dynamic)
         planner.plan_asset(key, target)
     return Plan(
-        now=now, request=request, steps=tuple(planner.steps), blocked=tuple(planner.blocked)
+        now=now,
+        request=request,
+        steps=tuple(planner.steps),
+        blocked=tuple(planner.blocked),
+        failed_observations=tuple(failed_observations),
     )

@@ -18,7 +18,15 @@ from typing import Any
 from partita.keys import AssetKey
 from partita.partitions import PartitionsDefinition, PartitionSubset
 
-__all__ = ["Blocked", "Plan", "PlanRequest", "PlanStep", "Reason", "StepReason"]
+__all__ = [
+    "Blocked",
+    "FailedObservation",
+    "Plan",
+    "PlanRequest",
+    "PlanStep",
+    "Reason",
+    "StepReason",
+]
 
 
 class Reason(StrEnum):
@@ -142,18 +150,20 @@ class PlanStep:
 @dataclass(frozen=True)
 class Blocked:
     """Partitions that cannot be built: upstream partitions they read are missing
-    and not planned (outside the selection, or blocked themselves)."""
+    and not planned (outside the selection, or blocked themselves), or are source
+    partitions whose observation failed (``detail`` then says so, with the error)."""
 
     asset: AssetKey
     partitions: PartitionSubset
     upstream: AssetKey
     upstream_partitions: PartitionSubset
+    detail: str = ""
 
     def describe(self) -> str:
         """One line for people."""
         return (
             f"{self.asset} {self.partitions.to_text(max_runs=3)}: needs {self.upstream} "
-            f"{self.upstream_partitions.to_text(max_runs=3)}, which is missing"
+            f"{self.upstream_partitions.to_text(max_runs=3)}, {self.detail or 'which is missing'}"
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -164,6 +174,44 @@ class Blocked:
             "count": len(self.partitions),
             "upstream": str(self.upstream),
             "upstream_partitions": self.upstream_partitions.to_json(),
+            "detail": self.detail,
+        }
+
+
+@dataclass(frozen=True)
+class FailedObservation:
+    """A source partition whose observe function raised, after the source's retries.
+
+    Its data version now is unknown, so the plan blocks the partitions that
+    read it; ``partita materialize`` records it as a failed attempt of the
+    source partition.
+
+    Attributes:
+        asset: the source.
+        partition: its partition (``""`` when unpartitioned).
+        error: ``ExceptionType: first line of the message``.
+        attempts: how many times the observe function was called for it.
+        log: the traceback of the last attempt (not part of the JSON).
+    """
+
+    asset: AssetKey
+    partition: str
+    error: str
+    attempts: int = 1
+    log: str = field(default="", compare=False)
+
+    def describe(self) -> str:
+        """``vendor [2026-11-01]: ConnectionError: database is down``."""
+        where = f"{self.asset} [{self.partition}]" if self.partition else str(self.asset)
+        return f"{where}: {self.error}"
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {
+            "asset": str(self.asset),
+            "partition": self.partition or None,
+            "error": self.error,
+            "attempts": self.attempts,
         }
 
 
@@ -195,12 +243,17 @@ class PlanRequest:
 
 @dataclass(frozen=True)
 class Plan:
-    """What to build, in dependency order, and why; made by :func:`partita.planner.plan`."""
+    """What to build, in dependency order, and why; made by :func:`partita.planner.plan`.
+
+    ``failed_observations`` are the source partitions the request reads whose
+    observe function raised; what reads them is in ``blocked``.
+    """
 
     now: datetime
     request: PlanRequest
     steps: tuple[PlanStep, ...]
     blocked: tuple[Blocked, ...] = ()
+    failed_observations: tuple[FailedObservation, ...] = ()
 
     @property
     def is_empty(self) -> bool:
@@ -224,6 +277,7 @@ class Plan:
             "request": self.request.to_json(),
             "steps": [s.to_json() for s in self.steps],
             "blocked": [b.to_json() for b in self.blocked],
+            "failed_observations": [f.to_json() for f in self.failed_observations],
             "total_partitions": self.partition_count,
             "total_steps": len(self.steps),
         }

@@ -44,6 +44,7 @@ from partita.records import (
 from partita.runner.cancelling import CancelToken, cancel_on_signals
 from partita.runner.checking import StagedChecks, run_asset_checks
 from partita.runner.executors import Executor, ProjectRef, make_executor
+from partita.runner.failed_observations import record_failed_observations
 from partita.runner.inputs import CurrentVersions
 from partita.runner.leasing import LeaseWaits, built_meanwhile
 from partita.runner.messages import Outcome, WorkItem, WorkResult
@@ -338,7 +339,15 @@ class _Coordinator:
         self.progress.started(self.run_id, len(self.tasks))
         status = RunStatus.FAILED
         error: str | None = None
+        unobserved: tuple[TaskOutcome, ...] = ()
         try:
+            unobserved = record_failed_observations(
+                self.catalog,
+                self.run_id,
+                self.plan.failed_observations,
+                self.plan.now,
+                self.progress,
+            )
             self._loop()
             if self.cancel.cancelled:
                 status = RunStatus.CANCELLED
@@ -346,6 +355,9 @@ class _Coordinator:
             elif any(r.state is not TaskState.SUCCEEDED and not r.skip_ok for r in self.board.runs):
                 status = RunStatus.FAILED
                 error = "some tasks failed"
+            elif unobserved:
+                status = RunStatus.FAILED
+                error = "some source observations failed"
             else:
                 status = RunStatus.SUCCEEDED
         except KeyboardInterrupt:
@@ -365,7 +377,7 @@ class _Coordinator:
         return RunResult(
             run_id=self.run_id,
             status=str(status),
-            outcomes=tuple(self._outcome(i) for i in range(len(self.tasks))),
+            outcomes=unobserved + tuple(self._outcome(i) for i in range(len(self.tasks))),
             started_at=started,
             finished_at=finished,
             blocked=tuple(b.describe() for b in self.plan.blocked),
@@ -425,7 +437,8 @@ def run_plan(
     """Execute ``plan`` and record it in ``catalog``; return what happened.
 
     Args:
-        plan: what to build (an empty plan runs nothing and records no run).
+        plan: what to build (an empty plan without failed observations runs nothing
+            and records no run).
         graph: the project's asset graph.
         catalog: the lineage catalog (only the coordinator writes it).
         data_path: the default store's folder (assets without a store).
@@ -437,7 +450,7 @@ def run_plan(
         dynamic: the keys of dynamic partitions definitions.
     """
     opts = options or RunOptions()
-    if plan.is_empty:
+    if plan.is_empty and not plan.failed_observations:
         now = clock()
         return RunResult(
             run_id=None,
