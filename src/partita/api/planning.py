@@ -9,7 +9,7 @@ assets involved, and hands everything to the pure planner.
 from __future__ import annotations
 
 import traceback
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,7 +20,6 @@ from pydantic import BaseModel
 
 from partita.api.config import config_hash, load_config_file, parse_assignments, resolve_config
 from partita.api.project import Project, dynamic_partitions_definitions
-from partita.catalog import SQLiteCatalog
 from partita.context import AssetContext
 from partita.errors import PlanError, UserCodeError
 from partita.keys import AssetKey
@@ -39,10 +38,9 @@ from partita.planner import (
     split_target,
     targets,
 )
-from partita.records import Observation, PlannerState, partition_column
+from partita.records import Catalog, Observation, PlannerState, partition_column
 
 __all__ = [
-    "CatalogDynamicKeys",
     "explain_partition",
     "Planned",
     "config_values",
@@ -61,29 +59,6 @@ class Planned:
     configs: Mapping[str, BaseModel] = field(default_factory=dict)
     observed: int = 0
     dynamic: DynamicPartitionsStore = field(default_factory=InMemoryDynamicPartitionsStore)
-
-
-@dataclass(frozen=True)
-class CatalogDynamicKeys:
-    """The catalog's dynamic partition keys, as the partitions package reads them."""
-
-    catalog: SQLiteCatalog
-
-    def get(self, name: str) -> list[str]:
-        """The keys of dynamic partitions ``name``."""
-        return list(self.catalog.get_dynamic_partitions(name))
-
-    def add(self, name: str, keys: Iterable[str]) -> list[str]:
-        """Add keys; return those that were new."""
-        existing = set(self.catalog.get_dynamic_partitions(name))
-        new = [k for k in dict.fromkeys(keys) if k not in existing]
-        if new:
-            self.catalog.add_dynamic_partitions(name, new)
-        return new
-
-    def delete(self, name: str, keys: Iterable[str]) -> None:
-        """Remove keys."""
-        self.catalog.delete_dynamic_partitions(name, list(keys))
 
 
 def partition_request(
@@ -111,7 +86,7 @@ def config_values(files: Sequence[Path] = (), assignments: Sequence[str] = ()) -
 
 
 def _observe_sources(
-    project: Project, catalog: SQLiteCatalog, chosen: Sequence[AssetKey], now: datetime
+    project: Project, catalog: Catalog, chosen: Sequence[AssetKey], now: datetime
 ) -> int:
     """Call each observed source's function for its partitions; record what changed."""
     graph = project.graph
@@ -140,7 +115,7 @@ def _observe_sources(
     for key in sources:
         spec = graph.spec(key)
         definition = spec.partitions or UNPARTITIONED
-        for partition in definition.keys(now, dynamic=CatalogDynamicKeys(catalog)):
+        for partition in definition.keys(now, dynamic=catalog.dynamic_partitions):
             context = AssetContext(
                 asset_key=key,
                 partition_key=partition or None,
@@ -175,7 +150,7 @@ def plan_project(
     config: Mapping[str, Any] | None = None,
     now: datetime | None = None,
     observe: bool = True,
-    catalog: SQLiteCatalog | None = None,
+    catalog: Catalog | None = None,
     read_only: bool = False,
 ) -> Planned:
     """Observe sources, load the catalog state and plan ``selection``.
@@ -214,7 +189,7 @@ def plan_project(
                 if observe:
                     observed = _observe_sources(project, catalog, chosen, moment)
             state = catalog.planner_state(needed)
-            keys = CatalogDynamicKeys(catalog)
+            keys = catalog.dynamic_partitions
             dynamic = InMemoryDynamicPartitionsStore(
                 {name: keys.get(name) for name in dynamic_partitions_definitions(project)}
             )
@@ -244,5 +219,5 @@ def explain_partition(project: Project, planned: Planned, target: str) -> Why:
             key,
             partition,
             catalog.inputs_of,
-            dynamic=CatalogDynamicKeys(catalog),
+            dynamic=catalog.dynamic_partitions,
         )
