@@ -43,7 +43,7 @@ class Project:
 
     @property
     def catalog_path(self) -> Path:
-        """The SQLite catalog file."""
+        """Where the project's catalog lives (a SQLite file, opened by ``open_catalog``)."""
         return self.home / "catalog.db"
 
     @property
