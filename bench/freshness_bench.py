@@ -23,7 +23,7 @@ from pathlib import Path
 
 from bench.w4_wide import NOW, _fill
 from partita.api import freshness_report, load_project, status_report
-from partita.catalog import SQLiteCatalog
+from partita.catalog.sqlite import SQLiteCatalog
 from partita.records import Materialization, Run
 
 NAME = "freshness"

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from partita.assets import AssetSpec, asset
-from partita.catalog import SQLiteCatalog
+from partita.catalog.sqlite import SQLiteCatalog
 from partita.definitions import Definitions
 from partita.graph import AssetGraph
 from partita.keys import AssetKey

@@ -1,11 +1,17 @@
-"""Whether a process on this host is still alive (shared by the catalog and the stores)."""
+"""This host, and whether a process on it is still alive (for the catalog, runner and stores)."""
 
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
-__all__ = ["pid_alive"]
+__all__ = ["pid_alive", "this_host"]
+
+
+def this_host() -> str:
+    """The name runs record as their host."""
+    return socket.gethostname()
 
 
 def pid_alive(pid: int) -> bool:

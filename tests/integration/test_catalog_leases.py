@@ -1,4 +1,7 @@
-"""Partition leases: in one process, and between real processes racing for partitions."""
+"""SQLite partition leases between real processes: dead pids, and processes racing.
+
+The leases' contract in one process is in ``test_catalog_conformance.py``.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +11,12 @@ import signal
 import subprocess
 import sys
 import textwrap
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
-
-from partita.catalog import SQLiteCatalog
-from partita.catalog.runs import this_host
-from partita.errors import CatalogError
-from partita.records import Run, RunStatus
+from partita.catalog.sqlite import SQLiteCatalog
+from partita.processes import this_host
+from partita.records import Run
 
 NOW = datetime(2025, 3, 1, tzinfo=UTC)
 
@@ -31,50 +31,16 @@ def _start(catalog: SQLiteCatalog, run_id: str, pid: int | None = None) -> None:
     catalog.start_run(Run(run_id=run_id, started_at=NOW, host=this_host(), pid=pid))
 
 
-def test_acquire_renew_release_and_expiry(tmp_path: Path) -> None:
-    catalog = SQLiteCatalog(tmp_path / "c.db")
-    _start(catalog, "r1")
-    _start(catalog, "r2")
-    items = [("a", "d1"), ("a", "d2"), ("dim", None), ("a", "d1")]
-    assert catalog.acquire_leases("r1", items, now=NOW, ttl_s=60) == [
-        ("a", "d1"),
-        ("a", "d2"),
-        ("dim", None),
-    ]
-    # r2 gets only what r1 does not hold; r1 asking again renews its own
-    assert catalog.acquire_leases("r2", [("a", "d2"), ("a", "d3")], now=NOW, ttl_s=60) == [
-        ("a", "d3")
-    ]
-    assert catalog.acquire_leases("r1", [("a", "d1")], now=NOW, ttl_s=60) == [("a", "d1")]
-    assert catalog.lease_holders([("a", "d1"), ("a", "d3"), ("b", "x")], now=NOW) == {
-        ("a", "d1"): "r1",
-        ("a", "d3"): "r2",
-    }
-    # r1 renews; once r2's lease expires r1 may take its partition over
-    later = NOW + timedelta(seconds=90)
-    assert catalog.renew_leases("r1", now=NOW + timedelta(seconds=50), ttl_s=60) == 3
-    assert catalog.lease_holders([("a", "d3")], now=later) == {}
-    assert catalog.acquire_leases("r1", [("a", "d3")], now=later, ttl_s=60) == [("a", "d3")]
-    assert catalog.release_leases("r1", [("a", "d3"), ("dim", None)]) == 2
-    assert catalog.lease_holders([("dim", None)], now=later) == {}
-    assert catalog.release_leases("r1") == 2
-    with pytest.raises(CatalogError, match="no run"):
-        catalog.acquire_leases("ghost", [("a", "d1")], now=NOW, ttl_s=60)
-
-
-def test_leases_of_finished_or_dead_runs_are_taken_over(tmp_path: Path) -> None:
+def test_leases_of_a_run_whose_process_is_gone_are_taken_over_at_once(tmp_path: Path) -> None:
     catalog = SQLiteCatalog(tmp_path / "c.db")
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait(timeout=30)
     _start(catalog, "dead", pid=gone.pid)
-    _start(catalog, "done")
     _start(catalog, "next")
     assert catalog.acquire_leases("dead", [("a", "d1")], now=NOW, ttl_s=600) == [("a", "d1")]
-    assert catalog.acquire_leases("done", [("a", "d2")], now=NOW, ttl_s=600) == [("a", "d2")]
-    catalog.finish_run("done", RunStatus.SUCCEEDED, now=NOW)
-    assert catalog.lease_holders([("a", "d1"), ("a", "d2")], now=NOW) == {}
-    got = catalog.acquire_leases("next", [("a", "d1"), ("a", "d2")], now=NOW, ttl_s=600)
-    assert got == [("a", "d1"), ("a", "d2")]
+    # the run is still recorded running and its lease unexpired: its pid decides
+    assert catalog.lease_holders([("a", "d1")], now=NOW) == {}
+    assert catalog.acquire_leases("next", [("a", "d1")], now=NOW, ttl_s=600) == [("a", "d1")]
 
 
 _RACER = textwrap.dedent(
@@ -82,8 +48,8 @@ _RACER = textwrap.dedent(
     import json, os, sys, time
     from datetime import UTC, datetime
     from pathlib import Path
-    from partita.catalog import SQLiteCatalog
-    from partita.catalog.runs import this_host
+    from partita.catalog.sqlite import SQLiteCatalog
+    from partita.processes import this_host
     from partita.records import Run
     path, run_id, start = sys.argv[1], sys.argv[2], Path(sys.argv[3])
     hold = sys.argv[4] == "hold"

@@ -12,7 +12,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from partita.catalog import SQLiteCatalog
+from partita.catalog.sqlite import SQLiteCatalog
 from partita.records import RunStatus, StepStatus
 
 from .test_catalog_support import build, start_run
@@ -21,7 +21,7 @@ _WRITER = textwrap.dedent(
     """
     import os, sys
     from datetime import UTC, datetime
-    from partita.catalog import SQLiteCatalog
+    from partita.catalog.sqlite import SQLiteCatalog
     from partita.records import Input, Materialization, Run, StepAttempt, StepStatus
     path, name, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
     now = datetime(2025, 3, 1, tzinfo=UTC)
@@ -37,7 +37,7 @@ _WRITER = textwrap.dedent(
 _READER = textwrap.dedent(
     """
     import sys, time
-    from partita.catalog import SQLiteCatalog
+    from partita.catalog.sqlite import SQLiteCatalog
     catalog = SQLiteCatalog(sys.argv[1])
     seen = 0
     deadline = time.monotonic() + 60
@@ -89,7 +89,7 @@ _KILLED_WRITER = textwrap.dedent(
     import os, sys, time
     from datetime import UTC, datetime
     from pathlib import Path
-    from partita.catalog import SQLiteCatalog
+    from partita.catalog.sqlite import SQLiteCatalog
     from partita.records import Input, Materialization
     path, marker = sys.argv[1], Path(sys.argv[2])
     now = datetime(2025, 3, 1, tzinfo=UTC)
@@ -140,9 +140,9 @@ _RUNNER = textwrap.dedent(
     """
     import os, sys, time
     from datetime import UTC, datetime
-    from partita.catalog import SQLiteCatalog
+    from partita.catalog.sqlite import SQLiteCatalog
     from partita.records import Run, StepAttempt, StepStatus
-    from partita.catalog.runs import this_host
+    from partita.processes import this_host
     now = datetime.now(UTC)
     catalog = SQLiteCatalog(sys.argv[1])
     catalog.start_run(Run(run_id="doomed", started_at=now, host=this_host(), pid=os.getpid()))

@@ -1,12 +1,11 @@
-"""Shared builders for the catalog integration tests (real SQLite files)."""
+"""Shared builders for the catalog integration tests (through the catalog protocols)."""
 
 from __future__ import annotations
 
 import os
 from datetime import UTC, datetime, timedelta
 
-from partita.catalog import SQLiteCatalog
-from partita.records import Input, Materialization, Run, StepAttempt, StepStatus
+from partita.records import Catalog, Input, Materialization, Run, StepAttempt, StepStatus
 
 T0 = datetime(2025, 3, 1, tzinfo=UTC)
 
@@ -15,12 +14,12 @@ def at(seconds: float) -> datetime:
     return T0 + timedelta(seconds=seconds)
 
 
-def start_run(catalog: SQLiteCatalog, run_id: str, when: float = 0.0) -> None:
+def start_run(catalog: Catalog, run_id: str, when: float = 0.0) -> None:
     catalog.start_run(Run(run_id=run_id, started_at=at(when), host="", pid=os.getpid()))
 
 
 def build(
-    catalog: SQLiteCatalog,
+    catalog: Catalog,
     run_id: str,
     asset: str,
     partition: str | None,

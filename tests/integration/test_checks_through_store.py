@@ -16,8 +16,8 @@ from pathlib import Path
 import pandas as pd
 
 from partita.api import Project, load_project, materialize, plan_project
+from partita.api import lineage as api_lineage
 from partita.api.checks import check_published, check_results
-from partita.catalog import SQLiteCatalog
 from tests.conftest import write_project
 
 NOW = datetime(2025, 1, 10, tzinfo=UTC)
@@ -143,8 +143,7 @@ def test_a_relationship_reads_the_mapped_partitions_and_records_them(tmp_path: P
     (project.loaded.root / "orders").write_text("3")
     run = materialize(project, "orders", DAY2, executor="inprocess", now=NOW)
     assert run.status == "succeeded", run.summary_lines()
-    with SQLiteCatalog(project.catalog_path) as catalog:
-        lineage = catalog.lineage("orders", DAY2, direction="up", depth=1)
+    lineage = api_lineage(project, "orders", DAY2, direction="up", depth=1)
     assert [(e.upstream_asset, e.upstream_partition) for e in lineage.edges] == [
         ("customers", DAY2)
     ]

@@ -20,7 +20,7 @@ import pytest
 
 from partita.api import Project, load_project, materialize, plan_project
 from partita.api.checks import check_published, check_results
-from partita.catalog import SQLiteCatalog
+from partita.catalog.sqlite import SQLiteCatalog
 from partita.errors import DefinitionError
 from partita.io import DuckDBStore, ParquetStore
 from tests.conftest import run_cli, write_project

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from partita.catalog import SQLiteCatalog
+from partita.catalog.sqlite import SQLiteCatalog
 from partita.records import Input, Materialization, Run, RunStatus, StepAttempt, StepStatus
 from tests.conftest import run_cli, write_project
 

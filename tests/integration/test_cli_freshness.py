@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from partita.api import load_project
-from partita.catalog import SQLiteCatalog
+from partita.catalog.sqlite import SQLiteCatalog
 from partita.records import Input, Materialization, Run, StepAttempt, StepStatus
 from tests.conftest import run_cli, write_project
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 
 from partita.api import load_project, materialize
-from partita.catalog import SQLiteCatalog
+from partita.catalog.sqlite import SQLiteCatalog
 from tests.minimality_support import Oracle, Scenario, defs_source, executions, scenarios
 
 NOW = datetime(2025, 2, 1, tzinfo=UTC)

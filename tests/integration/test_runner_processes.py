@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from partita.api import load_project
-from partita.catalog import SQLiteCatalog
+from partita.catalog.sqlite import SQLiteCatalog
 from partita.io import ParquetStore
 from tests.conftest import write_project
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from partita.api import Project, load_project, materialize, plan_project
-from partita.catalog import SQLiteCatalog
+from partita.catalog.sqlite import SQLiteCatalog
 from partita.io import ParquetStore
 from tests.conftest import write_project
 
@@ -84,7 +84,8 @@ def test_diamond_records_inputs_and_versions_then_nothing_to_do(tmp_path: Path) 
             "2025-01-02",
             "2025-01-03",
         ]
-        logs = catalog.logs(result.run_id or "", asset="a", partition="2025-01-01")
+        attempts = catalog.attempts(result.run_id or "", asset="a", partition="2025-01-01")
+        logs = "".join(attempt.logs for attempt in attempts)
         assert "a for 2025-01-01" in logs
     store = ParquetStore(project.data_path)
     frame = store.read("total", [()])
@@ -111,7 +112,8 @@ def test_failure_stops_only_dependents_of_the_failed_partition(tmp_path: Path) -
     assert all(status[("c", day)].status == "succeeded" for day in ("2025-01-01", "2025-01-02"))
     with SQLiteCatalog(project.catalog_path) as catalog:
         assert catalog.latest_materialization("d", "2025-01-02") is None
-        log = catalog.logs(result.run_id or "", asset="b", partition="2025-01-02")
+        attempts = catalog.attempts(result.run_id or "", asset="b", partition="2025-01-02")
+        log = "".join(attempt.logs for attempt in attempts)
     assert "Traceback" in log and "bad day 2025-01-02" in log and 'defs.py"' in log
     text = "\n".join(result.summary_lines())
     assert f"partita logs {result.run_id} --asset b --partition 2025-01-02" in text

@@ -24,7 +24,7 @@ from partita.api import (
     runs,
 )
 from partita.assets import asset, source
-from partita.catalog import SQLiteCatalog
+from partita.catalog.sqlite import SQLiteCatalog
 from partita.cli.catalog_commands import duration, lineage_tree, relative, size
 from partita.definitions import Definitions, LoadedProject
 from partita.errors import CatalogError, PartitionKeyError, UnknownAssetError

@@ -192,6 +192,14 @@ def test_dynamic_keys_live_in_a_store() -> None:
     assert files == DynamicPartitions("files")
 
 
+def test_a_dynamic_store_adds_all_keys_of_a_batch_or_none() -> None:
+    store = InMemoryDynamicPartitionsStore({"files": ["a.csv"]})
+    with pytest.raises(PartitionKeyError, match="invalid dynamic partition key"):
+        store.add("files", ["b.csv", "../etc", "c.csv"])
+    assert store.get("files") == ["a.csv"]
+    assert store.add("files", ["b.csv", "a.csv", "b.csv"]) == ["b.csv"]
+
+
 def test_multi_keys_split_join_and_window() -> None:
     multi = MultiPartitions(
         {"date": DailyPartitions("2025-01-01"), "region": StaticPartitions(["eu", "us"])}

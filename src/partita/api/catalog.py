@@ -19,12 +19,19 @@ from datetime import UTC, datetime
 from typing import Any
 
 from partita.api.project import Project, dynamic_partitions_definitions
-from partita.catalog import LineageEdge, LineageGraph, LineageNode
-from partita.catalog.lineage import Direction
 from partita.errors import CatalogError, PartitionKeyError
 from partita.keys import AssetKey
 from partita.partitions import DynamicPartitions
-from partita.records import Materialization, Run, RunSummary, StepAttempt
+from partita.records import (
+    Direction,
+    LineageEdge,
+    LineageGraph,
+    LineageNode,
+    Materialization,
+    Run,
+    RunSummary,
+    StepAttempt,
+)
 
 __all__ = [
     "Direction",
@@ -92,9 +99,7 @@ def lineage(
                 f"{_where(name, key)} has never been materialized",
                 hint=f"`partita history {name}` lists what the catalog holds",
             )
-        return catalog.lineage(
-            name, key, direction=direction, depth=depth, materialization_id=root.materialization_id
-        )
+        return catalog.lineage(root.materialization_id, direction=direction, depth=depth)
 
 
 def history(
@@ -235,7 +240,7 @@ def list_dynamic_partitions(project: Project, name: str) -> tuple[str, ...]:
     """The keys of the project's dynamic partitions definition ``name``, in the order added."""
     _definition(project, name)
     with project.existing_catalog() as catalog:
-        return () if catalog is None else tuple(catalog.get(name))
+        return () if catalog is None else tuple(catalog.dynamic_partitions.get(name))
 
 
 def add_dynamic_partitions(
@@ -245,13 +250,13 @@ def add_dynamic_partitions(
     definition = _definition(project, name)
     checked = _unique([definition.validate(k) for k in keys])
     with project.open_catalog() as catalog:
-        before = set(catalog.get(name))
-        catalog.add(name, checked)
-        after = tuple(catalog.get(name))
+        store = catalog.dynamic_partitions
+        added = set(store.add(name, checked))
+        after = tuple(store.get(name))
     return DynamicPartitionsUpdate(
         name=name,
-        changed=tuple(k for k in checked if k not in before),
-        unchanged=tuple(k for k in checked if k in before),
+        changed=tuple(k for k in checked if k in added),
+        unchanged=tuple(k for k in checked if k not in added),
         keys=after,
     )
 
@@ -268,9 +273,10 @@ def delete_dynamic_partitions(
     with project.existing_catalog() as catalog:
         if catalog is None:
             return DynamicPartitionsUpdate(name=name, changed=(), unchanged=tuple(checked), keys=())
-        before = set(catalog.get(name))
-        catalog.delete(name, checked)
-        after = tuple(catalog.get(name))
+        store = catalog.dynamic_partitions
+        before = set(store.get(name))
+        store.delete(name, checked)
+        after = tuple(store.get(name))
     return DynamicPartitionsUpdate(
         name=name,
         changed=tuple(k for k in checked if k in before),

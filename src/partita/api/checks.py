@@ -20,9 +20,9 @@ from typing import Any
 import pyarrow.compute as pc
 
 from partita.api.project import Project
-from partita.catalog.runs import this_host
 from partita.errors import PartitionKeyError
 from partita.keys import AssetKey
+from partita.processes import this_host
 from partita.records import UNPARTITIONED, CheckRecord, Run, RunStatus
 from partita.runner import WorkerRuntime
 from partita.runner.coordinator import new_run_id

@@ -30,12 +30,11 @@ from typing import Any
 
 from partita.api.project import Project
 from partita.assets import AssetSpec
-from partita.catalog import SQLiteCatalog
 from partita.context import AssetContext
 from partita.keys import AssetKey
 from partita.partitions import UNPARTITIONED, PartitionsDefinition, PartitionSubset, TimeWindowRange
 from partita.planner import FailedObservation
-from partita.records import Observation, partition_column
+from partita.records import Catalog, Observation, partition_column
 
 __all__ = ["OBSERVE_THREADS", "Observed", "observe_sources", "record_observations"]
 
@@ -197,7 +196,7 @@ def observe_sources(
     return Observed(versions, tuple(failures), sum(r.calls for r in results))
 
 
-def record_observations(catalog: SQLiteCatalog, observed: Observed, now: datetime) -> int:
+def record_observations(catalog: Catalog, observed: Observed, now: datetime) -> int:
     """Record the versions that changed (and those of partitions whose last observation
     failed) at ``now``; return how many were recorded."""
     if not observed.versions:

@@ -10,7 +10,7 @@ planner.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,7 +22,6 @@ from pydantic import BaseModel
 from partita.api.config import config_hash, load_config_file, parse_assignments, resolve_config
 from partita.api.observing import observe_sources, record_observations
 from partita.api.project import Project, dynamic_partitions_definitions
-from partita.catalog import SQLiteCatalog
 from partita.errors import PlanError
 from partita.partitions import DynamicPartitionsStore, InMemoryDynamicPartitionsStore
 from partita.planner import (
@@ -37,10 +36,9 @@ from partita.planner import (
     split_target,
     targets,
 )
-from partita.records import PlannerState
+from partita.records import Catalog, PlannerState
 
 __all__ = [
-    "CatalogDynamicKeys",
     "explain_partition",
     "Planned",
     "config_values",
@@ -65,29 +63,6 @@ class Planned:
     observed: int = 0
     observe_calls: int = 0
     dynamic: DynamicPartitionsStore = field(default_factory=InMemoryDynamicPartitionsStore)
-
-
-@dataclass(frozen=True)
-class CatalogDynamicKeys:
-    """The catalog's dynamic partition keys, as the partitions package reads them."""
-
-    catalog: SQLiteCatalog
-
-    def get(self, name: str) -> list[str]:
-        """The keys of dynamic partitions ``name``."""
-        return list(self.catalog.get_dynamic_partitions(name))
-
-    def add(self, name: str, keys: Iterable[str]) -> list[str]:
-        """Add keys; return those that were new."""
-        existing = set(self.catalog.get_dynamic_partitions(name))
-        new = [k for k in dict.fromkeys(keys) if k not in existing]
-        if new:
-            self.catalog.add_dynamic_partitions(name, new)
-        return new
-
-    def delete(self, name: str, keys: Iterable[str]) -> None:
-        """Remove keys."""
-        self.catalog.delete_dynamic_partitions(name, list(keys))
 
 
 def partition_request(
@@ -123,7 +98,7 @@ def plan_project(
     config: Mapping[str, Any] | None = None,
     now: datetime | None = None,
     observe: bool = True,
-    catalog: SQLiteCatalog | None = None,
+    catalog: Catalog | None = None,
     read_only: bool = False,
 ) -> Planned:
     """Observe sources, load the catalog state and plan ``selection``.
@@ -160,7 +135,7 @@ def plan_project(
         if catalog is None:
             state, dynamic = PlannerState.empty(), InMemoryDynamicPartitionsStore()
         else:
-            keys = CatalogDynamicKeys(catalog)
+            keys = catalog.dynamic_partitions
             dynamic = InMemoryDynamicPartitionsStore(
                 {name: keys.get(name) for name in dynamic_partitions_definitions(project)}
             )
@@ -205,5 +180,5 @@ def explain_partition(project: Project, planned: Planned, target: str) -> Why:
             key,
             partition,
             catalog.inputs_of,
-            dynamic=CatalogDynamicKeys(catalog),
+            dynamic=catalog.dynamic_partitions,
         )

@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from partita.catalog import SQLiteCatalog
+from partita.catalog import open_catalog, open_existing_catalog
 from partita.definitions import LoadedProject
 from partita.definitions import load_project as _load_definitions
 from partita.errors import PartitionKeyError
 from partita.graph import AssetGraph
 from partita.keys import AssetKey
 from partita.partitions import DynamicPartitions, MultiPartitions, PartitionsDefinition
+from partita.records import Catalog
 from partita.selection import select
 
 __all__ = [
@@ -42,7 +43,7 @@ class Project:
 
     @property
     def catalog_path(self) -> Path:
-        """The SQLite catalog file."""
+        """Where the project's catalog lives (a SQLite file, opened by ``open_catalog``)."""
         return self.home / "catalog.db"
 
     @property
@@ -50,19 +51,20 @@ class Project:
         """Where the default Parquet store keeps data."""
         return self.home / "data"
 
-    def open_catalog(self) -> SQLiteCatalog:
+    def open_catalog(self) -> Catalog:
         """The project's catalog, created with its folder on first use (close it, or
         use it as a context manager)."""
-        return SQLiteCatalog(self.catalog_path)
+        return open_catalog(self.catalog_path)
 
     @contextmanager
-    def existing_catalog(self) -> Iterator[SQLiteCatalog | None]:
+    def existing_catalog(self) -> Iterator[Catalog | None]:
         """The catalog if it exists (``None`` for a project that never ran): read-only
         commands never create it."""
-        if not self.catalog_path.is_file():
+        catalog = open_existing_catalog(self.catalog_path)
+        if catalog is None:
             yield None
             return
-        with SQLiteCatalog(self.catalog_path) as catalog:
+        with catalog:
             yield catalog
 
     def resolve_partition(

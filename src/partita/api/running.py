@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from partita.api.planning import CatalogDynamicKeys, plan_project
+from partita.api.planning import plan_project
 from partita.api.project import Project
 from partita.runner import (
     CancelToken,
@@ -110,5 +110,5 @@ def materialize(
             options=options,
             progress=progress,
             cancel=cancel,
-            dynamic=CatalogDynamicKeys(catalog),
+            dynamic=catalog.dynamic_partitions,
         )

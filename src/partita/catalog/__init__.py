@@ -1,24 +1,15 @@
 """The lineage catalog: runs, materializations, their exact inputs, checks, logs.
 
-:class:`SQLiteCatalog` is the embedded implementation (one file in WAL mode,
-``.partita/catalog.db`` in a project); it implements the
-:class:`~partita.records.CatalogReader` and
-:class:`~partita.records.CatalogWriter` protocols. Lineage queries return a
-frozen :class:`LineageGraph`.
+Callers open a catalog with :func:`open_catalog` (or, for read-only
+questions, :func:`open_existing_catalog`) and use only the protocols of
+:mod:`partita.records` (:class:`~partita.records.CatalogReader`,
+:class:`~partita.records.CatalogWriter`, :class:`~partita.records.Catalog`).
+The implementations live in subpackages: :mod:`partita.catalog.sqlite` is the
+embedded one, one file in WAL mode in the project folder.
 """
 
 from __future__ import annotations
 
-from partita.catalog.lineage import LineageEdge, LineageGraph, LineageNode
-from partita.catalog.migrations import MIGRATIONS, SCHEMA_VERSION
-from partita.catalog.sqlite import DEFAULT_CATALOG_PATH, SQLiteCatalog
+from partita.catalog.opening import open_catalog, open_existing_catalog
 
-__all__ = [
-    "DEFAULT_CATALOG_PATH",
-    "MIGRATIONS",
-    "SCHEMA_VERSION",
-    "LineageEdge",
-    "LineageGraph",
-    "LineageNode",
-    "SQLiteCatalog",
-]
+__all__ = ["open_catalog", "open_existing_catalog"]

@@ -104,8 +104,10 @@ class DynamicPartitionsStore(Protocol):
     """Where the keys of :class:`~partita.partitions.DynamicPartitions` live.
 
     ``get`` returns the keys of a definition in the order they were added;
-    ``add`` returns the keys that were new; ``delete`` ignores unknown keys.
-    The in-memory store ships here; the catalog implements the same protocol.
+    ``add`` returns the keys that were new and rejects a key that is not safe
+    (:class:`~partita.errors.PartitionKeyError`); ``delete`` ignores unknown
+    keys. The one protocol for dynamic keys: the in-memory store ships here,
+    and every catalog exposes its keys as ``catalog.dynamic_partitions``.
     """
 
     def get(self, name: str) -> list[str]:

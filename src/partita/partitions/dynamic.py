@@ -2,12 +2,13 @@
 
 **How a definition reaches its keys.** ``DynamicPartitions("files")`` is a
 frozen value holding only its name. The keys live in a
-:class:`~partita.partitions.base.DynamicPartitionsStore` (the catalog in a
-project, :class:`InMemoryDynamicPartitionsStore` in tests), and every method
-that needs the current keys takes it as ``dynamic=store``, just as time
-definitions take ``now``. Without a store those methods raise a clear error.
-Methods that need no state (``validate``, ``subset``) work without one: they
-check the key's *form* only, not that it was added.
+:class:`~partita.partitions.base.DynamicPartitionsStore` (a project's
+``catalog.dynamic_partitions``, :class:`InMemoryDynamicPartitionsStore` in
+tests), and every method that needs the current keys takes it as
+``dynamic=store``, just as time definitions take ``now``. Without a store
+those methods raise a clear error. Methods that need no state (``validate``,
+``subset``) work without one: they check the key's *form* only, not that it
+was added.
 
 Subsets of a dynamic definition hold keys as a frozen set of strings; dynamic
 keys are ordered by sorting them (``keys()`` and subset iteration agree), so
@@ -47,8 +48,8 @@ class DynamicPartitions(PartitionsDefinition):
         if dynamic is None:
             raise DefinitionError(
                 f"{self!r} needs its key store to list keys",
-                hint="pass dynamic=<DynamicPartitionsStore> (the catalog, or "
-                "InMemoryDynamicPartitionsStore in tests)",
+                hint="pass dynamic=<DynamicPartitionsStore> (catalog.dynamic_partitions, "
+                "or InMemoryDynamicPartitionsStore in tests)",
             )
         return dynamic
 
@@ -129,14 +130,16 @@ class InMemoryDynamicPartitionsStore:
         return list(self._keys.get(name, []))
 
     def add(self, name: str, keys: Iterable[str]) -> list[str]:
-        """Add keys (validated); return those not present before."""
-        current = self._keys.setdefault(name, [])
-        present = set(current)
-        added: list[str] = []
-        for key in keys:
+        """Add keys (all validated first); return those not present before."""
+        wanted = list(keys)
+        for key in wanted:
             reason = check_safe_key(key)
             if reason is not None:
                 raise PartitionKeyError(f"invalid dynamic partition key {key!r}: {reason}")
+        current = self._keys.setdefault(name, [])
+        present = set(current)
+        added: list[str] = []
+        for key in wanted:
             if key not in present:
                 present.add(key)
                 current.append(key)

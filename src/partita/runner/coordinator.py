@@ -29,10 +29,10 @@ from datetime import UTC, datetime
 from importlib.metadata import version
 from typing import Protocol
 
-from partita.catalog.runs import this_host
 from partita.graph import AssetGraph
 from partita.partitions import DynamicPartitionsStore
 from partita.planner.plan import Plan
+from partita.processes import this_host
 from partita.records import (
     CatalogReader,
     CatalogWriter,

@@ -25,8 +25,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from partita.catalog.migrations import SCHEMA_VERSION
-from partita.catalog.snapshot import (
+from partita.catalog.sqlite.migrations import SCHEMA_VERSION
+from partita.catalog.sqlite.snapshot import (
     AssetRows,
     CatalogIdentity,
     StateSnapshot,

@@ -15,7 +15,7 @@ import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import islice
 
-from partita.catalog.connection import to_epoch
+from partita.catalog.sqlite.connection import to_epoch
 from partita.errors import CatalogError
 from partita.records import (
     CheckRecord,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import sqlite3
 from datetime import datetime
 
-from partita.catalog.connection import from_epoch, to_epoch
-from partita.catalog.runs import RUN_COLUMNS, run_from_row
+from partita.catalog.sqlite.connection import from_epoch, to_epoch
+from partita.catalog.sqlite.runs import RUN_COLUMNS, run_from_row
 from partita.records import (
     Materialization,
     RunSummary,

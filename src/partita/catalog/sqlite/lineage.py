@@ -1,4 +1,4 @@
-"""Lineage of one materialization: what it was built from, or what it fed.
+"""Lineage queries: what one materialization was built from, or what it fed.
 
 Upstream follows the inputs recorded for that exact materialization;
 downstream follows the materializations that recorded it as an input. Both are
@@ -12,91 +12,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import asdict, dataclass
-from datetime import datetime
-from typing import Literal
 
-from partita.catalog.connection import from_epoch
-from partita.records import partition_value
+from partita.catalog.sqlite.connection import from_epoch
+from partita.records import Direction, LineageEdge, LineageGraph, LineageNode, partition_value
 
-__all__ = ["EdgeStatus", "LineageEdge", "LineageGraph", "LineageNode", "query_lineage"]
-
-EdgeStatus = Literal["current", "superseded"]
-Direction = Literal["up", "down"]
-
-
-@dataclass(frozen=True, slots=True)
-class LineageNode:
-    """One materialization in a lineage graph; ``depth`` is its distance from the root."""
-
-    materialization_id: int
-    asset: str
-    partition: str | None
-    data_version: str
-    code_version: str
-    run_id: str
-    created_at: datetime
-    depth: int
-
-
-@dataclass(frozen=True, slots=True)
-class LineageEdge:
-    """``downstream_id`` read ``upstream_asset[upstream_partition]`` at ``upstream_data_version``.
-
-    ``upstream_id`` is the materialization that was read (``None`` for a
-    source asset's observed data). ``status`` is ``superseded`` when that
-    partition has been rebuilt (or re-observed with another version) since.
-    """
-
-    downstream_id: int
-    upstream_id: int | None
-    upstream_asset: str
-    upstream_partition: str | None
-    upstream_data_version: str
-    status: EdgeStatus
-
-
-@dataclass(frozen=True, slots=True)
-class LineageGraph:
-    """The lineage of ``root`` in one direction, to ``depth`` levels."""
-
-    root: int
-    direction: Direction
-    depth: int
-    nodes: tuple[LineageNode, ...]
-    edges: tuple[LineageEdge, ...]
-
-    def node(self, materialization_id: int) -> LineageNode:
-        """The node of one materialization (``KeyError`` if it is not in the graph)."""
-        for candidate in self.nodes:
-            if candidate.materialization_id == materialization_id:
-                return candidate
-        raise KeyError(materialization_id)
-
-    @property
-    def max_depth(self) -> int:
-        """The largest depth reached (0 when the root has no lineage in this direction)."""
-        return max((n.depth for n in self.nodes), default=0)
-
-    def to_dict(self) -> dict[str, object]:
-        """A JSON-ready dict (times in ISO 8601)."""
-        nodes = []
-        for node in self.nodes:
-            item = asdict(node)
-            item["created_at"] = node.created_at.isoformat()
-            nodes.append(item)
-        return {
-            "root": self.root,
-            "direction": self.direction,
-            "depth": self.depth,
-            "nodes": nodes,
-            "edges": [asdict(edge) for edge in self.edges],
-        }
-
-    def to_json(self, *, indent: int | None = 2) -> str:
-        """The graph as JSON text."""
-        return json.dumps(self.to_dict(), indent=indent)
-
+__all__ = ["query_lineage"]
 
 _UP = """
 WITH RECURSIVE walk(mid, depth) AS (

@@ -1,8 +1,8 @@
 """The SQLite catalog: one file in WAL mode, safe for several processes at once.
 
-:class:`SQLiteCatalog` implements :class:`~partita.records.CatalogReader`,
-:class:`~partita.records.CatalogWriter` and
-:class:`~partita.records.DynamicPartitionsStore`. Every write is one
+:class:`SQLiteCatalog` implements :class:`~partita.records.Catalog` (the
+reader and writer protocols); its ``dynamic_partitions`` implement
+:class:`~partita.partitions.DynamicPartitionsStore`. Every write is one
 ``BEGIN IMMEDIATE`` transaction, so a process killed at any point leaves
 either all of a step's outcome or none of it. History is append-only; the
 ``latest_materialization`` pointer table is a derived index maintained in the
@@ -19,24 +19,25 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from partita.catalog import leases
-from partita.catalog.checks import check_results, checks_of_materializations, checks_of_run
-from partita.catalog.connection import DEFAULT_BUSY_TIMEOUT_S, ConnectionHolder, to_epoch
-from partita.catalog.lineage import Direction, LineageGraph, query_lineage
-from partita.catalog.reads import (
+from partita.catalog.sqlite import leases
+from partita.catalog.sqlite.checks import check_results, checks_of_materializations
+from partita.catalog.sqlite.connection import DEFAULT_BUSY_TIMEOUT_S, ConnectionHolder, to_epoch
+from partita.catalog.sqlite.dynamic import SQLiteDynamicPartitions
+from partita.catalog.sqlite.lineage import query_lineage
+from partita.catalog.sqlite.reads import (
     attempts_of_run,
     latest_of_partition,
     materialization_history,
     run_summaries,
 )
-from partita.catalog.runs import (
+from partita.catalog.sqlite.runs import (
     DEFAULT_HEARTBEAT_TIMEOUT,
     RUN_COLUMNS,
     mark_dead_runs,
     run_from_row,
 )
-from partita.catalog.state import DEFAULT_REFRESH_ROWS, load_inputs, load_planner_state
-from partita.catalog.writes import (
+from partita.catalog.sqlite.state import DEFAULT_REFRESH_ROWS, load_inputs, load_planner_state
+from partita.catalog.sqlite.writes import (
     insert_attempt,
     insert_checks,
     insert_materializations,
@@ -45,7 +46,9 @@ from partita.catalog.writes import (
 from partita.errors import CatalogError
 from partita.records import (
     CheckRecord,
+    Direction,
     Input,
+    LineageGraph,
     Materialization,
     Observation,
     PlannerState,
@@ -91,6 +94,12 @@ class SQLiteCatalog:
         self.refresh_rows = snapshot_refresh_rows
         self._db = ConnectionHolder(self.path, busy_timeout_s=busy_timeout_s)
         self._db.connection()
+        self._dynamic = SQLiteDynamicPartitions(self._db)
+
+    @property
+    def dynamic_partitions(self) -> SQLiteDynamicPartitions:
+        """The keys of dynamic partitions definitions, in this file."""
+        return self._dynamic
 
     def close(self) -> None:
         """Close this process's connection."""
@@ -275,26 +284,6 @@ class SQLiteCatalog:
         with self._db.read() as conn:
             return checks_of_materializations(conn, materialization_ids)
 
-    def checks_of_run(self, run_id: str) -> list[CheckRecord]:
-        """Every check result a run recorded, in order."""
-        with self._db.read() as conn:
-            return checks_of_run(conn, run_id)
-
-    def append_logs(
-        self, run_id: str, asset: str, partition: str | None, attempt: int, text: str
-    ) -> None:
-        """Append log text to an attempt (which must have been recorded)."""
-        with self._db.write() as conn:
-            updated = conn.execute(
-                "UPDATE step_attempts SET logs = logs || ? "
-                "WHERE run_id = ? AND asset = ? AND partition = ? AND attempt = ?",
-                (text, run_id, asset, partition_column(partition), attempt),
-            ).rowcount
-            if updated == 0:
-                raise CatalogError(
-                    f"no attempt {attempt} of {asset} [{partition}] in run {run_id!r}"
-                )
-
     def record_observation(self, observation: Observation) -> None:
         """Record the observed data version of a source asset's partition."""
         with self._db.write() as conn:
@@ -310,45 +299,6 @@ class SQLiteCatalog:
                     observation.run_id,
                 ),
             )
-
-    # ------------------------------------------------------ dynamic partitions
-
-    def add_dynamic_partitions(self, name: str, keys: Sequence[str]) -> None:
-        """Add keys to a dynamic partitions definition (keys already there are kept once)."""
-        with self._db.write() as conn:
-            conn.executemany(
-                "INSERT INTO dynamic_partitions (name, partition_key) VALUES (?, ?) "
-                "ON CONFLICT (name, partition_key) DO NOTHING",
-                [(name, key) for key in keys],
-            )
-
-    def get_dynamic_partitions(self, name: str) -> tuple[str, ...]:
-        """The keys of a dynamic partitions definition, in the order they were added."""
-        with self._db.read() as conn:
-            rows = conn.execute(
-                "SELECT partition_key FROM dynamic_partitions WHERE name = ? ORDER BY id", (name,)
-            ).fetchall()
-        return tuple(str(key) for (key,) in rows)
-
-    def delete_dynamic_partitions(self, name: str, keys: Sequence[str]) -> None:
-        """Delete keys of a dynamic partitions definition (absent keys are ignored)."""
-        with self._db.write() as conn:
-            conn.executemany(
-                "DELETE FROM dynamic_partitions WHERE name = ? AND partition_key = ?",
-                [(name, key) for key in keys],
-            )
-
-    def get(self, name: str) -> tuple[str, ...]:
-        """:class:`~partita.records.DynamicPartitionsStore`: the keys of ``name``."""
-        return self.get_dynamic_partitions(name)
-
-    def add(self, name: str, keys: Sequence[str]) -> None:
-        """:class:`~partita.records.DynamicPartitionsStore`: add keys to ``name``."""
-        self.add_dynamic_partitions(name, keys)
-
-    def delete(self, name: str, keys: Sequence[str]) -> None:
-        """:class:`~partita.records.DynamicPartitionsStore`: delete keys of ``name``."""
-        self.delete_dynamic_partitions(name, keys)
 
     # ---------------------------------------------------------------- leases
 
@@ -429,42 +379,18 @@ class SQLiteCatalog:
         with self._db.read() as conn:
             return attempts_of_run(conn, run_id, asset=asset, partition=partition)
 
-    def logs(self, run_id: str, *, asset: str | None = None, partition: str | None = None) -> str:
-        """The log text of a run's attempts (optionally one asset / partition), headed per step."""
-        parts = []
-        for att in self.attempts(run_id, asset=asset, partition=partition):
-            where = att.asset if att.partition is None else f"{att.asset} [{att.partition}]"
-            parts.append(f"=== {where} attempt {att.attempt}: {att.status}\n{att.logs}")
-        return "\n".join(parts)
-
     def lineage(
-        self,
-        asset: str,
-        partition: str | None = None,
-        *,
-        direction: Direction = "up",
-        depth: int = 10,
-        materialization_id: int | None = None,
+        self, materialization_id: int, *, direction: Direction = "up", depth: int = 10
     ) -> LineageGraph:
-        """The lineage of a partition's latest materialization (or of one materialization).
+        """The lineage of one materialization, to ``depth`` levels.
 
         ``direction="up"`` answers "what exactly was this built from?",
-        ``"down"`` "what did this exact version feed?", to ``depth`` levels.
+        ``"down"`` "what did this exact version feed?".
         """
         if direction not in ("up", "down"):
             raise CatalogError(f"lineage direction must be 'up' or 'down', not {direction!r}")
         with self._db.read() as conn:
-            root = materialization_id
-            if root is None:
-                latest = latest_of_partition(conn, asset, partition)
-                if latest is None or latest.materialization_id is None:
-                    where = asset if partition is None else f"{asset} [{partition}]"
-                    raise CatalogError(
-                        f"{where} has never been materialized",
-                        hint="`partita history ASSET` lists what the catalog holds",
-                    )
-                root = latest.materialization_id
-            return query_lineage(conn, root, direction, depth)
+            return query_lineage(conn, materialization_id, direction, depth)
 
     def integrity_check(self) -> str:
         """SQLite's ``PRAGMA integrity_check`` result (``"ok"`` when healthy)."""

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from partita.catalog.migrations import migrate
+from partita.catalog.sqlite.migrations import migrate
 from partita.errors import CatalogError
 
 __all__ = ["DEFAULT_BUSY_TIMEOUT_S", "ConnectionHolder", "from_epoch", "to_epoch"]

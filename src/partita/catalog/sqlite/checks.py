@@ -1,14 +1,14 @@
-"""Reading check results: the latest per check and partition, per materialization, per run."""
+"""Reading check results: the latest per check and partition, and per materialization."""
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
 
-from partita.catalog.connection import from_epoch
+from partita.catalog.sqlite.connection import from_epoch
 from partita.records import CheckRecord, partition_column, partition_value
 
-__all__ = ["check_results", "checks_of_materializations", "checks_of_run"]
+__all__ = ["check_results", "checks_of_materializations"]
 
 _COLUMNS = (
     "id, run_id, materialization_id, asset, partition, check_name, passed, severity, message, "
@@ -103,11 +103,3 @@ def checks_of_materializations(
             assert record.materialization_id is not None
             found.setdefault(record.materialization_id, []).append(record)
     return found
-
-
-def checks_of_run(conn: sqlite3.Connection, run_id: str) -> list[CheckRecord]:
-    """Every check result recorded by a run, in the order recorded."""
-    rows = conn.execute(
-        f"SELECT {_COLUMNS} FROM check_results WHERE run_id = ? ORDER BY id", (run_id,)
-    ).fetchall()
-    return [_record(row) for row in rows]

@@ -10,12 +10,11 @@ shows as running forever.
 from __future__ import annotations
 
 import json
-import socket
 import sqlite3
 from datetime import datetime, timedelta
 
-from partita.catalog.connection import from_epoch, to_epoch
-from partita.processes import pid_alive
+from partita.catalog.sqlite.connection import from_epoch, to_epoch
+from partita.processes import pid_alive, this_host
 from partita.records import Run, RunStatus
 
 __all__ = [
@@ -23,7 +22,6 @@ __all__ = [
     "RUN_COLUMNS",
     "mark_dead_runs",
     "run_from_row",
-    "this_host",
 ]
 
 DEFAULT_HEARTBEAT_TIMEOUT = timedelta(minutes=5)
@@ -33,11 +31,6 @@ RUN_COLUMNS = (
     "run_id, status, started_at, finished_at, heartbeat_at, selection, partitions, "
     "config, host, pid, partita_version, error, kind"
 )
-
-
-def this_host() -> str:
-    """The name runs record as their host."""
-    return socket.gethostname()
 
 
 def run_from_row(row: tuple[object, ...]) -> Run:

@@ -17,10 +17,9 @@ import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 
-from partita.catalog.connection import to_epoch
-from partita.catalog.runs import this_host
+from partita.catalog.sqlite.connection import to_epoch
 from partita.errors import CatalogError
-from partita.processes import pid_alive
+from partita.processes import pid_alive, this_host
 from partita.records import partition_column, partition_value
 
 __all__ = ["LeaseItem", "acquire", "holders", "release", "renew"]

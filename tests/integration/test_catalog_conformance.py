@@ -1,0 +1,655 @@
+"""The catalog contract: every implementation of the protocols passes these tests.
+
+The ``catalog`` fixture is parametrized over the implementations in
+:data:`IMPLEMENTATIONS` (SQLite in ``tmp_path`` today). A new backend adds one
+entry: a function that, given a fresh ``tmp_path``, returns how to open
+connections to one new, empty catalog. The tests use only the protocols of
+:mod:`partita.records` (what SQLite does beyond them, such as migrations,
+the state snapshot, and dead runs found by pid, is tested beside it).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from partita.catalog import open_catalog
+from partita.errors import CatalogError, PartitionKeyError
+from partita.partitions import DynamicPartitionsStore
+from partita.records import (
+    INPUTS_SCHEMA,
+    LATEST_SCHEMA,
+    Catalog,
+    CatalogReader,
+    CatalogWriter,
+    CheckRecord,
+    Input,
+    Materialization,
+    Observation,
+    PlannerState,
+    Run,
+    RunStatus,
+    StepAttempt,
+    StepStatus,
+    combine_hashes,
+    partition_hash,
+)
+
+from .test_catalog_support import T0, at, build, start_run
+
+Connect = Callable[[], Catalog]
+"""Opens another connection to the same catalog (as another process would)."""
+
+
+def _sqlite(tmp_path: Path) -> Connect:
+    path = tmp_path / ".partita" / "catalog.db"
+    return lambda: open_catalog(path)
+
+
+IMPLEMENTATIONS: dict[str, Callable[[Path], Connect]] = {"sqlite": _sqlite}
+
+
+@pytest.fixture(params=sorted(IMPLEMENTATIONS))
+def connect(request: pytest.FixtureRequest, tmp_path: Path) -> Connect:
+    factory: Callable[[Path], Connect] = IMPLEMENTATIONS[request.param]
+    return factory(tmp_path)
+
+
+@pytest.fixture
+def catalog(connect: Connect) -> Iterator[Catalog]:
+    with connect() as opened:
+        yield opened
+
+
+def _latest_rows(state: PlannerState) -> list[tuple[str, str, str]]:
+    return sorted((r["asset"], r["partition"], r["data_version"]) for r in state.latest.to_pylist())
+
+
+# ------------------------------------------------------------------------ protocols
+
+
+def test_the_catalog_implements_every_protocol(catalog: Catalog) -> None:
+    assert isinstance(catalog, CatalogReader)
+    assert isinstance(catalog, CatalogWriter)
+    assert isinstance(catalog, Catalog)
+    assert isinstance(catalog.dynamic_partitions, DynamicPartitionsStore)
+    assert catalog.planner_state(["anything"]).latest.schema.equals(LATEST_SCHEMA)
+    assert catalog.get_run("nothing", now=T0) is None
+    assert catalog.runs(now=T0) == []
+
+
+# --------------------------------------------------------------------------- runs
+
+
+def test_a_run_is_started_beaten_and_finished(catalog: Catalog) -> None:
+    run = Run(
+        run_id="r1",
+        started_at=at(0),
+        selection=("sales/*",),
+        partitions=("2025-03-01..2025-03-07",),
+        config='{"limit": 3}',
+        host="",
+        pid=os.getpid(),
+        partita_version="1.2.3",
+        kind="materialize",
+    )
+    catalog.start_run(run)
+    with pytest.raises(CatalogError, match="already exists"):
+        catalog.start_run(run)
+    catalog.heartbeat("r1", now=at(30))
+    got = catalog.get_run("r1", now=at(31))
+    assert got is not None
+    assert got.status is RunStatus.RUNNING and got.finished_at is None
+    assert (got.selection, got.partitions, got.config) == (
+        run.selection,
+        run.partitions,
+        '{"limit": 3}',
+    )
+    assert (got.pid, got.partita_version, got.kind) == (os.getpid(), "1.2.3", "materialize")
+    assert got.started_at == at(0) and got.heartbeat_at == at(30)
+
+    catalog.record_attempt_start(StepAttempt("r1", "a", "p1", 1, StepStatus.RUNNING, at(1)))
+    catalog.record_attempt_start(StepAttempt("r1", "a", "p2", 1, StepStatus.PENDING, at(1)))
+    build(catalog, "r1", "a", "p3", "v1", when=2)
+    with pytest.raises(CatalogError):
+        catalog.finish_run("r1", RunStatus.RUNNING, now=at(5))
+    with pytest.raises(CatalogError, match="no run"):
+        catalog.finish_run("ghost", RunStatus.SUCCEEDED, now=at(5))
+    catalog.finish_run("r1", RunStatus.FAILED, now=at(5), error="one step failed")
+
+    done = catalog.get_run("r1", now=at(6))
+    assert done is not None and done.status is RunStatus.FAILED
+    assert done.finished_at == at(5) and done.error == "one step failed"
+    statuses = {(a.partition, a.status) for a in catalog.attempts("r1")}
+    assert statuses == {
+        ("p1", StepStatus.ABANDONED),  # unfinished attempts of a finished run
+        ("p2", StepStatus.ABANDONED),
+        ("p3", StepStatus.SUCCEEDED),
+    }
+
+
+def test_runs_are_listed_newest_first_with_durations_and_step_counts(catalog: Catalog) -> None:
+    start_run(catalog, "old", when=0)
+    build(catalog, "old", "a", "d1", "v1", when=1)
+    build(catalog, "old", "a", "d1", "v2", when=2, attempt=2)
+    catalog.record_attempt_start(StepAttempt("old", "a", "d2", 1, StepStatus.RUNNING, at(3)))
+    catalog.finish_run("old", RunStatus.FAILED, now=at(5))
+    start_run(catalog, "new", when=10)
+    catalog.start_run(Run(run_id="check", started_at=at(20), kind="check"))
+
+    summaries = catalog.runs(now=at(100))
+    assert [s.run.run_id for s in summaries] == ["check", "new", "old"]
+    assert [s.run.run_id for s in catalog.runs(now=at(100), limit=2)] == ["check", "new"]
+    old = summaries[2]
+    assert old.run.status is RunStatus.FAILED
+    assert old.duration_s == pytest.approx(5.0)
+    assert old.count(StepStatus.SUCCEEDED) == 2 and old.count(StepStatus.ABANDONED) == 1
+    assert summaries[1].duration_s == pytest.approx(90.0)  # still running: so far
+    assert summaries[0].run.kind == "check"
+
+
+def test_dead_runs_are_found_by_their_heartbeat(catalog: Catalog) -> None:
+    # another host's runs: only the heartbeat can tell whether they are alive
+    catalog.start_run(Run(run_id="silent", started_at=at(0), host="elsewhere", pid=1))
+    catalog.record_attempt_start(StepAttempt("silent", "a", "p", 1, StepStatus.RUNNING, at(1)))
+    catalog.start_run(Run(run_id="beating", started_at=at(0), host="elsewhere", pid=1))
+    later = T0 + timedelta(days=1)
+    catalog.heartbeat("beating", now=later - timedelta(seconds=1))
+
+    assert catalog.mark_dead_runs(now=later) == ["silent"]
+    assert catalog.mark_dead_runs(now=later) == []  # marked once
+    run = catalog.get_run("silent", now=later)
+    assert run is not None and run.status is RunStatus.CRASHED
+    assert run.finished_at == later and run.error
+    (attempt,) = catalog.attempts("silent")
+    assert attempt.status is StepStatus.ABANDONED
+    beating = catalog.get_run("beating", now=later)
+    assert beating is not None and beating.status is RunStatus.RUNNING
+
+
+def test_reading_runs_shows_a_dead_run_as_crashed(catalog: Catalog) -> None:
+    catalog.start_run(Run(run_id="lost", started_at=at(0), host="elsewhere", pid=1))
+    later = T0 + timedelta(days=1)
+    (summary,) = catalog.runs(now=later)
+    assert summary.run.status is RunStatus.CRASHED
+    run = catalog.get_run("lost", now=later)
+    assert run is not None and run.status is RunStatus.CRASHED
+
+
+# --------------------------------------------------- attempts, materializations, inputs
+
+
+def test_a_step_outcome_records_attempt_materializations_inputs_and_checks(
+    catalog: Catalog,
+) -> None:
+    start_run(catalog, "r1")
+    raw_d1 = build(catalog, "r1", "raw", "d1", "rv1")
+    build(catalog, "r1", "raw", "d2", "rv2")
+    catalog.record_attempt_start(
+        StepAttempt("r1", "daily", None, 1, StepStatus.RUNNING, at(2), logs="reading\n")
+    )
+    mat = Materialization(
+        "daily",
+        None,
+        "r1",
+        "dv1",
+        at(3),
+        code_version="c9",
+        config_hash="h",
+        rows=3,
+        bytes=100,
+        schema='{"id": "int64"}',
+        location="daily/data.parquet",
+    )
+    inputs = [Input("raw", "d1", "rv1"), Input("raw", "d2", "rv2")]
+    checks = [CheckRecord("daily", None, "not_empty", True, message="3 rows")]
+    done = StepAttempt("r1", "daily", None, 1, StepStatus.SUCCEEDED, at(2), at(3), logs="done\n")
+    (mid,) = catalog.record_step_outcome(done, [mat], [inputs], checks)
+
+    latest = catalog.latest_materialization("daily")
+    assert latest is not None and latest.materialization_id == mid
+    assert (latest.rows, latest.bytes, latest.schema, latest.location) == (
+        3,
+        100,
+        '{"id": "int64"}',
+        "daily/data.parquet",
+    )
+    assert (latest.code_version, latest.config_hash, latest.created_at) == ("c9", "h", at(3))
+    assert latest.output_hash == partition_hash("daily", None, "dv1")
+    (attempt,) = catalog.attempts("r1", asset="daily")
+    assert attempt.status is StepStatus.SUCCEEDED and attempt.finished_at == at(3)
+    assert attempt.logs == "reading\ndone\n"  # the outcome's logs are appended
+    rows = catalog.inputs_of([mid])
+    assert rows.schema.equals(INPUTS_SCHEMA)
+    assert [(r["upstream_partition"], r["upstream_data_version"]) for r in rows.to_pylist()] == [
+        ("d1", "rv1"),
+        ("d2", "rv2"),
+    ]
+    # an input without an id links the upstream partition's latest materialization
+    assert rows.to_pylist()[0]["upstream_materialization_id"] == raw_d1
+    [check] = catalog.checks_of_materializations([mid])[mid]
+    assert (check.check_name, check.passed, check.run_id, check.attempt) == (
+        "not_empty",
+        True,
+        "r1",
+        1,
+    )
+
+
+def test_a_step_outcome_is_all_or_nothing(catalog: Catalog) -> None:
+    start_run(catalog, "r1")
+    good = Materialization("a", "p1", "r1", "v1", at(1))
+    bad = Materialization("a", "p2", "run-that-does-not-exist", "v1", at(1))
+    attempt = StepAttempt("r1", "a", "p1..p2", 1, StepStatus.SUCCEEDED, at(0), at(1))
+    with pytest.raises(CatalogError):
+        catalog.record_step_outcome(attempt, [good, bad])
+    assert catalog.history("a") == []
+    assert catalog.attempts("r1") == []
+    assert catalog.planner_state(["a"]).latest.num_rows == 0
+    with pytest.raises(CatalogError):
+        build(catalog, "no-such-run", "a", None, "v1")
+
+
+def test_a_batched_step_gives_one_materialization_per_partition(catalog: Catalog) -> None:
+    start_run(catalog, "r1")
+    attempt = StepAttempt("r1", "a", "d1...d3", 1, StepStatus.SUCCEEDED, at(0), at(1))
+    mats = [Materialization("a", f"d{i}", "r1", f"v{i}", at(1)) for i in (1, 2, 3)]
+    ids = catalog.record_step_outcome(attempt, mats)
+    assert len(set(ids)) == 3
+    for i, mid in zip((1, 2, 3), ids, strict=True):
+        latest = catalog.latest_materialization("a", f"d{i}")
+        assert latest is not None and latest.materialization_id == mid
+    (recorded,) = catalog.attempts("r1")
+    assert recorded.partition == "d1...d3"
+
+
+def test_explicit_upstream_ids_are_kept_and_repeated_inputs_count_once(catalog: Catalog) -> None:
+    start_run(catalog, "r1")
+    first = build(catalog, "r1", "raw", "d1", "v1")
+    build(catalog, "r1", "raw", "d1", "v2", attempt=2)
+    attempt = StepAttempt("r1", "top", "p", 1, StepStatus.SUCCEEDED, at(2), at(3))
+    inputs = [Input("raw", "d1", "v1", first), Input("raw", "d1", "v1", first)]
+    (mid,) = catalog.record_step_outcome(
+        attempt, [Materialization("top", "p", "r1", "t1", at(3))], [inputs]
+    )
+    (row,) = catalog.inputs_of([mid]).to_pylist()
+    assert (row["upstream_materialization_id"], row["upstream_data_version"]) == (first, "v1")
+    assert catalog.inputs_of([]).num_rows == 0
+
+
+def test_history_and_latest_materialization(catalog: Catalog) -> None:
+    start_run(catalog, "r1")
+    build(catalog, "r1", "a", "d1", "v1", when=1)
+    build(catalog, "r1", "a", "d2", "w1", when=2)
+    build(catalog, "r1", "a", "d1", "v2", when=3, attempt=2)
+    build(catalog, "r1", "u", None, "u1", when=4)
+    assert [m.data_version for m in catalog.history("a", "d1")] == ["v2", "v1"]
+    assert [m.data_version for m in catalog.history("a")] == ["v2", "w1", "v1"]
+    assert [m.data_version for m in catalog.history("a", limit=1)] == ["v2"]
+    assert catalog.history("missing") == []
+    latest = catalog.latest_materialization("a", "d1")
+    assert latest is not None and latest.data_version == "v2" and latest.run_id == "r1"
+    unpartitioned = catalog.latest_materialization("u")
+    assert unpartitioned is not None and unpartitioned.partition is None
+    assert catalog.latest_materialization("a", "d9") is None
+
+
+# ------------------------------------------------------------------ planner state
+
+
+def test_the_planner_state_has_latest_rows_edges_and_hashes(catalog: Catalog) -> None:
+    start_run(catalog, "r1")
+    build(catalog, "r1", "raw", "d1", "rv0")
+    build(catalog, "r1", "raw", "d1", "rv1", attempt=2)
+    build(catalog, "r1", "raw", "d2", "rv2")
+    attempt = StepAttempt("r1", "top", None, 1, StepStatus.SUCCEEDED, at(2), at(3))
+    inputs = [Input("raw", "d1", "rv1"), Input("raw", "d2", "rv2"), Input("raw", "d1", "rv1")]
+    (mid,) = catalog.record_step_outcome(
+        attempt,
+        [Materialization("top", None, "r1", "t1", at(3))],
+        [inputs],
+        upstream_assets=["raw", "dim"],
+    )
+    state = catalog.planner_state(["top", "raw", "never"])
+    assert state.latest.schema.equals(LATEST_SCHEMA)
+    assert _latest_rows(state) == [("raw", "d1", "rv1"), ("raw", "d2", "rv2"), ("top", "", "t1")]
+    hashes = {(r["asset"], r["partition"]): r["output_hash"] for r in state.latest.to_pylist()}
+    assert hashes[("raw", "d1")] == partition_hash("raw", "d1", "rv1")
+    assert hashes[("top", "")] == partition_hash("top", None, "t1")
+    assert state.latest.schema.field("created_at").type.tz == "UTC"
+    edges = {r["upstream_asset"]: r for r in state.edges.to_pylist()}
+    assert edges["raw"] == {
+        "materialization_id": mid,
+        "upstream_asset": "raw",
+        "n_inputs": 2,  # the repeated partition counts once
+        "fingerprint": combine_hashes(
+            [partition_hash("raw", "d1", "rv1"), partition_hash("raw", "d2", "rv2")]
+        ),
+    }
+    # a declared upstream it read nothing from gets an empty edge
+    assert (edges["dim"]["n_inputs"], edges["dim"]["fingerprint"]) == (0, 0)
+    only_raw = catalog.planner_state(["raw"])
+    assert only_raw.edges.num_rows == 0 and only_raw.latest.num_rows == 2
+    assert catalog.planner_state([]).latest.num_rows == 0
+
+
+@pytest.mark.parametrize(
+    ("status", "failed"),
+    [
+        (StepStatus.FAILED, True),
+        (StepStatus.TIMED_OUT, True),
+        (StepStatus.CANCELLED, True),
+        (StepStatus.ABANDONED, True),
+        (StepStatus.SKIPPED, False),
+    ],
+)
+def test_an_unsuccessful_last_attempt_after_a_success_is_failed(
+    catalog: Catalog, status: StepStatus, failed: bool
+) -> None:
+    start_run(catalog, "r1")
+    build(catalog, "r1", "a", "d1", "v1", when=1)
+    start_run(catalog, "r2", when=10)
+    catalog.record_step_outcome(
+        StepAttempt("r2", "a", "d1", 1, status, at(10), at(11), error="ValueError: boom\ntrace")
+    )
+    rows = catalog.planner_state(["a"]).failed.to_pylist()
+    expected = [
+        {"asset": "a", "partition": "d1", "status": str(status), "error": "ValueError: boom"}
+    ]
+    assert rows == (expected if failed else [])
+
+
+def test_a_success_after_a_failure_clears_it_and_failures_never_built_count(
+    catalog: Catalog,
+) -> None:
+    start_run(catalog, "r1")
+    catalog.record_step_outcome(StepAttempt("r1", "a", "d1", 1, StepStatus.FAILED, at(1), at(2)))
+    catalog.record_step_outcome(StepAttempt("r1", "a", "d2", 1, StepStatus.TIMED_OUT, at(1), at(2)))
+    build(catalog, "r1", "a", "d1", "v1", when=3, attempt=2)
+    failed = catalog.planner_state(["a", "b"]).failed.to_pylist()
+    assert failed == [{"asset": "a", "partition": "d2", "status": "timed_out", "error": ""}]
+    assert catalog.planner_state(["b"]).failed.num_rows == 0
+
+
+def test_observations_give_the_latest_version_per_source_partition(catalog: Catalog) -> None:
+    catalog.record_observation(Observation("src", "d1", "o1", at(1)))
+    catalog.record_observation(Observation("src", "d1", "o2", at(2)))
+    catalog.record_observation(Observation("src", "d2", "x1", at(2)))
+    catalog.record_observation(Observation("whole", None, "w1", at(3)))
+    state = catalog.planner_state(["src", "whole"])
+    rows = sorted(
+        (r["asset"], r["partition"], r["data_version"], r["output_hash"], r["observed_at"])
+        for r in state.observations.to_pylist()
+    )
+    assert rows == [
+        ("src", "d1", "o2", partition_hash("src", "d1", "o2"), at(2)),
+        ("src", "d2", "x1", partition_hash("src", "d2", "x1"), at(2)),
+        ("whole", "", "w1", partition_hash("whole", None, "w1"), at(3)),
+    ]
+    assert catalog.planner_state(["other"]).observations.num_rows == 0
+
+
+# ------------------------------------------------------------------------ lineage
+
+
+def test_lineage_of_a_diamond_up_and_down_to_a_depth(catalog: Catalog) -> None:
+    start_run(catalog, "r1")
+    raw = build(catalog, "r1", "raw", None, "r-v1")
+    left = build(catalog, "r1", "left", None, "l-v1", [("raw", None)])
+    right = build(catalog, "r1", "right", None, "g-v1", [("raw", None)])
+    top = build(catalog, "r1", "top", None, "t-v1", [("left", None), ("right", None)])
+
+    up = catalog.lineage(top, direction="up", depth=5)
+    assert (up.root, up.direction, up.depth) == (top, "up", 5)
+    assert {(n.asset, n.depth) for n in up.nodes} == {
+        ("top", 0),
+        ("left", 1),
+        ("right", 1),
+        ("raw", 2),
+    }
+    assert {(e.downstream_id, e.upstream_id) for e in up.edges} == {
+        (top, left),
+        (top, right),
+        (left, raw),
+        (right, raw),
+    }
+    assert {e.status for e in up.edges} == {"current"}
+    assert up.max_depth == 2
+    node = up.node(raw)
+    assert (node.data_version, node.code_version, node.run_id) == ("r-v1", "c1", "r1")
+
+    down = catalog.lineage(raw, direction="down", depth=5)
+    assert {n.materialization_id for n in down.nodes} == {raw, left, right, top}
+    assert len(down.edges) == 4
+
+    shallow = catalog.lineage(top, direction="up", depth=1)
+    assert {n.asset for n in shallow.nodes} == {"top", "left", "right"}
+    assert len(shallow.edges) == 2
+    alone = catalog.lineage(raw, direction="up")
+    assert [n.materialization_id for n in alone.nodes] == [raw] and alone.edges == ()
+
+
+def test_lineage_marks_what_was_rebuilt_since_as_superseded(catalog: Catalog) -> None:
+    start_run(catalog, "r1")
+    days = [f"2025-03-0{i}" for i in range(1, 8)]
+    old = {day: build(catalog, "r1", "raw", day, f"{day}-v1") for day in days}
+    weekly = build(catalog, "r1", "weekly", "2025-03-07", "w-v1", [("raw", d) for d in days])
+
+    up = catalog.lineage(weekly, direction="up", depth=1)
+    assert {e.upstream_partition for e in up.edges} == set(days)
+    assert all(e.status == "current" for e in up.edges)
+
+    start_run(catalog, "r2", when=10)
+    new_day3 = build(catalog, "r2", "raw", "2025-03-03", "2025-03-03-v2", when=11)
+
+    up = catalog.lineage(weekly, direction="up", depth=1)
+    status = {e.upstream_partition: e.status for e in up.edges}
+    assert status.pop("2025-03-03") == "superseded"
+    assert set(status.values()) == {"current"}
+    # the edge still points at the version that was read, not at the rebuild
+    (edge,) = [e for e in up.edges if e.upstream_partition == "2025-03-03"]
+    assert edge.upstream_id == old["2025-03-03"] != new_day3
+    assert edge.upstream_data_version == "2025-03-03-v1"
+
+    # downstream of the old version: it fed weekly; the rebuild fed nothing yet
+    fed = catalog.lineage(old["2025-03-03"], direction="down", depth=3)
+    assert {n.materialization_id for n in fed.nodes} == {old["2025-03-03"], weekly}
+    assert [e.status for e in fed.edges] == ["superseded"]
+    assert catalog.lineage(new_day3, direction="down").edges == ()
+    data = up.to_dict()
+    assert data["direction"] == "up" and len(data["nodes"]) == 8  # type: ignore[arg-type]
+
+
+def test_lineage_of_a_ten_deep_chain_and_of_observed_sources(catalog: Catalog) -> None:
+    start_run(catalog, "r1")
+    catalog.record_observation(Observation("src", "p", "s1", at(0)))
+    step = StepAttempt("r1", "a0", "p", 1, StepStatus.SUCCEEDED, at(1), at(1))
+    (first,) = catalog.record_step_outcome(
+        step, [Materialization("a0", "p", "r1", "v", at(1))], [[Input("src", "p", "s1")]]
+    )
+    for level in range(1, 12):
+        last = build(catalog, "r1", f"a{level}", "p", "v", [(f"a{level - 1}", "p")])
+    graph = catalog.lineage(last, direction="up", depth=10)
+    assert graph.max_depth == 10
+    assert len(graph.nodes) == 11 and len(graph.edges) == 10
+
+    (source,) = catalog.lineage(first, direction="up").edges
+    assert (source.upstream_asset, source.upstream_id, source.status) == ("src", None, "current")
+    catalog.record_observation(Observation("src", "p", "s2", at(20)))
+    (source,) = catalog.lineage(first, direction="up").edges
+    assert source.status == "superseded"
+
+
+# --------------------------------------------------------------------------- logs
+
+
+def test_attempts_keep_their_logs_per_asset_and_partition(catalog: Catalog) -> None:
+    start_run(catalog, "r1")
+    for asset, partition, attempt in (
+        ("a", "d1", 1),
+        ("a", "d1", 2),
+        ("a", "d2", 1),
+        ("b", None, 1),
+    ):
+        catalog.record_attempt_start(
+            StepAttempt(
+                "r1", asset, partition, attempt, StepStatus.RUNNING, at(attempt), logs="in\n"
+            )
+        )
+    catalog.record_step_outcome(
+        StepAttempt(
+            "r1", "a", "d1", 1, StepStatus.FAILED, at(1), at(2), error="boom", logs="Traceback\n"
+        )
+    )
+    catalog.record_step_outcome(
+        StepAttempt("r1", "b", None, 1, StepStatus.SUCCEEDED, at(1), at(2), logs="out\n")
+    )
+    every = catalog.attempts("r1")
+    assert [(a.asset, a.partition, a.attempt) for a in every] == [
+        ("a", "d1", 1),
+        ("a", "d1", 2),
+        ("a", "d2", 1),
+        ("b", None, 1),
+    ]
+    first, second = catalog.attempts("r1", asset="a", partition="d1")
+    assert (first.status, first.error, first.logs) == (StepStatus.FAILED, "boom", "in\nTraceback\n")
+    assert (second.status, second.logs) == (StepStatus.RUNNING, "in\n")
+    assert len(catalog.attempts("r1", asset="a")) == 3
+    (unpartitioned,) = catalog.attempts("r1", asset="b")
+    assert unpartitioned.logs == "in\nout\n"
+    assert catalog.attempts("r1", asset="c") == [] and catalog.attempts("nothing") == []
+
+
+# ------------------------------------------------------------------- check results
+
+
+def test_check_results_latest_per_check_failed_only_and_by_materialization(
+    catalog: Catalog,
+) -> None:
+    start_run(catalog, "r1")
+    for attempt, passed in ((1, False), (2, True)):
+        catalog.record_step_outcome(
+            StepAttempt("r1", "a", "d1", attempt, StepStatus.FAILED, at(attempt), at(attempt)),
+            checks=[
+                CheckRecord(
+                    "a",
+                    "d1",
+                    "unique_id",
+                    passed,
+                    failing_rows=0 if passed else 2,
+                    total_rows=4,
+                    failing_fraction=0.0 if passed else 0.5,
+                    sample="[]" if passed else '[{"id": 1}, {"id": 1}]',
+                    metadata='{"column": "id"}',
+                    kind="unique",
+                    severity="warn",
+                )
+            ],
+        )
+    every = catalog.check_results(latest_only=False)
+    assert [(r.attempt, r.passed) for r in every] == [(2, True), (1, False)]
+    assert every[1].sample == '[{"id": 1}, {"id": 1}]' and every[1].metadata == '{"column": "id"}'
+    assert (every[1].failing_rows, every[1].total_rows, every[1].failing_fraction) == (2, 4, 0.5)
+    assert (every[1].kind, every[1].severity, every[1].created_at) == ("unique", "warn", at(1))
+    assert every[0].check_id is not None and every[0].materialization_id is None
+    [latest] = catalog.check_results(assets=["a"], partition="d1")
+    assert latest.attempt == 2 and latest.passed
+    assert catalog.check_results(failed_only=True) == []
+    assert catalog.check_results(assets=[]) == []
+    assert catalog.check_results(partition="d2") == []
+
+    # checks of published data: each record carries its run, time and materialization
+    mid = build(catalog, "r1", "a", "d1", "v1", when=3, attempt=3)
+    catalog.start_run(Run(run_id="c1", started_at=at(5), kind="check"))
+    catalog.record_checks(
+        [
+            CheckRecord("a", "d1", "unique_id", False, run_id="c1", created_at=at(6)),
+            CheckRecord(
+                "a", "d1", "not_null", True, run_id="c1", created_at=at(6), materialization_id=mid
+            ),
+        ]
+    )
+    catalog.finish_run("c1", RunStatus.FAILED, now=at(7))
+    [failed] = catalog.check_results(failed_only=True)
+    assert (failed.run_id, failed.attempt, failed.created_at) == ("c1", None, at(6))
+    assert len(catalog.check_results(limit=1)) == 1
+    by_mid = catalog.checks_of_materializations([mid, 999])
+    assert list(by_mid) == [mid] and [r.check_name for r in by_mid[mid]] == ["not_null"]
+
+
+# ------------------------------------------------------------------------- leases
+
+
+def test_leases_are_acquired_renewed_released_and_expire(catalog: Catalog) -> None:
+    start_run(catalog, "r1")
+    start_run(catalog, "r2")
+    now = at(0)
+    items = [("a", "d1"), ("a", "d2"), ("dim", None), ("a", "d1")]
+    assert catalog.acquire_leases("r1", items, now=now, ttl_s=60) == [
+        ("a", "d1"),
+        ("a", "d2"),
+        ("dim", None),
+    ]
+    # r2 gets only what r1 does not hold; r1 asking again renews its own
+    assert catalog.acquire_leases("r2", [("a", "d2"), ("a", "d3")], now=now, ttl_s=60) == [
+        ("a", "d3")
+    ]
+    assert catalog.acquire_leases("r1", [("a", "d1")], now=now, ttl_s=60) == [("a", "d1")]
+    assert catalog.lease_holders([("a", "d1"), ("a", "d3"), ("b", "x")], now=now) == {
+        ("a", "d1"): "r1",
+        ("a", "d3"): "r2",
+    }
+    # r1 renews; once r2's lease expires r1 may take its partition over
+    later = at(90)
+    assert catalog.renew_leases("r1", now=at(50), ttl_s=60) == 3
+    assert catalog.lease_holders([("a", "d3")], now=later) == {}
+    assert catalog.acquire_leases("r1", [("a", "d3")], now=later, ttl_s=60) == [("a", "d3")]
+    assert catalog.release_leases("r1", [("a", "d3"), ("dim", None)]) == 2
+    assert catalog.lease_holders([("dim", None)], now=later) == {}
+    assert catalog.release_leases("r1") == 2
+    assert catalog.release_leases("r1") == 0
+    with pytest.raises(CatalogError, match="no run"):
+        catalog.acquire_leases("ghost", [("a", "d1")], now=now, ttl_s=60)
+    with pytest.raises(CatalogError):
+        catalog.acquire_leases("r1", [("a", "d1")], now=now, ttl_s=0)
+
+
+def test_leases_of_finished_or_dead_runs_are_free(catalog: Catalog) -> None:
+    now = T0 + timedelta(days=1)
+    catalog.start_run(Run(run_id="done", started_at=now, pid=os.getpid()))
+    catalog.start_run(Run(run_id="silent", started_at=now, host="elsewhere", pid=1))
+    catalog.start_run(Run(run_id="next", started_at=now, pid=os.getpid()))
+    assert catalog.acquire_leases("done", [("a", "d1")], now=now, ttl_s=600) == [("a", "d1")]
+    assert catalog.acquire_leases("silent", [("a", "d2")], now=now, ttl_s=600) == [("a", "d2")]
+    catalog.finish_run("done", RunStatus.SUCCEEDED, now=now)
+    catalog.mark_dead_runs(now=now + timedelta(days=1))  # silent for a day: crashed
+    later = now + timedelta(days=1)
+    assert catalog.lease_holders([("a", "d1"), ("a", "d2")], now=now) == {}
+    got = catalog.acquire_leases("next", [("a", "d1"), ("a", "d2")], now=later, ttl_s=600)
+    assert got == [("a", "d1"), ("a", "d2")]
+
+
+# ------------------------------------------------------------------ dynamic partitions
+
+
+def test_dynamic_partitions_add_get_delete_and_persist(connect: Connect) -> None:
+    with connect() as first:
+        keys = first.dynamic_partitions
+        assert keys.get("customers") == []
+        assert keys.add("customers", ["acme", "globex", "acme"]) == ["acme", "globex"]
+        assert keys.add("customers", ["acme", "initech"]) == ["initech"]
+        assert keys.add("tenants", ["t1"]) == ["t1"]
+    with connect() as second:
+        keys = second.dynamic_partitions
+        assert keys.get("customers") == ["acme", "globex", "initech"]  # in the order added
+        keys.delete("customers", ["globex", "absent"])
+        with pytest.raises(PartitionKeyError):
+            keys.add("customers", ["fine", "../etc"])
+    with connect() as third:
+        assert third.dynamic_partitions.get("customers") == ["acme", "initech"]
+        assert third.dynamic_partitions.get("tenants") == ["t1"]
+        assert third.dynamic_partitions.get("other") == []
