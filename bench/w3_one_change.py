@@ -47,13 +47,13 @@ def _materialize(
     result = api.materialize(
         project,
         selection,
-        partition,
+        partition_key=partition,
         force=force,
         executor=EXECUTOR,
         now=NOW,
         handle_signals=False,
     )
-    assert result.ok, "\n".join(result.summary_lines())
+    assert result.success, "\n".join(result.summary_lines())
     return result
 
 
@@ -104,7 +104,7 @@ def _cutoff(folder: Path, days: int) -> tuple[float, float]:
     write_chain_project(folder, days, first=_first(days), salted=True, raw_version="2")
     project = api.load_project(file=defs)
     started = time.perf_counter()
-    planned = api.plan_project(project, partitions=CHANGED_DAY, now=NOW)
+    planned = api.plan_project(project, partition_key=CHANGED_DAY, now=NOW)
     plan_s = time.perf_counter() - started
     steps = {str(s.asset): s for s in planned.plan.steps}
     assert set(steps) == {"raw", "clean", "daily_agg"}, set(steps)
@@ -121,7 +121,7 @@ def _cutoff(folder: Path, days: int) -> tuple[float, float]:
     skipped = {(o.asset, o.partition): o.reason for o in result.skipped}
     assert set(skipped) == {("clean", CHANGED_DAY), ("daily_agg", CHANGED_DAY)}, skipped
     assert all("inputs unchanged" in reason for reason in skipped.values()), skipped
-    assert api.plan_project(project, partitions=CHANGED_DAY, now=NOW).plan.is_empty
+    assert api.plan_project(project, partition_key=CHANGED_DAY, now=NOW).plan.is_empty
     return plan_s, run_s
 
 

@@ -4,6 +4,12 @@ Everything a project declares with is importable from here::
 
     from partita import asset, Definitions, DailyPartitions, In, TimeWindow
 
+and so are the two calls that test a pipeline in memory (pytest, a notebook)::
+
+    result = partita.materialize(defs, partition_key="2025-01-07", home=tmp_path)
+    assert result.success
+    plan = partita.plan(defs, home=tmp_path)
+
 Only the names in ``__all__`` are public API. They are imported on first
 use (PEP 562), so ``import partita`` and the CLI stay fast: the IO layer and
 its pandas/pyarrow imports load only when a store is used.
@@ -17,6 +23,8 @@ from typing import TYPE_CHECKING
 from partita.lazy import lazy_module
 
 if TYPE_CHECKING:
+    from partita.api.planning import plan
+    from partita.api.running import ExecutorKind, MaterializeResult, materialize
     from partita.assets import AssetSpec, In, asset, source
     from partita.checks import (
         CheckDefinition,
@@ -99,11 +107,13 @@ _LAZY: dict[str, str] = {
     "Dimension": "partita.mappings",
     "DuckDBStore": "partita.io",
     "DynamicPartitions": "partita.partitions",
+    "ExecutorKind": "partita.api.running",
     "Freshness": "partita.policies",
     "HourlyPartitions": "partita.partitions",
     "Identity": "partita.mappings",
     "In": "partita.assets",
     "LastPartition": "partita.mappings",
+    "MaterializeResult": "partita.api.running",
     "MonthlyPartitions": "partita.partitions",
     "MultiPartitions": "partita.partitions",
     "ParquetStore": "partita.io",
@@ -128,7 +138,9 @@ _LAZY: dict[str, str] = {
     "check": "partita.checks",
     "expression": "partita.checks",
     "in_range": "partita.checks",
+    "materialize": "partita.api.running",
     "not_null": "partita.checks",
+    "plan": "partita.api.planning",
     "relationship": "partita.checks",
     "row_count": "partita.checks",
     "schema": "partita.checks",
@@ -159,11 +171,13 @@ __all__ = [
     "Dimension",
     "DuckDBStore",
     "DynamicPartitions",
+    "ExecutorKind",
     "Freshness",
     "HourlyPartitions",
     "Identity",
     "In",
     "LastPartition",
+    "MaterializeResult",
     "MonthlyPartitions",
     "MultiPartitions",
     "ParquetStore",
@@ -189,7 +203,9 @@ __all__ = [
     "check",
     "expression",
     "in_range",
+    "materialize",
     "not_null",
+    "plan",
     "relationship",
     "row_count",
     "schema",

@@ -20,7 +20,7 @@ import inspect
 import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, overload
+from typing import Any, Literal, SupportsIndex, overload
 
 from pydantic import BaseModel
 
@@ -31,6 +31,7 @@ from partita.keys import AssetKey, AssetKeyLike
 from partita.mappings import PartitionMapping
 from partita.partitions import PartitionsDefinition
 from partita.policies import Freshness, RetryPolicy, parse_duration
+from partita.references import global_reference
 
 __all__ = ["AssetDep", "AssetSpec", "In", "asset", "source"]
 
@@ -106,6 +107,10 @@ class AssetSpec:
         if self.fn is None:
             raise DefinitionError(f"{self.kind} {self.key} has no function to call")
         return self.fn(*args, **kwargs)
+
+    def __reduce_ex__(self, protocol: SupportsIndex) -> str | tuple[Any, ...]:
+        """Pickled by reference to the module global it is (see :mod:`partita.references`)."""
+        return global_reference(self, self.fn) or super().__reduce_ex__(protocol)
 
     def __repr__(self) -> str:
         return f"<{self.kind} {self.key}>"

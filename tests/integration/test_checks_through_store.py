@@ -126,22 +126,26 @@ def test_a_store_without_a_local_file_gets_write_audit_publish(tmp_path: Path) -
 def test_a_relationship_reads_the_mapped_partitions_and_records_them(tmp_path: Path) -> None:
     project = _project(tmp_path / "p")
     # the target is a dependency: selecting orders alone builds customers first
-    plan = plan_project(project, "+orders", f"{DAY1}..{DAY2}", now=NOW).plan
+    plan = plan_project(project, "+orders", partition_range=(DAY1, DAY2), now=NOW).plan
     assert [str(s.asset) for s in plan.steps] == ["customers", "orders"]
-    run = materialize(project, "+orders", f"{DAY1}..{DAY2}", executor="inprocess", now=NOW)
+    run = materialize(
+        project, "+orders", partition_range=(DAY1, DAY2), executor="inprocess", now=NOW
+    )
     assert run.status == "succeeded", run.summary_lines()
 
     # customer 1 exists on DAY1 only: orders of DAY2 are checked against DAY2's customers
     (project.loaded.root / "orders").write_text("1")
-    run = materialize(project, "orders", DAY2, force=True, executor="inprocess", now=NOW)
+    run = materialize(
+        project, "orders", partition_key=DAY2, force=True, executor="inprocess", now=NOW
+    )
     assert run.status == "failed"
     assert "relationship_customer_id (1 of 1 rows fail)" in (run.outcomes[0].error or "")
     # AllPartitions reads every day: customer 1 (DAY1) and 3 (DAY2) both exist
-    run = materialize(project, "any_day_orders", DAY2, executor="inprocess", now=NOW)
+    run = materialize(project, "any_day_orders", partition_key=DAY2, executor="inprocess", now=NOW)
     assert run.status == "succeeded", run.summary_lines()
 
     (project.loaded.root / "orders").write_text("3")
-    run = materialize(project, "orders", DAY2, executor="inprocess", now=NOW)
+    run = materialize(project, "orders", partition_key=DAY2, executor="inprocess", now=NOW)
     assert run.status == "succeeded", run.summary_lines()
     lineage = api_lineage(project, "orders", DAY2, direction="up", depth=1)
     assert [(e.upstream_asset, e.upstream_partition) for e in lineage.edges] == [
@@ -150,9 +154,11 @@ def test_a_relationship_reads_the_mapped_partitions_and_records_them(tmp_path: P
 
     # a change to the partitions the check read makes the checked partition stale
     (project.loaded.root / "customers").write_text("more")
-    run = materialize(project, "customers", DAY2, force=True, executor="inprocess", now=NOW)
+    run = materialize(
+        project, "customers", partition_key=DAY2, force=True, executor="inprocess", now=NOW
+    )
     assert run.status == "succeeded", run.summary_lines()
-    plan = plan_project(project, "orders", f"{DAY1}..{DAY2}", now=NOW).plan
+    plan = plan_project(project, "orders", partition_range=(DAY1, DAY2), now=NOW).plan
     assert [(str(s.asset), list(s.partitions)) for s in plan.steps] == [("orders", [DAY2])]
     reasons = {r.reason.value for s in plan.steps for r in s.reasons}
     assert reasons == {"upstream_changed"}
@@ -160,7 +166,9 @@ def test_a_relationship_reads_the_mapped_partitions_and_records_them(tmp_path: P
 
 def test_checking_published_data_reads_the_mapped_partitions(tmp_path: Path) -> None:
     project = _project(tmp_path / "p")
-    run = materialize(project, "+orders", f"{DAY1}..{DAY2}", executor="inprocess", now=NOW)
+    run = materialize(
+        project, "+orders", partition_range=(DAY1, DAY2), executor="inprocess", now=NOW
+    )
     assert run.status == "succeeded", run.summary_lines()
     (project.loaded.root / "customers").write_text("")
     # replace DAY2's customers by DAY1's ids without rebuilding orders: partita check sees it

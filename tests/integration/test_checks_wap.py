@@ -131,7 +131,9 @@ def _digest(path: Path) -> str:
 @pytest.fixture
 def built(tmp_path: Path) -> Project:
     project = _project(tmp_path / "p")
-    result = materialize(project, "customers,orders,enriched", DAY, executor="inprocess", now=NOW)
+    result = materialize(
+        project, "customers,orders,enriched", partition_key=DAY, executor="inprocess", now=NOW
+    )
     assert result.status == "succeeded", result.summary_lines()
     return project
 
@@ -146,7 +148,9 @@ def test_blocking_failure_keeps_published_bytes_and_stops_downstream(
     before = _digest(_orders_file(built))
     enriched_before = _digest(built.data_path / "enriched" / f"date={DAY}" / "data.parquet")
     (built.loaded.root / "mode").write_text(mode)
-    run = materialize(built, "orders+", DAY, force=True, executor="inprocess", now=NOW)
+    run = materialize(
+        built, "orders+", partition_key=DAY, force=True, executor="inprocess", now=NOW
+    )
     assert run.status == "failed"
     by_asset = {o.asset: o for o in run.outcomes}
     assert by_asset["orders"].status == "failed"
@@ -166,7 +170,7 @@ def test_blocking_failure_keeps_published_bytes_and_stops_downstream(
     assert record.total_rows == 3 and record.failing_rows is not None and record.failing_rows > 0
     assert record.failing_fraction == pytest.approx(record.failing_rows / 3)
     assert 0 < len(json.loads(record.sample)) <= 5
-    plan = plan_project(built, "orders", DAY, now=NOW).plan
+    plan = plan_project(built, "orders", partition_key=DAY, now=NOW).plan
     reasons = {r.reason.value for step in plan.steps for r in step.reasons}
     assert "failed" in reasons
 
@@ -174,7 +178,7 @@ def test_blocking_failure_keeps_published_bytes_and_stops_downstream(
 def test_warn_failure_publishes_and_is_shown(built: Project) -> None:
     before = _digest(_orders_file(built))
     (built.loaded.root / "mode").write_text("negative")
-    run = materialize(built, "orders", DAY, force=True, executor="inprocess", now=NOW)
+    run = materialize(built, "orders", partition_key=DAY, force=True, executor="inprocess", now=NOW)
     assert run.status == "succeeded", run.summary_lines()
     assert _digest(_orders_file(built)) != before
     assert pd.read_parquet(_orders_file(built)).amount.min() == -5.0
@@ -189,7 +193,9 @@ def test_warn_failure_publishes_and_is_shown(built: Project) -> None:
 def test_custom_checks_pandas_and_duckdb_in_worker_processes(built: Project) -> None:
     before = _digest(_orders_file(built))
     (built.loaded.root / "mode").write_text("huge")
-    run = materialize(built, "orders", DAY, force=True, executor="process", max_workers=1, now=NOW)
+    run = materialize(
+        built, "orders", partition_key=DAY, force=True, executor="process", max_workers=1, now=NOW
+    )
     assert run.status == "failed"
     assert "no_huge_rows (3 huge rows)" in (run.outcomes[0].error or "")
     assert _digest(_orders_file(built)) == before
@@ -224,7 +230,11 @@ def test_source_checks_block_dependents_of_that_partition(tmp_path: Path) -> Non
     landing.write("landing", (("date", "2025-01-01"),), pd.DataFrame({"v": [1.0, 2.0]}))
     landing.write("landing", (("date", DAY),), pd.DataFrame({"v": [1.0, None]}))
     run = materialize(
-        project, "from_landing", "2025-01-01..2025-01-02", executor="inprocess", now=NOW
+        project,
+        "from_landing",
+        partition_range=("2025-01-01", "2025-01-02"),
+        executor="inprocess",
+        now=NOW,
     )
     by_partition = {o.partition: o for o in run.outcomes}
     assert by_partition["2025-01-01"].status == "succeeded"
@@ -286,7 +296,7 @@ def test_check_on_a_missing_column_names_it_and_the_columns(tmp_path: Path) -> N
     project = _project(
         tmp_path / "p", PROJECT.replace('not_null("order_id")', 'not_null("order_no")')
     )
-    run = materialize(project, "customers,orders", DAY, executor="inprocess", now=NOW)
+    run = materialize(project, "customers,orders", partition_key=DAY, executor="inprocess", now=NOW)
     error = next(o.error for o in run.outcomes if o.asset == "orders") or ""
     assert "order_no" in error
     failed = check_results(project, "orders", DAY, failed_only=True)

@@ -66,7 +66,7 @@ def check_scenario(scenario: Scenario, folder: Path) -> None:
         result = materialize(
             project,
             selection,
-            partitions,
+            partition_key=partitions,
             force=force,
             executor="inprocess",
             now=NOW,

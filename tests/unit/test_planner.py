@@ -13,7 +13,7 @@ from partita.errors import PartitionKeyError
 from partita.graph import AssetGraph
 from partita.mappings import TimeWindow
 from partita.partitions import DailyPartitions, HourlyPartitions, MonthlyPartitions
-from partita.planner import PlanRequest, Reason, plan
+from partita.planner import PartitionRequest, PlanRequest, Reason, plan
 from tests.planner_support import NOW, FakeCatalog
 
 DAILY = DailyPartitions(start="2025-01-01", end="2025-01-11")  # 10 days
@@ -154,14 +154,29 @@ def test_blocked_when_inputs_are_missing_and_not_selected() -> None:
 def test_partition_range_requests() -> None:
     graph = chain()
     state = FakeCatalog(graph).state()
-    one = plan(graph, state, PlanRequest(selection="raw", partitions="2025-01-03"), NOW)
+    one = plan(
+        graph,
+        state,
+        PlanRequest(selection="raw", partitions=PartitionRequest.parse("2025-01-03")),
+        NOW,
+    )
     assert list(one.step("raw").partitions) == ["2025-01-03"]  # type: ignore[union-attr]
     several = plan(
-        graph, state, PlanRequest(selection="+clean", partitions="2025-01-03..2025-01-05"), NOW
+        graph,
+        state,
+        PlanRequest(
+            selection="+clean", partitions=PartitionRequest.parse("2025-01-03..2025-01-05")
+        ),
+        NOW,
     )
     assert len(several.step("clean").partitions) == 3  # type: ignore[union-attr]
     with pytest.raises(PartitionKeyError, match="DailyPartitions") as info:
-        plan(graph, state, PlanRequest(selection="raw", partitions="2025-13-01"), NOW)
+        plan(
+            graph,
+            state,
+            PlanRequest(selection="raw", partitions=PartitionRequest.parse("2025-13-01")),
+            NOW,
+        )
     assert "2025-01-01" in str(info.value)  # a valid example
 
 
@@ -197,7 +212,12 @@ def test_hourly_asset_with_a_day_key() -> None:
     def hourly(daily_in: pd.DataFrame) -> None: ...
 
     graph = AssetGraph(Definitions(assets=[daily_in, hourly]))
-    result = plan(graph, FakeCatalog(graph).state(), PlanRequest(partitions="2025-01-02"), NOW)
+    result = plan(
+        graph,
+        FakeCatalog(graph).state(),
+        PlanRequest(partitions=PartitionRequest.parse("2025-01-02")),
+        NOW,
+    )
     assert len(result.step("hourly").partitions) == 24  # type: ignore[union-attr]
 
 

@@ -15,7 +15,13 @@ from partita.graph import AssetGraph
 from partita.keys import AssetKey
 from partita.mappings import AllPartitions, TimeWindow
 from partita.partitions import DailyPartitions, HourlyPartitions, PartitionSubset
-from partita.planner import FailedObservation, PlanRequest, plan, source_partitions
+from partita.planner import (
+    FailedObservation,
+    PartitionRequest,
+    PlanRequest,
+    plan,
+    source_partitions,
+)
 from partita.policies import RetryPolicy
 from tests.planner_support import NOW, FakeCatalog
 
@@ -48,18 +54,22 @@ def keys(found: Mapping[AssetKey, PartitionSubset], name: str) -> list[str]:
 
 def test_source_partitions_map_the_requested_partitions_through_the_edges() -> None:
     graph = graph_with_sources()
-    one_day = source_partitions(graph, PlanRequest(partitions="2025-01-05"), NOW)
+    one_day = source_partitions(
+        graph, PlanRequest(partitions=PartitionRequest.parse("2025-01-05")), NOW
+    )
     assert [str(k) for k in one_day] == ["feed", "rates"]  # landing has no observe function
     assert keys(one_day, "feed") == ["2025-01-03", "2025-01-04", "2025-01-05"]
     assert keys(one_day, "rates") == [""]
     everything = source_partitions(graph, PlanRequest(), NOW)
     assert keys(everything, "feed") == list(DAILY.keys(NOW))
-    ranged = source_partitions(graph, PlanRequest(partitions="2025-01-09..2025-01-10"), NOW)
+    ranged = source_partitions(
+        graph, PlanRequest(partitions=PartitionRequest.parse("2025-01-09..2025-01-10")), NOW
+    )
     assert keys(ranged, "feed") == ["2025-01-07", "2025-01-08", "2025-01-09", "2025-01-10"]
     # a selection that reads no source observes nothing
     assert source_partitions(graph, PlanRequest(selection="daily"), NOW) == {}
     with pytest.raises(PartitionKeyError):
-        source_partitions(graph, PlanRequest(partitions="2025-13-01"), NOW)
+        source_partitions(graph, PlanRequest(partitions=PartitionRequest.parse("2025-13-01")), NOW)
 
 
 def test_source_partitions_of_another_grain_and_of_all_partitions() -> None:
@@ -76,7 +86,9 @@ def test_source_partitions_of_another_grain_and_of_all_partitions() -> None:
     def summary(sensor: pd.DataFrame) -> None: ...
 
     graph = AssetGraph(Definitions(assets=[per_day, summary], sources=[sensor]))
-    day = source_partitions(graph, PlanRequest("per_day", partitions="2025-01-02"), NOW)
+    day = source_partitions(
+        graph, PlanRequest("per_day", partitions=PartitionRequest.parse("2025-01-02")), NOW
+    )
     assert len(keys(day, "sensor")) == 24 and keys(day, "sensor")[0] == "2025-01-02T00:00"
     whole = source_partitions(graph, PlanRequest("summary"), NOW)
     assert len(keys(whole, "sensor")) == 240

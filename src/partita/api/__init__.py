@@ -47,12 +47,16 @@ if TYPE_CHECKING:
         config_values,
         explain_partition,
         partition_request,
+        plan,
         plan_project,
+        requested,
     )
     from partita.api.project import (
         AssetInfo,
         GraphView,
         Project,
+        ProjectLike,
+        as_project,
         dynamic_partitions_definitions,
         graph_view,
         list_assets,
@@ -60,6 +64,8 @@ if TYPE_CHECKING:
     )
     from partita.api.running import (
         CancelToken,
+        ExecutorKind,
+        MaterializeResult,
         NullProgress,
         RunResult,
         materialize,
@@ -68,6 +74,12 @@ if TYPE_CHECKING:
     )
 
 _LAZY: dict[str, str] = {
+    "requested": "partita.api.planning",
+    "plan": "partita.api.planning",
+    "as_project": "partita.api.project",
+    "ProjectLike": "partita.api.project",
+    "MaterializeResult": "partita.api.running",
+    "ExecutorKind": "partita.api.running",
     "AssetInfo": "partita.api.project",
     "CancelToken": "partita.api.running",
     "Direction": "partita.api.catalog",
@@ -113,6 +125,12 @@ _LAZY: dict[str, str] = {
 __getattr__, __dir__ = lazy_module("partita.api", _LAZY, globals())
 
 __all__ = [
+    "requested",
+    "plan",
+    "as_project",
+    "ProjectLike",
+    "MaterializeResult",
+    "ExecutorKind",
     "AssetInfo",
     "CancelToken",
     "Direction",

@@ -10,6 +10,7 @@ planner.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -21,21 +22,22 @@ from pydantic import BaseModel
 
 from partita.api.config import config_hash, load_config_file, parse_assignments, resolve_config
 from partita.api.observing import observe_sources, record_observations
-from partita.api.project import Project, dynamic_partitions_definitions
+from partita.api.project import Project, ProjectLike, as_project, dynamic_partitions_definitions
 from partita.errors import PlanError
 from partita.partitions import DynamicPartitionsStore, InMemoryDynamicPartitionsStore
 from partita.planner import (
     FailedObservation,
+    PartitionRequest,
     Plan,
     PlanRequest,
     Why,
     assets_needed,
     explain,
-    plan,
     source_partitions,
     split_target,
     targets,
 )
+from partita.planner import plan as make_plan
 from partita.records import Catalog, PlannerState
 
 __all__ = [
@@ -43,7 +45,9 @@ __all__ = [
     "Planned",
     "config_values",
     "partition_request",
+    "plan",
     "plan_project",
+    "requested",
 ]
 
 
@@ -67,17 +71,39 @@ class Planned:
 
 def partition_request(
     partition: str | None, start: str | None = None, end: str | None = None
-) -> str | None:
-    """``--partition KEY`` or ``--from A --to B`` as one request text (``A..B``)."""
+) -> PartitionRequest | None:
+    """``--partition KEY`` (or ``KEY..KEY``) or ``--from A --to B`` as a request."""
     if partition is not None and (start is not None or end is not None):
         raise PlanError("give --partition or --from/--to, not both")
     if (start is None) != (end is None):
         raise PlanError(
             "--from and --to go together", hint="e.g. --from 2025-01-01 --to 2025-01-31"
         )
-    if start is not None:
-        return f"{start}..{end}"
-    return partition
+    if start is not None and end is not None:
+        return PartitionRequest.between(start, end)
+    return None if partition is None else PartitionRequest.parse(partition)
+
+
+def requested(
+    partition_key: str | None = None, partition_range: tuple[str, str] | None = None
+) -> PartitionRequest | None:
+    """``partition_key`` or ``partition_range`` as a request (``None``: every partition).
+
+    Raises:
+        PlanError: both are given, or the range is not two keys.
+    """
+    if partition_key is not None and partition_range is not None:
+        raise PlanError("give partition_key or partition_range, not both")
+    if partition_key is not None:
+        return PartitionRequest.key(partition_key)
+    if partition_range is None:
+        return None
+    if not isinstance(partition_range, tuple | list) or len(partition_range) != 2:
+        raise PlanError(
+            f"partition_range must be (first, last), not {partition_range!r}",
+            hint='e.g. partition_range=("2025-01-01", "2025-01-07")',
+        )
+    return PartitionRequest.between(partition_range[0], partition_range[1])
 
 
 def config_values(files: Sequence[Path] = (), assignments: Sequence[str] = ()) -> dict[str, Any]:
@@ -90,10 +116,12 @@ def config_values(files: Sequence[Path] = (), assignments: Sequence[str] = ()) -
 
 
 def plan_project(
-    project: Project,
+    project: ProjectLike,
     selection: str | None = None,
-    partitions: str | None = None,
     *,
+    partition_key: str | None = None,
+    partition_range: tuple[str, str] | None = None,
+    home: str | os.PathLike[str] | None = None,
     force: bool = False,
     config: Mapping[str, Any] | None = None,
     now: datetime | None = None,
@@ -104,18 +132,25 @@ def plan_project(
     """Observe sources, load the catalog state and plan ``selection``.
 
     Args:
+        project: a loaded project, or definitions built in memory (see
+            :func:`~partita.api.project.as_project`).
         selection: an asset selection (``None``: everything).
-        partitions: a key or an inclusive range ``A..B``.
+        partition_key: plan only this partition (of each selected asset).
+        partition_range: plan the partitions from ``first`` to ``last``, both included.
+        home: where the catalog lives (see :func:`~partita.api.project.as_project`).
         force: rebuild the selected partitions whatever their state.
         config: run-time config values (see :mod:`partita.api.config`).
         now: the planning time (default: the current time, UTC).
         observe: observe the source partitions the request reads first (an
             observation that fails blocks what reads it, see
             :class:`~partita.planner.FailedObservation`).
+        catalog: an open catalog to use (default: the project's).
         read_only: write nothing (no observations, no dead-run marking) and never
             create the catalog: a project that never ran plans as empty. For
             questions such as ``partita status``.
     """
+    project = as_project(project, home)
+    partitions = requested(partition_key, partition_range)
     moment = now or datetime.now(UTC)
     graph = project.graph
     chosen = targets(graph, selection)
@@ -147,7 +182,7 @@ def plan_project(
                     observed = record_observations(catalog, found, moment)
                     calls, failures = found.calls, found.failures
             state = catalog.planner_state(needed)
-    made = plan(graph, state, request, moment, dynamic=dynamic, failed_observations=failures)
+    made = make_plan(graph, state, request, moment, dynamic=dynamic, failed_observations=failures)
     return Planned(
         plan=made,
         state=state,
@@ -156,6 +191,39 @@ def plan_project(
         observe_calls=calls,
         dynamic=dynamic,
     )
+
+
+def plan(
+    project: ProjectLike,
+    selection: str | None = None,
+    *,
+    partition_key: str | None = None,
+    partition_range: tuple[str, str] | None = None,
+    home: str | os.PathLike[str] | None = None,
+    force: bool = False,
+    config: Mapping[str, Any] | None = None,
+    now: datetime | None = None,
+) -> Plan:
+    """What :func:`~partita.api.running.materialize` would build now, and why.
+
+    ::
+
+        plan = partita.plan(defs, partition_key="2025-01-07", home=tmp_path)
+        assert [str(step.asset) for step in plan.steps] == ["raw_orders", "clean_orders"]
+
+    Takes the same arguments as ``materialize`` (see :func:`plan_project`),
+    observes sources, and builds nothing.
+    """
+    return plan_project(
+        project,
+        selection,
+        partition_key=partition_key,
+        partition_range=partition_range,
+        home=home,
+        force=force,
+        config=config,
+        now=now,
+    ).plan
 
 
 def explain_partition(project: Project, planned: Planned, target: str) -> Why:

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import atexit
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from partita.assets import AssetSpec
 from partita.catalog import open_catalog, open_existing_catalog
-from partita.definitions import LoadedProject
+from partita.definitions import Definitions, LoadedProject
 from partita.definitions import load_project as _load_definitions
-from partita.errors import PartitionKeyError
+from partita.errors import DefinitionError, PartitionKeyError
 from partita.graph import AssetGraph
 from partita.keys import AssetKey
 from partita.partitions import DynamicPartitions, MultiPartitions, PartitionsDefinition
@@ -23,6 +28,8 @@ __all__ = [
     "dynamic_partitions_definitions",
     "GraphView",
     "Project",
+    "ProjectLike",
+    "as_project",
     "graph_view",
     "list_assets",
     "load_project",
@@ -35,6 +42,11 @@ class Project:
 
     loaded: LoadedProject
     graph: AssetGraph
+
+    @property
+    def in_memory(self) -> bool:
+        """True for definitions built in memory (no file or module to load them from)."""
+        return not self.loaded.origin
 
     @property
     def home(self) -> Path:
@@ -95,6 +107,58 @@ def load_project(
     """Find, import and validate a project (see :func:`partita.definitions.load_project`)."""
     loaded = _load_definitions(file=file, module=module, cwd=cwd)
     return Project(loaded=loaded, graph=AssetGraph(loaded.definitions))
+
+
+ProjectLike = Project | Definitions | Sequence[AssetSpec]
+"""A loaded project, or definitions built in memory (``Definitions`` or a list of
+assets and sources), as :func:`partita.materialize` and :func:`partita.plan` take."""
+
+_TEMPORARY_HOMES: list[Path] = []
+
+
+def as_project(target: ProjectLike, home: str | os.PathLike[str] | None = None) -> Project:
+    """``target`` as a :class:`Project` whose catalog and data live in ``home``.
+
+    A loaded project keeps its own home unless ``home`` is given. Definitions
+    built in memory have no file: their home is ``home``, else the definitions'
+    ``home=`` (relative to the working directory), else a new temporary folder
+    that is removed when the interpreter exits (pass ``home`` to keep state
+    between calls).
+
+    Raises:
+        DefinitionError: ``target`` is none of these, or its graph is invalid.
+    """
+    if isinstance(target, Project):
+        if home is None:
+            return target
+        return Project(loaded=replace(target.loaded, home=Path(home)), graph=target.graph)
+    if isinstance(target, Definitions):
+        definitions = target
+    elif isinstance(target, Sequence) and all(isinstance(a, AssetSpec) for a in target):
+        definitions = Definitions(assets=list(target))
+    else:
+        raise DefinitionError(
+            f"expected a Project, Definitions or a list of assets, not {type(target).__name__}",
+            hint="pass Definitions(assets=[...]), a list of @asset functions, or "
+            "partita.api.load_project(...)",
+        )
+    if home is not None:
+        folder = Path(home)
+    elif definitions.home is not None:
+        folder = Path(definitions.home)
+    else:
+        folder = Path(tempfile.mkdtemp(prefix="partita-"))
+        if not _TEMPORARY_HOMES:
+            atexit.register(_remove_temporary_homes)
+        _TEMPORARY_HOMES.append(folder)
+    folder = folder.resolve()
+    loaded = LoadedProject(definitions=definitions, root=folder, home=folder, origin="")
+    return Project(loaded=loaded, graph=AssetGraph(definitions))
+
+
+def _remove_temporary_homes() -> None:
+    for folder in _TEMPORARY_HOMES:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @dataclass(frozen=True)

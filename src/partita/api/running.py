@@ -9,28 +9,40 @@ no run is recorded (``RunResult.status == "nothing_to_do"``).
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
-from partita.api.planning import plan_project
-from partita.api.project import Project
+import pyarrow as pa
+
+from partita.api.planning import plan_project, requested
+from partita.api.project import Project, ProjectLike, as_project
+from partita.errors import PartitaError, PartitionKeyError
+from partita.io import ParquetStore, load_as
+from partita.keys import AssetKey
 from partita.runner import (
     CancelToken,
+    ExecutorKind,
     NullProgress,
     ProgressSink,
     ProjectRef,
     RunOptions,
     RunResult,
     StagedChecks,
+    partition_path,
     progress_for,
+    resolve_store,
     run_asset_checks,
     run_plan,
 )
 
 __all__ = [
     "CancelToken",
+    "ExecutorKind",
+    "MaterializeResult",
     "NullProgress",
     "RunResult",
     "materialize",
@@ -40,7 +52,16 @@ __all__ = [
 
 
 def project_ref(project: Project) -> ProjectRef:
-    """How worker processes load ``project`` (its definitions' origin and folders)."""
+    """How worker processes load ``project``: its definitions' origin and folders, or,
+    for definitions built in memory, the definitions themselves (pickled).
+
+    Raises:
+        PartitaError: definitions built in memory cannot be pickled.
+    """
+    if project.in_memory:
+        return ProjectRef.in_memory(
+            project.loaded.definitions, str(project.data_path), tuple(sys.path)
+        )
     return ProjectRef(
         origin=project.loaded.origin,
         root=str(project.loaded.code_root or project.loaded.root),
@@ -49,14 +70,65 @@ def project_ref(project: Project) -> ProjectRef:
     )
 
 
+@dataclass(frozen=True)
+class MaterializeResult(RunResult):
+    """A finished run, with a way to read what it built (:meth:`output_for`)."""
+
+    project: Project | None = field(default=None, compare=False, repr=False)
+
+    def output_for(
+        self, asset: str | AssetKey, partition: str | None = None, *, as_type: Any = None
+    ) -> Any:
+        """The published rows of one partition of ``asset`` as the asset returned them,
+        read through its store as ``as_type`` (a pandas DataFrame by default,
+        ``pa.Table``, ...). Partition columns a read adds (``date``) are left out
+        unless the asset wrote them itself.
+
+        Raises:
+            UnknownAssetError: no such asset (with close names).
+            PartitionKeyError: ``partition`` is invalid for the asset, or missing
+                for a partitioned one.
+            StorageError: the partition is not stored.
+        """
+        if self.project is None:
+            raise PartitaError("this result has no project to read outputs from")
+        key, key_text = self.project.resolve_partition(asset, partition)
+        spec = self.project.graph.spec(key)
+        if spec.partitions is not None and key_text is None:
+            raise PartitionKeyError(
+                f"{key} is partitioned: say which partition",
+                hint=f"output_for({str(key)!r}, {spec.partitions.example_key()!r})",
+            )
+        default = ParquetStore(self.project.data_path)
+        store = resolve_store(spec, self.project.loaded.definitions, default)
+        table: pa.Table = store.read(key, [partition_path(spec, key_text or "")], as_type=pa.Table)
+        added = [
+            d
+            for d in (spec.partitions.dimensions if spec.partitions else ())
+            if d in table.column_names
+        ]
+        if added:
+            with self.project.open_catalog() as catalog:
+                latest = catalog.latest_materialization(str(key), key_text)
+            written = (
+                {f["name"] for f in json.loads(latest.schema)}
+                if latest and latest.schema
+                else set()
+            )
+            table = table.drop_columns([d for d in added if d not in written])
+        return load_as(table, as_type)
+
+
 def materialize(
-    project: Project,
+    project: ProjectLike,
     selection: str | None = None,
-    partitions: str | None = None,
     *,
+    partition_key: str | None = None,
+    partition_range: tuple[str, str] | None = None,
+    home: str | os.PathLike[str] | None = None,
     force: bool = False,
     config: Mapping[str, Any] | None = None,
-    executor: str = "process",
+    executor: ExecutorKind | str | None = None,
     max_workers: int | None = None,
     now: datetime | None = None,
     progress: ProgressSink | None = None,
@@ -64,16 +136,28 @@ def materialize(
     staged_checks: StagedChecks | None = run_asset_checks,
     lease_wait_s: float = 300.0,
     handle_signals: bool = True,
-) -> RunResult:
+) -> MaterializeResult:
     """Build the stale partitions of ``selection`` and record them in the catalog.
 
+    ::
+
+        result = partita.materialize(defs, partition_key="2025-01-07", home=tmp_path)
+        assert result.success
+        frame = result.output_for("daily_revenue", "2025-01-07")
+
     Args:
-        project: a loaded project (:func:`partita.api.load_project`).
+        project: a loaded project (:func:`partita.api.load_project`), or
+            definitions built in memory: ``Definitions`` or a list of assets.
         selection: an asset selection (``None``: every asset).
-        partitions: a key or an inclusive range ``A..B`` (a backfill).
+        partition_key: build only this partition (of each selected asset).
+        partition_range: build the partitions from ``first`` to ``last``, both
+            included (a backfill). Give at most one of the two.
+        home: where the catalog and the default store's data live (default: the
+            project's home; for definitions built in memory, a temporary folder).
         force: rebuild the selected partitions even when they are up to date.
         config: run-time config values (``field``, ``asset.field``; see :mod:`partita.api.config`).
-        executor: ``process`` (default), ``thread`` or ``inprocess``.
+        executor: ``process``, ``thread`` or ``inprocess`` (default: ``process``
+            for a loaded project, ``inprocess`` for definitions built in memory).
         max_workers: tasks at once (default: the number of CPUs).
         now: the planning time (default: now, UTC).
         progress: where progress goes (default: nowhere).
@@ -84,31 +168,51 @@ def materialize(
         handle_signals: Ctrl-C / SIGTERM cancel the run (main thread only).
 
     Returns:
-        The run's result: ``exit_code`` is 1 when anything failed.
+        The run's result: ``success`` is false (``exit_code`` 1) when anything failed.
+
+    Raises:
+        PartitionKeyError: a requested key is invalid (the error names the definition).
+        PartitaError: the executor cannot run these definitions (the process
+            executor needs definitions it can send to worker processes).
     """
+    project = as_project(project, home)
+    kind = ExecutorKind.parse(
+        executor or (ExecutorKind.INPROCESS if project.in_memory else ExecutorKind.PROCESS)
+    )
+    partitions = requested(partition_key, partition_range)
+    ref = project_ref(project) if kind is ExecutorKind.PROCESS else None
     with project.open_catalog() as catalog:
         planned = plan_project(
-            project, selection, partitions, force=force, config=config, now=now, catalog=catalog
+            project,
+            selection,
+            partition_key=partition_key,
+            partition_range=partition_range,
+            force=force,
+            config=config,
+            now=now,
+            catalog=catalog,
         )
         options = RunOptions(
-            executor=executor,
+            executor=kind,
             max_workers=max_workers,
             staged_checks=staged_checks,
             lease_wait_s=lease_wait_s,
             handle_signals=handle_signals,
             selection=() if selection is None else (selection,),
-            partitions=() if partitions is None else (partitions,),
+            partitions=() if partitions is None else (partitions.text,),
             config_text=json.dumps(dict(config or {}), sort_keys=True, default=str),
             configs={name: model.model_dump_json() for name, model in planned.configs.items()},
         )
-        return run_plan(
+        result = run_plan(
             planned.plan,
             project.graph,
             catalog,
             data_path=project.data_path,
-            project=project_ref(project),
+            project=ref,
             options=options,
             progress=progress,
             cancel=cancel,
             dynamic=catalog.dynamic_partitions,
         )
+    values = {f.name: getattr(result, f.name) for f in fields(RunResult)}
+    return MaterializeResult(**values, project=project)

@@ -14,12 +14,13 @@ import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any, Literal, SupportsIndex
 
 from partita.context import AssetContext
 from partita.datatypes import DataKind, data_kind
 from partita.errors import DefinitionError
 from partita.keys import IDENTIFIER, AssetKey, AssetKeyLike
+from partita.references import global_reference
 
 __all__ = [
     "CheckDefinition",
@@ -93,6 +94,10 @@ class CheckDefinition:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Call the decorated function (checks stay unit-testable)."""
         return self.fn(*args, **kwargs)
+
+    def __reduce_ex__(self, protocol: SupportsIndex) -> str | tuple[Any, ...]:
+        """Pickled by reference to the module global it is (see :mod:`partita.references`)."""
+        return global_reference(self, self.fn) or super().__reduce_ex__(protocol)
 
     def __repr__(self) -> str:
         return f"<check {self.name} on {self.asset}>"

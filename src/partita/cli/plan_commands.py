@@ -134,10 +134,12 @@ def plan_command(
 
     SELECTION: assets to plan, e.g. 'clean_orders', '+daily_revenue', 'group:sales'.
     """
+    request = partition_request(partition, start, end)
     planned = plan_project(
         project,
         selection,
-        partition_request(partition, start, end),
+        partition_key=request.single if request else None,
+        partition_range=request.bounds if request else None,
         force=force,
         config=config_values(config_files, assignments),
     )

@@ -66,10 +66,12 @@ def materialize_command(
     SELECTION: assets to build, e.g. 'clean_orders', '+daily_revenue', 'group:sales'.
     A range (--from/--to) is a backfill; exit status 1 if anything failed.
     """
+    request = partition_request(partition, start, end)
     result = materialize(
         project,
         selection,
-        partition_request(partition, start, end),
+        partition_key=request.single if request else None,
+        partition_range=request.bounds if request else None,
         force=force,
         config=config_values(config_files, assignments),
         executor=executor,

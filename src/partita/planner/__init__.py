@@ -10,6 +10,7 @@ from partita.planner.explain import Why, explain, split_target
 from partita.planner.plan import (
     Blocked,
     FailedObservation,
+    PartitionRequest,
     Plan,
     PlanRequest,
     PlanStep,
@@ -21,6 +22,7 @@ from partita.planner.requested import assets_needed, source_partitions, targets
 __all__ = [
     "Blocked",
     "FailedObservation",
+    "PartitionRequest",
     "Plan",
     "PlanRequest",
     "PlanStep",

@@ -35,6 +35,7 @@ from partita.planner.edges import EdgeRows, edge_rows, merge_rows
 from partita.planner.plan import (
     Blocked,
     FailedObservation,
+    PartitionRequest,
     Plan,
     PlanRequest,
     PlanStep,
@@ -51,13 +52,13 @@ __all__ = ["plan"]
 
 def _range_mask(
     space: AssetSpace,
-    text: str | None,
+    request: PartitionRequest | None,
     others: Sequence[PartitionsDefinition],
     now: datetime,
     dynamic: DynamicPartitionsStore | None,
 ) -> Mask:
-    """The partitions of ``space`` that a ``--partition`` / range request covers."""
-    requested = requested_partitions(space.definition, text, others, now, dynamic)
+    """The partitions of ``space`` that a key / range request covers."""
+    requested = requested_partitions(space.definition, request, others, now, dynamic)
     if requested is None:
         return np.ones(space.size, dtype=np.bool_)
     return space.index.mask_of(requested)

@@ -15,12 +15,14 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from partita.errors import PartitionKeyError
 from partita.keys import AssetKey
-from partita.partitions import PartitionsDefinition, PartitionSubset
+from partita.partitions import DynamicPartitionsStore, PartitionsDefinition, PartitionSubset
 
 __all__ = [
     "Blocked",
     "FailedObservation",
+    "PartitionRequest",
     "Plan",
     "PlanRequest",
     "PlanStep",
@@ -216,26 +218,97 @@ class FailedObservation:
 
 
 @dataclass(frozen=True)
+class PartitionRequest:
+    """The partitions a request names: one key, or the inclusive range ``first``..``last``.
+
+    Keys are validated by each asset's partitions definition when planned, so
+    the same request fits assets of other time grains (a daily key names the
+    hours of that day). Build one with :meth:`key`, :meth:`between`, or
+    :meth:`parse` for the command line's text (``KEY`` or ``FIRST..LAST``).
+    """
+
+    first: str
+    last: str | None = None
+
+    def __post_init__(self) -> None:
+        for value in (self.first, self.last):
+            if value is not None and (not isinstance(value, str) or not value):
+                raise PartitionKeyError(f"a partition key is a non-empty string, not {value!r}")
+
+    @classmethod
+    def key(cls, key: str) -> PartitionRequest:
+        """One partition."""
+        return cls(key)
+
+    @classmethod
+    def between(cls, first: str, last: str) -> PartitionRequest:
+        """The partitions from ``first`` to ``last``, both included."""
+        return cls(first, last)
+
+    @classmethod
+    def parse(cls, text: str) -> PartitionRequest:
+        """``KEY`` or ``FIRST..LAST`` as typed on the command line."""
+        if not isinstance(text, str) or not text.strip():
+            raise PartitionKeyError(f"no partition in {text!r}")
+        if ".." in text:
+            first, _sep, last = text.partition("..")
+            if not first.strip() or not last.strip() or ".." in last:
+                raise PartitionKeyError(
+                    f"invalid partition range {text!r}: a range is written first..last"
+                )
+            return cls(first.strip(), last.strip())
+        return cls(text.strip())
+
+    @property
+    def single(self) -> str | None:
+        """The one key requested, or ``None`` for a range."""
+        return self.first if self.last is None else None
+
+    @property
+    def bounds(self) -> tuple[str, str] | None:
+        """``(first, last)`` of a range, or ``None`` for one key."""
+        return None if self.last is None else (self.first, self.last)
+
+    @property
+    def text(self) -> str:
+        """``KEY`` or ``FIRST..LAST``."""
+        return self.first if self.last is None else f"{self.first}..{self.last}"
+
+    def subset(
+        self, definition: PartitionsDefinition, *, dynamic: DynamicPartitionsStore | None = None
+    ) -> PartitionSubset:
+        """The named partitions of ``definition``.
+
+        Raises:
+            PartitionKeyError: a key is not valid for ``definition`` (the error
+                names the definition).
+        """
+        if self.last is None:
+            return definition.subset([self.first])
+        return definition.key_range(self.first, self.last, dynamic=dynamic)
+
+
+@dataclass(frozen=True)
 class PlanRequest:
     """What the user asked for.
 
     Attributes:
         selection: an asset selection (``None``: every asset).
-        partitions: a key or an inclusive range ``first..last`` (``None``: all).
+        partitions: one key or an inclusive range (``None``: all).
         force: rebuild the requested partitions whatever their state.
         config_hashes: the run-time config hash per asset key string (empty: none).
     """
 
     selection: str | None = None
-    partitions: str | None = None
+    partitions: PartitionRequest | None = None
     force: bool = False
     config_hashes: Mapping[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        """A JSON-ready dict."""
+        """A JSON-ready dict (``partitions`` as ``KEY`` or ``FIRST..LAST`` text)."""
         return {
             "selection": self.selection,
-            "partitions": self.partitions,
+            "partitions": None if self.partitions is None else self.partitions.text,
             "force": self.force,
             "config_hashes": dict(self.config_hashes),
         }

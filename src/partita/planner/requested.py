@@ -24,7 +24,7 @@ from partita.partitions import (
     PartitionsDefinition,
     PartitionSubset,
 )
-from partita.planner.plan import PlanRequest
+from partita.planner.plan import PartitionRequest, PlanRequest
 from partita.selection import select
 
 __all__ = ["assets_needed", "requested_partitions", "source_partitions", "targets"]
@@ -48,30 +48,30 @@ def assets_needed(graph: AssetGraph, selection: str | None) -> list[AssetKey]:
 
 def requested_partitions(
     definition: PartitionsDefinition,
-    text: str | None,
+    request: PartitionRequest | None,
     others: Sequence[PartitionsDefinition],
     now: datetime,
     dynamic: DynamicPartitionsStore | None,
 ) -> PartitionSubset | None:
-    """The partitions of ``definition`` that ``--partition`` / a range ``text`` names.
+    """The partitions of ``definition`` that ``request`` names.
 
     ``None`` means all of them (no partition was requested, or the asset is
     unpartitioned). A key of another time grain among ``others`` (the
     definitions of the other targets) is mapped by time.
 
     Raises:
-        PartitionKeyError: ``text`` is a key of none of the definitions.
+        PartitionKeyError: a key is valid for none of the definitions.
     """
-    if text is None or not definition.dimensions:
+    if request is None or not definition.dimensions:
         return None
     try:
-        return definition.parse_range(text)
+        return request.subset(definition, dynamic=dynamic)
     except PartitionKeyError as own_error:
         for other in others:
             if other == definition or not (other.is_time and definition.is_time):
                 continue
             try:
-                requested = other.parse_range(text)
+                requested = request.subset(other, dynamic=dynamic)
             except PartitionKeyError:
                 continue
             return TimeWindow().upstream(

@@ -11,11 +11,13 @@ from partita.runner.checking import (
     CheckRequest,
     StagedChecks,
     check_record,
+    partition_path,
     run_asset_checks,
 )
 from partita.runner.coordinator import CancelToken, RunCatalog, RunOptions, run_plan
 from partita.runner.executors import (
     Executor,
+    ExecutorKind,
     InProcessExecutor,
     ProcessExecutor,
     ProjectRef,
@@ -39,6 +41,7 @@ __all__ = [
     "CheckRequest",
     "EdgeRead",
     "Executor",
+    "ExecutorKind",
     "InProcessExecutor",
     "LineProgress",
     "NullProgress",
@@ -65,6 +68,7 @@ __all__ = [
     "check_record",
     "expand_plan",
     "logs_command",
+    "partition_path",
     "progress_for",
     "resolve_store",
     "run_asset_checks",

@@ -43,7 +43,7 @@ from partita.records import (
 )
 from partita.runner.cancelling import CancelToken, cancel_on_signals
 from partita.runner.checking import StagedChecks, run_asset_checks
-from partita.runner.executors import Executor, ProjectRef, make_executor
+from partita.runner.executors import Executor, ExecutorKind, ProjectRef, make_executor
 from partita.runner.failed_observations import record_failed_observations
 from partita.runner.inputs import CurrentVersions
 from partita.runner.leasing import LeaseWaits, built_meanwhile
@@ -86,7 +86,7 @@ class RunOptions:
         configs: per asset key string, its validated config as JSON.
     """
 
-    executor: str = "process"
+    executor: ExecutorKind | str = ExecutorKind.PROCESS
     max_workers: int | None = None
     staged_checks: StagedChecks | None = run_asset_checks
     lease_wait_s: float = 300.0
@@ -482,7 +482,7 @@ def run_plan(
         dynamic,
         checker,
     )
-    interrupt = opts.executor == "inprocess"
+    interrupt = ExecutorKind.parse(opts.executor) is ExecutorKind.INPROCESS
     if opts.handle_signals:
         with cancel_on_signals(token, interrupt=interrupt):
             return coordinator.run()

@@ -30,13 +30,14 @@ import time
 import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass
+from enum import StrEnum
 from multiprocessing.connection import Connection
 from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Protocol
 
-from partita.definitions import load_project
+from partita.definitions import Definitions, load_project
 from partita.errors import PartitaError
 from partita.graph import AssetGraph
 from partita.runner.checking import StagedChecks
@@ -45,6 +46,7 @@ from partita.runner.worker import WorkerRuntime
 
 __all__ = [
     "Executor",
+    "ExecutorKind",
     "Finished",
     "InProcessExecutor",
     "ProcessExecutor",
@@ -237,24 +239,54 @@ class ProjectRef:
     """How a worker process loads the project: where its definitions come from.
 
     Attributes:
-        origin: the definitions file (``.py``) or module name.
+        origin: the definitions file (``.py``) or module name; ``""`` for
+            definitions built in memory, which travel pickled in ``definitions``.
         root: the folder the project's modules are imported from
             (:attr:`~partita.definitions.LoadedProject.code_root`).
         data_path: the default store's folder.
         sys_path: the coordinator's ``sys.path``, so the same installed modules import
             (the project's own modules never need it, see :mod:`partita.project_imports`).
+        definitions: pickled :class:`~partita.definitions.Definitions` built in
+            memory (their functions travel by reference: each is imported from
+            its module in the worker), or ``None``.
     """
 
     origin: str
     root: str
     data_path: str
     sys_path: tuple[str, ...] = ()
+    definitions: bytes | None = None
+
+    @classmethod
+    def in_memory(
+        cls, definitions: Definitions, data_path: str, sys_path: tuple[str, ...] = ()
+    ) -> ProjectRef:
+        """A reference to definitions built in memory, pickled for the workers.
+
+        Raises:
+            PartitaError: the definitions cannot be pickled (a function defined
+                inside another function, a lambda, a notebook's ``__main__``).
+        """
+        try:
+            pickled = pickle.dumps(definitions)
+            if any(getattr(s.fn, "__module__", None) == "__main__" for s in definitions.all_specs):
+                raise pickle.PicklingError("functions defined in __main__ cannot be imported")
+        except (pickle.PicklingError, AttributeError, TypeError) as exc:
+            raise PartitaError(
+                f"definitions built in memory cannot be sent to worker processes: {exc}",
+                hint="declare assets at module level of an importable module, or use "
+                "executor='inprocess' or 'thread'",
+            ) from exc
+        return cls(origin="", root="", data_path=data_path, sys_path=sys_path, definitions=pickled)
 
     def load_graph(self) -> AssetGraph:
         """Import the definitions and build the graph."""
         for entry in reversed(self.sys_path):
             if entry not in sys.path:
                 sys.path.insert(0, entry)
+        if self.definitions is not None:
+            definitions: Definitions = pickle.loads(self.definitions)
+            return AssetGraph(definitions)
         if self.origin.rsplit(":", 1)[0].endswith(".py"):
             loaded = load_project(file=self.origin, cwd=Path(self.root))
         else:
@@ -494,8 +526,26 @@ class ProcessExecutor:
         self._busy = 0
 
 
+class ExecutorKind(StrEnum):
+    """Where tasks run: worker processes (timeouts really stop a step), threads, or the
+    calling thread."""
+
+    PROCESS = "process"
+    THREAD = "thread"
+    INPROCESS = "inprocess"
+
+    @classmethod
+    def parse(cls, value: ExecutorKind | str) -> ExecutorKind:
+        """``value`` as a kind; an unknown name is an error listing the known ones."""
+        try:
+            return cls(value)
+        except ValueError:
+            known = ", ".join(repr(k.value) for k in cls)
+            raise PartitaError(f"unknown executor {value!r}", hint=f"use {known}") from None
+
+
 def make_executor(
-    kind: str,
+    kind: ExecutorKind | str,
     *,
     graph: AssetGraph,
     data_path: str | os.PathLike[str],
@@ -503,8 +553,9 @@ def make_executor(
     max_workers: int,
     staged_checks: StagedChecks | None,
 ) -> Executor:
-    """An executor by name: ``process``, ``thread`` or ``inprocess``."""
-    if kind == "process":
+    """An executor of ``kind``."""
+    kind = ExecutorKind.parse(kind)
+    if kind is ExecutorKind.PROCESS:
         if ref is None:
             raise PartitaError(
                 "the process executor needs the project's origin (a definitions file or module)",
@@ -512,8 +563,6 @@ def make_executor(
             )
         return ProcessExecutor(ref, max_workers, staged_checks=staged_checks)
     runtime = WorkerRuntime.for_data_path(graph, data_path, staged_checks=staged_checks)
-    if kind == "thread":
+    if kind is ExecutorKind.THREAD:
         return ThreadExecutor(runtime, max_workers)
-    if kind == "inprocess":
-        return InProcessExecutor(runtime)
-    raise PartitaError(f"unknown executor {kind!r}", hint="use 'process', 'thread' or 'inprocess'")
+    return InProcessExecutor(runtime)

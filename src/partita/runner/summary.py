@@ -95,14 +95,14 @@ class RunResult:
         return dict(Counter(o.status for o in self.outcomes))
 
     @property
-    def ok(self) -> bool:
-        """True when nothing failed and the run was not cancelled."""
+    def success(self) -> bool:
+        """True when nothing failed and the run was not cancelled (or nothing was stale)."""
         return self.status in ("succeeded", "nothing_to_do")
 
     @property
     def exit_code(self) -> int:
-        """0 when ok, 1 otherwise (a failure, a timeout, a cancellation)."""
-        return 0 if self.ok else 1
+        """0 on success, 1 otherwise (a failure, a timeout, a cancellation)."""
+        return 0 if self.success else 1
 
     @property
     def built(self) -> list[TaskOutcome]:
