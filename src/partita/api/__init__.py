@@ -60,10 +60,8 @@ if TYPE_CHECKING:
     )
     from partita.api.running import (
         CancelToken,
-        NullProgress,
         RunResult,
         materialize,
-        progress_for,
         project_ref,
     )
 
@@ -76,7 +74,6 @@ _LAZY: dict[str, str] = {
     "LineageEdge": "partita.api.catalog",
     "LineageGraph": "partita.api.catalog",
     "LineageNode": "partita.api.catalog",
-    "NullProgress": "partita.api.running",
     "Planned": "partita.api.planning",
     "Project": "partita.api.project",
     "RunLogs": "partita.api.catalog",
@@ -101,7 +98,6 @@ _LAZY: dict[str, str] = {
     "partition_request": "partita.api.planning",
     "plan_project": "partita.api.planning",
     "planned_partitions": "partita.api.freshness",
-    "progress_for": "partita.api.running",
     "project_ref": "partita.api.running",
     "run_json": "partita.api.catalog",
     "run_summary_json": "partita.api.catalog",
@@ -121,7 +117,6 @@ __all__ = [
     "LineageEdge",
     "LineageGraph",
     "LineageNode",
-    "NullProgress",
     "Planned",
     "Project",
     "RunLogs",
@@ -146,7 +141,6 @@ __all__ = [
     "partition_request",
     "plan_project",
     "planned_partitions",
-    "progress_for",
     "project_ref",
     "run_json",
     "run_summary_json",

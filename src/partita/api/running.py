@@ -10,31 +10,27 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from partita.api.planning import CatalogDynamicKeys, plan_project
 from partita.api.project import Project
+from partita.events import Subscriber
 from partita.runner import (
     AuditHook,
     CancelToken,
-    NullProgress,
-    ProgressSink,
     ProjectRef,
     RunOptions,
     RunResult,
     asset_checks,
-    progress_for,
     run_plan,
 )
 
 __all__ = [
     "CancelToken",
-    "NullProgress",
     "RunResult",
     "materialize",
-    "progress_for",
     "project_ref",
 ]
 
@@ -59,7 +55,7 @@ def materialize(
     executor: str = "process",
     max_workers: int | None = None,
     now: datetime | None = None,
-    progress: ProgressSink | None = None,
+    subscribers: Sequence[Subscriber] = (),
     cancel: CancelToken | None = None,
     audit: AuditHook | None = asset_checks,
     lease_wait_s: float = 300.0,
@@ -76,7 +72,8 @@ def materialize(
         executor: ``process`` (default), ``thread`` or ``inprocess``.
         max_workers: tasks at once (default: the number of CPUs).
         now: the planning time (default: now, UTC).
-        progress: where progress goes (default: nowhere).
+        subscribers: who gets the run's events (:mod:`partita.events`), e.g. a
+            display; each on its own thread, never slowing or failing the run.
         cancel: a token another thread may set to stop the run.
         audit: checks run on staged data (default: every check of each asset).
         lease_wait_s: how long to wait for a partition another run is building.
@@ -107,7 +104,7 @@ def materialize(
             data_path=project.data_path,
             project=project_ref(project),
             options=options,
-            progress=progress,
+            subscribers=subscribers,
             cancel=cancel,
             dynamic=CatalogDynamicKeys(catalog),
         )
