@@ -5,13 +5,15 @@ from __future__ import annotations
 import io
 import logging
 import re
+import sqlite3
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from partita.api import Project, load_project, materialize
+from partita.api import Project, load_project, materialize, plan_project
 from partita.catalog import SQLiteCatalog
 from partita.cli.progress import LineProgress
 from partita.events import (
@@ -27,7 +29,8 @@ from partita.events import (
     StepStarted,
     StepSucceeded,
 )
-from partita.records import RunStatus
+from partita.records import CheckRecord, Input, Materialization, RunStatus, StepAttempt
+from partita.runner import RunOptions, run_plan
 from tests.conftest import write_project
 
 NOW = datetime(2025, 2, 1, tzinfo=UTC)
@@ -243,3 +246,51 @@ def test_a_failing_subscriber_does_not_fail_the_run(
     logged = [r for r in caplog.records if r.exc_info]
     assert len(logged) == 1  # the first failure, with its traceback; the rest are counted
     assert "raised on RunStarted" in logged[0].getMessage()
+
+
+class _BrokenDisk(SQLiteCatalog):
+    """A real catalog whose writes of one asset's outcomes fail, as a full disk would."""
+
+    def record_step_outcome(
+        self,
+        attempt: StepAttempt,
+        materializations: Sequence[Materialization] = (),
+        inputs: Sequence[Sequence[Input]] = (),
+        checks: Sequence[CheckRecord] = (),
+        *,
+        upstream_assets: Sequence[str] = (),
+    ) -> tuple[int, ...]:
+        if attempt.asset == "clean":
+            raise sqlite3.OperationalError("database or disk is full")
+        return super().record_step_outcome(
+            attempt, materializations, inputs, checks, upstream_assets=upstream_assets
+        )
+
+
+def test_a_failed_catalog_write_fails_the_run_and_is_never_announced(tmp_path: Path) -> None:
+    project = _project(tmp_path / "p", CHAIN.format(end=2))
+    seen: list[Event] = []
+    with _BrokenDisk(project.catalog_path) as catalog:
+        planned = plan_project(project, now=NOW, catalog=catalog)
+        with pytest.raises(sqlite3.OperationalError, match="disk is full"):
+            run_plan(
+                planned.plan,
+                project.graph,
+                catalog,
+                data_path=project.data_path,
+                options=RunOptions(executor="inprocess", handle_signals=False),
+                subscribers=[seen.append],
+            )
+    assert _step_events(seen, "raw") == [
+        ("StepStarted", 1),
+        ("PartitionPublished", 1),
+        ("StepSucceeded", 1),
+    ]
+    # its outcome was never recorded, so never announced; the failing run cancels it
+    assert _step_events(seen, "clean") == [("StepStarted", 1), ("StepCancelled", 1)]
+    last = seen[-1]
+    assert isinstance(last, RunFinished) and last.status == "failed"
+    assert "OperationalError: database or disk is full" in (last.error or "")
+    with SQLiteCatalog(project.catalog_path) as catalog:
+        run = catalog.get_run(last.run_id, now=datetime.now(UTC))
+        assert run is not None and run.status is RunStatus.FAILED

@@ -283,12 +283,12 @@ class _Coordinator:
             warned = [c for c in result.checks if not c.passed]
             if warned:
                 self.warnings[index] = tuple(f"{c.check_name}: {c.message}" for c in warned)
-            self.board.succeed(index, result.duration_s)
             written = self.recorder.succeeded(
                 task, attempt, result, finished, upstream, self.warnings.get(index, ())
             )
             for key, mid, data_version in written:
                 self.versions.set(asset, key, mid, data_version)
+            self.board.succeed(index, result.duration_s)
             self.to_release.extend(self._items(task))
             return
         timed_out = result.outcome is Outcome.TIMED_OUT
@@ -310,9 +310,9 @@ class _Coordinator:
             self.board.retry(index, time.monotonic() + delay, error)
             self.queue.append(index)
             return
+        self.recorder.failed(task, attempt, status, result, finished, None)
         self.board.runs[index].duration_s = result.duration_s
         skipped = self.board.fail(index, error, timed_out=timed_out)
-        self.recorder.failed(task, attempt, status, result, finished, None)
         self.to_release.extend(self._items(task))
         for dep in skipped:
             self._record_skip(dep, self.board.runs[dep].reason)
@@ -379,10 +379,13 @@ class _Coordinator:
             attempt = self.running.pop(handle, None)
             if attempt is not None:
                 stopped[attempt.task] = attempt
+        started = {i for i, run in enumerate(self.board.runs) if run.state is TaskState.RUNNING}
         for index in self.board.cancel_unfinished(reason):
-            running = stopped.get(index)
-            number = self.board.runs[index].attempts + 1 if running is None else running.attempt
-            self.recorder.cancelled(self.tasks.tasks[index], number, reason, now, running)
+            attempts = self.board.runs[index].attempts
+            number = attempts if index in started else attempts + 1
+            self.recorder.cancelled(
+                self.tasks.tasks[index], number, reason, now, stopped.get(index)
+            )
 
     def _loop(self) -> None:
         next_beat = time.monotonic() + self.options.heartbeat_s
