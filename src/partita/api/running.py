@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
@@ -21,19 +21,17 @@ import pyarrow as pa
 from partita.api.planning import plan_project, requested
 from partita.api.project import Project, ProjectLike, as_project
 from partita.errors import PartitaError, PartitionKeyError
+from partita.events import Subscriber
 from partita.io import ParquetStore, load_as
 from partita.keys import AssetKey
 from partita.runner import (
     CancelToken,
     ExecutorKind,
-    NullProgress,
-    ProgressSink,
     ProjectRef,
     RunOptions,
     RunResult,
     StagedChecks,
     partition_path,
-    progress_for,
     resolve_store,
     run_asset_checks,
     run_plan,
@@ -43,10 +41,8 @@ __all__ = [
     "CancelToken",
     "ExecutorKind",
     "MaterializeResult",
-    "NullProgress",
     "RunResult",
     "materialize",
-    "progress_for",
     "project_ref",
 ]
 
@@ -131,7 +127,7 @@ def materialize(
     executor: ExecutorKind | str | None = None,
     max_workers: int | None = None,
     now: datetime | None = None,
-    progress: ProgressSink | None = None,
+    subscribers: Sequence[Subscriber] = (),
     cancel: CancelToken | None = None,
     staged_checks: StagedChecks | None = run_asset_checks,
     lease_wait_s: float = 300.0,
@@ -160,7 +156,8 @@ def materialize(
             for a loaded project, ``inprocess`` for definitions built in memory).
         max_workers: tasks at once (default: the number of CPUs).
         now: the planning time (default: now, UTC).
-        progress: where progress goes (default: nowhere).
+        subscribers: who gets the run's events (:mod:`partita.events`), e.g. a
+            display; each on its own thread, never slowing or failing the run.
         cancel: a token another thread may set to stop the run.
         staged_checks: run on each staged partition before it is published
             (default: every check of each asset; ``None``: no checks).
@@ -210,7 +207,7 @@ def materialize(
             data_path=project.data_path,
             project=ref,
             options=options,
-            progress=progress,
+            subscribers=subscribers,
             cancel=cancel,
             dynamic=catalog.dynamic_partitions,
         )

@@ -9,16 +9,15 @@ import click
 from rich.text import Text
 
 from partita.api import (
-    NullProgress,
     Project,
     RunResult,
     config_values,
     materialize,
     partition_request,
-    progress_for,
 )
 from partita.cli.app import pass_project, print_json, stdout
 from partita.cli.plan_commands import config_options, partition_options
+from partita.cli.progress import progress_for
 
 __all__ = ["render_result"]
 
@@ -76,7 +75,7 @@ def materialize_command(
         config=config_values(config_files, assignments),
         executor=executor,
         max_workers=max_workers,
-        progress=NullProgress() if as_json else progress_for(sys.stderr),
+        subscribers=() if as_json else (progress_for(sys.stderr),),
     )
     if as_json:
         print_json(result.to_json())

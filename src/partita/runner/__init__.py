@@ -4,7 +4,8 @@ A plan is expanded into tasks (one per asset partition, one per range for
 batched assets) with their dependencies; a live state machine per task lives
 only here (the plan stays immutable). Work runs on an executor (a process pool
 by default, threads, or in-process); workers compute and write data through
-the stores and return results; only the coordinator writes the catalog.
+the stores and return results; only the coordinator writes the catalog, and
+it publishes each thing it records as an event (:mod:`partita.events`).
 """
 
 from partita.runner.checking import (
@@ -24,13 +25,6 @@ from partita.runner.executors import (
     ThreadExecutor,
 )
 from partita.runner.messages import Outcome, ReadRequest, WorkItem, WorkResult
-from partita.runner.progress import (
-    LineProgress,
-    NullProgress,
-    ProgressSink,
-    RichProgress,
-    progress_for,
-)
 from partita.runner.state import TaskBoard, TaskRun, TaskState
 from partita.runner.summary import RunResult, TaskOutcome, logs_command
 from partita.runner.tasks import EdgeRead, Task, TaskGraph, expand_plan
@@ -43,14 +37,10 @@ __all__ = [
     "Executor",
     "ExecutorKind",
     "InProcessExecutor",
-    "LineProgress",
-    "NullProgress",
     "Outcome",
     "ProcessExecutor",
-    "ProgressSink",
     "ProjectRef",
     "ReadRequest",
-    "RichProgress",
     "RunCatalog",
     "RunOptions",
     "RunResult",
@@ -69,7 +59,6 @@ __all__ = [
     "expand_plan",
     "logs_command",
     "partition_path",
-    "progress_for",
     "resolve_store",
     "run_asset_checks",
     "run_plan",

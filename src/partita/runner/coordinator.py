@@ -5,12 +5,13 @@ into tasks (:mod:`partita.runner.tasks`), keeps their live state
 (:mod:`partita.runner.state`), holds a catalog lease on every partition before
 building it (another live run building the same partition is waited for, up to
 a bound), applies the early cutoff, sends work items to the executor, records
-each outcome in one transaction, retries with the asset's
+each outcome in one transaction and then publishes it as an event
+(:mod:`partita.events`) to the run's subscribers, retries with the asset's
 :class:`~partita.policies.RetryPolicy`, heartbeats and renews its leases, and
 on Ctrl-C / SIGTERM stops: no new task starts, running ones are killed
 (nothing half-published), the run is recorded ``cancelled``.
 
-Its parts live beside it: the rows it writes per attempt in
+Its parts live beside it: the rows it writes and the events it publishes in
 :mod:`partita.runner.recording`, waiting for other runs' leases in
 :mod:`partita.runner.leasing`, source checks in
 :mod:`partita.runner.source_checks`, and :class:`CancelToken` with the signal
@@ -23,12 +24,13 @@ import os
 import random
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import version
 from typing import Protocol
 
+from partita.events import EventBus, Subscriber
 from partita.graph import AssetGraph
 from partita.partitions import DynamicPartitionsStore
 from partita.planner.plan import Plan
@@ -48,8 +50,7 @@ from partita.runner.failed_observations import record_failed_observations
 from partita.runner.inputs import CurrentVersions
 from partita.runner.leasing import LeaseWaits, built_meanwhile
 from partita.runner.messages import Outcome, WorkItem, WorkResult
-from partita.runner.progress import NullProgress, ProgressSink
-from partita.runner.recording import Attempt, StepRecorder
+from partita.runner.recording import Attempt, Retry, RunRecorder
 from partita.runner.source_checks import SourceChecks
 from partita.runner.state import TaskBoard, TaskState
 from partita.runner.summary import RunResult, TaskOutcome
@@ -84,6 +85,8 @@ class RunOptions:
         handle_signals: turn SIGINT / SIGTERM into a cancellation (main thread only).
         selection, partitions, config_text: what the user asked for, recorded on the run.
         configs: per asset key string, its validated config as JSON.
+        events_flush_s: at run end, how long to wait for event subscribers to
+            take the events queued for them.
     """
 
     executor: ExecutorKind | str = ExecutorKind.PROCESS
@@ -97,6 +100,7 @@ class RunOptions:
     partitions: tuple[str, ...] = ()
     config_text: str = "{}"
     configs: Mapping[str, str] = field(default_factory=dict)
+    events_flush_s: float = 5.0
 
 
 def new_run_id(now: datetime) -> str:
@@ -112,7 +116,7 @@ class _Coordinator:
         catalog: RunCatalog,
         executor: Executor,
         options: RunOptions,
-        progress: ProgressSink,
+        bus: EventBus,
         clock: Callable[[], datetime],
         cancel: CancelToken,
         dynamic: DynamicPartitionsStore | None,
@@ -124,17 +128,17 @@ class _Coordinator:
         self.catalog = catalog
         self.executor = executor
         self.options = options
-        self.progress = progress
+        self.bus = bus
         self.clock = clock
         self.cancel = cancel
         self.tasks: TaskGraph = expand_plan(plan, graph, dynamic=dynamic)
         self.board = TaskBoard(self.tasks)
         self.rng = random.Random()
         self.run_id = new_run_id(clock())
-        self.recorder = StepRecorder(catalog, self.run_id)
-        self.sources = SourceChecks(graph, catalog, checker, progress, clock, self.run_id)
+        self.recorder = RunRecorder(catalog, self.run_id, bus)
+        self.sources = SourceChecks(graph, catalog, checker, bus, clock, self.run_id)
         self.queue: list[int] = []
-        self.lease_waits = LeaseWaits(options.lease_wait_s, progress)
+        self.lease_waits = LeaseWaits(options.lease_wait_s, self._waiting)
         self.running: dict[int, Attempt] = {}
         self.to_release: list[tuple[str, str | None]] = []
         self.next_handle = 0
@@ -166,10 +170,6 @@ class _Coordinator:
             warnings=self.warnings.get(index, ()),
         )
 
-    def _report(self, indexes: list[int]) -> None:
-        for index in indexes:
-            self.progress.finished(self._outcome(index))
-
     def _record_skip(self, index: int, reason: str) -> None:
         task = self.tasks.tasks[index]
         now = self.clock()
@@ -180,7 +180,11 @@ class _Coordinator:
         dependents = self.board.skip(index, reason, outputs_current=outputs_current)
         for dep in dependents:
             self._record_skip(dep, self.board.runs[dep].reason)
-        self._report([index, *dependents])
+
+    def _waiting(self, index: int, holder: str) -> None:
+        task = self.tasks.tasks[index]
+        attempt = self.board.runs[index].attempts + 1
+        self.recorder.waiting(task, attempt, holder, self.clock())
 
     # -- starting tasks --------------------------------------------------------
 
@@ -278,22 +282,22 @@ class _Coordinator:
         finished = self.clock()
         if result.outcome is Outcome.SUCCEEDED:
             upstream = [str(e.upstream) for e in self.graph.upstream_edges(task.asset)]
-            written = self.recorder.succeeded(task, attempt, result, finished, upstream)
-            for key, mid, data_version in written:
-                self.versions.set(asset, key, mid, data_version)
             warned = [c for c in result.checks if not c.passed]
             if warned:
                 self.warnings[index] = tuple(f"{c.check_name}: {c.message}" for c in warned)
+            written = self.recorder.succeeded(
+                task, attempt, result, finished, upstream, self.warnings.get(index, ())
+            )
+            for key, mid, data_version in written:
+                self.versions.set(asset, key, mid, data_version)
             self.board.succeed(index, result.duration_s)
             self.to_release.extend(self._items(task))
-            self._report([index])
             return
         timed_out = result.outcome is Outcome.TIMED_OUT
         if result.outcome is Outcome.CANCELLED:
             status = StepStatus.CANCELLED
         else:
             status = StepStatus.TIMED_OUT if timed_out else StepStatus.FAILED
-        row = self.recorder.failed(task, attempt, status, result, finished)
         error = (result.error or str(status)).splitlines()[0]
         policy = self.graph.spec(task.asset).retry
         if (
@@ -303,27 +307,23 @@ class _Coordinator:
             and not self.cancel.cancelled
         ):
             delay = policy.delay_before(attempt.attempt + 1, self.rng)
+            retry = Retry(delay_s=delay, max_attempts=policy.max_attempts)
+            self.recorder.failed(task, attempt, status, result, finished, retry)
             self.board.retry(index, time.monotonic() + delay, error)
             self.queue.append(index)
-            self.progress.note(
-                f"retrying {task.describe()} in {delay:.1f}s "
-                f"(attempt {attempt.attempt + 1} of {policy.max_attempts}): {error}"
-            )
             return
+        self.recorder.failed(task, attempt, status, result, finished, None)
         self.board.runs[index].duration_s = result.duration_s
-        if len(task.keys) > 1:
-            self.recorder.per_partition(task, row)
         skipped = self.board.fail(index, error, timed_out=timed_out)
         self.to_release.extend(self._items(task))
         for dep in skipped:
             self._record_skip(dep, self.board.runs[dep].reason)
-        self._report([index, *skipped])
 
     # -- the loop --------------------------------------------------------------
 
     def run(self) -> RunResult:
         started = self.clock()
-        self.catalog.start_run(
+        self.recorder.run_started(
             Run(
                 run_id=self.run_id,
                 started_at=started,
@@ -334,9 +334,9 @@ class _Coordinator:
                 host=this_host(),
                 pid=os.getpid(),
                 partita_version=version("partita"),
-            )
+            ),
+            len(self.tasks),
         )
-        self.progress.started(self.run_id, len(self.tasks))
         status = RunStatus.FAILED
         error: str | None = None
         unobserved: tuple[TaskOutcome, ...] = ()
@@ -346,7 +346,7 @@ class _Coordinator:
                 self.run_id,
                 self.plan.failed_observations,
                 self.plan.now,
-                self.progress,
+                self.bus,
             )
             self._loop()
             if self.cancel.cancelled:
@@ -372,8 +372,8 @@ class _Coordinator:
             self.executor.close()
             finished = self.clock()
             self.catalog.release_leases(self.run_id)
-            self.catalog.finish_run(self.run_id, status, now=finished, error=error)
-            self.progress.close()
+            self.recorder.run_finished(status, started, finished, error)
+        delivery = self.bus.close()
         return RunResult(
             run_id=self.run_id,
             status=str(status),
@@ -381,24 +381,30 @@ class _Coordinator:
             started_at=started,
             finished_at=finished,
             blocked=tuple(b.describe() for b in self.plan.blocked),
+            event_warnings=delivery.warnings,
         )
 
     def _stop(self, reason: str) -> None:
         handles = self.executor.stop_all()
         now = self.clock()
+        stopped: dict[int, Attempt] = {}
         for handle in handles:
             attempt = self.running.pop(handle, None)
-            if attempt is None:
-                continue
-            self.recorder.cancelled(self.tasks.tasks[attempt.task], attempt, reason, now)
-        cancelled = self.board.cancel_unfinished(reason)
-        self._report(cancelled)
+            if attempt is not None:
+                stopped[attempt.task] = attempt
+        started = {i for i, run in enumerate(self.board.runs) if run.state is TaskState.RUNNING}
+        for index in self.board.cancel_unfinished(reason):
+            attempts = self.board.runs[index].attempts
+            number = attempts if index in started else attempts + 1
+            self.recorder.cancelled(
+                self.tasks.tasks[index], number, reason, now, stopped.get(index)
+            )
 
     def _loop(self) -> None:
         next_beat = time.monotonic() + self.options.heartbeat_s
         while not self.board.done:
             if self.cancel.cancelled:
-                self.progress.note(f"cancelling run {self.run_id}: {self.cancel.reason}")
+                self.recorder.cancelling(self.cancel.reason, self.clock())
                 self._stop(self.cancel.reason)
                 return
             self._start_some()
@@ -429,7 +435,7 @@ def run_plan(
     data_path: str | os.PathLike[str],
     project: ProjectRef | None = None,
     options: RunOptions | None = None,
-    progress: ProgressSink | None = None,
+    subscribers: Sequence[Subscriber] = (),
     clock: Callable[[], datetime] = _utcnow,
     cancel: CancelToken | None = None,
     dynamic: DynamicPartitionsStore | None = None,
@@ -444,7 +450,8 @@ def run_plan(
         data_path: the default store's folder (assets without a store).
         project: how worker processes load the project (needed by ``process``).
         options: executor, workers, staged-data checks, lease and heartbeat settings.
-        progress: where progress goes (default: nowhere).
+        subscribers: who gets the run's events (:mod:`partita.events`); a slow
+            or failing subscriber never slows or fails the run.
         clock: the current time (recorded times come from it).
         cancel: a token another thread may set to stop the run.
         dynamic: the keys of dynamic partitions definitions.
@@ -470,20 +477,15 @@ def run_plan(
         staged_checks=opts.staged_checks,
     )
     checker = None if opts.staged_checks is None else WorkerRuntime.for_data_path(graph, data_path)
-    coordinator = _Coordinator(
-        plan,
-        graph,
-        catalog,
-        executor,
-        opts,
-        progress or NullProgress(),
-        clock,
-        token,
-        dynamic,
-        checker,
-    )
-    interrupt = ExecutorKind.parse(opts.executor) is ExecutorKind.INPROCESS
-    if opts.handle_signals:
-        with cancel_on_signals(token, interrupt=interrupt):
-            return coordinator.run()
-    return coordinator.run()
+    bus = EventBus(subscribers, flush_timeout_s=opts.events_flush_s)
+    try:
+        coordinator = _Coordinator(
+            plan, graph, catalog, executor, opts, bus, clock, token, dynamic, checker
+        )
+        interrupt = ExecutorKind.parse(opts.executor) is ExecutorKind.INPROCESS
+        if opts.handle_signals:
+            with cancel_on_signals(token, interrupt=interrupt):
+                return coordinator.run()
+        return coordinator.run()
+    finally:
+        bus.close()  # when the run raised; else already closed, for its report

@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from partita.events import EventBus, StepFailed
 from partita.planner.plan import FailedObservation
 from partita.records import CatalogWriter, StepAttempt, StepStatus, partition_value
-from partita.runner.progress import ProgressSink
 from partita.runner.summary import TaskOutcome
 
 __all__ = ["record_failed_observations"]
@@ -27,10 +27,11 @@ def record_failed_observations(
     run_id: str,
     failures: Sequence[FailedObservation],
     at: datetime,
-    progress: ProgressSink,
+    bus: EventBus,
 ) -> tuple[TaskOutcome, ...]:
     """Record each failure as a failed attempt of its source partition in ``run_id``
-    (observed ``at``, the planning time); report it; return their outcomes."""
+    (observed ``at``, the planning time); publish it as a :class:`~partita.events.StepFailed`
+    event; return their outcomes."""
     outcomes: list[TaskOutcome] = []
     for failure in failures:
         partition = partition_value(failure.partition)
@@ -55,6 +56,18 @@ def record_failed_observations(
             reason="observation failed",
             error=f"observation failed: {failure.error}",
         )
-        progress.note(f"failed {outcome.label}: {outcome.error}")
+        bus.publish(
+            StepFailed(
+                run_id=run_id,
+                at=at,
+                asset=outcome.asset,
+                partition=partition,
+                attempt=failure.attempts,
+                status=str(StepStatus.FAILED),
+                error=outcome.error or "",
+                started_at=at,
+                duration_s=0.0,
+            )
+        )
         outcomes.append(outcome)
     return tuple(outcomes)

@@ -10,11 +10,11 @@ the task, in which case there is nothing left to build.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from partita.records import CatalogReader, Materialization, partition_value
 from partita.runner.inputs import CurrentVersions
-from partita.runner.progress import ProgressSink
 from partita.runner.tasks import Task
 
 __all__ = ["LeaseWait", "LeaseWaits", "built_meanwhile"]
@@ -36,11 +36,14 @@ class LeaseWait:
 
 
 class LeaseWaits:
-    """The tasks of a run waiting for leases held by other runs, by task index."""
+    """The tasks of a run waiting for leases held by other runs, by task index.
 
-    def __init__(self, wait_s: float, progress: ProgressSink) -> None:
+    ``on_wait(index, holder)`` is called when task ``index`` starts waiting for run ``holder``.
+    """
+
+    def __init__(self, wait_s: float, on_wait: Callable[[int, str], None]) -> None:
         self.wait_s = wait_s
-        self.progress = progress
+        self.on_wait = on_wait
         self.waits: dict[int, LeaseWait] = {}
 
     def pending(self, index: int, now_m: float) -> bool:
@@ -63,7 +66,7 @@ class LeaseWaits:
         if wait is None:
             wait = LeaseWait(since=now_m, holder=holder, next_check=now_m)
             self.waits[index] = wait
-            self.progress.note(f"waiting: {task.describe()} is being built by run {holder}")
+            self.on_wait(index, holder)
         wait.holder = holder
         if now_m - wait.since >= self.wait_s:
             del self.waits[index]

@@ -3,7 +3,7 @@
 Sources are not built, so nothing stages their data for the staged checks; the
 coordinator runs their checks on the published data instead, once per source
 partition per run, before the first task reading it starts. A blocking failure
-skips the readers; results (and warnings) are recorded and shown.
+skips the readers; results are recorded and published as events.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 
+from partita.events import CheckEvaluated, EventBus
 from partita.graph import AssetGraph
 from partita.keys import AssetKey
 from partita.records import CatalogWriter, partition_value
-from partita.runner.progress import ProgressSink
 from partita.runner.tasks import Task
 from partita.runner.worker import WorkerRuntime
 
@@ -33,14 +33,14 @@ class SourceChecks:
         graph: AssetGraph,
         catalog: CatalogWriter,
         checker: WorkerRuntime | None,
-        progress: ProgressSink,
+        bus: EventBus,
         clock: Callable[[], datetime],
         run_id: str,
     ) -> None:
         self.graph = graph
         self.catalog = catalog
         self.checker = checker
-        self.progress = progress
+        self.bus = bus
         self.clock = clock
         self.run_id = run_id
         self.results: dict[tuple[str, str], bool] = {}
@@ -78,10 +78,7 @@ class SourceChecks:
         self.catalog.record_checks(
             [replace(r, run_id=self.run_id, created_at=now) for r in records]
         )
-        failed = [r for r in records if r.blocking]
-        warned = [r for r in records if not r.passed and not r.blocking]
-        where = str(key) if partition is None else f"{key}[{partition}]"
-        for record in failed + warned:
-            label = "check failed" if record.blocking else "check warning"
-            self.progress.note(f"{label} on source {where}: {record.check_name}: {record.message}")
-        return not failed
+        for record in records:
+            event = CheckEvaluated.of(record, run_id=self.run_id, at=now, attempt=0, source=True)
+            self.bus.publish(event)
+        return not any(r.blocking for r in records)

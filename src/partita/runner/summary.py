@@ -80,6 +80,8 @@ class RunResult:
         outcomes: one per task, in plan order.
         started_at / finished_at: when.
         blocked: lines about partitions that could not be planned (missing upstream).
+        event_warnings: one line per event subscriber that raised or missed
+            events (:class:`~partita.events.DeliveryReport`); the run is not affected.
     """
 
     run_id: str | None
@@ -88,6 +90,7 @@ class RunResult:
     started_at: datetime | None = None
     finished_at: datetime | None = None
     blocked: tuple[str, ...] = ()
+    event_warnings: tuple[str, ...] = ()
 
     @property
     def counts(self) -> dict[str, int]:
@@ -129,6 +132,7 @@ class RunResult:
             "started_at": None if self.started_at is None else self.started_at.isoformat(),
             "finished_at": None if self.finished_at is None else self.finished_at.isoformat(),
             "blocked": list(self.blocked),
+            "event_warnings": list(self.event_warnings),
             "tasks": [o.to_json() for o in self.outcomes],
         }
 
@@ -174,4 +178,5 @@ class RunResult:
             if len(warned) > max_lines:
                 lines.append(f"  ... and {len(warned) - max_lines} more")
         lines += [f"blocked: {b}" for b in self.blocked]
+        lines += [f"warning: {w}" for w in self.event_warnings]
         return lines
