@@ -24,7 +24,13 @@ from partita.lazy import lazy_module
 
 if TYPE_CHECKING:
     from partita.api.planning import plan
-    from partita.api.running import ExecutorKind, MaterializeResult, materialize
+    from partita.api.running import (
+        ExecutorKind,
+        MaterializeResult,
+        RunOutcome,
+        TaskState,
+        materialize,
+    )
     from partita.assets import AssetSpec, In, asset, source
     from partita.checks import (
         CheckDefinition,
@@ -124,10 +130,12 @@ _LAZY: dict[str, str] = {
     "PartitionsDefinition": "partita.partitions",
     "PlanError": "partita.errors",
     "RetryPolicy": "partita.policies",
+    "RunOutcome": "partita.api.running",
     "SelectionError": "partita.errors",
     "StaticMap": "partita.mappings",
     "StaticPartitions": "partita.partitions",
     "StorageError": "partita.errors",
+    "TaskState": "partita.api.running",
     "TimeWindow": "partita.mappings",
     "TimeWindowRange": "partita.partitions",
     "UnknownAssetError": "partita.errors",
@@ -188,10 +196,12 @@ __all__ = [
     "PartitionsDefinition",
     "PlanError",
     "RetryPolicy",
+    "RunOutcome",
     "SelectionError",
     "StaticMap",
     "StaticPartitions",
     "StorageError",
+    "TaskState",
     "TimeWindow",
     "TimeWindowRange",
     "UnknownAssetError",

@@ -84,6 +84,12 @@ def test_a_range_backfill_from_a_list_of_assets(tmp_path: Path) -> None:
         [raw_orders, clean_orders], partition_range=("2025-01-02", "2025-01-04"), home=tmp_path
     )
     assert result.success and len(result.built) == 6
+    # statuses are enums (that still compare equal to their text)
+    assert result.status is partita.RunOutcome.SUCCEEDED and result.status == "succeeded"
+    assert {o.status for o in result.outcomes} == {partita.TaskState.SUCCEEDED}
+    assert partita.materialize([raw_orders], home=tmp_path, partition_key="2025-01-02").status is (
+        partita.RunOutcome.NOTHING_TO_DO
+    )
     assert (tmp_path / "catalog.db").is_file()
     assert (tmp_path / "data" / "clean_orders" / "date=2025-01-03" / "data.parquet").is_file()
 

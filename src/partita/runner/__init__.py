@@ -26,7 +26,7 @@ from partita.runner.executors import (
 )
 from partita.runner.messages import Outcome, ReadRequest, WorkItem, WorkResult
 from partita.runner.state import TaskBoard, TaskRun, TaskState
-from partita.runner.summary import RunResult, TaskOutcome, logs_command
+from partita.runner.summary import RunOutcome, RunResult, TaskOutcome, logs_command
 from partita.runner.tasks import EdgeRead, Task, TaskGraph, expand_plan
 from partita.runner.worker import WorkerRuntime, resolve_store
 
@@ -43,6 +43,7 @@ __all__ = [
     "ReadRequest",
     "RunCatalog",
     "RunOptions",
+    "RunOutcome",
     "RunResult",
     "StagedChecks",
     "Task",

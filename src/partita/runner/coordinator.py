@@ -53,7 +53,7 @@ from partita.runner.messages import Outcome, WorkItem, WorkResult
 from partita.runner.recording import Attempt, Retry, RunRecorder
 from partita.runner.source_checks import SourceChecks
 from partita.runner.state import TaskBoard, TaskState
-from partita.runner.summary import RunResult, TaskOutcome
+from partita.runner.summary import RunOutcome, RunResult, TaskOutcome
 from partita.runner.tasks import Task, TaskGraph, expand_plan
 from partita.runner.worker import WorkerRuntime
 
@@ -161,7 +161,7 @@ class _Coordinator:
         return TaskOutcome(
             asset=str(task.asset),
             partition=task.label,
-            status=str(run.state),
+            status=run.state,
             attempts=run.attempts,
             reason=run.reason,
             error=run.error,
@@ -376,7 +376,7 @@ class _Coordinator:
         delivery = self.bus.close()
         return RunResult(
             run_id=self.run_id,
-            status=str(status),
+            status=RunOutcome(status),
             outcomes=unobserved + tuple(self._outcome(i) for i in range(len(self.tasks))),
             started_at=started,
             finished_at=finished,
@@ -461,7 +461,7 @@ def run_plan(
         now = clock()
         return RunResult(
             run_id=None,
-            status="nothing_to_do",
+            status=RunOutcome.NOTHING_TO_DO,
             started_at=now,
             finished_at=now,
             blocked=tuple(b.describe() for b in plan.blocked),

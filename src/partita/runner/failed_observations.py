@@ -17,6 +17,7 @@ from datetime import datetime
 from partita.events import EventBus, StepFailed
 from partita.planner.plan import FailedObservation
 from partita.records import CatalogWriter, StepAttempt, StepStatus, partition_value
+from partita.runner.state import TaskState
 from partita.runner.summary import TaskOutcome
 
 __all__ = ["record_failed_observations"]
@@ -51,7 +52,7 @@ def record_failed_observations(
         outcome = TaskOutcome(
             asset=str(failure.asset),
             partition=partition,
-            status=str(StepStatus.FAILED),
+            status=TaskState.FAILED,
             attempts=failure.attempts,
             reason="observation failed",
             error=f"observation failed: {failure.error}",

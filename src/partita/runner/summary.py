@@ -11,9 +11,12 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
-__all__ = ["RunResult", "TaskOutcome", "logs_command"]
+from partita.runner.state import TaskState
+
+__all__ = ["RunOutcome", "RunResult", "TaskOutcome", "logs_command"]
 
 
 def logs_command(run_id: str, asset: str, partition: str | None) -> str:
@@ -24,6 +27,16 @@ def logs_command(run_id: str, asset: str, partition: str | None) -> str:
     return command
 
 
+class RunOutcome(StrEnum):
+    """How a run ended, as :class:`RunResult` reports it."""
+
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    NOTHING_TO_DO = "nothing_to_do"
+    """Nothing was stale: no run was started or recorded."""
+
+
 @dataclass(frozen=True, slots=True)
 class TaskOutcome:
     """How one task ended.
@@ -31,7 +44,8 @@ class TaskOutcome:
     Attributes:
         asset: the asset key.
         partition: ``None`` when unpartitioned; a key, or ``first..last`` for a batch.
-        status: ``succeeded``, ``failed``, ``timed_out``, ``skipped`` or ``cancelled``.
+        status: a finished :class:`~partita.runner.state.TaskState` (``succeeded``,
+            ``failed``, ``timed_out``, ``skipped`` or ``cancelled``).
         attempts: attempts made.
         reason: why it was skipped or cancelled.
         error: the first line of the last error.
@@ -43,7 +57,7 @@ class TaskOutcome:
 
     asset: str
     partition: str | None
-    status: str
+    status: TaskState
     attempts: int = 0
     reason: str = ""
     error: str | None = None
@@ -76,7 +90,8 @@ class RunResult:
 
     Attributes:
         run_id: the run's id (``None`` when nothing ran).
-        status: ``succeeded``, ``failed``, ``cancelled``, or ``nothing_to_do``.
+        status: a :class:`RunOutcome` (``succeeded``, ``failed``, ``cancelled``, or
+            ``nothing_to_do``).
         outcomes: one per task, in plan order.
         started_at / finished_at: when.
         blocked: lines about partitions that could not be planned (missing upstream).
@@ -85,7 +100,7 @@ class RunResult:
     """
 
     run_id: str | None
-    status: str
+    status: RunOutcome
     outcomes: tuple[TaskOutcome, ...] = ()
     started_at: datetime | None = None
     finished_at: datetime | None = None
