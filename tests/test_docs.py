@@ -5,6 +5,7 @@ Blocks of one file run in order in one namespace, in a fresh temporary folder.
 
 from __future__ import annotations
 
+import linecache
 import re
 from pathlib import Path
 
@@ -23,10 +24,11 @@ def test_python_blocks_run(path: Path, tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.chdir(tmp_path)
     namespace: dict[str, object] = {"__name__": f"docs_{path.stem}"}
     for number, code in enumerate(blocks, start=1):
+        filename = f"{path.name}[block {number}]"
+        # as IPython does for notebook cells: inspect.getsource (code versions) finds the text
+        linecache.cache[filename] = (len(code), None, code.splitlines(keepends=True), filename)
         try:
-            exec(
-                compile(code, f"{path.name}[block {number}]", "exec", dont_inherit=True), namespace
-            )
+            exec(compile(code, filename, "exec", dont_inherit=True), namespace)
         except Exception as exc:
             raise AssertionError(
                 f"{path.relative_to(ROOT)} block {number} failed: {exc!r}\n{code}"
