@@ -1,80 +1,175 @@
-"""Random projects and an independent oracle for the minimality property test.
+"""Random projects for the minimality property test.
 
 A :class:`Scenario` is a small random asset DAG (partition definitions and
 mappings drawn from a fixed menu) plus a sequence of :class:`Step` values, each
-a change (data, code, injected failure, healing) followed by a materialize
-request (everything, one asset, an asset and its upstream, or a forced rebuild).
+a change (data, code, injected failure, healing, a dynamic partition key added
+or deleted) followed by a materialize request (everything, one asset, an asset
+and its upstream, or a forced rebuild).
+
+The menu: daily (two ranges), hourly across a day boundary, weekly, static,
+dynamic (``DynamicPartitions("files")``), a ``date|region`` multi and
+unpartitioned definitions; ``Identity``, ``TimeWindow`` (same period, a
+window reaching back one period, across grains), ``AllPartitions``,
+``LastPartition``, ``StaticMap`` and ``Dimension`` (over ``date`` or
+``region``, with an identity, window or cross-grain inner mapping).
 
 :func:`defs_source` renders a scenario as a real ``defs.py``: each root asset
 reads a source whose observed data version is a "salt" from ``control.json``;
 each asset returns one row whose value is a digest of (its effective code
 constant, its partition key, the values it read); every call of an asset
 function appends a line to ``executions.log`` and raises when its (asset,
-partition) is listed under ``fail`` in ``control.json``.
-
-:class:`Oracle` knows nothing of the planner: it keeps, per (asset, partition),
-the value it holds now and what its last successful build read, and says which
-partitions must run for a request: missing, failed last time, forced, code
-changed, or the values of the inputs it reads differ from those it last read;
-never a partition an input of which was never built (blocked), failed in this
-run, or was stopped in this run by a failure upstream of it.
+partition) is listed under ``fail`` in ``control.json``. The oracle that says
+what must run lives in :mod:`tests.minimality_oracle`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from hypothesis import strategies as st
 
-#: Partition definitions by name: (Python expression, keys in order).
-DEFINITIONS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "days": (
-        'DailyPartitions(start="2025-01-01", end="2025-01-06")',
-        tuple(f"2025-01-0{d}" for d in range(1, 6)),
-    ),
-    "days_late": (
-        'DailyPartitions(start="2025-01-03", end="2025-01-07")',
-        tuple(f"2025-01-0{d}" for d in range(3, 7)),
-    ),
-    "abc": ('StaticPartitions(["a", "b", "c"])', ("a", "b", "c")),
-    "none": ("None", ("",)),
+HOUR, DAY, WEEK = timedelta(hours=1), timedelta(days=1), timedelta(weeks=1)
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A partition definition of the menu, described without Partita.
+
+    ``period``: the length of a time definition's periods (keys are period
+    starts, all UTC); ``fixed``: the keys of a definition that has fixed keys
+    (``None``: dynamic, the keys are those added); ``dims``: a multi's
+    dimensions as ``(name, kind name in PARTS)``.
+    """
+
+    expression: str
+    period: timedelta | None = None
+    fixed: tuple[str, ...] | None = None
+    dims: tuple[tuple[str, str], ...] = ()
+
+    def keys(self, dynamic: Sequence[str]) -> tuple[str, ...]:
+        """The keys in order, given the dynamic keys added (and not deleted)."""
+        return self.fixed if self.fixed is not None else tuple(sorted(dynamic))
+
+
+def _days(first: int, last: int) -> tuple[str, ...]:
+    return tuple(f"2025-01-{d:02d}" for d in range(first, last + 1))
+
+
+#: The one-dimensional definitions inside the multi (never drawn on their own).
+PARTS: dict[str, Kind] = {
+    "multi_date": Kind('DailyPartitions(start="2025-01-01", end="2025-01-04")', DAY, _days(1, 3)),
+    "multi_region": Kind('StaticPartitions(["a", "b"])', fixed=("a", "b")),
 }
+
+#: Partition definitions by name.
+DEFINITIONS: dict[str, Kind] = {
+    "days": Kind('DailyPartitions(start="2025-01-01", end="2025-01-06")', DAY, _days(1, 5)),
+    "days_late": Kind('DailyPartitions(start="2025-01-03", end="2025-01-07")', DAY, _days(3, 6)),
+    "hours": Kind(
+        'HourlyPartitions(start="2024-12-31T22:00", end="2025-01-01T03:00")',
+        HOUR,
+        tuple(f"2024-12-31T{h}:00" for h in (22, 23))
+        + tuple(f"2025-01-01T0{h}:00" for h in range(3)),
+    ),
+    "weeks": Kind(
+        'WeeklyPartitions(start="2024-12-30", end="2025-01-13")', WEEK, ("2024-12-30", "2025-01-06")
+    ),
+    "abc": Kind('StaticPartitions(["a", "b", "c"])', fixed=("a", "b", "c")),
+    "files": Kind('DynamicPartitions("files")'),
+    "multi": Kind(
+        "MultiPartitions({"
+        f'"date": {PARTS["multi_date"].expression}, '
+        f'"region": {PARTS["multi_region"].expression}'
+        "})",
+        fixed=tuple(f"{d}|{r}" for d in _days(1, 3) for r in ("a", "b")),
+        dims=(("date", "multi_date"), ("region", "multi_region")),
+    ),
+    "none": Kind("None", fixed=("",)),
+}
+
+#: Keys a dynamic definition may hold ("a" and "b" are also keys of "abc").
+DYNAMIC_KEYS = ("a", "b", "k1", "k2")
+#: The dynamic keys added before the first build.
+INITIAL_DYNAMIC_KEYS = ("a", "k1")
 
 Key = tuple[str, str]  # (asset, partition key; "" when unpartitioned)
 
 
-def digest(effective: int, key: str, reads: Sequence[tuple[str, Sequence[str]]]) -> str:
-    """The value an asset writes (the same function is rendered into ``defs.py``)."""
-    text = json.dumps([effective, key, [[name, list(values)] for name, values in reads]])
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+def period_start(key: str) -> datetime:
+    """The start of a time key (``2025-01-01`` or ``2025-01-01T02:00``), naive UTC."""
+    return datetime.fromisoformat(key)
 
 
-def _is_time(definition: str) -> bool:
-    return definition.startswith("days")
+def _is_time(kind: Kind) -> bool:
+    return kind.period is not None
+
+
+def _is_one_dim(kind: Kind) -> bool:
+    return not kind.dims and kind.fixed != ("",)
+
+
+def role_of(kind: Kind, name: str) -> Kind | None:
+    """The definition playing dimension ``name`` on a side of ``Dimension(name, ...)``."""
+    if kind.dims:
+        return next((PARTS[part] for dim, part in kind.dims if dim == name), None)
+    if not _is_one_dim(kind):
+        return None
+    if name == "date":
+        return kind if _is_time(kind) else None
+    return None if _is_time(kind) else kind
+
+
+def one_dim_choices(down: Kind, up: Kind) -> list[str]:
+    """Key-aware mappings between two one-dimensional definitions."""
+    if _is_time(down) and _is_time(up):
+        return ["window", "identity" if down.period == up.period else "overlap"]
+    if not _is_time(down) and not _is_time(up):
+        return ["identity", "static_map"]
+    return []
 
 
 def mapping_choices(down: str, up: str) -> tuple[str, ...]:
     """The mappings the generator may put on an edge ``up -> down``."""
+    d, u = DEFINITIONS[down], DEFINITIONS[up]
     if up == "none":
         return ("all",)
+    choices = ["all"] if u.dims else ["all", "last"]
     if down == "none":
-        return ("all", "last")
-    if _is_time(down) and _is_time(up):
-        return ("identity", "window", "all", "last")
-    if down == up:
-        return ("identity", "all", "last", "static_map")
-    return ("all", "last", "static_map")
+        return tuple(choices)
+    if _is_one_dim(d) and _is_one_dim(u):
+        choices += one_dim_choices(d, u)
+    if d.dims and u.dims:
+        choices.append("identity")
+    if d.dims or u.dims:
+        for name in ("date", "region"):
+            down_role, up_role = role_of(d, name), role_of(u, name)
+            if down_role is not None and up_role is not None:
+                inner = [c for c in one_dim_choices(down_role, up_role) if c != "static_map"]
+                choices += [f"dim:{name}:{c}" for c in inner]
+    return tuple(choices)
+
+
+_ONE_DIM = {
+    "identity": "Identity()",
+    "window": "TimeWindow(start_offset=-1)",
+    "overlap": "TimeWindow()",
+    "all": "AllPartitions()",
+    "last": "LastPartition()",
+}
 
 
 @dataclass(frozen=True)
 class Edge:
-    """One input of an asset: the upstream asset, the mapping kind, a StaticMap table."""
+    """One input of an asset: the upstream asset, the mapping kind, a StaticMap table.
+
+    ``mapping`` is a name of :data:`_ONE_DIM`, ``static_map``, or
+    ``dim:<dimension>:<inner one-dimensional mapping>``.
+    """
 
     upstream: str
     mapping: str
@@ -82,15 +177,12 @@ class Edge:
 
     def expression(self) -> str:
         """The ``In(...)`` mapping as Python source."""
-        if self.mapping == "identity":
-            return "Identity()"
-        if self.mapping == "window":
-            return "TimeWindow(start_offset=-1)"
-        if self.mapping == "all":
-            return "AllPartitions()"
-        if self.mapping == "last":
-            return "LastPartition()"
-        return f"StaticMap({dict((d, list(u)) for d, u in self.table)!r})"
+        if self.mapping.startswith("dim:"):
+            _, name, inner = self.mapping.split(":")
+            return f"Dimension({name!r}, {_ONE_DIM[inner]})"
+        if self.mapping == "static_map":
+            return f"StaticMap({dict((d, list(u)) for d, u in self.table)!r})"
+        return _ONE_DIM[self.mapping]
 
 
 @dataclass(frozen=True)
@@ -102,9 +194,13 @@ class AssetDraw:
     edges: tuple[Edge, ...]
 
     @property
-    def keys(self) -> tuple[str, ...]:
-        """Its partition keys (``("",)`` when unpartitioned)."""
-        return DEFINITIONS[self.definition][1]
+    def kind(self) -> Kind:
+        """Its partition definition."""
+        return DEFINITIONS[self.definition]
+
+    def keys(self, dynamic: Sequence[str]) -> tuple[str, ...]:
+        """Its partition keys (``("",)`` when unpartitioned), given the dynamic keys."""
+        return self.kind.keys(dynamic)
 
 
 @dataclass(frozen=True)
@@ -115,7 +211,8 @@ class Step:
     becomes ``salt``: maybe what it was, maybe an older one), ``("code", asset,
     tag, effective)`` (``code_version=`` from both, the output from
     ``effective`` only: a new tag alone is a code change with the same output),
-    ``("fail", asset, key)``, ``("heal",)`` or ``("none",)``.
+    ``("fail", asset, key)``, ``("add_key", key)`` / ``("delete_key", key)``
+    (a key of the dynamic partitions ``files``), ``("heal",)`` or ``("none",)``.
     ``request``: ``("all",)``, ``("only", asset, key | None)``,
     ``("upstream", asset)`` or ``("force", asset, key | None)``.
     """
@@ -135,6 +232,11 @@ class Scenario:
         """The asset called ``name``."""
         return next(a for a in self.assets if a.name == name)
 
+    @property
+    def dynamic(self) -> bool:
+        """Whether an asset has dynamic partitions."""
+        return any(a.kind.fixed is None for a in self.assets)
+
     def describe(self) -> str:
         """A readable account of the scenario, for failure messages."""
         lines = ["assets:"]
@@ -148,13 +250,29 @@ class Scenario:
         return "\n".join(lines)
 
 
+def _static_table(
+    rng: random.Random, down: Kind, up: Kind
+) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    down_keys = down.fixed if down.fixed is not None else DYNAMIC_KEYS
+    up_keys = up.fixed if up.fixed is not None else DYNAMIC_KEYS
+    return tuple(
+        (k, tuple(sorted(rng.sample(up_keys, rng.randint(0, 2)))))
+        for k in down_keys
+        if rng.random() < 0.8
+    )
+
+
 @st.composite
-def scenarios(draw: st.DrawFn, max_assets: int = 8, max_steps: int = 6) -> Scenario:
-    """A random DAG of 2..``max_assets`` assets and 1..``max_steps`` steps."""
+def scenarios(
+    draw: st.DrawFn, max_assets: int = 8, max_steps: int = 6, menu: Sequence[str] | None = None
+) -> Scenario:
+    """A random DAG of 2..``max_assets`` assets (definitions from ``menu``, default all)
+    and 1..``max_steps`` steps."""
+    names_menu = sorted(menu or DEFINITIONS)
     count = draw(st.integers(2, max_assets))
     assets: list[AssetDraw] = []
     for i in range(count):
-        definition = draw(st.sampled_from(sorted(DEFINITIONS)))
+        definition = draw(st.sampled_from(names_menu))
         edges: list[Edge] = []
         if assets:
             parents = draw(
@@ -166,28 +284,28 @@ def scenarios(draw: st.DrawFn, max_assets: int = 8, max_steps: int = 6) -> Scena
                 table: tuple[tuple[str, tuple[str, ...]], ...] = ()
                 if kind == "static_map":
                     rng = random.Random(draw(st.integers(0, 2**16)))
-                    down_keys = DEFINITIONS[definition][1]
-                    table = tuple(
-                        (k, tuple(sorted(rng.sample(up.keys, rng.randint(0, 2)))))
-                        for k in down_keys
-                        if rng.random() < 0.8
-                    )
+                    table = _static_table(rng, DEFINITIONS[definition], up.kind)
                 edges.append(Edge(parent, kind, table))
         assets.append(AssetDraw(f"a{i}", definition, tuple(edges)))
     names = [a.name for a in assets]
     roots = [a.name for a in assets if not a.edges]
     by_name = {a.name: a for a in assets}
+    dynamic = any(a.kind.fixed is None for a in assets)
+    current = set(INITIAL_DYNAMIC_KEYS if dynamic else ())
 
     def key_of(name: str) -> str | None:
-        keys = by_name[name].keys
-        return None if keys == ("",) else draw(st.sampled_from(keys))
+        keys = by_name[name].keys(sorted(current))
+        return None if keys in (("",), ()) else draw(st.sampled_from(keys))
 
     def maybe_key(name: str) -> str | None:
         return key_of(name) if draw(st.booleans()) else None
 
+    kinds = ["data", "data", "code", "code", "fail", "heal", "none"]
+    if dynamic:
+        kinds += ["add_key", "add_key", "delete_key", "delete_key"]
     steps: list[Step] = []
     for _ in range(draw(st.integers(1, max_steps))):
-        kind = draw(st.sampled_from(["data", "data", "code", "code", "fail", "heal", "none"]))
+        kind = draw(st.sampled_from(kinds))
         change: tuple[object, ...]
         if kind == "data":
             root = draw(st.sampled_from(roots))
@@ -198,6 +316,10 @@ def scenarios(draw: st.DrawFn, max_assets: int = 8, max_steps: int = 6) -> Scena
         elif kind == "fail":
             target = draw(st.sampled_from(names))
             change = ("fail", target, key_of(target) or "")
+        elif kind in ("add_key", "delete_key"):
+            key = draw(st.sampled_from(DYNAMIC_KEYS))
+            (current.add if kind == "add_key" else current.discard)(key)
+            change = (kind, key)
         else:
             change = (kind,)
         request_kind = draw(st.sampled_from(["all", "all", "all", "only", "upstream", "force"]))
@@ -222,8 +344,22 @@ import pandas as pd
 
 from partita.assets import In, asset, source
 from partita.definitions import Definitions
-from partita.mappings import AllPartitions, Identity, LastPartition, StaticMap, TimeWindow
-from partita.partitions import DailyPartitions, StaticPartitions
+from partita.mappings import (
+    AllPartitions,
+    Dimension,
+    Identity,
+    LastPartition,
+    StaticMap,
+    TimeWindow,
+)
+from partita.partitions import (
+    DailyPartitions,
+    DynamicPartitions,
+    HourlyPartitions,
+    MultiPartitions,
+    StaticPartitions,
+    WeeklyPartitions,
+)
 
 HERE = Path(__file__).parent
 CONTROL = HERE / "control.json"
@@ -262,7 +398,7 @@ def defs_source(scenario: Scenario, code: dict[str, tuple[int, int]]) -> str:
     parts = [_HEADER]
     names: list[str] = []
     for a in scenario.assets:
-        definition = DEFINITIONS[a.definition][0]
+        definition = a.kind.expression
         tag, effective = code[a.name]
         version = f"{a.name}-t{tag}-e{effective}"
         if not a.edges:
@@ -290,154 +426,6 @@ def defs_source(scenario: Scenario, code: dict[str, tuple[int, int]]) -> str:
         parts.append("\n")
     parts.append(f"defs = Definitions(assets=[{', '.join(names)}])\n")
     return "\n".join(parts)
-
-
-def upstream_keys(down: AssetDraw, edge: Edge, up: AssetDraw, key: str) -> tuple[str, ...]:
-    """Which partitions of ``up`` partition ``key`` of ``down`` reads (computed by hand)."""
-    up_keys = up.keys
-    if up.definition == "none":
-        return ("",)
-    if edge.mapping == "all":
-        return up_keys
-    if edge.mapping == "last":
-        return (up_keys[-1],)
-    if edge.mapping == "identity":
-        return tuple(k for k in up_keys if k == key)
-    if edge.mapping == "window":
-        day = date.fromisoformat(key)
-        wanted = {str(day - timedelta(days=1)), key}
-        return tuple(k for k in up_keys if k in wanted)
-    table = dict(edge.table)
-    return tuple(k for k in up_keys if k in table.get(key, ()))
-
-
-@dataclass
-class Built:
-    """What the last successful build of a partition saw."""
-
-    code_version: str
-    reads: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]
-
-
-@dataclass
-class Oracle:
-    """An independent model of what must run: values, last builds, failures."""
-
-    scenario: Scenario
-    code: dict[str, tuple[int, int]]
-    salt: dict[str, int] = field(default_factory=dict)
-    fail: set[Key] = field(default_factory=set)
-    value: dict[Key, str] = field(default_factory=dict)
-    built: dict[Key, Built] = field(default_factory=dict)
-    failed_last: set[Key] = field(default_factory=set)
-
-    def control(self) -> dict[str, object]:
-        """The content of ``control.json``."""
-        return {
-            "salt": {k: str(v) for k, v in self.salt.items()},
-            "fail": sorted([list(k) for k in self.fail]),
-        }
-
-    def code_version(self, name: str) -> str:
-        """The asset's current ``code_version=``."""
-        tag, effective = self.code[name]
-        return f"{name}-t{tag}-e{effective}"
-
-    def apply(self, change: tuple[object, ...]) -> None:
-        """Apply a change to the knobs (not to the built state)."""
-        kind = change[0]
-        if kind == "data":
-            root, key = str(change[1]), change[2]
-            keys = self.scenario.asset(root).keys if key is None else (str(key),)
-            for k in keys:
-                self.salt[f"{root}/{k}"] = int(str(change[3]))
-        elif kind == "code":
-            self.code[str(change[1])] = (int(str(change[2])), int(str(change[3])))
-        elif kind == "fail":
-            self.fail.add((str(change[1]), str(change[2])))
-        elif kind == "heal":
-            self.fail.clear()
-
-    def targets(self, request: tuple[object, ...]) -> set[Key]:
-        """The (asset, partition) a request covers."""
-        kind = request[0]
-        if kind == "all":
-            return {(a.name, k) for a in self.scenario.assets for k in a.keys}
-        name = str(request[1])
-        if kind == "upstream":
-            chosen = {name}
-            for a in reversed(self.scenario.assets):
-                if a.name in chosen:
-                    chosen.update(e.upstream for e in a.edges)
-            return {(a.name, k) for a in self.scenario.assets if a.name in chosen for k in a.keys}
-        key = request[2]
-        keys = self.scenario.asset(name).keys if key is None else (str(key),)
-        return {(name, k) for k in keys}
-
-    def run(self, request: tuple[object, ...]) -> set[Key]:
-        """Which partitions the request must execute; updates the model as the run would."""
-        targets = self.targets(request)
-        forced = request[0] == "force"
-        executed: set[Key] = set()
-        stopped: set[Key] = set()
-        for a in self.scenario.assets:
-            for key in a.keys:
-                if (a.name, key) not in targets:
-                    continue
-                if self._reads_stopped(a, key, stopped):
-                    # an input failed in this run, or was skipped because of a failure
-                    # upstream of it: the runner stops every task that depends on it
-                    stopped.add((a.name, key))
-                    continue
-                reads = self._reads(a, key)
-                if reads is None:
-                    continue  # blocked: an input was never built
-                last = self.built.get((a.name, key))
-                needed = (
-                    forced
-                    or last is None
-                    or (a.name, key) in self.failed_last
-                    or last.code_version != self.code_version(a.name)
-                    or last.reads != reads
-                )
-                if not needed:
-                    continue
-                executed.add((a.name, key))
-                if (a.name, key) in self.fail:
-                    stopped.add((a.name, key))
-                    self.failed_last.add((a.name, key))
-                    continue
-                self.failed_last.discard((a.name, key))
-                self.built[(a.name, key)] = Built(self.code_version(a.name), reads)
-                values = [(name, [v for _, v in pairs]) for name, pairs in reads]
-                self.value[(a.name, key)] = digest(
-                    self.code[a.name][1], key, [(n, sorted(vs)) for n, vs in values]
-                )
-        return executed
-
-    def _reads_stopped(self, a: AssetDraw, key: str, stopped: set[Key]) -> bool:
-        return any(
-            (edge.upstream, up_key) in stopped
-            for edge in a.edges
-            for up_key in upstream_keys(a, edge, self.scenario.asset(edge.upstream), key)
-        )
-
-    def _reads(
-        self, a: AssetDraw, key: str
-    ) -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...] | None:
-        if not a.edges:
-            return (("src", (("", str(self.salt.get(f"{a.name}/{key}", 0))),)),)
-        reads: list[tuple[str, tuple[tuple[str, str], ...]]] = []
-        for edge in a.edges:
-            up = self.scenario.asset(edge.upstream)
-            pairs: list[tuple[str, str]] = []
-            for up_key in upstream_keys(a, edge, up, key):
-                found = self.value.get((up.name, up_key))
-                if found is None:
-                    return None
-                pairs.append((up_key, found))
-            reads.append((edge.upstream, tuple(pairs)))
-        return tuple(reads)
 
 
 def executions(folder: Path) -> list[Key]:

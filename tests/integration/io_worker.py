@@ -2,7 +2,11 @@
 
 Usage: python io_worker.py MODE STORE_KIND LOCATION [ARGS...]
   crash   KIND LOCATION ROWS : overwrite partition date=2025-01-01 with ROWS rows,
-                               printing STAGING / PUBLISHING; the test kills it.
+                               printing STAGING / PUBLISHING; the test kills it (a
+                               Parquet writer sleeps mid-write; a DuckDB one is paused
+                               before its COMMIT by PARTITA_TEST_PAUSE_IN_PUBLISH).
+  staged  KIND LOCATION ROWS : stage the same overwrite completely, print STAGED and
+                               sleep before publishing; the test kills it there.
   write   KIND LOCATION WORKER N : write N partitions worker<W>-<i> of 1,000 rows each,
                                and overwrite the shared partition "shared" each time.
   read    KIND LOCATION SECONDS : read the "shared" partition in a loop; exit 1 on a
@@ -44,6 +48,16 @@ def crash(kind: str, location: str, rows: int) -> None:
     print("DONE", flush=True)
 
 
+def staged_then_publish(kind: str, location: str, rows: int) -> None:
+    store = open_store(kind, location)
+    table = pa.table({"x": pa.array(range(rows)), "v": [7.0] * rows})
+    staged = store.stage("big", (("date", "2025-01-01"),), table)
+    print(f"STAGED {staged.local_parquet}", flush=True)
+    time.sleep(60)  # killed here: staged file complete, not yet published
+    store.publish(staged)
+    print("DONE", flush=True)
+
+
 def write(kind: str, location: str, worker: str, count: int) -> None:
     store = open_store(kind, location)
     for i in range(count):
@@ -77,6 +91,8 @@ if __name__ == "__main__":
     mode, kind, location, *rest = sys.argv[1:]
     if mode == "crash":
         crash(kind, location, int(rest[0]))
+    elif mode == "staged":
+        staged_then_publish(kind, location, int(rest[0]))
     elif mode == "write":
         write(kind, location, rest[0], int(rest[1]))
     else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -9,6 +10,7 @@ import time
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from partita.io import DuckDBStore, ParquetStore
@@ -16,26 +18,46 @@ from partita.versions import data_version
 
 WORKER = Path(__file__).with_name("io_worker.py")
 PART = (("date", "2025-01-01"),)
+OTHER = (("date", "2025-01-02"),)
 OLD = pa.table({"x": list(range(1000)), "v": [1.0] * 1000})
 
 
-def start(*args: str) -> subprocess.Popen[str]:
+def start(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, str(WORKER), *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env=None if env is None else {**os.environ, **env},
     )
 
 
-def wait_for(process: subprocess.Popen[str], line: str) -> None:
+def wait_for(process: subprocess.Popen[str], line: str) -> str:
+    """Read the worker's output up to a line starting with ``line``; the rest of that line."""
     assert process.stdout is not None
     for got in process.stdout:
-        if got.strip() == line:
-            return
+        if got.strip().startswith(line):
+            return got.strip()[len(line) :].strip()
     raise AssertionError(
         f"worker ended before {line!r}: {process.stderr.read() if process.stderr else ''}"
     )
+
+
+def wait_for_marker(process: subprocess.Popen[str], marker: Path, timeout: float = 120) -> str:
+    """Wait until the worker's pause hook wrote ``marker``; return its text (the pid).
+
+    Fails when the worker ends first: the hook did not pause it.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if marker.is_file() and (text := marker.read_text()):
+            return text
+        if process.poll() is not None:
+            out, err = process.communicate()
+            raise AssertionError(f"worker ended without pausing in the transaction: {out}{err}")
+        time.sleep(0.02)
+    process.kill()
+    raise AssertionError(f"no marker {marker} after {timeout} s")
 
 
 def test_parquet_sigkill_mid_write_keeps_the_previous_file_byte_identical(tmp_path: Path) -> None:
@@ -58,25 +80,60 @@ def test_parquet_sigkill_mid_write_keeps_the_previous_file_byte_identical(tmp_pa
     assert [p.name for p in folder.iterdir()] == ["data.parquet"]
 
 
+def test_parquet_sigkill_between_staging_and_publishing_keeps_the_previous_file(
+    tmp_path: Path,
+) -> None:
+    store = ParquetStore(tmp_path / "store")
+    result = store.write("big", PART, OLD)
+    before = Path(result.location).read_bytes()
+    process = start("staged", "parquet", str(store.root), "300000")
+    staged = Path(wait_for(process, "STAGED"))
+    process.send_signal(signal.SIGKILL)
+    rest, _ = process.communicate()
+    assert process.returncode == -signal.SIGKILL and "DONE" not in rest
+    # killed with the staged file complete (all its rows readable) but not renamed
+    assert pq.read_metadata(staged).num_rows == 300_000
+    assert Path(result.location).read_bytes() == before
+    assert data_version(store.read("big", [PART], pa.Table).drop_columns(["date"])) == (
+        data_version(OLD)
+    )
+    store.write("big", PART, OLD.slice(0, 10))  # works, and cleans the leftover
+    assert not staged.exists()
+    assert store.read("big", [PART], pa.Table).num_rows == 10
+
+
 def test_duckdb_sigkill_during_publish_keeps_the_previous_rows(tmp_path: Path) -> None:
     store = DuckDBStore(tmp_path / "db.duckdb")
     store.write("big", PART, OLD)
-    store.write("big", (("date", "2025-01-02"),), OLD)
-    process = start("crash", "duckdb", str(store.path), "4000000")
-    wait_for(process, "PUBLISHING")
-    time.sleep(0.05)  # inside the delete + insert transaction, unless the machine is very fast
+    store.write("big", OTHER, OLD)
+    marker = tmp_path / "paused-before-commit"
+    process = start(
+        "crash",
+        "duckdb",
+        str(store.path),
+        "1000000",
+        env={"PARTITA_TEST_PAUSE_IN_PUBLISH": str(marker)},
+    )
+    # the hook wrote the marker after the DELETE and INSERT, before the COMMIT
+    assert wait_for_marker(process, marker) == str(process.pid)
     process.send_signal(signal.SIGKILL)
-    rest, _ = process.communicate()
+    out, _ = process.communicate()
+    assert process.returncode == -signal.SIGKILL
+    assert "PUBLISHING" in out and "DONE" not in out
+    # exactly the previous rows: none of the 1,000,000 new ones, none deleted
     table = store.read("big", [PART], pa.Table).drop_columns(["date"])
-    if "DONE" in rest:  # the transaction committed before the kill: all new rows
-        assert table.num_rows == 4_000_000 and table.column("v").unique().to_pylist() == [7.0]
-    else:  # killed before or inside the transaction: exactly the previous rows
-        assert data_version(table) == data_version(OLD)
-        assert len(list(store.staging_dir.iterdir())) == 1  # the staged file is left over
-    assert store.read("big", [(("date", "2025-01-02"),)], pa.Table).num_rows == 1000
-    store.write("big", PART, OLD)  # works after the crash and cleans the leftover
+    assert data_version(table) == data_version(OLD)
+    assert data_version(store.read("big", [OTHER], pa.Table).drop_columns(["date"])) == (
+        data_version(OLD)
+    )
+    assert store.list_partitions("big") == sorted([PART, OTHER])
+    assert len(list(store.staging_dir.iterdir())) == 1  # the staged file is left over
+    new = pa.table({"x": [1, 2, 3], "v": [2.0] * 3})
+    store.write("big", PART, new)  # works after the crash and cleans the leftover
     assert list(store.staging_dir.iterdir()) == []
-    assert store.read("big", [PART], pa.Table).num_rows == 1000
+    assert data_version(store.read("big", [PART], pa.Table).drop_columns(["date"])) == (
+        data_version(new)
+    )
 
 
 @pytest.mark.parametrize("kind", ["duckdb", "parquet"])

@@ -1,13 +1,16 @@
 """Minimality as a property: what runs is exactly what really changed, no more, no less.
 
-For a random DAG of 2-8 assets (daily, shifted daily, static and unpartitioned
-definitions; identity, window, all, last and static-map mappings) and a random
-sequence of changes (source data, code with or without an effect on the
-output, injected failures and their healing, forced rebuilds, partial
-selections), every ``materialize`` executes user code for exactly the
-(asset, partition) pairs an independent oracle says must run
-(:mod:`tests.minimality_support`). Real ``defs.py`` files, a real SQLite
-catalog and Parquet store in a temporary folder, the in-process executor.
+For a random DAG of 2-8 assets (daily, shifted daily, hourly, weekly, static,
+dynamic, multi-dimensional and unpartitioned definitions; identity, windows,
+cross-grain time windows, all, last, static-map and ``Dimension`` mappings)
+and a random sequence of changes (source data, code with or without an
+effect on the output, injected failures and their healing, dynamic partition
+keys added and deleted, forced rebuilds, partial selections), every
+``materialize`` executes user code for exactly the (asset, partition) pairs
+an independent oracle says must run (:mod:`tests.minimality_oracle`; the
+projects come from :mod:`tests.minimality_support`). Real ``defs.py`` files,
+a real SQLite catalog and Parquet store in a temporary folder, the
+in-process executor.
 """
 
 from __future__ import annotations
@@ -17,11 +20,28 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 
-from partita.api import load_project, materialize
+from partita import partitions
+from partita.api import (
+    Project,
+    add_dynamic_partitions,
+    delete_dynamic_partitions,
+    load_project,
+    materialize,
+)
 from partita.catalog.sqlite import SQLiteCatalog
-from tests.minimality_support import Oracle, Scenario, defs_source, executions, scenarios
+from partita.partitions import InMemoryDynamicPartitionsStore
+from tests.minimality_oracle import Oracle
+from tests.minimality_support import (
+    DEFINITIONS,
+    INITIAL_DYNAMIC_KEYS,
+    PARTS,
+    Scenario,
+    defs_source,
+    executions,
+    scenarios,
+)
 
 NOW = datetime(2025, 2, 1, tzinfo=UTC)
 
@@ -48,6 +68,14 @@ def _executed_attempts(catalog_path: Path, run_id: str | None) -> list[tuple[str
     )
 
 
+def _change_dynamic_keys(project: Project, change: tuple[object, ...]) -> None:
+    """Apply an ``add_key`` / ``delete_key`` change to the catalog, as a user would."""
+    if change[0] == "add_key":
+        add_dynamic_partitions(project, "files", [str(change[1])])
+    elif change[0] == "delete_key":
+        delete_dynamic_partitions(project, "files", [str(change[1])])
+
+
 def check_scenario(scenario: Scenario, folder: Path) -> None:
     """Run the initial build and every step; compare each run with the oracle."""
     code = {a.name: (0, 0) for a in scenario.assets}
@@ -62,6 +90,9 @@ def check_scenario(scenario: Scenario, folder: Path) -> None:
             written_code = dict(oracle.code)
         (folder / "control.json").write_text(json.dumps(oracle.control()))
         project = load_project(file=folder / "defs.py")
+        if number == 0 and scenario.dynamic:
+            add_dynamic_partitions(project, "files", list(INITIAL_DYNAMIC_KEYS))
+        _change_dynamic_keys(project, change)
         selection, partitions, force = _request_args(request)
         result = materialize(
             project,
@@ -90,15 +121,61 @@ def check_scenario(scenario: Scenario, folder: Path) -> None:
         assert recorded == sorted(ran), f"catalog attempts {recorded} != calls {ran}{context}"
 
 
-@settings(
+PROPERTY = settings(
     max_examples=30,
     deadline=None,
     derandomize=True,
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
+
+
+def _record_events(scenario: Scenario) -> None:
+    """What the example exercises (``--hypothesis-show-statistics`` lists it)."""
+    for drawn in scenario.assets:
+        event(f"definition {drawn.definition}")
+        for edge in drawn.edges:
+            event(f"mapping {edge.mapping}")
+    for step in scenario.steps:
+        event(f"change {step.change[0]}")
+
+
+def _check(scenario: Scenario) -> None:
+    _record_events(scenario)
+    with tempfile.TemporaryDirectory(prefix="partita-minimality-") as tmp:
+        check_scenario(scenario, Path(tmp))
+
+
+@PROPERTY
 @given(scenario=scenarios())
 def test_what_runs_is_exactly_what_changed(scenario: Scenario) -> None:
     """Property: after every change, executed partitions == the oracle's set."""
-    with tempfile.TemporaryDirectory(prefix="partita-minimality-") as tmp:
-        check_scenario(scenario, Path(tmp))
+    _check(scenario)
+
+
+@PROPERTY
+@given(scenario=scenarios(menu=("days", "days_late", "hours", "weeks", "multi")))
+def test_what_runs_is_exactly_what_changed_across_grains(scenario: Scenario) -> None:
+    """The same over hourly, daily, weekly and ``date|region`` assets only (time windows
+    across grains, ``Dimension`` over dates)."""
+    _check(scenario)
+
+
+@PROPERTY
+@given(scenario=scenarios(menu=("files", "abc", "multi", "none")))
+def test_what_runs_is_exactly_what_changed_with_dynamic_keys(scenario: Scenario) -> None:
+    """The same over dynamic, static, ``date|region`` and unpartitioned assets, with
+    dynamic keys added and deleted between runs (``Dimension`` over regions)."""
+    _check(scenario)
+
+
+def test_the_menu_describes_its_definitions() -> None:
+    """The oracle's hand-written keys are the keys the definitions have at ``NOW``."""
+    namespace = vars(partitions)
+    for name, kind in [*DEFINITIONS.items(), *PARTS.items()]:
+        definition = eval(kind.expression, namespace)  # the menu's own source
+        if definition is None:
+            assert kind.fixed == ("",)
+            continue
+        store = InMemoryDynamicPartitionsStore({"files": ["k2", "a"]})
+        assert tuple(definition.keys(NOW, dynamic=store)) == kind.keys(["k2", "a"]), name

@@ -21,6 +21,10 @@ writing, and Partita's runner writes from worker processes (DESIGN §3). So:
   lock shared and open the file read-only. Connections are never held between
   operations, so workers take turns for the short publish step only, a killed
   process releases its lock, and DuckDB's WAL rolls back its open transaction.
+
+Test hook: ``PARTITA_TEST_PAUSE_IN_PUBLISH=<marker file>`` makes ``publish``
+create the marker and sleep just before its ``COMMIT`` (crash tests kill the
+process there); it is read once at import and costs nothing when unset.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -54,6 +59,12 @@ __all__ = ["DuckDBStore", "META_SCHEMA", "quote_identifier"]
 
 META_SCHEMA = "_partita"
 _STAGED = "staged.parquet"
+_PAUSE_IN_PUBLISH = os.environ.get("PARTITA_TEST_PAUSE_IN_PUBLISH", "")
+"""Test hook (read once at import): when set to a file path, ``publish`` creates that
+file inside its transaction, after the ``DELETE`` and ``INSERT`` and before the
+``COMMIT``, then sleeps :data:`_PAUSE_SECONDS`, so a crash test can kill the
+process exactly there. Unset (the normal case) it costs one string test."""
+_PAUSE_SECONDS = 60.0
 _META_DDL = (
     f"CREATE SCHEMA IF NOT EXISTS {META_SCHEMA};"
     f"CREATE TABLE IF NOT EXISTS {META_SCHEMA}.assets"
@@ -200,6 +211,8 @@ class DuckDBStore:
             try:
                 con.execute("BEGIN TRANSACTION")
                 self._publish_in_transaction(con, key, part, staged.handle, where)
+                if _PAUSE_IN_PUBLISH:
+                    _pause_before_commit(_PAUSE_IN_PUBLISH)
                 con.execute("COMMIT")
             except BaseException as exc:
                 with contextlib.suppress(duckdb.Error):
@@ -405,6 +418,12 @@ class DuckDBStore:
     def read_staged(self, staged: StagedWrite, as_type: Any = None) -> Any:
         """The staged rows (without added dimension columns), as ``as_type``."""
         return load_as(ds.dataset(staged.handle, format="parquet"), as_type)
+
+
+def _pause_before_commit(marker: str) -> None:
+    """The ``PARTITA_TEST_PAUSE_IN_PUBLISH`` hook: create ``marker``, then sleep."""
+    Path(marker).write_text(str(os.getpid()))
+    time.sleep(_PAUSE_SECONDS)
 
 
 _TEMP_FOLDERS: list[Path] = []
