@@ -186,6 +186,9 @@ class Materialization:
 
     ``materialization_id`` is assigned by the catalog when the
     materialization is recorded; ``schema`` is JSON text.
+    ``code_components`` is the JSON object of the code version's component
+    digests (:meth:`partita.versions.CodeVersion.components_json`), ``""``
+    for an explicit version; the catalog keeps it once per code version.
     """
 
     asset: str
@@ -200,6 +203,7 @@ class Materialization:
     schema: str | None = None
     location: str | None = None
     materialization_id: int | None = None
+    code_components: str = ""
 
     @property
     def output_hash(self) -> int:
@@ -417,6 +421,10 @@ class CatalogReader(Protocol):
 
         For explaining a few stale partitions, not for bulk planning.
         """
+        ...
+
+    def code_components(self, code_version: str) -> dict[str, str] | None:
+        """The component digests recorded with a code version, or ``None`` (to explain it)."""
         ...
 
     def latest_materialization(

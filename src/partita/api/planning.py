@@ -245,4 +245,5 @@ def explain_partition(project: Project, planned: Planned, target: str) -> Why:
             partition,
             catalog.inputs_of,
             dynamic=CatalogDynamicKeys(catalog),
+            code_components_of=catalog.code_components,
         )
