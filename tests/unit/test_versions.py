@@ -467,6 +467,24 @@ def test_other_objects_in_globals_count_only_through_their_project_class(
     assert other_table.version == found.version
 
 
+def test_a_path_inside_the_project_counts_relative_to_it(
+    project: Callable[..., ModuleType],
+) -> None:
+    source = """
+        from pathlib import Path
+        LANDING = Path(__file__).parent / "landing"
+        ELSEWHERE = Path("/srv/data")
+
+        def build():
+            return LANDING, ELSEWHERE
+        """
+    first, moved = (versions_of(project({"defs.py": source})) for _ in range(2))
+    assert "constant defs.py:LANDING" in dict(first.components)
+    assert moved.version == first.version
+    renamed = versions_of(project({"defs.py": source.replace('"landing"', '"inbox"')}))
+    assert renamed.version != first.version
+
+
 def test_an_explicit_code_version_overrides_everything(
     project: Callable[..., ModuleType],
 ) -> None:

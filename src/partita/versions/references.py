@@ -13,9 +13,10 @@ resolved, and followed when they are project code:
 - a project module (``transforms.normalize(...)``): the attributes of the
   module that the code names;
 - a module constant or closure variable holding a simple literal (numbers,
-  strings, bytes, ``None``, booleans, and tuples, lists, sets, frozensets and
-  dicts of those; dates, times, decimals, paths and compiled regular
-  expressions): its value;
+  strings, bytes, ``None``, booleans, enums, dates, times, decimals, paths
+  (relative to the project root when inside it) and compiled regular
+  expressions, and tuples, lists, sets, frozensets and dicts of those): its
+  value;
 - any other object whose class is project code: that class.
 
 Everything else is not followed: the standard library, installed packages
@@ -132,31 +133,42 @@ def _code_names(fn: types.FunctionType) -> frozenset[str]:
     return found
 
 
-def _literal_text(value: object, depth: int = 0) -> str | None:
-    """A canonical text of a simple literal value, or ``None`` when it is not one."""
+def _literal_text(value: object, root: Path, depth: int = 0) -> str | None:
+    """A canonical text of a simple literal value, or ``None`` when it is not one.
+
+    A path inside the project ``root`` counts relative to it, so moving the
+    project folder does not change versions.
+    """
     if depth > _MAX_LITERAL_DEPTH:
         return None
     if isinstance(value, enum.Enum):
         return f"{type(value).__qualname__}.{value.name}"
     if value is None or isinstance(value, bool | int | float | complex | str | bytes):
         return f"{type(value).__name__}:{value!r}"
-    if isinstance(value, dt.date | dt.time | dt.timedelta | decimal.Decimal | PurePath):
+    if isinstance(value, PurePath):
+        if isinstance(value, Path) and value.is_absolute():
+            resolved = value.resolve()
+            if resolved.is_relative_to(root):
+                return f"path:{resolved.relative_to(root).as_posix()}"
+        return f"path:{value!r}"
+    if isinstance(value, dt.date | dt.time | dt.timedelta | decimal.Decimal):
         return repr(value)
     if isinstance(value, re.Pattern):
         return f"re:{value.pattern!r}:{value.flags}"
     if isinstance(value, tuple | list):
-        items = [_literal_text(v, depth + 1) for v in value]
+        items = [_literal_text(v, root, depth + 1) for v in value]
         if any(i is None for i in items):
             return None
         return f"{type(value).__name__}[{', '.join(items)}]"  # type: ignore[arg-type]
     if isinstance(value, set | frozenset):
-        members = [_literal_text(v, depth + 1) for v in value]
+        members = [_literal_text(v, root, depth + 1) for v in value]
         if any(m is None for m in members):
             return None
         return f"{type(value).__name__}{{{', '.join(sorted(members))}}}"  # type: ignore[arg-type]
     if isinstance(value, dict):
         pairs = [
-            (_literal_text(k, depth + 1), _literal_text(v, depth + 1)) for k, v in value.items()
+            (_literal_text(k, root, depth + 1), _literal_text(v, root, depth + 1))
+            for k, v in value.items()
         ]
         if any(k is None or v is None for k, v in pairs):
             return None
@@ -267,7 +279,7 @@ class _Walk:
         ):  # a helper behind a wrapper object, e.g. functools.lru_cache
             self.value(getattr(value, "__wrapped__"), name, names, file)  # noqa: B009
         else:
-            text = _literal_text(value)
+            text = _literal_text(value, self.root)
             if text is not None:
                 if name:
                     digest = short_digest(hashlib.sha256(text.encode()).digest())
