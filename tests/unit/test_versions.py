@@ -412,6 +412,7 @@ def test_classes_decorated_helpers_lambdas_and_nested_functions_are_followed(
     assert set(dict(before.components)) == {
         BODY,
         "class defs.py:Normalizer",
+        "constant defs.py:TOOL",
         "function defs.py:cached",
         "function defs.py:factor",
         "function defs.py:log_calls",
@@ -450,21 +451,62 @@ def test_closure_variables_of_an_asset_factory_count(project: Callable[..., Modu
     assert "constant defs.py:make.<locals>.build.rate" in dict(low.components)
 
 
-def test_other_objects_in_globals_count_only_through_their_project_class(
+def test_module_constants_count_by_the_statement_that_assigns_them(
     project: Callable[..., ModuleType],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     source = """
+        import os
         import pyarrow as pa
+        from datetime import date
         TABLE = pa.table({"a": [1]})
-        LOOKUP = {"eu": [1, 2], "us": None}
+        PAUSE = float(os.environ.get("PAUSE", "0.3"))
+        TODAY = date.today()
 
         def build():
-            return TABLE, LOOKUP
+            return TABLE, PAUSE, TODAY
         """
+    monkeypatch.setenv("PAUSE", "0.4")
     found = versions_of(project({"defs.py": source}))
-    assert set(dict(found.components)) == {BODY, "constant defs.py:LOOKUP"}
+    assert set(dict(found.components)) == {
+        BODY,
+        "constant defs.py:PAUSE",
+        "constant defs.py:TABLE",
+        "constant defs.py:TODAY",
+    }
+    monkeypatch.setenv("PAUSE", "0")
+    assert versions_of(project({"defs.py": source})).version == found.version
     other_table = versions_of(project({"defs.py": source.replace("[1]", "[2]")}))
-    assert other_table.version == found.version
+    assert describe_code_changes(dict(found.components), dict(other_table.components)) == [
+        "constant `TABLE` in defs.py changed"
+    ]
+
+
+def test_an_imported_constant_counts_where_it_is_assigned(
+    project: Callable[..., ModuleType],
+) -> None:
+    files = {
+        "defs.py": """
+            from settings import DIGITS as PLACES
+            from money import CURRENCY
+
+            def build():
+                return PLACES, CURRENCY
+            """,
+        "settings.py": "DIGITS = 2\n",
+        "money/__init__.py": "from .units import CURRENCY\n",
+        "money/units.py": "CURRENCY = 'EUR'\n",
+    }
+    before = versions_of(project(files))
+    assert set(dict(before.components)) == {
+        BODY,
+        "constant money/units.py:CURRENCY",
+        "constant settings.py:DIGITS",
+    }
+    after = versions_of(project({**files, "money/units.py": "CURRENCY = 'USD'\n"}))
+    assert describe_code_changes(dict(before.components), dict(after.components)) == [
+        "constant `CURRENCY` in money/units.py changed"
+    ]
 
 
 def test_a_path_inside_the_project_counts_relative_to_it(

@@ -12,18 +12,23 @@ resolved, and followed when they are project code:
   attributes, decorators), its base classes, and what its body references;
 - a project module (``transforms.normalize(...)``): the attributes of the
   module that the code names;
-- a module constant or closure variable holding a simple literal (numbers,
-  strings, bytes, ``None``, booleans, enums, dates, times, decimals, paths
-  (relative to the project root when inside it) and compiled regular
-  expressions, and tuples, lists, sets, frozensets and dicts of those): its
-  value;
-- any other object whose class is project code: that class.
+- any other global of a project module (a constant, a table, a client): the
+  module-level statements that assign it, normalized (``RATE = 1.5``,
+  ``PAUSE = float(os.environ["PAUSE"])``: the expression counts, not the
+  value it had at import), following ``from module import NAME`` into
+  project modules, then what those statements use; its class too, when that
+  is project code;
+- a closure variable holding a simple literal (numbers, strings, bytes,
+  ``None``, booleans, enums, dates, times, decimals, paths (relative to the
+  project root when inside it), compiled regular expressions, and tuples,
+  lists, sets, frozensets and dicts of those): its value. The same holds for
+  a module global that no module-level statement assigns (set through
+  ``globals()`` or a loop header).
 
-Everything else is not followed: the standard library, installed packages
-(site-packages) and Partita itself, builtins, and the value of other objects
-(a DataFrame, a connection, a ``functools.partial``) held in a global.
-Project files are the files under the project's root, outside the
-interpreter's own and site-packages folders.
+Not followed: the standard library, installed packages (site-packages),
+Partita itself, builtins and module metadata (``__file__``). Project files
+are the files under the project's root, outside the interpreter's own and
+site-packages folders.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ import decimal
 import enum
 import functools
 import hashlib
+import importlib.util
 import inspect
 import re
 import site
@@ -45,11 +51,18 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 
 from partita.versions.digest import short_digest
-from partita.versions.source import class_source, function_source
+from partita.versions.source import (
+    NormalizedSource,
+    assignment_source,
+    class_source,
+    function_source,
+    imported_name,
+)
 
 __all__ = ["Component", "project_root", "referenced_components"]
 
 _MAX_LITERAL_DEPTH = 16
+_MAX_IMPORT_HOPS = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +199,21 @@ def _functions_of_class(cls: type) -> Iterator[types.FunctionType]:
         yield from (f for f in candidates if isinstance(f, types.FunctionType))
 
 
+@dataclass(frozen=True, slots=True)
+class _Scope:
+    """A project module as the walk sees it: its file (relative, and as its code
+    names it) and its globals."""
+
+    file: str
+    filename: str
+    names: dict[str, object]
+
+    @property
+    def package(self) -> str | None:
+        package = self.names.get("__package__")
+        return package if isinstance(package, str) else None
+
+
 class _Walk:
     """One walk from one asset function: the components found so far."""
 
@@ -193,10 +221,15 @@ class _Walk:
         self.root = root
         self.found: dict[str, Component] = {}
         self.visited: set[int] = set()
+        self.visited_names: set[tuple[str, str]] = set()
         self.module_visits: set[tuple[int, frozenset[str]]] = set()
 
-    def relative(self, filename: str | None) -> str | None:
-        return _relative_file(self.root, filename or "")
+    def scope_of(self, filename: str | None, names: dict[str, object]) -> _Scope | None:
+        file = _relative_file(self.root, filename or "")
+        return None if file is None or filename is None else _Scope(file, filename, names)
+
+    def module_scope(self, module: types.ModuleType) -> _Scope | None:
+        return self.scope_of(getattr(module, "__file__", None), vars(module))
 
     def add(self, component: Component) -> None:
         self.found[component.key] = component
@@ -207,65 +240,101 @@ class _Walk:
         self.visited.add(id(value))
         return True
 
-    def references(self, fn: types.FunctionType, file: str, extra: frozenset[str]) -> None:
+    def names_in(self, scope: _Scope, names: frozenset[str]) -> None:
+        """Follow each of ``names`` that ``scope`` defines (not module metadata: ``__file__``)."""
+        for name in sorted(names):
+            if name in scope.names and not (name.startswith("__") and name.endswith("__")):
+                self.value(scope.names[name], name, names, scope)
+
+    def references(self, fn: types.FunctionType, scope: _Scope, extra: frozenset[str]) -> None:
         """Follow what ``fn`` names: globals, closure variables, annotations."""
         names = _code_names(fn) | extra
-        scope = fn.__globals__
-        for name in sorted(names):
-            if name in scope:
-                self.value(scope[name], name, names, file)
+        self.names_in(scope, names)
         cells = fn.__closure__ or ()
         for variable, cell in zip(fn.__code__.co_freevars, cells, strict=False):
             try:
                 content = cell.cell_contents
             except ValueError:  # an empty cell: not assigned yet
                 continue
-            self.value(content, f"{fn.__code__.co_qualname}.{variable}", names, file)
+            self.value(content, f"{fn.__code__.co_qualname}.{variable}", names, scope)
         for annotation in getattr(fn, "__annotations__", {}).values():
             if isinstance(annotation, type):
-                self.value(annotation, "", names, file)
+                self.value(annotation, "", names, scope)
 
     def function(self, fn: types.FunctionType) -> None:
-        file = self.relative(fn.__code__.co_filename)
-        if file is None or not self.first_visit(fn):
+        scope = self.scope_of(fn.__code__.co_filename, fn.__globals__)
+        if scope is None or not self.first_visit(fn):
             return
         source = function_source(fn, asset_function=False)
-        self.add(Component("function", file, fn.__code__.co_qualname, source.digest))
-        self.references(fn, file, source.names)
+        self.add(Component("function", scope.file, fn.__code__.co_qualname, source.digest))
+        self.references(fn, scope, source.names)
         wrapped = getattr(fn, "__wrapped__", None)
         if wrapped is not None:
-            self.value(wrapped, "", frozenset(), file)
+            self.value(wrapped, "", frozenset(), scope)
 
     def klass(self, cls: type) -> None:
         module = sys.modules.get(cls.__module__)
-        file = self.relative(getattr(module, "__file__", None))
-        if module is None or file is None or not self.first_visit(cls):
+        scope = None if module is None else self.module_scope(module)
+        if scope is None or not self.first_visit(cls):
             return
         source = class_source(cls)
-        self.add(Component("class", file, cls.__qualname__, source.digest))
+        self.add(Component("class", scope.file, cls.__qualname__, source.digest))
         for base in cls.__bases__:
-            self.value(base, "", frozenset(), file)
-        scope = vars(module)
-        for name in sorted(source.names):
-            if name in scope:
-                self.value(scope[name], name, source.names, file)
+            self.value(base, "", frozenset(), scope)
+        self.names_in(scope, source.names)
         for method in _functions_of_class(cls):
-            if self.relative(method.__code__.co_filename) is not None and self.first_visit(method):
-                self.references(method, file, frozenset())
+            method_scope = self.scope_of(method.__code__.co_filename, method.__globals__)
+            if method_scope is not None and self.first_visit(method):
+                self.references(method, method_scope, frozenset())
 
     def module(self, module: types.ModuleType, names: frozenset[str]) -> None:
-        file = self.relative(getattr(module, "__file__", None))
+        scope = self.module_scope(module)
         visit = (id(module), names)
-        if file is None or visit in self.module_visits:
+        if scope is None or visit in self.module_visits:
             return
         self.module_visits.add(visit)
-        scope = vars(module)
-        for name in sorted(names):
-            if name in scope:
-                self.value(scope[name], name, names, file)
+        self.names_in(scope, names)
 
-    def value(self, value: object, name: str, names: frozenset[str], file: str) -> None:
-        """Follow one value named ``name`` in ``file``'s scope."""
+    def definition(self, name: str, scope: _Scope) -> tuple[_Scope, str, NormalizedSource] | None:
+        """The module-level statements assigning ``name`` as ``scope`` sees it, following
+        ``from module import name`` into project modules."""
+        for _ in range(_MAX_IMPORT_HOPS):
+            source = assignment_source(scope.filename, name)
+            if source is not None:
+                return scope, name, source
+            imported = imported_name(scope.filename, name)
+            if imported is None:
+                return None
+            module_name, name, level = imported
+            try:
+                resolved = importlib.util.resolve_name("." * level + module_name, scope.package)
+            except (ImportError, ValueError):
+                return None
+            module = sys.modules.get(resolved)
+            found = None if module is None else self.module_scope(module)
+            if found is None:
+                return None
+            scope = found
+        return None
+
+    def constant(self, value: object, name: str, scope: _Scope) -> None:
+        """A value that is not code: the statement that assigns it, or a literal's value."""
+        if not name or (scope.filename, name) in self.visited_names:
+            return
+        self.visited_names.add((scope.filename, name))
+        defined = self.definition(name, scope)
+        if defined is not None:
+            where, original, source = defined
+            self.add(Component("constant", where.file, original, source.digest))
+            self.names_in(where, source.names)
+            return
+        text = _literal_text(value, self.root)
+        if text is not None:
+            digest = short_digest(hashlib.sha256(text.encode()).digest())
+            self.add(Component("constant", scope.file, name, digest))
+
+    def value(self, value: object, name: str, names: frozenset[str], scope: _Scope) -> None:
+        """Follow one value named ``name`` in ``scope``."""
         if isinstance(value, types.MethodType):
             value = value.__func__
         if isinstance(value, types.FunctionType):
@@ -277,16 +346,10 @@ class _Walk:
         elif callable(value) and isinstance(
             getattr(value, "__wrapped__", None), types.FunctionType
         ):  # a helper behind a wrapper object, e.g. functools.lru_cache
-            self.value(getattr(value, "__wrapped__"), name, names, file)  # noqa: B009
+            self.value(getattr(value, "__wrapped__"), name, names, scope)  # noqa: B009
         else:
-            text = _literal_text(value, self.root)
-            if text is not None:
-                if name:
-                    digest = short_digest(hashlib.sha256(text.encode()).digest())
-                    self.add(Component("constant", file, name, digest))
-                if isinstance(value, enum.Enum):
-                    self.klass(type(value))
-            elif not isinstance(value, types.BuiltinFunctionType):
+            self.constant(value, name, scope)
+            if not isinstance(value, types.BuiltinFunctionType):
                 self.klass(type(value))
 
 
@@ -305,9 +368,9 @@ def referenced_components(fn: Callable[..., object], root: Path) -> list[Compone
     walk = _Walk(root)
     if isinstance(target, types.FunctionType):
         walk.visited.add(id(target))
-        file = walk.relative(target.__code__.co_filename)
-        if file is not None:
-            walk.references(target, file, frozenset())
+        scope = walk.scope_of(target.__code__.co_filename, target.__globals__)
+        if scope is not None:
+            walk.references(target, scope, frozenset())
     if fn is not target and isinstance(fn, types.FunctionType):
         walk.function(fn)
     return [walk.found[key] for key in sorted(walk.found)]

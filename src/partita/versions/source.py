@@ -22,7 +22,13 @@ from dataclasses import dataclass
 from partita.errors import DefinitionError
 from partita.versions.digest import short_digest
 
-__all__ = ["NormalizedSource", "class_source", "function_source"]
+__all__ = [
+    "NormalizedSource",
+    "assignment_source",
+    "class_source",
+    "function_source",
+    "imported_name",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +59,7 @@ def _strip_docstrings(tree: ast.AST) -> None:
 
 
 def _identifiers(nodes: list[ast.expr] | ast.AST) -> frozenset[str]:
+    """The names and attribute names used in ``nodes``."""
     found: set[str] = set()
     for root in nodes if isinstance(nodes, list) else [nodes]:
         for node in ast.walk(root):
@@ -65,11 +72,59 @@ def _identifiers(nodes: list[ast.expr] | ast.AST) -> frozenset[str]:
 
 @dataclass(frozen=True, slots=True)
 class _FileIndex:
-    """Where each function and class of one source file starts and ends (1-based lines)."""
+    """One source file: where each function and class starts and ends (1-based lines),
+    the module-level statements assigning each name, and the names it imports from
+    other modules (``name -> (module, original name, level)``)."""
 
     lines: list[str]
     functions: dict[int, int]
     classes: dict[str, list[tuple[int, int]]]
+    assignments: dict[str, list[ast.stmt]]
+    imports: dict[str, tuple[str, str, int]]
+
+
+_MODULE_LEVEL_BLOCKS = (ast.If, ast.Try, ast.With, ast.For, ast.While)
+
+
+def _assigned_names(target: ast.expr) -> list[str]:
+    if isinstance(target, ast.Name):
+        return [target.id]
+    if isinstance(target, ast.Tuple | ast.List):
+        return [n for item in target.elts for n in _assigned_names(item)]
+    if isinstance(target, ast.Starred):
+        return _assigned_names(target.value)
+    return []
+
+
+def _module_level(
+    body: list[ast.stmt],
+    assignments: dict[str, list[ast.stmt]],
+    imports: dict[str, tuple[str, str, int]],
+) -> None:
+    """Collect the assignments and ``from ... import`` of module-level statements."""
+    for statement in body:
+        targets: list[ast.expr] = []
+        if isinstance(statement, ast.Assign):
+            targets = statement.targets
+        elif isinstance(statement, ast.AnnAssign | ast.AugAssign) and (
+            not isinstance(statement, ast.AnnAssign) or statement.value is not None
+        ):
+            targets = [statement.target]
+        elif isinstance(statement, ast.ImportFrom):
+            for alias in statement.names:
+                imports[alias.asname or alias.name] = (
+                    statement.module or "",
+                    alias.name,
+                    statement.level,
+                )
+        elif isinstance(statement, _MODULE_LEVEL_BLOCKS):
+            for field in ("body", "orelse", "finalbody"):
+                _module_level(getattr(statement, field, []), assignments, imports)
+            for handler in getattr(statement, "handlers", []):
+                _module_level(handler.body, assignments, imports)
+        for target in targets:
+            for name in _assigned_names(target):
+                assignments.setdefault(name, []).append(statement)
 
 
 def _index(lines: list[str]) -> _FileIndex | None:
@@ -77,6 +132,9 @@ def _index(lines: list[str]) -> _FileIndex | None:
         tree = ast.parse("".join(lines))
     except (SyntaxError, ValueError):
         return None
+    assignments: dict[str, list[ast.stmt]] = {}
+    imports: dict[str, tuple[str, str, int]] = {}
+    _module_level(tree.body, assignments, imports)
     functions: dict[int, int] = {}
     classes: dict[str, list[tuple[int, int]]] = {}
     stack: list[tuple[ast.AST, str]] = [(node, "") for node in tree.body]
@@ -95,7 +153,7 @@ def _index(lines: list[str]) -> _FileIndex | None:
             functions[start] = end
             inner = qualname + ".<locals>."
         stack.extend((child, inner) for child in node.body)
-    return _FileIndex(lines, functions, classes)
+    return _FileIndex(lines, functions, classes, assignments, imports)
 
 
 _FILE_INDEXES: dict[str, _FileIndex | None] = {}
@@ -169,6 +227,36 @@ def _normalize(source: str, *, keep_decorators: bool) -> NormalizedSource:
     return NormalizedSource(
         short_digest(hashlib.sha256(b"ast\0" + dumped.encode()).digest()), names
     )
+
+
+def assignment_source(filename: str, name: str) -> NormalizedSource | None:
+    """The module-level statements of ``filename`` that assign ``name``, normalized.
+
+    ``names`` are the identifiers their right-hand sides use. ``None`` when the
+    file does not assign ``name`` at module level (an imported name, one set
+    in a loop header or through ``globals()``).
+    """
+    index = _file_index(filename)
+    statements = index.assignments.get(name) if index is not None else None
+    if not statements:
+        return None
+    dumped = "\n".join(
+        ast.dump(s, annotate_fields=True, include_attributes=False) for s in statements
+    )
+    values = [
+        s.value for s in statements if isinstance(s, ast.Assign | ast.AnnAssign | ast.AugAssign)
+    ]
+    names = frozenset().union(*(_identifiers(v) for v in values if v is not None))
+    return NormalizedSource(
+        short_digest(hashlib.sha256(b"set\0" + dumped.encode()).digest()), names
+    )
+
+
+def imported_name(filename: str, name: str) -> tuple[str, str, int] | None:
+    """Where ``from module import original as name`` in ``filename`` takes ``name`` from:
+    ``(module, original, level)``, or ``None``."""
+    index = _file_index(filename)
+    return None if index is None else index.imports.get(name)
 
 
 _FUNCTIONS: weakref.WeakKeyDictionary[types.FunctionType, dict[bool, NormalizedSource]]
