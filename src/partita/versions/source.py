@@ -17,6 +17,7 @@ import sys
 import textwrap
 import types
 import weakref
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from partita.errors import DefinitionError
@@ -44,18 +45,35 @@ class NormalizedSource:
     names: frozenset[str]
 
 
+def _definitions(node: ast.AST) -> Iterator[ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef]:
+    """Every function and class definition in ``node``, itself included.
+
+    Only statements are searched (a definition is always a statement), never
+    the expressions inside them: much cheaper than :func:`ast.walk`.
+    """
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            yield current
+        stack.extend(
+            child
+            for child in ast.iter_child_nodes(current)
+            if isinstance(child, ast.stmt | ast.excepthandler | ast.match_case)
+        )
+
+
 def _strip_docstrings(tree: ast.AST) -> None:
     """Drop the docstring of every function and class in ``tree`` (in place)."""
-    for node in ast.walk(tree):
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            body = node.body
-            if (
-                body
-                and isinstance(body[0], ast.Expr)
-                and isinstance(body[0].value, ast.Constant)
-                and isinstance(body[0].value.value, str)
-            ):
-                node.body = body[1:] or [ast.Pass()]
+    for node in _definitions(tree):
+        body = node.body
+        if (
+            body
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+            and isinstance(body[0].value.value, str)
+        ):
+            node.body = body[1:] or [ast.Pass()]
 
 
 def _identifiers(nodes: list[ast.expr] | ast.AST) -> frozenset[str]:
@@ -141,7 +159,11 @@ def _index(lines: list[str]) -> _FileIndex | None:
     while stack:
         node, prefix = stack.pop()
         if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            stack.extend((child, prefix) for child in ast.iter_child_nodes(node))
+            stack.extend(
+                (child, prefix)
+                for child in ast.iter_child_nodes(node)
+                if isinstance(child, ast.stmt | ast.excepthandler | ast.match_case)
+            )
             continue
         start = node.decorator_list[0].lineno if node.decorator_list else node.lineno
         end = node.end_lineno or node.lineno
