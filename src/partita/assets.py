@@ -300,7 +300,8 @@ def asset(
         partitions: how the asset is sliced (``DailyPartitions(...)``); ``None``: one piece.
         ins: per parameter, ``In(key, mapping=...)`` or just an upstream key.
         deps: order-only upstream assets (built first, not passed in).
-        code_version: an explicit code version; default: a hash of the function's AST.
+        code_version: an explicit code version; default: a hash of the function's source
+            and of the project code it uses (helpers, classes, module constants).
         group, owners, tags, metadata: organisation and selection (``group:sales``).
         description: default: the docstring.
         retry: a :class:`RetryPolicy`. timeout: seconds or ``"10m"`` per attempt.

@@ -25,7 +25,7 @@ from partita.definitions import Definitions
 from partita.errors import CycleError, DefinitionError, UnknownAssetError
 from partita.keys import AssetKey
 from partita.mappings import PartitionMapping, default_mapping
-from partita.versions import code_version as compute_code_version
+from partita.versions import CodeVersion
 
 __all__ = ["AssetGraph", "Edge"]
 
@@ -332,19 +332,23 @@ class AssetGraph:
         return dict(out)
 
     def code_version(self, key: AssetKey) -> str:
-        """The asset's code version: explicit, or a hash of its function's AST."""
+        """The asset's code version: explicit, or a hash of the code its function runs."""
+        return self._code_versions[key].version
+
+    def code_components(self, key: AssetKey) -> CodeVersion:
+        """The asset's code version with the digest of each piece of code it covers."""
         return self._code_versions[key]
 
     @cached_property
-    def _code_versions(self) -> dict[AssetKey, str]:
-        out: dict[AssetKey, str] = {}
+    def _code_versions(self) -> dict[AssetKey, CodeVersion]:
+        out: dict[AssetKey, CodeVersion] = {}
         for key, spec in self._specs.items():
             if spec.code_version is not None:
-                out[key] = spec.code_version
+                out[key] = CodeVersion.explicit(spec.code_version)
             elif spec.fn is not None:
-                out[key] = compute_code_version(spec.fn)
+                out[key] = CodeVersion.of(spec.fn)
             else:
-                out[key] = ""
+                out[key] = CodeVersion.explicit("")
         return out
 
 

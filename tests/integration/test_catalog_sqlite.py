@@ -83,7 +83,7 @@ def test_a_version_3_catalog_with_check_results_upgrades_to_4(tmp_path: Path) ->
         "message, created_at) VALUES ('r0', 'a', 'd1', 'not_null_id', 0, 'error', 'old', 2.0)"
     )
     conn.close()
-    assert SCHEMA_VERSION == 4
+    assert SCHEMA_VERSION >= 4
 
     catalog = SQLiteCatalog(path)
     [old] = catalog.check_results()
@@ -92,6 +92,6 @@ def test_a_version_3_catalog_with_check_results_upgrades_to_4(tmp_path: Path) ->
     run = catalog.get_run("r0", now=at(10))
     assert run is not None and run.kind == "materialize"
     versions = sqlite3.connect(path).execute("SELECT version FROM schema_version").fetchall()
-    assert [v for (v,) in versions] == [1, 2, 3, 4]
+    assert [v for (v,) in versions] == list(range(1, SCHEMA_VERSION + 1))
     columns = {r[1] for r in sqlite3.connect(path).execute("PRAGMA table_info(check_results)")}
     assert {"failing_rows", "total_rows", "failing_fraction", "sample", "metadata"} <= columns

@@ -116,3 +116,69 @@ def test_config_for_a_nested_model_and_for_one_asset(tmp_path: Path) -> None:
     assert "report has no config field 'windw'; did you mean 'window'?" in typo.stderr
     unknown = run_cli(["plan", "-c", "reprt.window=1"], project)
     assert unknown.returncode == 1 and "did you mean 'report'?" in unknown.stderr
+
+
+CODE_PROJECT = """
+import pandas as pd
+from partita import DailyPartitions, Definitions, asset
+from transforms import normalize_amount
+
+days = DailyPartitions(start="2025-01-01", end="2025-01-04")
+
+@asset(partitions=days)
+def orders() -> pd.DataFrame:
+    return pd.DataFrame({"amount": [1.234, 5.678]})
+
+@asset(partitions=days)
+def clean_orders(orders: pd.DataFrame) -> pd.DataFrame:
+    return orders.assign(amount=normalize_amount(orders.amount))
+
+@asset(partitions=days, code_version="1")
+def pinned(clean_orders: pd.DataFrame) -> pd.DataFrame:
+    return clean_orders
+
+defs = Definitions(assets=[orders, clean_orders, pinned])
+"""
+
+TRANSFORMS = """
+DIGITS = 2
+
+def normalize_amount(amounts):
+    return amounts.round(DIGITS)
+"""
+
+
+def test_a_changed_helper_in_another_module_makes_partitions_stale_and_is_named(
+    tmp_path: Path,
+) -> None:
+    project = write_project(tmp_path / "p", CODE_PROJECT)
+    transforms = project / "transforms.py"
+    transforms.write_text(TRANSFORMS, encoding="utf-8")
+    run_cli(["materialize", "--executor", "inprocess"], project, check=True)
+    assert json.loads(run_cli(["plan", "--json"], project, check=True).stdout)["steps"] == []
+
+    transforms.write_text(
+        '"""Helpers."""\n' + TRANSFORMS.replace("(DIGITS)", "(\n        DIGITS  # places\n    )"),
+        encoding="utf-8",
+    )
+    assert json.loads(run_cli(["plan", "--json"], project, check=True).stdout)["steps"] == []
+
+    transforms.write_text(TRANSFORMS.replace("amounts.round", "amounts.abs().round"))
+    data = json.loads(run_cli(["plan", "--json"], project, check=True).stdout)
+    [clean] = [s for s in data["steps"] if s["asset"] == "clean_orders"]
+    assert clean["count"] == 3
+    assert [r["reason"] for r in clean["reasons"]] == ["code_changed"]
+    assert "orders" not in {s["asset"] for s in data["steps"]}
+    why = run_cli(["plan", "--explain", "clean_orders:2025-01-02"], project, check=True).stdout
+    assert "code_changed: helper `normalize_amount` in transforms.py changed" in why
+
+    transforms.write_text(TRANSFORMS.replace("DIGITS = 2", "DIGITS = 3"))
+    why = run_cli(["plan", "--explain", "clean_orders:2025-01-02"], project, check=True).stdout
+    assert "code_changed: constant `DIGITS` in transforms.py changed" in why
+    assert "helper `normalize_amount`" not in why
+
+    (project / "defs.py").write_text(
+        CODE_PROJECT.replace('code_version="1"', 'code_version="2"'), encoding="utf-8"
+    )
+    why = run_cli(["plan", "--explain", "pinned:2025-01-02"], project, check=True).stdout
+    assert "code_changed: code version 1 -> 2" in why

@@ -249,4 +249,5 @@ def explain_partition(project: Project, planned: Planned, target: str) -> Why:
             partition,
             catalog.inputs_of,
             dynamic=catalog.dynamic_partitions,
+            code_components_of=catalog.code_components,
         )

@@ -1,12 +1,15 @@
 """``partita plan --explain ASSET:PARTITION``: the full chain of why one partition is stale.
 
 Pure: it reads the plan, the graph, the state snapshot and, through
-``inputs_of``, the recorded inputs of the few materializations it explains.
+``inputs_of`` and ``code_components_of``, the recorded inputs and code
+components of the few materializations it explains. A changed code version is
+explained component by component ("helper `normalize` in transforms.py
+changed") when the catalog holds the components of the recorded version.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,10 +22,12 @@ from partita.keys import AssetKey
 from partita.partitions import UNPARTITIONED, DynamicPartitionsStore
 from partita.planner.plan import Plan, Reason, StepReason
 from partita.records import PlannerState, partition_column
+from partita.versions import describe_code_changes
 
 __all__ = ["Why", "explain", "split_target"]
 
 InputsOf = Callable[[Sequence[int]], pa.Table]
+CodeComponentsOf = Callable[[str], Mapping[str, str] | None]
 MAX_CAUSES = 5
 
 
@@ -69,9 +74,11 @@ class _Explainer:
         inputs_of: InputsOf,
         now: datetime,
         dynamic: DynamicPartitionsStore | None,
+        code_components_of: CodeComponentsOf | None,
     ) -> None:
         self.graph, self.plan, self.state = graph, plan, state
         self.inputs_of, self.now, self.dynamic = inputs_of, now, dynamic
+        self.code_components_of = code_components_of
 
     def why(self, key: AssetKey, partition: str, depth: int) -> Why:
         step = self.plan.step(key)
@@ -124,6 +131,9 @@ class _Explainer:
         if kind is Reason.CONFIG_CHANGED:
             return ["config_changed: the run-time config differs from the one recorded"]
         if kind is Reason.CODE_CHANGED:
+            changes = self._code_changes(key, partition)
+            if changes:
+                return [f"code_changed: {change}" for change in changes]
             return [f"code_changed: {reason.detail}" if reason.detail else "code_changed"]
         if kind is Reason.FAILED:
             failed = self.state.failed.filter(
@@ -137,6 +147,17 @@ class _Explainer:
         if kind is Reason.UPSTREAM_STALE:
             return [f"upstream_stale: {reason.upstream} is rebuilt first in this run"]
         return self._changed_inputs(key, partition, reason)
+
+    def _code_changes(self, key: AssetKey, partition: str) -> list[str]:
+        """Which components changed since the partition was built (empty: unknown)."""
+        row = _latest_row(self.state, str(key), partition)
+        if row is None or self.code_components_of is None:
+            return []
+        recorded = self.code_components_of(str(row["code_version"]))
+        current = dict(self.graph.code_components(key).components)
+        if not recorded or not current:
+            return []
+        return describe_code_changes(recorded, current)
 
     def _changed_inputs(self, key: AssetKey, partition: str, reason: StepReason) -> list[str]:
         assert reason.upstream is not None
@@ -185,6 +206,13 @@ def explain(
     *,
     dynamic: DynamicPartitionsStore | None = None,
     depth: int = 10,
+    code_components_of: CodeComponentsOf | None = None,
 ) -> Why:
-    """The chain of why ``asset``'s ``partition`` is in ``plan`` (``""`` when unpartitioned)."""
-    return _Explainer(graph, plan, state, inputs_of, plan.now, dynamic).why(asset, partition, depth)
+    """The chain of why ``asset``'s ``partition`` is in ``plan`` (``""`` when unpartitioned).
+
+    ``code_components_of(code_version)`` returns the components recorded with
+    a code version (``None`` when none were); without it, or without them, a
+    code change is explained by its versions alone.
+    """
+    explainer = _Explainer(graph, plan, state, inputs_of, plan.now, dynamic, code_components_of)
+    return explainer.why(asset, partition, depth)

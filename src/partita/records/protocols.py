@@ -74,6 +74,10 @@ class CatalogReader(Protocol):
         """
         ...
 
+    def code_components(self, code_version: str) -> dict[str, str] | None:
+        """The component digests recorded with a code version, or ``None`` (to explain it)."""
+        ...
+
     def latest_materialization(
         self, asset: str, partition: str | None = None
     ) -> Materialization | None:

@@ -167,6 +167,9 @@ class Materialization:
 
     ``materialization_id`` is assigned by the catalog when the
     materialization is recorded; ``schema`` is JSON text.
+    ``code_components`` is the JSON object of the code version's component
+    digests (:meth:`partita.versions.CodeVersion.components_json`), ``""``
+    for an explicit version; the catalog keeps it once per code version.
     """
 
     asset: str
@@ -181,6 +184,7 @@ class Materialization:
     schema: str | None = None
     location: str | None = None
     materialization_id: int | None = None
+    code_components: str = ""
 
     @property
     def output_hash(self) -> int:

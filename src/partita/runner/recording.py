@@ -196,6 +196,7 @@ class RunRecorder:
                 data_version="" if write is None else write.data_version,
                 created_at=finished,
                 code_version=task.code_version,
+                code_components=task.code_components,
                 config_hash=task.config_hash,
                 rows=None if write is None else write.rows,
                 bytes=None if write is None else write.bytes,

@@ -49,6 +49,8 @@ class Task:
             :meth:`~partita.planner.plan.PlanStep.rechecked`).
         code_version: the code version to record.
         config_hash: the config hash to record.
+        code_components: the code version's components as JSON, to record
+            with it (``""``: none, e.g. an explicit version).
     """
 
     index: int
@@ -60,6 +62,7 @@ class Task:
     recheck: bool
     code_version: str
     config_hash: str
+    code_components: str = ""
 
     @property
     def label(self) -> str | None:
@@ -125,6 +128,8 @@ def expand_plan(
     tasks: list[Task] = []
     for step in steps:
         spec = graph.spec(step.asset)
+        code = graph.code_components(step.asset)
+        components = code.components_json() if code.version == step.code_version else ""
         edges = graph.upstream_edges(step.asset)
         groups = _batches(step) if spec.batch else [(k,) for k in step.partitions]
         for group in groups:
@@ -157,6 +162,7 @@ def expand_plan(
                     recheck=all(step.rechecked(k) for k in group),
                     code_version=step.code_version,
                     config_hash=step.config_hash,
+                    code_components=components,
                 )
             )
             for key in group:

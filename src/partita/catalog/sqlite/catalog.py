@@ -358,6 +358,14 @@ class SQLiteCatalog:
         with self._db.read() as conn:
             return load_inputs(conn, materialization_ids)
 
+    def code_components(self, code_version: str) -> dict[str, str] | None:
+        """The component digests recorded with a code version, or ``None`` (to explain it)."""
+        with self._db.read() as conn:
+            row = conn.execute(
+                "SELECT components FROM code_components WHERE code_version = ?", (code_version,)
+            ).fetchone()
+        return None if row is None else dict(json.loads(row[0]))
+
     def latest_materialization(
         self, asset: str, partition: str | None = None
     ) -> Materialization | None:

@@ -245,7 +245,20 @@ _V4 = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4)
+_V5 = Migration(
+    5,
+    "the components of each computed code version (the function body, and the project "
+    "helpers, classes and constants it references, with their digests) as a JSON object, "
+    "so a changed code version can be explained",
+    (
+        """CREATE TABLE code_components (
+            code_version TEXT PRIMARY KEY,
+            components TEXT NOT NULL
+        ) WITHOUT ROWID""",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4, _V5)
 """Every schema version in order; ``MIGRATIONS[i].version == i + 1``."""
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

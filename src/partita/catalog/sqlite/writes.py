@@ -6,7 +6,8 @@ per upstream partition read) and its edges (``input_edges``, one row per
 upstream asset: how many distinct partitions it read and
 :func:`~partita.records.combine_hashes` of their
 :func:`~partita.records.partition_hash`), and the partition's
-``latest_materialization`` pointer moves to it.
+``latest_materialization`` pointer moves to it. The components of its code
+version are kept once per version (``code_components``).
 """
 
 from __future__ import annotations
@@ -73,6 +74,13 @@ INSERT INTO input_edges (materialization_id, upstream_asset, n_inputs, fingerpri
 VALUES (?, ?, ?, ?)
 """
 
+# Content-addressed: a code version's components never change, so the first
+# record of a version is kept.
+_INSERT_CODE_COMPONENTS = """
+INSERT INTO code_components (code_version, components) VALUES (?, ?)
+ON CONFLICT (code_version) DO NOTHING
+"""
+
 
 def _input_and_edge_rows(
     mid: int, inputs: Sequence[Input], upstream_assets: Sequence[str]
@@ -130,6 +138,7 @@ def insert_materializations(
         l_rows: list[tuple[object, ...]] = []
         i_rows: list[tuple[object, ...]] = []
         e_rows: list[tuple[object, ...]] = []
+        code_rows: dict[str, str] = {}
         for mat, mat_inputs in chunk:
             mid = next_id
             next_id += 1
@@ -172,12 +181,15 @@ def insert_materializations(
             )
             i_rows.extend(mat_input_rows)
             e_rows.extend(mat_edge_rows)
+            if mat.code_components:
+                code_rows.setdefault(mat.code_version, mat.code_components)
         # pointers before inputs, so an input may link an upstream recorded
         # earlier in the same call
         conn.executemany(_INSERT_MATERIALIZATION, m_rows)
         conn.executemany(_UPSERT_LATEST, l_rows)
         conn.executemany(_INSERT_INPUT, i_rows)
         conn.executemany(_INSERT_EDGE, e_rows)
+        conn.executemany(_INSERT_CODE_COMPONENTS, code_rows.items())
 
 
 def upsert_attempt(conn: sqlite3.Connection, attempt: StepAttempt) -> None:

@@ -1,18 +1,10 @@
-"""Code and data versions: short, deterministic content hashes (pure).
+"""Data versions: a content hash of Arrow data (pure).
 
-* :func:`data_version` / :class:`DataVersionHasher` hash Arrow data. The same
-  rows and schema give the same version whatever the chunking, the buffer
-  layout (slices, offsets), the string width (``string`` / ``large_string`` /
-  ``string_view``), dictionary encoding, or any schema/file metadata. One
-  changed value, a changed column name or a changed type gives a new version.
-* :func:`code_version` hashes a function's normalized source (its AST):
-  comments, docstrings, formatting and decorators do not count.
-* :func:`sql_version` hashes SQL normalized by sqlglot: whitespace, keyword
-  case, unquoted identifier case and comments do not count.
-
-Every version is a 16-character lowercase hex string (64 bits of SHA-256),
-stable across processes, machines and Python versions of the same code (never
-Python's randomized ``hash()``).
+:func:`data_version` / :class:`DataVersionHasher` hash Arrow data. The same
+rows and schema give the same version whatever the chunking, the buffer
+layout (slices, offsets), the string width (``string`` / ``large_string`` /
+``string_view``), dictionary encoding, or any schema/file metadata. One
+changed value, a changed column name or a changed type gives a new version.
 
 How data is hashed: each column keeps its own streaming SHA-256 hashers fed
 with a canonical byte stream (fixed-width values, or lengths and bytes for
@@ -23,34 +15,18 @@ slower canonical per-value encoding.
 
 from __future__ import annotations
 
-import ast
 import hashlib
-import inspect
 import json
-import textwrap
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from partita.datatypes import canonical_type
-from partita.errors import DefinitionError
+from partita.versions.digest import short_digest
 
-__all__ = [
-    "DataVersionHasher",
-    "VERSION_LENGTH",
-    "code_version",
-    "data_version",
-    "sql_version",
-]
-
-VERSION_LENGTH = 16
-"""Hex characters in every version string."""
-
-
-def _short(digest: bytes) -> str:
-    return digest.hex()[:VERSION_LENGTH]
+__all__ = ["DataVersionHasher", "data_version"]
 
 
 class _ColumnHasher:
@@ -183,7 +159,7 @@ class DataVersionHasher:
             header = json.dumps([field.name, canonical_type(field.type)]).encode()
             out.update(len(header).to_bytes(4, "little") + header)
             out.update(hasher.digest())
-        return _short(out.digest())
+        return short_digest(out.digest())
 
 
 def data_version(data: pa.Table | pa.RecordBatch | pa.RecordBatchReader) -> str:
@@ -194,87 +170,3 @@ def data_version(data: pa.Table | pa.RecordBatch | pa.RecordBatchReader) -> str:
     for batch in batches:
         hasher.update(batch)
     return hasher.finish()
-
-
-class _StripDocstrings(ast.NodeTransformer):
-    """Drop docstrings of every function/class and the decorators of the top one."""
-
-    def _strip(self, node: Any) -> Any:
-        body = node.body
-        if (
-            body
-            and isinstance(body[0], ast.Expr)
-            and isinstance(body[0].value, ast.Constant)
-            and isinstance(body[0].value.value, str)
-        ):
-            node.body = body[1:] or [ast.Pass()]
-        self.generic_visit(node)
-        return node
-
-    visit_FunctionDef = _strip  # noqa: N815
-    visit_AsyncFunctionDef = _strip  # noqa: N815
-    visit_ClassDef = _strip  # noqa: N815
-
-
-def code_version(fn: Callable[..., object]) -> str:
-    """A hash of ``fn``'s normalized source: its AST without docstrings or decorators.
-
-    Comments, blank lines, formatting and the docstring do not change the
-    version; any change to the code (including the function's name, defaults
-    and annotations) does.
-
-    Raises:
-        DefinitionError: the source of ``fn`` cannot be read (builtins, code
-            typed into a REPL); pass an explicit ``code_version`` instead.
-    """
-    target = inspect.unwrap(fn)
-    try:
-        source = textwrap.dedent(inspect.getsource(target))
-    except (OSError, TypeError) as exc:
-        raise DefinitionError(
-            f"cannot read the source of {getattr(fn, '__qualname__', fn)!r}: {exc}",
-            hint='pass an explicit code_version="..." for this asset',
-        ) from exc
-    try:
-        tree: ast.AST = ast.parse(source)
-    except SyntaxError:
-        # A lambda inside a larger expression: getsource returns its whole line.
-        return _short(hashlib.sha256(b"src\0" + " ".join(source.split()).encode()).digest())
-    node: ast.AST = tree
-    if isinstance(tree, ast.Module) and len(tree.body) == 1:
-        node = tree.body[0]
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            node.decorator_list = []
-    node = _StripDocstrings().visit(node)
-    dumped = ast.dump(node, annotate_fields=True, include_attributes=False)
-    return _short(hashlib.sha256(b"ast\0" + dumped.encode()).digest())
-
-
-def sql_version(sql: str, dialect: str | None = None) -> str:
-    """A hash of ``sql`` normalized by sqlglot in ``dialect``.
-
-    Whitespace, keyword case, the case of unquoted identifiers (per the
-    dialect's rules) and comments do not change the version; literals,
-    quoted identifiers and any change of meaning do.
-
-    Raises:
-        DefinitionError: the SQL cannot be parsed.
-    """
-    import sqlglot  # noqa: PLC0415 - parsing is only needed for SQL assets
-    from sqlglot.errors import ParseError  # noqa: PLC0415
-    from sqlglot.optimizer.normalize_identifiers import (  # noqa: PLC0415
-        normalize_identifiers,
-    )
-
-    try:
-        expressions = sqlglot.parse(sql, read=dialect)
-    except ParseError as exc:
-        raise DefinitionError(f"cannot parse SQL: {exc}") from exc
-    parts = []
-    for expression in expressions:
-        if expression is None:
-            continue
-        normalized = normalize_identifiers(expression, dialect=dialect)
-        parts.append(normalized.sql(dialect=dialect, comments=False, pretty=False))
-    text = ";\n".join(parts)
-    return _short(hashlib.sha256(f"sql\0{dialect or ''}\0{text}".encode()).digest())
