@@ -16,15 +16,10 @@ from partita.runner.checking import (
     run_asset_checks,
 )
 from partita.runner.coordinator import CancelToken, RunCatalog, RunOptions, run_plan
-from partita.runner.executors import (
-    Executor,
-    ExecutorKind,
-    InProcessExecutor,
-    ProcessExecutor,
-    ProjectRef,
-    ThreadExecutor,
-)
+from partita.runner.executor_protocol import Executor
+from partita.runner.executors import ExecutorKind, InProcessExecutor, ThreadExecutor
 from partita.runner.messages import Outcome, ReadRequest, WorkItem, WorkResult
+from partita.runner.process_executor import ProcessExecutor, ProjectRef
 from partita.runner.state import TaskBoard, TaskRun, TaskState
 from partita.runner.summary import RunOutcome, RunResult, TaskOutcome, logs_command
 from partita.runner.tasks import EdgeRead, Task, TaskGraph, expand_plan

@@ -45,11 +45,13 @@ from partita.records import (
 )
 from partita.runner.cancelling import CancelToken, cancel_on_signals
 from partita.runner.checking import StagedChecks, run_asset_checks
-from partita.runner.executors import Executor, ExecutorKind, ProjectRef, make_executor
+from partita.runner.executor_protocol import Executor
+from partita.runner.executors import ExecutorKind, make_executor
 from partita.runner.failed_observations import record_failed_observations
 from partita.runner.inputs import CurrentVersions
 from partita.runner.leasing import LeaseWaits, built_meanwhile
 from partita.runner.messages import Outcome, WorkItem, WorkResult
+from partita.runner.process_executor import ProjectRef
 from partita.runner.recording import Attempt, Retry, RunRecorder
 from partita.runner.source_checks import SourceChecks
 from partita.runner.state import TaskBoard, TaskState
