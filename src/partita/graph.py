@@ -231,11 +231,20 @@ class AssetGraph:
             return
         path = [str(u) for u, _ in cycle_edges]
         path.append(path[0])
-        raise CycleError(
-            path,
-            hint="arrows point from an asset to the assets that read it; remove one of "
-            "these dependencies",
-        )
+        checks = [
+            f"check {name!r} of {down} reads {edge.upstream}"
+            for (down, name), edge in sorted(self._related.items(), key=str)
+            if (edge.upstream, down) in {(u, v) for u, v in cycle_edges}
+            and not any(d.key == edge.upstream for d in self._specs[down].deps)
+        ]
+        hint = "arrows point from an asset to the assets that read it; remove one of these "
+        hint += "dependencies"
+        if checks:
+            hint += " (a relationship check makes its asset read the other one: " + "; ".join(
+                checks
+            )
+            hint += ")"
+        raise CycleError(path, hint=hint)
 
     # -- reading ------------------------------------------------------------------
 

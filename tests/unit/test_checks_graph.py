@@ -69,3 +69,53 @@ def test_relationship_target_and_declared_schema_columns_are_validated() -> None
 
     with pytest.raises(DefinitionError, match=r"'ammount'.*columns: id, amount"):
         AssetGraph(Definitions(assets=[typed]))
+
+
+def test_a_relationship_is_an_order_only_edge_with_the_default_or_given_mapping() -> None:
+    from partita.mappings import AllPartitions, Identity
+    from partita.partitions import DailyPartitions
+
+    days = DailyPartitions(start="2025-01-01", end="2025-01-10")
+
+    @asset(partitions=days)
+    def customers() -> pd.DataFrame:
+        return pd.DataFrame({"id": [1]})
+
+    @asset(partitions=days, checks=[relationship("cid", to="customers.id")])
+    def orders() -> pd.DataFrame:
+        return pd.DataFrame({"cid": [1]})
+
+    @asset(
+        partitions=days,
+        checks=[relationship("cid", to="customers.id", mapping=AllPartitions())],
+    )
+    def refunds() -> pd.DataFrame:
+        return pd.DataFrame({"cid": [1]})
+
+    @asset(checks=[relationship("manager", to="staff.id")])
+    def staff() -> pd.DataFrame:
+        return pd.DataFrame({"id": [1], "manager": [1]})
+
+    graph = AssetGraph(Definitions(assets=[customers, orders, refunds, staff]))
+    [edge] = graph.upstream_edges(graph.resolve("orders"))
+    assert (str(edge.upstream), edge.param, edge.mapping) == ("customers", None, Identity())
+    assert graph.relationship_edge("orders", "relationship_cid") == edge
+    [edge] = graph.upstream_edges(graph.resolve("refunds"))
+    assert edge.mapping == AllPartitions()
+    # a relationship to the asset itself reads its own staged rows: no edge
+    assert graph.upstream_edges(graph.resolve("staff")) == ()
+    assert graph.relationship_edge("staff", "relationship_manager") is None
+
+
+def test_a_cycle_through_a_relationship_check_says_which_check() -> None:
+    @asset(checks=[relationship("x", to="b.id")])
+    def a() -> pd.DataFrame:
+        return pd.DataFrame({"x": [1]})
+
+    @asset
+    def b(a: pd.DataFrame) -> pd.DataFrame:
+        return a
+
+    with pytest.raises(DefinitionError, match="cycle") as info:
+        AssetGraph(Definitions(assets=[a, b]))
+    assert "check 'relationship_x' of a reads b" in (info.value.hint or "")
