@@ -10,6 +10,8 @@ from partita.checks import CheckResult, check, not_null, relationship, schema
 from partita.definitions import Definitions
 from partita.errors import DefinitionError, UnknownAssetError
 from partita.graph import AssetGraph
+from partita.mappings import AllPartitions, Identity
+from partita.partitions import DailyPartitions
 
 
 @check(asset="orders")
@@ -72,9 +74,6 @@ def test_relationship_target_and_declared_schema_columns_are_validated() -> None
 
 
 def test_a_relationship_is_an_order_only_edge_with_the_default_or_given_mapping() -> None:
-    from partita.mappings import AllPartitions, Identity
-    from partita.partitions import DailyPartitions
-
     days = DailyPartitions(start="2025-01-01", end="2025-01-10")
 
     @asset(partitions=days)
