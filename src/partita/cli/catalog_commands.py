@@ -139,7 +139,7 @@ def _node_label(
     label.append(f"  run {node.run_id}", style="dim")
     found = (checks or {}).get(node.materialization_id, [])
     if found:
-        label.append("  ").append_text(checks_label(found))
+        label.append("  ").append_text(checks_label(found, now))
     return label
 
 
@@ -333,7 +333,7 @@ def history_command(
             size(mat.bytes),
             Text(short(mat.code_version) or "-"),
             Text(mat.run_id),
-            checks_label(checks.get(mat.materialization_id or -1, [])) or Text("-"),
+            checks_label(checks.get(mat.materialization_id or -1, []), now) or Text("-"),
         )
     show(table)
     more = " (--limit to see more)" if len(mats) == limit else ""
