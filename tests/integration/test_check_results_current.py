@@ -98,3 +98,9 @@ def test_checks_failed_history_and_removed_checks_through_the_cli(tmp_path: Path
     shown = [c for c in _checks(root, "--failed", "--all") if c["check"] == "legacy_rule"]
     assert shown and all(c["removed"] for c in shown)
     assert "(removed)" in run_cli(["checks", "--all"], root, check=True).stdout
+    # history keeps what was checked then, each result with its source, marked removed
+    history_json = run_cli(["history", "orders", "--json"], root, check=True)
+    [published] = json.loads(history_json.stdout)["materializations"]
+    legacy = [c for c in published["checks"] if c["check"] == "legacy_rule"]
+    assert sorted(c["source"] for c in legacy) == ["build", "recheck", "recheck"]
+    assert all(c["removed"] for c in legacy)
