@@ -77,11 +77,14 @@ def check_json(record: CheckRecord, *, removed: bool = False) -> dict[str, Any]:
 
 
 def latest_recheck(records: Sequence[CheckRecord]) -> list[CheckRecord]:
-    """The results of the latest re-check run among ``records`` (empty: none)."""
+    """The results of the latest re-check run among ``records`` read from a catalog.
+
+    The latest is the run of the re-check result recorded last (empty: none).
+    """
     rechecks = [r for r in records if r.source == "recheck"]
     if not rechecks:
         return []
-    newest = max(rechecks, key=lambda r: r.created_at or datetime.min.replace(tzinfo=UTC))
+    newest = max(rechecks, key=lambda r: r.check_id or 0)
     return [r for r in rechecks if r.run_id == newest.run_id]
 
 
