@@ -581,6 +581,98 @@ def test_check_results_latest_per_check_failed_only_and_by_materialization(
     assert list(by_mid) == [mid] and [r.check_name for r in by_mid[mid]] == ["not_null"]
 
 
+def _built_with_checks(
+    catalog: Catalog, run_id: str, when: float, results: dict[str, bool], *, published: bool
+) -> int | None:
+    """One attempt at ``a`` [d1] with its check results; a materialization when ``published``."""
+    status = StepStatus.SUCCEEDED if published else StepStatus.FAILED
+    step = StepAttempt(run_id, "a", "d1", 1, status, at(when), at(when + 0.5))
+    mats = [Materialization("a", "d1", run_id, f"v{when}", at(when + 0.5))] if published else []
+    checks = [CheckRecord("a", "d1", name, passed) for name, passed in results.items()]
+    ids = catalog.record_step_outcome(step, mats, checks=checks)
+    return ids[0] if ids else None
+
+
+def _recheck(catalog: Catalog, run_id: str, when: float, mid: int | None, **results: bool) -> None:
+    """A run of kind ``check`` re-checking materialization ``mid`` of ``a`` [d1]."""
+    catalog.start_run(Run(run_id=run_id, started_at=at(when), kind="check"))
+    catalog.record_checks(
+        [
+            CheckRecord(
+                "a", "d1", name, passed, run_id=run_id, created_at=at(when), materialization_id=mid
+            )
+            for name, passed in results.items()
+        ]
+    )
+    catalog.finish_run(run_id, RunStatus.SUCCEEDED, now=at(when))
+
+
+def _current(catalog: Catalog) -> list[tuple[str, str, bool, str | None]]:
+    return sorted(
+        (r.check_name, r.source, r.passed, r.run_id)
+        for r in catalog.current_check_results(assets=["a"], partition="d1")
+    )
+
+
+def test_current_check_results_are_the_latest_attempts_and_rechecks_of_published_data(
+    catalog: Catalog,
+) -> None:
+    for run_id in ("r1", "r2", "r3"):
+        start_run(catalog, run_id)
+    m1 = _built_with_checks(catalog, "r1", 1, {"c1": True, "c2": True}, published=True)
+    _recheck(catalog, "k1", 2, m1, c1=True, c2=False)
+    assert _current(catalog) == [
+        ("c1", "build", True, "r1"),
+        ("c1", "recheck", True, "k1"),
+        ("c2", "build", True, "r1"),
+        ("c2", "recheck", False, "k1"),
+    ]
+    # a newer attempt fails a check: its results are current, next to the re-checks of
+    # the data still published
+    _built_with_checks(catalog, "r2", 3, {"c1": True, "c2": False}, published=False)
+    _recheck(catalog, "k2", 4, m1, c2=True)
+    assert _current(catalog) == [
+        ("c1", "build", True, "r2"),
+        ("c1", "recheck", True, "k1"),
+        ("c2", "build", False, "r2"),
+        ("c2", "recheck", True, "k2"),
+    ]
+    newest = catalog.current_check_results()
+    assert [r.check_id for r in newest] == sorted((r.check_id for r in newest), reverse=True)
+    # a new materialization supersedes the older attempts and every re-check of m1
+    m3 = _built_with_checks(catalog, "r3", 5, {"c1": True}, published=True)
+    assert _current(catalog) == [("c1", "build", True, "r3")]
+    [current] = catalog.current_check_results(assets=["a"])
+    assert current.materialization_id == m3 and current.attempt == 1
+    # checks of a source partition (no materializations) in a build run, then re-checked
+    catalog.record_checks([CheckRecord("src", "d1", "c1", False, run_id="r3", created_at=at(6))])
+    [source_check] = catalog.current_check_results(assets=["src"])
+    assert (source_check.source, source_check.passed, source_check.attempt) == (
+        "build",
+        False,
+        None,
+    )
+    catalog.start_run(Run(run_id="k3", started_at=at(7), kind="check"))
+    catalog.record_checks([CheckRecord("src", "d1", "c1", True, run_id="k3", created_at=at(7))])
+    assert [(r.source, r.passed) for r in catalog.current_check_results(assets=["src"])] == [
+        ("recheck", True),
+        ("build", False),
+    ]
+    assert catalog.current_check_results(assets=[]) == []
+    assert catalog.current_check_results(partition="d2") == []
+    # every result of m1 is still its own: the build's and the re-checks, each marked
+    assert m1 is not None
+    linked = catalog.checks_of_materializations([m1])[m1]
+    assert [(r.check_name, r.source, r.run_id) for r in linked] == [
+        ("c1", "build", "r1"),
+        ("c2", "build", "r1"),
+        ("c1", "recheck", "k1"),
+        ("c2", "recheck", "k1"),
+        ("c2", "recheck", "k2"),
+    ]
+    assert {r.source for r in catalog.check_results(latest_only=False)} == {"build", "recheck"}
+
+
 # ------------------------------------------------------------------------- leases
 
 

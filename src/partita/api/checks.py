@@ -1,11 +1,15 @@
 """Check results, and checking published data without rebuilding it.
 
-- :func:`check_results` is ``partita checks``: the latest result of every
-  check per partition (newest first), optionally only failed ones.
+- :func:`check_results` is ``partita checks``: the results of every partition's
+  current state (its latest build attempt's, and re-checks of its published
+  data, each marked by ``source``), newest first, optionally only failed ones;
+  results of checks no longer in the code are left out unless asked for.
 - :func:`check_published` is ``partita check``: it runs the checks of the
   selected assets against their *published* partitions (useful after adding a
   check), records the results in a run of kind ``check`` and builds nothing.
-- :func:`checks_by_materialization` feeds ``partita lineage`` / ``history``.
+- :func:`checks_by_materialization` feeds ``partita lineage`` / ``history``;
+  :func:`checks_summary` counts a materialization's own (build) results and its
+  latest re-check apart.
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ __all__ = [
     "check_results",
     "checks_by_materialization",
     "checks_summary",
+    "is_removed",
+    "latest_recheck",
 ]
 
 
@@ -42,8 +48,12 @@ def _now(now: datetime | None) -> datetime:
     return datetime.now(UTC) if now is None else now
 
 
-def check_json(record: CheckRecord) -> dict[str, Any]:
-    """One check result as JSON (``partita checks --json``; stable field names)."""
+def check_json(record: CheckRecord, *, removed: bool = False) -> dict[str, Any]:
+    """One check result as JSON (``partita checks --json``; stable field names).
+
+    ``source`` is ``build`` or ``recheck``; ``removed`` says the check is no
+    longer defined in the code.
+    """
     return {
         "asset": record.asset,
         "partition": record.partition,
@@ -57,6 +67,8 @@ def check_json(record: CheckRecord) -> dict[str, Any]:
         "message": record.message,
         "sample": json.loads(record.sample),
         "metadata": json.loads(record.metadata),
+        "source": record.source,
+        "removed": removed,
         "run_id": record.run_id,
         "attempt": record.attempt,
         "materialization_id": record.materialization_id,
@@ -64,13 +76,53 @@ def check_json(record: CheckRecord) -> dict[str, Any]:
     }
 
 
-def checks_summary(records: Sequence[CheckRecord]) -> dict[str, Any]:
-    """``{"passed": n, "failed": [names], "warned": [names]}`` for one materialization."""
+def latest_recheck(records: Sequence[CheckRecord]) -> list[CheckRecord]:
+    """The results of the latest re-check run among ``records`` read from a catalog.
+
+    The latest is the run of the re-check result recorded last (empty: none).
+    """
+    rechecks = [r for r in records if r.source == "recheck"]
+    if not rechecks:
+        return []
+    newest = max(rechecks, key=lambda r: r.check_id or 0)
+    return [r for r in rechecks if r.run_id == newest.run_id]
+
+
+def _counts(records: Sequence[CheckRecord]) -> dict[str, Any]:
     return {
         "passed": sum(1 for r in records if r.passed),
         "failed": [r.check_name for r in records if r.blocking],
         "warned": [r.check_name for r in records if not r.passed and not r.blocking],
     }
+
+
+def checks_summary(records: Sequence[CheckRecord]) -> dict[str, Any]:
+    """One materialization's check results, its build's and its latest re-check's apart.
+
+    ``{"passed": n, "failed": [names], "warned": [names], "rechecked": null}``
+    counts the results of the attempt that built it; ``rechecked`` is ``{"run_id",
+    "at", "passed", "failed", "warned"}`` of its latest ``partita check``, if any.
+    """
+    summary = _counts([r for r in records if r.source != "recheck"])
+    recheck = latest_recheck(records)
+    summary["rechecked"] = (
+        {
+            "run_id": recheck[0].run_id,
+            "at": None if recheck[0].created_at is None else recheck[0].created_at.isoformat(),
+            **_counts(recheck),
+        }
+        if recheck
+        else None
+    )
+    return summary
+
+
+def is_removed(project: Project, record: CheckRecord) -> bool:
+    """Whether ``record``'s check (or its asset) is no longer defined in the code."""
+    key = AssetKey.parse(record.asset)
+    if key not in project.graph:
+        return True
+    return record.check_name not in {c.name for c in project.graph.checks_of(key)}
 
 
 def _assets(project: Project, selection: str | None) -> list[str]:
@@ -83,12 +135,19 @@ def check_results(
     partition: str | None = None,
     *,
     failed_only: bool = False,
+    include_removed: bool = False,
     limit: int = 1000,
 ) -> tuple[CheckRecord, ...]:
-    """The latest result of every check per partition of ``selection``, newest first.
+    """The check results of each selected partition's current state, newest first.
 
-    ``failed_only`` keeps the checks whose latest result failed. Empty when the
-    catalog does not exist yet.
+    Per partition: the results of its latest build attempt (the attempt that
+    built its published data, or a later one that failed, e.g. on a blocking
+    check), and the latest re-check of its published data by ``partita
+    check`` (``source == "recheck"``), see docs/checks.md. ``failed_only``
+    keeps failed results (warnings included). Results of checks that are no
+    longer defined are left out unless ``include_removed``
+    (:func:`is_removed` tells them apart). Empty when the catalog does not
+    exist yet.
     """
     assets = _assets(project, selection) if selection else None
     if partition is not None and assets is not None and len(assets) == 1:
@@ -96,11 +155,13 @@ def check_results(
     with project.existing_catalog() as catalog:
         if catalog is None:
             return ()
-        return tuple(
-            catalog.check_results(
-                assets=assets, partition=partition, failed_only=failed_only, limit=limit
-            )
-        )
+        found = catalog.current_check_results(assets=assets, partition=partition)
+    kept = [
+        r
+        for r in found
+        if (include_removed or not is_removed(project, r)) and not (failed_only and r.passed)
+    ]
+    return tuple(kept[:limit])
 
 
 def checks_by_materialization(
@@ -221,7 +282,9 @@ def check_published(
                 mid = None if latest is None else latest.materialization_id
                 stamp = _now(now)
                 results.extend(
-                    replace(r, run_id=run_id, created_at=stamp, materialization_id=mid)
+                    replace(
+                        r, run_id=run_id, created_at=stamp, materialization_id=mid, source="recheck"
+                    )
                     for r in records
                 )
             catalog.record_checks(results)

@@ -32,7 +32,12 @@ from partita.api import (
     run_summary_json,
     runs,
 )
-from partita.api.checks import check_json, checks_by_materialization, checks_summary
+from partita.api.checks import (
+    check_json,
+    checks_by_materialization,
+    checks_summary,
+    is_removed,
+)
 from partita.cli.app import pass_project, print_json, show, stdout
 from partita.cli.check_commands import checks_label
 from partita.cli.render import to_dot, to_mermaid
@@ -139,7 +144,7 @@ def _node_label(
     label.append(f"  run {node.run_id}", style="dim")
     found = (checks or {}).get(node.materialization_id, [])
     if found:
-        label.append("  ").append_text(checks_label(found))
+        label.append("  ").append_text(checks_label(found, now))
     return label
 
 
@@ -307,7 +312,8 @@ def history_command(
                     {
                         **materialization_json(m),
                         "checks": [
-                            check_json(c) for c in checks.get(m.materialization_id or -1, [])
+                            check_json(c, removed=is_removed(project, c))
+                            for c in checks.get(m.materialization_id or -1, [])
                         ],
                     }
                     for m in mats
@@ -333,7 +339,7 @@ def history_command(
             size(mat.bytes),
             Text(short(mat.code_version) or "-"),
             Text(mat.run_id),
-            checks_label(checks.get(mat.materialization_id or -1, [])) or Text("-"),
+            checks_label(checks.get(mat.materialization_id or -1, []), now) or Text("-"),
         )
     show(table)
     more = " (--limit to see more)" if len(mats) == limit else ""

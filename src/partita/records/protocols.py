@@ -139,12 +139,28 @@ class CatalogReader(Protocol):
         """
         ...
 
+    def current_check_results(
+        self, *, assets: Sequence[str] | None = None, partition: str | None = None
+    ) -> list[CheckRecord]:
+        """The check results of each partition's current state, newest first.
+
+        Per partition: the results of the latest build attempt that recorded
+        any (``source == "build"``), when that attempt produced the latest
+        materialization or ended after it (a blocking check discarded its
+        data); plus, per check, the latest re-check (``source == "recheck"``,
+        a run of kind ``check``) of the latest materialization. Results of
+        older attempts and re-checks of superseded data are left out.
+        """
+        ...
+
     def checks_of_materializations(
         self, materialization_ids: Sequence[int]
     ) -> dict[int, list[CheckRecord]]:
         """The check results linked to each materialization, in the order recorded.
 
-        Materializations without results are left out.
+        Both the results of the attempt that built it (``source == "build"``)
+        and of re-checks of it (``source == "recheck"``). Materializations
+        without results are left out.
         """
         ...
 

@@ -199,7 +199,11 @@ class CheckRecord:
     ``sample`` (up to 5 failing rows) and ``metadata`` are JSON text, so the
     record stays a plain picklable value; ``attempt`` is the step attempt it
     belongs to (``None`` for checks of published data, ``partita check``).
-    ``check_id`` is assigned by the catalog.
+    ``check_id`` is assigned by the catalog. ``source`` is derived by the
+    catalog when it reads a result back (what is written is ignored):
+    ``"recheck"`` for a result recorded by a run of kind ``check`` (``partita
+    check`` re-checking published data), else ``"build"`` (checked while
+    ``partita materialize`` built the data, or a source checked before it was read).
     """
 
     asset: str
@@ -219,6 +223,7 @@ class CheckRecord:
     sample: str = "[]"
     metadata: str = "{}"
     check_id: int | None = None
+    source: str = "build"
 
     @property
     def blocking(self) -> bool:

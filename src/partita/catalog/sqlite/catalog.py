@@ -20,7 +20,11 @@ from pathlib import Path
 import pyarrow as pa
 
 from partita.catalog.sqlite import leases
-from partita.catalog.sqlite.checks import check_results, checks_of_materializations
+from partita.catalog.sqlite.checks import (
+    check_results,
+    checks_of_materializations,
+    current_check_results,
+)
 from partita.catalog.sqlite.connection import DEFAULT_BUSY_TIMEOUT_S, ConnectionHolder, to_epoch
 from partita.catalog.sqlite.dynamic import SQLiteDynamicPartitions
 from partita.catalog.sqlite.lineage import query_lineage
@@ -276,6 +280,13 @@ class SQLiteCatalog:
                 latest_only=latest_only,
                 limit=limit,
             )
+
+    def current_check_results(
+        self, *, assets: Sequence[str] | None = None, partition: str | None = None
+    ) -> list[CheckRecord]:
+        """The check results of each partition's current state (builds and re-checks)."""
+        with self._db.read() as conn:
+            return current_check_results(conn, assets=assets, partition=partition)
 
     def checks_of_materializations(
         self, materialization_ids: Sequence[int]
