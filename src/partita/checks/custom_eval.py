@@ -20,7 +20,7 @@ from partita.errors import StorageError
 __all__ = ["run_custom"]
 
 
-class _NoColumns(Exception):
+class _NoColumnsError(Exception):
     """DuckDB cannot make a relation of data with no columns."""
 
 
@@ -32,7 +32,7 @@ def _has_no_columns(data: CheckData) -> bool:
 
 def _load(data: CheckData, kind: DataKind, connection: duckdb.DuckDBPyConnection) -> object:
     if kind == "relation" and _has_no_columns(data):
-        raise _NoColumns
+        raise _NoColumnsError
     if kind == "reader":
         if isinstance(data, pa.RecordBatchReader):
             return data
@@ -104,7 +104,7 @@ def run_custom(
     try:
         try:
             loaded = _load(data, definition.data_kind, connection)
-        except _NoColumns:
+        except _NoColumnsError:
             return CheckOutcome(
                 severity=definition.severity,
                 passed=False,
