@@ -152,6 +152,40 @@ def test_runs_are_listed_newest_first_with_durations_and_step_counts(catalog: Ca
     assert summaries[0].run.kind == "check"
 
 
+def test_run_summaries_count_partitions_by_their_last_attempt(catalog: Catalog) -> None:
+    start_run(catalog, "r", when=0)
+
+    def attempt(partition: str, number: int, status: StepStatus) -> StepAttempt:
+        return StepAttempt("r", "a", partition, number, status, at(number), at(number + 0.5))
+
+    # d1 fails twice then succeeds; d2 fails once then fails for good; d3 succeeds at once
+    for number in (1, 2):
+        catalog.record_step_outcome(attempt("d1", number, StepStatus.FAILED))
+    build(catalog, "r", "a", "d1", "v1", when=3, attempt=3)
+    for number in (1, 2):
+        catalog.record_step_outcome(attempt("d2", number, StepStatus.FAILED))
+    build(catalog, "r", "a", "d3", "v1", when=1)
+    catalog.finish_run("r", RunStatus.FAILED, now=at(5))
+    catalog.start_run(Run(run_id="c", started_at=at(10), kind="check"))
+    catalog.record_checks(
+        [
+            CheckRecord("a", "d1", "ok", passed=True, run_id="c", created_at=at(10)),
+            CheckRecord("a", "d2", "ok", passed=False, run_id="c", created_at=at(10)),
+            CheckRecord("a", "d3", "soft", False, severity="warn", run_id="c", created_at=at(10)),
+        ]
+    )
+    catalog.finish_run("c", RunStatus.FAILED, now=at(10.25))
+
+    check, run = catalog.runs(now=at(100))
+    assert run.step_counts == ((StepStatus.FAILED, 4), (StepStatus.SUCCEEDED, 2))
+    assert run.partition_counts == ((StepStatus.FAILED, 1), (StepStatus.SUCCEEDED, 2))
+    assert (run.partitions(StepStatus.SUCCEEDED), run.retries) == (2, 3)
+    assert run.check_counts == ()
+    assert check.run.kind == "check" and check.duration_s == pytest.approx(0.25)
+    assert (check.partition_counts, check.retries) == ((), 0)
+    assert check.check_counts == (("failed", 1), ("passed", 1), ("warned", 1))
+
+
 def test_dead_runs_are_found_by_their_heartbeat(catalog: Catalog) -> None:
     # another host's runs: only the heartbeat can tell whether they are alive
     catalog.start_run(Run(run_id="silent", started_at=at(0), host="elsewhere", pid=1))

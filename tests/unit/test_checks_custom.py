@@ -143,3 +143,28 @@ def test_bad_declarations() -> None:
         check(asset="bad key!")
     with pytest.raises(DefinitionError):
         CheckResult(passed=True, severity="loud")  # type: ignore[arg-type]
+
+
+def test_data_with_no_columns_is_an_empty_frame(tmp_path: Path) -> None:
+    path = tmp_path / "no_columns.parquet"
+    pd.DataFrame([]).to_parquet(path)
+    table = pa.table({"x": [1, 2, 3]}).drop_columns(["x"])
+
+    @check(asset="sales")
+    def has_rows(sales: pd.DataFrame) -> CheckResult:
+        return CheckResult(passed=len(sales) > 0, message=f"{sales.shape}")
+
+    @check(asset="sales")
+    def in_duckdb(sales: duckdb.DuckDBPyRelation) -> bool:
+        return True
+
+    assert run_custom(has_rows, str(path)).message == "(0, 0)"
+    assert not run_custom(has_rows, str(path)).passed
+    assert run_custom(has_rows, table).message == "(3, 0)"
+    for data in (str(path), table, table.to_reader()):
+        outcome = run_custom(in_duckdb, data)
+        assert not outcome.passed
+        assert outcome.message == (
+            "check 'in_duckdb': the data has no columns, and DuckDB cannot make a relation "
+            "of it (take a pd.DataFrame or pa.Table instead)"
+        )

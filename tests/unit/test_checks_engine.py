@@ -6,6 +6,7 @@ import json
 import math
 from pathlib import Path
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -277,3 +278,35 @@ def test_outcome_json_is_strict_and_round_trips(tmp_path: Path) -> None:
     assert outcomes[0].sample[0]["at"] == "1970-01-01T00:00:00+00:00"
     assert blocking_failures(outcomes) == [outcomes[0]]  # the warn failure does not block
     assert not outcomes[1].passed and not outcomes[1].blocking
+
+
+def _no_columns(tmp_path: Path) -> list[object]:
+    """Data with no columns: the Parquet file of ``pd.DataFrame([])``, and an Arrow table
+    (and reader) of 3 rows and no columns."""
+    path = tmp_path / "no_columns.parquet"
+    pd.DataFrame([]).to_parquet(path)
+    table = pa.table({"x": [1, 2, 3]}).drop_columns(["x"])
+    return [str(path), table, table.to_reader()]
+
+
+def test_data_with_no_columns_is_its_rows_and_no_columns(tmp_path: Path) -> None:
+    expected_rows = [0, 3, 3]
+    for data, rows in zip(_no_columns(tmp_path), expected_rows, strict=True):
+        counted, low, missing, typed, always_false = evaluate(
+            [
+                row_count(max=3),
+                row_count(min=1, name="at_least_one"),
+                not_null("x"),
+                schema({"x": "int64"}),
+                expression("1 = 0"),
+            ],
+            data,  # type: ignore[arg-type]
+            partition=None,
+        )
+        assert counted.passed and counted.total_rows == rows
+        assert counted.message == f"{rows} rows, within [0, 3]"
+        assert low.passed is (rows >= 1)
+        assert not missing.passed and "column 'x' not found; columns: (none)" in missing.message
+        assert not typed.passed and "missing column 'x'" in typed.message
+        assert always_false.failing_rows == rows and always_false.total_rows == rows
+        assert all(row == {} for row in always_false.sample)  # no hidden column shows

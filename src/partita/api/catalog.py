@@ -121,7 +121,7 @@ def history(
 def runs(
     project: Project, limit: int = 20, *, now: datetime | None = None
 ) -> tuple[RunSummary, ...]:
-    """The latest runs, newest first, with durations and step counts.
+    """The latest runs, newest first, with durations, partition, attempt and check counts.
 
     A run whose process is gone shows as ``crashed`` (and is recorded so).
     Empty when the catalog does not exist yet.
@@ -317,15 +317,20 @@ def run_json(run: Run) -> dict[str, Any]:
         "host": run.host,
         "pid": run.pid,
         "error": run.error,
+        "kind": run.kind,
     }
 
 
 def run_summary_json(summary: RunSummary) -> dict[str, Any]:
-    """A run of ``partita runs --json``: :func:`run_json`, its duration and step counts."""
+    """A run of ``partita runs --json``: :func:`run_json`, its duration, partitions by
+    their last attempt, retries, step attempts by status and check results."""
     return {
         **run_json(summary.run),
         "duration_s": summary.duration_s,
+        "partition_counts": {str(status): count for status, count in summary.partition_counts},
+        "retries": summary.retries,
         "steps": {str(status): count for status, count in summary.step_counts},
+        "checks": dict(summary.check_counts),
     }
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from partita.checks.data import CheckData, Relation, attach
+from partita.checks.data import NO_COLUMNS, CheckData, Relation, attach
 from partita.checks.declarations import CheckSpec
 from partita.checks.outcome import CheckOutcome
 from partita.checks.schemas import compare_schema
@@ -111,7 +111,7 @@ def _sample(
     if relation is None:
         return []
     rows: list[dict[str, Any]] = relation.to_arrow_table().to_pylist()  # Arrow: time zones
-    return rows
+    return [{k: v for k, v in row.items() if k != NO_COLUMNS} for row in rows]
 
 
 def _describe(spec: CheckSpec) -> str:

@@ -20,7 +20,19 @@ from partita.errors import StorageError
 __all__ = ["run_custom"]
 
 
+class _NoColumnsError(Exception):
+    """DuckDB cannot make a relation of data with no columns."""
+
+
+def _has_no_columns(data: CheckData) -> bool:
+    if isinstance(data, pa.RecordBatchReader | pa.Table):
+        return len(data.schema) == 0
+    return len(pq.read_schema(os.fspath(data))) == 0
+
+
 def _load(data: CheckData, kind: DataKind, connection: duckdb.DuckDBPyConnection) -> object:
+    if kind == "relation" and _has_no_columns(data):
+        raise _NoColumnsError
     if kind == "reader":
         if isinstance(data, pa.RecordBatchReader):
             return data
@@ -92,7 +104,17 @@ def run_custom(
     try:
         try:
             loaded = _load(data, definition.data_kind, connection)
-        except (OSError, pa.ArrowInvalid) as exc:
+        except _NoColumnsError:
+            return CheckOutcome(
+                severity=definition.severity,
+                passed=False,
+                message=f"check {definition.name!r}: the data has no columns, and DuckDB "
+                "cannot make a relation of it (take a pd.DataFrame or pa.Table instead)",
+                duration_s=time.perf_counter() - started,
+                metadata={"error": True},
+                **common,
+            )
+        except (OSError, pa.ArrowInvalid, duckdb.Error) as exc:
             raise StorageError(f"cannot read the staged data for check: {exc}") from exc
         kwargs: dict[str, Any] = {definition.data_param: loaded}
         if definition.context_param is not None:

@@ -350,13 +350,33 @@ def history_command(
 # ------------------------------------------------------------------------ runs
 
 
-def _step_counts(summary: RunSummary) -> Text:
+_CHECK_STYLES = {"passed": "green", "failed": "red", "warned": "yellow"}
+
+
+def _run_outcome(summary: RunSummary) -> Text:
+    """``1 failed, 34 succeeded (3 retries)`` (partitions, by their last attempt), or for a
+    check run ``4 checks: 3 passed, 1 failed``."""
     text = Text()
-    for i, (status, count) in enumerate(summary.step_counts):
-        if i:
-            text.append(", ")
+    if summary.run.kind == "check":
+        counts = dict(summary.check_counts)
+        total = sum(counts.values())
+        if not total:
+            return Text("-")
+        text.append(f"{plural(total, 'check')}: ")
+        shown = [(name, counts[name]) for name in ("passed", "failed", "warned") if name in counts]
+        for i, (name, count) in enumerate(shown):
+            text.append(", " if i else "")
+            text.append(f"{count} {name}", style=_CHECK_STYLES[name])
+        return text
+    if not summary.partition_counts:
+        return Text("-")
+    for i, (status, count) in enumerate(summary.partition_counts):
+        text.append(", " if i else "")
         text.append(f"{count} {status}", style=_STATUS_STYLES.get(str(status), ""))
-    return text if summary.step_counts else Text("-")
+    if summary.retries:
+        retries = summary.retries
+        text.append(f" ({retries} {'retry' if retries == 1 else 'retries'})")
+    return text
 
 
 @click.command("runs")
@@ -366,7 +386,8 @@ def _step_counts(summary: RunSummary) -> Text:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_project
 def runs_command(project: Project, limit: int, as_json: bool) -> None:
-    """List the latest runs: status (dead runs show 'crashed'), start, duration, steps."""
+    """List the latest runs: kind, status (dead runs show 'crashed'), start, duration, and
+    outcome (partitions by their last attempt, with retries; a check run's check results)."""
     now = datetime.now(UTC)
     summaries = runs(project, limit=limit, now=now)
     if as_json:
@@ -377,19 +398,21 @@ def runs_command(project: Project, limit: int, as_json: bool) -> None:
         return
     table = Table(box=None, pad_edge=False, header_style="bold")
     table.add_column("run", no_wrap=True)
+    table.add_column("kind", no_wrap=True)
     table.add_column("status", no_wrap=True)
     table.add_column("started", no_wrap=True)
     table.add_column("duration", no_wrap=True, justify="right")
-    table.add_column("steps")
+    table.add_column("outcome")
     for summary in summaries:
         run = summary.run
         table.add_row(
             Text(run.run_id),
+            Text(run.kind),
             _status(str(run.status)),
             Text(when(run.started_at, now)),
             # a crashed run's end is when it was found dead, not when it died
             "-" if run.status == "crashed" else duration(summary.duration_s),
-            _step_counts(summary),
+            _run_outcome(summary),
         )
     show(table)
     more = " (--limit to see more)" if len(summaries) == limit else ""

@@ -54,7 +54,7 @@ class RunDisplay:
             case RunStarted():
                 self.started(event.run_id, event.tasks)
             case StepSucceeded():
-                self.finished("succeeded", event.label, event.duration_s, None)
+                self.finished("succeeded", event.label, event.duration_s, None, event.attempt)
             case StepFailed():
                 self.finished(event.status, event.label, event.duration_s, event.error)
             case StepSkipped() | StepCancelled():
@@ -81,8 +81,12 @@ class RunDisplay:
     def started(self, run_id: str, total: int) -> None:
         """The run started with ``total`` tasks."""
 
-    def finished(self, status: str, label: str, duration_s: float, detail: str | None) -> None:
-        """One task ended: ``status``, its label, seconds, the error or the reason."""
+    def finished(
+        self, status: str, label: str, duration_s: float, detail: str | None, attempt: int = 1
+    ) -> None:
+        """One task ended: ``status``, its label, seconds, the error or the reason, and
+        the attempt that ended it (a success after retries says so; an earlier
+        attempt's error is not repeated)."""
 
     def note(self, text: str) -> None:
         """Something worth a line (a retry, a lease wait, cancelling)."""
@@ -110,14 +114,18 @@ class LineProgress(RunDisplay):
         self.total = total
         self._write(f"run {run_id}: {total} tasks")
 
-    def finished(self, status: str, label: str, duration_s: float, detail: str | None) -> None:
-        """``[3/10] succeeded clean_orders[2025-03-01] 0.12s``."""
+    def finished(
+        self, status: str, label: str, duration_s: float, detail: str | None, attempt: int = 1
+    ) -> None:
+        """``[3/10] succeeded clean_orders[2025-03-01] 0.12s``, ``... 0.12s (on attempt 2)``."""
         self.done += 1
         if self.failures_only and status not in ("failed", "timed_out"):
             return
         text = f"[{self.done}/{self.total}] {status} {label}"
         if status == "succeeded":
             text += f" {duration_s:.2f}s"
+            if attempt > 1:
+                text += f" (on attempt {attempt})"
         if detail:
             text += f": {detail.splitlines()[0]}"
         self._write(text)
@@ -149,14 +157,19 @@ class RichProgress(RunDisplay):
         self._progress.start()
         self._task = self._progress.add_task(f"run {run_id}", total=total, failures="")
 
-    def finished(self, status: str, label: str, duration_s: float, detail: str | None) -> None:
-        """Advance the bar; print failures."""
+    def finished(
+        self, status: str, label: str, duration_s: float, detail: str | None, attempt: int = 1
+    ) -> None:
+        """Advance the bar; print failures, and successes after retries (a retry was shown)."""
         if self._task is None:
             return
         if status in ("failed", "timed_out"):
             self._failures += 1
             first = (detail or status).splitlines()[0]
             self._progress.console.print(Text.assemble((status, "red"), f" {label}: {first}"))
+        elif status == "succeeded" and attempt > 1:
+            line = Text.assemble((status, "green"), f" {label} on attempt {attempt}")
+            self._progress.console.print(line)
         failures = f"[red]{self._failures} failed[/red]" if self._failures else ""
         self._progress.update(self._task, advance=1, failures=failures)
 

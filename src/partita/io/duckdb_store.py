@@ -205,6 +205,12 @@ class DuckDBStore:
         where = f"{key} [{partition_label(part)}]"
         if not Path(staged.handle).is_file():
             raise StorageError(f"{where}: the staged data is gone (discarded or cleaned up)")
+        if staged.result.schema == schema_json(pa.schema([])):
+            raise StorageError(
+                f"{where}: the data has no columns, and a DuckDB table needs at least one",
+                hint="return the frame with its columns even when it has no rows "
+                "(pd.DataFrame(columns=[...]))",
+            )
         import duckdb  # noqa: PLC0415
 
         with self._connect(write=True) as con:

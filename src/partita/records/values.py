@@ -116,15 +116,35 @@ class Run:
 
 @dataclass(frozen=True, slots=True)
 class RunSummary:
-    """A run as listed by ``runs()``: the run, its duration and step counts by status."""
+    """A run as listed by ``runs()``: the run, its duration and what it did.
+
+    Attributes:
+        step_counts: step attempts by status (a retried partition counts once
+            per attempt).
+        partition_counts: the run's partitions by the status of their last
+            attempt (a batched step, one call for a range, counts once).
+        check_counts: the run's check results as ``passed`` / ``failed`` /
+            ``warned`` (a failed ``warn`` check) counts.
+    """
 
     run: Run
     duration_s: float | None
     step_counts: tuple[tuple[StepStatus, int], ...]
+    partition_counts: tuple[tuple[StepStatus, int], ...]
+    check_counts: tuple[tuple[str, int], ...]
 
     def count(self, status: StepStatus) -> int:
         """How many step attempts of this run ended (or are) in ``status``."""
         return dict(self.step_counts).get(status, 0)
+
+    def partitions(self, status: StepStatus) -> int:
+        """How many partitions of this run ended (or are) in ``status`` (their last attempt)."""
+        return dict(self.partition_counts).get(status, 0)
+
+    @property
+    def retries(self) -> int:
+        """Attempts that were followed by another attempt of the same partition."""
+        return sum(n for _, n in self.step_counts) - sum(n for _, n in self.partition_counts)
 
 
 @dataclass(frozen=True, slots=True)

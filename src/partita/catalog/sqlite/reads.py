@@ -73,28 +73,68 @@ def materialization_history(
     return [_materialization(r) for r in rows]
 
 
+_LAST_ATTEMPT = (
+    "NOT EXISTS (SELECT 1 FROM step_attempts AS later WHERE later.run_id = s.run_id "
+    "AND later.asset = s.asset AND later.partition = s.partition AND later.attempt > s.attempt)"
+)
+_CHECK_OUTCOME = (
+    "CASE WHEN passed THEN 'passed' WHEN severity = 'warn' THEN 'warned' ELSE 'failed' END"
+)
+
+
+def _counts_by_run(
+    conn: sqlite3.Connection, query: str, run_ids: list[str]
+) -> dict[str, list[tuple[str, int]]]:
+    """``query`` (``run_id, key, count`` rows for the runs in ``(?)``) per run id."""
+    counts: dict[str, list[tuple[str, int]]] = {run_id: [] for run_id in run_ids}
+    if run_ids:
+        marks = ", ".join("?" * len(run_ids))
+        for run_id, key, count in conn.execute(query.format(marks=marks), run_ids).fetchall():
+            counts[str(run_id)].append((str(key), int(count)))
+    return counts
+
+
 def run_summaries(conn: sqlite3.Connection, *, limit: int, now: datetime) -> list[RunSummary]:
-    """The latest runs with durations (a running run's so far) and step counts."""
+    """The latest runs with durations (a running run's so far), attempt counts, partition
+    counts (each partition's last attempt) and check result counts."""
     runs = [
         run_from_row(r)
         for r in conn.execute(
             f"SELECT {RUN_COLUMNS} FROM runs ORDER BY started_at DESC, run_id LIMIT ?", (limit,)
         ).fetchall()
     ]
-    counts: dict[str, list[tuple[StepStatus, int]]] = {run.run_id: [] for run in runs}
-    if runs:
-        marks = ", ".join("?" * len(runs))
-        for run_id, status, count in conn.execute(
-            f"SELECT run_id, status, COUNT(*) FROM step_attempts WHERE run_id IN ({marks}) "
-            "GROUP BY run_id, status ORDER BY run_id, status",
-            [run.run_id for run in runs],
-        ).fetchall():
-            counts[str(run_id)].append((StepStatus(str(status)), int(count)))
+    ids = [run.run_id for run in runs]
+    attempts = _counts_by_run(
+        conn,
+        "SELECT run_id, status, COUNT(*) FROM step_attempts WHERE run_id IN ({marks}) "
+        "GROUP BY run_id, status ORDER BY run_id, status",
+        ids,
+    )
+    partitions = _counts_by_run(
+        conn,
+        "SELECT run_id, status, COUNT(*) FROM step_attempts AS s WHERE run_id IN ({marks}) "
+        f"AND {_LAST_ATTEMPT} GROUP BY run_id, status ORDER BY run_id, status",
+        ids,
+    )
+    checks = _counts_by_run(
+        conn,
+        f"SELECT run_id, {_CHECK_OUTCOME} AS outcome, COUNT(*) FROM check_results "
+        "WHERE run_id IN ({marks}) GROUP BY run_id, outcome ORDER BY run_id, outcome",
+        ids,
+    )
     summaries = []
     for run in runs:
         end = run.finished_at or now
         duration = to_epoch(end) - to_epoch(run.started_at)
-        summaries.append(RunSummary(run, max(duration, 0.0), tuple(counts[run.run_id])))
+        summaries.append(
+            RunSummary(
+                run,
+                max(duration, 0.0),
+                tuple((StepStatus(s), n) for s, n in attempts[run.run_id]),
+                partition_counts=tuple((StepStatus(s), n) for s, n in partitions[run.run_id]),
+                check_counts=tuple(checks[run.run_id]),
+            )
+        )
     return summaries
 
 
