@@ -72,7 +72,7 @@ if TYPE_CHECKING:
         materialize,
         project_ref,
     )
-    from partita.api.wipe import WipeResult, wipe
+    from partita.api.wiping import WipeResult, wipe
 
 _LAZY: dict[str, str] = {
     "AssetInfo": "partita.api.project",
@@ -92,7 +92,7 @@ _LAZY: dict[str, str] = {
     "RunOutcome": "partita.api.running",
     "RunResult": "partita.api.running",
     "TaskState": "partita.api.running",
-    "WipeResult": "partita.api.wipe",
+    "WipeResult": "partita.api.wiping",
     "add_dynamic_partitions": "partita.api.catalog",
     "as_project": "partita.api.project",
     "attempt_json": "partita.api.catalog",
@@ -121,7 +121,7 @@ _LAZY: dict[str, str] = {
     "run_summary_json": "partita.api.catalog",
     "runs": "partita.api.catalog",
     "status_report": "partita.api.freshness",
-    "wipe": "partita.api.wipe",
+    "wipe": "partita.api.wiping",
 }
 
 

@@ -293,8 +293,9 @@ class SQLiteCatalog:
 
         Each partition gets a ``wipes`` row (with the materialization it
         cleared) and loses its ``latest_materialization`` row, in one
-        transaction; the catalog's generation moves on, so state snapshots
-        taken before are not used again.
+        transaction; a whole-asset wipe adds a row without a partition, which
+        also ends the failures of partitions never built. The catalog's
+        generation moves on, so state snapshots taken before are not used again.
         """
         wiped_at = to_epoch(now)
         with self._db.write() as conn:
@@ -315,6 +316,12 @@ class SQLiteCatalog:
                 "VALUES (?, ?, ?, ?)",
                 [(asset, p, latest.get(p), wiped_at) for p in wanted],
             )
+            if partitions is None:
+                conn.execute(
+                    "INSERT INTO wipes (asset, partition, materialization_id, wiped_at) "
+                    "VALUES (?, NULL, NULL, ?)",
+                    (asset, wiped_at),
+                )
             conn.executemany(
                 "DELETE FROM latest_materialization WHERE asset = ? AND partition = ?",
                 [(asset, p) for p in wanted if p in latest],

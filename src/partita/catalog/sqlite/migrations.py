@@ -261,13 +261,13 @@ _V5 = Migration(
 _V6 = Migration(
     6,
     "wipes: each partition whose stored data `partita wipe` deleted, with the "
-    "materialization it cleared; a wipe removes the partition's latest_materialization "
-    "row, so the planner sees it as missing",
+    "materialization it cleared (partition NULL: the whole asset); a wipe removes the "
+    "partition's latest_materialization row, so the planner sees it as missing",
     (
         """CREATE TABLE wipes (
             id INTEGER PRIMARY KEY,
             asset TEXT NOT NULL,
-            partition TEXT NOT NULL,
+            partition TEXT,
             materialization_id INTEGER REFERENCES materializations (id),
             wiped_at REAL NOT NULL
         )""",

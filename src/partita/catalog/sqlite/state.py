@@ -90,7 +90,7 @@ WHERE f.status IN ('failed', 'timed_out', 'abandoned', 'cancelled')
         AND o.observed_at >= COALESCE(f.finished_at, f.started_at))
   AND NOT EXISTS (
       SELECT 1 FROM wipes w
-      WHERE w.asset = f.asset AND w.partition = f.partition
+      WHERE w.asset = f.asset AND (w.partition = f.partition OR w.partition IS NULL)
         AND w.wiped_at >= COALESCE(f.finished_at, f.started_at))
 """
 
