@@ -116,7 +116,9 @@ def test_a_type_change_widens_or_is_refused_and_wipe_clears_the_way(
 
     refused = _materialize(folder, "text", "--partition", D3)
     assert refused["status"] == "failed"
-    (task,) = refused["tasks"]  # type: ignore[misc]
+    tasks = refused["tasks"]
+    assert isinstance(tasks, list) and len(tasks) == 1
+    task = tasks[0]
     assert task["attempts"] == 1  # deterministic: not retried by RetryPolicy(max_attempts=3)
     assert "column 'deals' changes type from" in task["error"]
     logs = run_cli(["logs", str(refused["run_id"]), "--asset", "deals"], folder).stdout

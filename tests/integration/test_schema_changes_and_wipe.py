@@ -5,6 +5,7 @@ Real Parquet files and a real DuckDB file; the CLI is ``test_cli_wipe.py``."""
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,11 +18,13 @@ from partita import api
 from partita.assets import asset, source
 from partita.catalog.sqlite import SQLiteCatalog
 from partita.definitions import Definitions
-from partita.errors import DefinitionError
+from partita.errors import DefinitionError, PartitaError
 from partita.io import DuckDBStore, ParquetStore, Store
 from partita.partitions import DailyPartitions
 from partita.planner import Reason
 from partita.policies import RetryPolicy
+from partita.processes import this_host
+from partita.records import Run
 
 NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
 DAYS = DailyPartitions(start="2026-11-20", end="2026-11-24")
@@ -31,7 +34,7 @@ D1, D2, D3 = "2026-11-20", "2026-11-21", "2026-11-22"
 def _definitions(store: Store, values: dict[str, list[object]]) -> Definitions:
     @asset(partitions=DAYS, store=store, retry=RetryPolicy(max_attempts=3, delay=0.01))
     def deals(context: partita.AssetContext) -> pd.DataFrame:
-        return pd.DataFrame({"deals": values[context.partition_key]})
+        return pd.DataFrame({"deals": values[str(context.partition_key)]})
 
     return Definitions(assets=[deals])
 
@@ -91,7 +94,7 @@ def test_a_user_error_is_still_retried_by_the_policy(store: Store, tmp_path: Pat
 
     @asset(partitions=DAYS, store=store, retry=RetryPolicy(max_attempts=3, delay=0.01))
     def flaky(context: partita.AssetContext) -> pd.DataFrame:
-        calls.append(context.partition_key)
+        calls.append(str(context.partition_key))
         if len(calls) < 3:
             raise ConnectionError("the API blinked")
         return pd.DataFrame({"x": [1]})
@@ -150,3 +153,18 @@ def test_a_source_cannot_be_wiped(tmp_path: Path) -> None:
 
     with pytest.raises(DefinitionError, match="vendor is a source"):
         api.wipe([vendor], "vendor", home=tmp_path)
+
+
+def test_a_partition_another_run_is_building_is_not_wiped(store: Store, tmp_path: Path) -> None:
+    definitions = _definitions(store, {D1: [1], D2: [2]})
+    assert partita.materialize(definitions, partition_range=(D1, D2), home=tmp_path).success
+    now = datetime.now(UTC)
+    with SQLiteCatalog(tmp_path / "catalog.db") as catalog:
+        catalog.start_run(Run(run_id="busy", started_at=now, host=this_host(), pid=os.getpid()))
+        assert catalog.acquire_leases("busy", [("deals", D2)], now=now, ttl_s=600) == [
+            ("deals", D2)
+        ]
+    with pytest.raises(PartitaError, match=r"deals \[2026-11-21\] is being built by run busy"):
+        api.wipe(definitions, "deals", home=tmp_path)
+    assert len(store.list_partitions("deals")) == 2  # nothing was deleted
+    assert api.wipe(definitions, "deals", partition_key=D1, home=tmp_path).partitions == (D1,)
