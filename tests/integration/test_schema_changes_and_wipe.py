@@ -168,3 +168,14 @@ def test_a_partition_another_run_is_building_is_not_wiped(store: Store, tmp_path
         api.wipe(definitions, "deals", home=tmp_path)
     assert len(store.list_partitions("deals")) == 2  # nothing was deleted
     assert api.wipe(definitions, "deals", partition_key=D1, home=tmp_path).partitions == (D1,)
+
+
+def test_a_wrong_declaration_found_in_the_worker_is_not_retried(tmp_path: Path) -> None:
+    @asset(store="nope", retry=RetryPolicy(max_attempts=3, delay=0.01))
+    def orphan() -> pd.DataFrame:
+        return pd.DataFrame({"x": [1]})
+
+    result = partita.materialize([orphan], home=tmp_path, now=NOW)
+    (outcome,) = result.outcomes
+    assert (outcome.status, outcome.attempts) == ("failed", 1)
+    assert "store='nope' names no resource" in (outcome.error or "")
