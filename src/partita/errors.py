@@ -18,6 +18,7 @@ __all__ = [
     "PartitaError",
     "PartitionKeyError",
     "PlanError",
+    "SchemaChangeError",
     "SelectionError",
     "StorageError",
     "UnknownAssetError",
@@ -105,6 +106,14 @@ class PlanError(PartitaError):
 
 class StorageError(PartitaError):
     """A store cannot read, stage, publish or delete data."""
+
+
+class SchemaChangeError(StorageError):
+    """A write would change a stored column's type (or the asset's partitioning) in a
+    way no safe widening covers (see ``partita.io.schema``). Deterministic: running
+    the step again cannot help, so the runner does not retry it."""
+
+    retryable = False
 
 
 class CatalogError(PartitaError):

@@ -20,9 +20,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from partita.errors import StorageError
+from partita.errors import SchemaChangeError, StorageError
 from partita.io import DuckDBStore, ParquetStore, Store, load_as, to_arrow_reader, write_partition
-from partita.io.schema import SchemaChangeError
 from partita.versions import data_version
 
 DAYS = [f"2025-03-{d:02d}" for d in range(1, 8)]

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from partita.io.schema import SchemaChangeError, check_evolution, common_type
+from partita.errors import SchemaChangeError
+from partita.io.schema import check_evolution, common_type
 
 
 @pytest.mark.parametrize(

@@ -51,12 +51,12 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.dataset as ds
 
-from partita.errors import DefinitionError, StorageError
+from partita.errors import DefinitionError, SchemaChangeError, StorageError
 from partita.io.arrow import load_as, resolve_type, to_arrow_reader
 from partita.io.locking import file_lock
 from partita.io.paths import PartitionPath, partition_label, validate_partition
 from partita.io.protocol import StagedWrite, WriteResult, schema_json, write_partition
-from partita.io.schema import SchemaChangeError, check_evolution, wipe_hint
+from partita.io.schema import check_evolution, wipe_hint
 from partita.io.staging import remove_stale_temps, temp_name, write_parquet
 from partita.keys import AssetKey, AssetKeyLike
 

@@ -38,7 +38,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from partita.datatypes import canonical_type
-from partita.errors import StorageError
+from partita.errors import SchemaChangeError, StorageError
 from partita.io.arrow import THREADED_ROWS, load_as, resolve_type, to_arrow_reader
 from partita.io.paths import (
     PartitionPath,
@@ -49,7 +49,7 @@ from partita.io.paths import (
     validate_partition,
 )
 from partita.io.protocol import StagedWrite, WriteResult, schema_json, write_partition
-from partita.io.schema import SchemaChangeError, check_evolution, wipe_hint
+from partita.io.schema import check_evolution, wipe_hint
 from partita.io.staging import fsync_path, remove_stale_temps, temp_name, write_parquet
 from partita.keys import AssetKey, AssetKeyLike
 

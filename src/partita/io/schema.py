@@ -26,9 +26,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from partita.errors import StorageError
+from partita.errors import SchemaChangeError
 
-__all__ = ["Evolution", "SchemaChangeError", "check_evolution", "common_type", "wipe_hint"]
+__all__ = ["Evolution", "check_evolution", "common_type", "wipe_hint"]
 
 # Rank within a family: the higher rank holds every value of a lower one.
 _ARROW_INTS = {"int8": 1, "int16": 2, "int32": 3, "int64": 4}
@@ -46,14 +46,6 @@ _FAMILIES = (
     (_ARROW_INTS, _ARROW_UINTS, _ARROW_FLOATS, _ARROW_FLOAT_FOR_INT),
     (_DUCK_INTS, _DUCK_UINTS, _DUCK_FLOATS, _DUCK_FLOAT_FOR_INT),
 )
-
-
-class SchemaChangeError(StorageError):
-    """A write would change a stored column's type (or the asset's partitioning) in a
-    way no safe widening covers. Deterministic: running the step again cannot help,
-    so the runner does not retry it."""
-
-    retryable = False
 
 
 def _wider(ranks: Mapping[str, int], a: str, b: str) -> str | None:
