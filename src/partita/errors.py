@@ -7,6 +7,8 @@ which the CLI prints under the one-line message.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 __all__ = [
     "CatalogError",
     "CheckFailed",
@@ -16,6 +18,7 @@ __all__ = [
     "PartitaError",
     "PartitionKeyError",
     "PlanError",
+    "SchemaChangeError",
     "SelectionError",
     "StorageError",
     "UnknownAssetError",
@@ -31,6 +34,11 @@ class PartitaError(Exception):
         hint: optional, what the user can do about it.
     """
 
+    retryable: ClassVar[bool] = True
+    """Whether running the same step again may succeed. A runner retries a step only
+    after a retryable error; a subclass that describes a deterministic problem (a
+    wrong declaration, an unsafe schema change) sets it to ``False``."""
+
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)
         self.message = message
@@ -44,6 +52,8 @@ class PartitaError(Exception):
 
 class DefinitionError(PartitaError):
     """An asset, source, partitions definition or project is declared wrongly."""
+
+    retryable = False
 
 
 class CycleError(DefinitionError):
@@ -75,13 +85,19 @@ class UnknownAssetError(DefinitionError):
 class SelectionError(PartitaError):
     """An asset selection expression cannot be parsed or matches nothing it must."""
 
+    retryable = False
+
 
 class PartitionKeyError(PartitaError):
     """A partition key (or range) is not valid for the definition that checks it."""
 
+    retryable = False
+
 
 class ConfigError(PartitaError):
     """Run-time configuration does not validate against an asset's config model."""
+
+    retryable = False
 
 
 class PlanError(PartitaError):
@@ -90,6 +106,14 @@ class PlanError(PartitaError):
 
 class StorageError(PartitaError):
     """A store cannot read, stage, publish or delete data."""
+
+
+class SchemaChangeError(StorageError):
+    """A write would change a stored column's type (or the asset's partitioning) in a
+    way no safe widening covers (see ``partita.io.schema``). Deterministic: running
+    the step again cannot help, so the runner does not retry it."""
+
+    retryable = False
 
 
 class CatalogError(PartitaError):

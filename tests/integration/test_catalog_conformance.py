@@ -409,6 +409,35 @@ def test_a_success_after_a_failure_clears_it_and_failures_never_built_count(
     assert catalog.planner_state(["b"]).failed.num_rows == 0
 
 
+def test_a_wipe_makes_partitions_missing_and_ends_older_failures(catalog: Catalog) -> None:
+    start_run(catalog, "r1")
+    for day in ("d1", "d2", "d3"):
+        build(catalog, "r1", "a", day, f"v-{day}", when=1)
+    build(catalog, "r1", "b", None, "vb", when=1)
+    catalog.record_step_outcome(StepAttempt("r1", "a", "d1", 2, StepStatus.FAILED, at(2), at(3)))
+    catalog.record_step_outcome(StepAttempt("r1", "a", "d4", 1, StepStatus.FAILED, at(2), at(3)))
+    assert catalog.planner_state(["a"]).failed.num_rows == 2
+
+    assert catalog.record_wipe("a", ["d1", "d9"], now=at(5)) == ["d1"]
+    state = catalog.planner_state(["a", "b"])
+    assert [(r[0], r[1]) for r in _latest_rows(state)] == [("a", "d2"), ("a", "d3"), ("b", "")]
+    assert state.failed["partition"].to_pylist() == ["d4"]  # d1's failure is older than the wipe
+    assert catalog.latest_materialization("a", "d1") is None
+    assert len(catalog.history("a", "d1")) == 1  # history stays
+
+    assert catalog.record_wipe("b", [None], now=at(5)) == [None]
+    assert catalog.latest_materialization("b", None) is None
+    assert catalog.record_wipe("a", None, now=at(6)) == ["d2", "d3"]
+    state = catalog.planner_state(["a"])
+    assert state.latest.num_rows == 0 and state.failed.num_rows == 0  # never-built d4 too
+
+    build(catalog, "r1", "a", "d2", "v-new", when=7)  # a rebuild is the latest again
+    rebuilt = catalog.latest_materialization("a", "d2")
+    assert rebuilt is not None and rebuilt.data_version == "v-new"
+    catalog.record_step_outcome(StepAttempt("r1", "a", "d1", 3, StepStatus.FAILED, at(8), at(9)))
+    assert catalog.planner_state(["a"]).failed["partition"].to_pylist() == ["d1"]
+
+
 def test_observations_give_the_latest_version_per_source_partition(catalog: Catalog) -> None:
     catalog.record_observation(Observation("src", "d1", "o1", at(1)))
     catalog.record_observation(Observation("src", "d1", "o2", at(2)))

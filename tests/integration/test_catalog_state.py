@@ -126,6 +126,24 @@ def test_snapshot_plus_later_writes_equals_a_cold_load(tmp_path: Path) -> None:
     assert always.snapshot_path.exists()
 
 
+def test_a_wipe_is_seen_through_a_snapshot_taken_before_it(tmp_path: Path) -> None:
+    path = tmp_path / "c.db"
+    writer = SQLiteCatalog(path, snapshot_refresh_rows=1)
+    start_run(writer, "r1")
+    _record_random(writer, random.Random(3), "r1", 40)
+    build(writer, "r1", "a", "p1", "x")
+    writer.planner_state(ASSETS)  # writes the snapshot, with a p1
+    assert writer.snapshot_path.exists()
+    reader = SQLiteCatalog(path, snapshot_refresh_rows=10**9)
+    writer.record_wipe("a", ["p1"], now=at(9))
+    for catalog in (reader, writer):
+        state = catalog.planner_state(ASSETS)
+        assert _rows(state) == _rows(_cold(path, ASSETS))
+        assert ("a", "p1") not in set(
+            zip(*(state.latest[c].to_pylist() for c in ("asset", "partition")), strict=True)
+        )
+
+
 def test_a_corrupt_stale_or_foreign_snapshot_is_never_trusted(tmp_path: Path) -> None:
     path = tmp_path / "c.db"
     catalog = SQLiteCatalog(path, snapshot_refresh_rows=1)

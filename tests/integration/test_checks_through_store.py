@@ -66,6 +66,9 @@ class StagedElsewhere:
     def list_partitions(self, asset):
         return self.inner.list_partitions(asset)
 
+    def delete(self, asset, partition=None):
+        self.inner.delete(asset, partition)
+
 
 def mode(name: str) -> str:
     path = HERE / name

@@ -11,7 +11,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from partita.errors import StorageError
+from partita.errors import DefinitionError, StorageError
 from partita.io import DuckDBStore, ParquetStore, load_as, to_arrow_reader
 from partita.io.staging import ROW_GROUP_ROWS
 
@@ -87,13 +87,33 @@ def test_to_arrow_reader_accepts_every_returned_type() -> None:
         load_as(table, int)
 
 
-def test_duckdb_schema_named_like_the_database_file(tmp_path: Path) -> None:
-    store = DuckDBStore(tmp_path / "sales.duckdb")
-    store.write("sales/orders", (("date", DAYS[0]),), pa.table({"x": [1]}))
+def test_duckdb_schema_named_like_the_database_file_is_refused(tmp_path: Path) -> None:
+    # in warehouse.duckdb, plain SQL `warehouse.deals` would be ambiguous (catalog or schema)
+    store = DuckDBStore(tmp_path / "warehouse.duckdb")
+    for key in ("warehouse/deals", "Warehouse/deals"):
+        with pytest.raises(DefinitionError) as caught:
+            store.write(key, (("date", DAYS[0]),), pa.table({"x": [1]}))
+        message = str(caught.value)
+        assert f"asset {key}: its DuckDB schema" in message
+        assert "the database warehouse.duckdb (catalog 'warehouse')" in message
+        assert "rename the database file" in message
+        assert "another key prefix" in message
+        assert caught.value.retryable is False
+    assert not store.path.exists()  # refused before anything was written
+    # other prefixes are fine, and plain SQL reads them
     store.write("sales/orders", (("date", DAYS[0]),), pa.table({"x": [2]}))
-    assert store.read("sales/orders", [(("date", DAYS[0]),)], pa.Table)["x"].to_pylist() == [2]
-    store.delete("sales/orders", (("date", DAYS[0]),))
-    assert store.list_partitions("sales/orders") == []
+    store.write("deals", (("date", DAYS[0]),), pa.table({"x": [3]}))
+    with duckdb.connect(str(store.path), read_only=True) as con:
+        assert con.sql("SELECT x FROM sales.orders").fetchall() == [(2,)]
+        assert con.sql("SELECT x FROM main.deals").fetchall() == [(3,)]
+    # the store's own SQL names the catalog, so a clash-free key in a file named like
+    # DuckDB's reserved catalogs (main.duckdb is catalog main_db) works too
+    main = DuckDBStore(tmp_path / "main.duckdb")
+    main.write("orders", (("date", DAYS[0]),), pa.table({"x": [1]}))
+    main.write("orders", (("date", DAYS[0]),), pa.table({"x": [2]}))
+    assert main.read("orders", [(("date", DAYS[0]),)], pa.Table)["x"].to_pylist() == [2]
+    main.delete("orders", (("date", DAYS[0]),))
+    assert main.list_partitions("orders") == []
 
 
 def test_overwriting_leaves_one_file_or_one_set_of_rows(

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from partita.errors import StorageError
+from partita.errors import SchemaChangeError, StorageError
 from partita.io import DuckDBStore, ParquetStore, Store, load_as, to_arrow_reader, write_partition
 from partita.versions import data_version
 
@@ -187,6 +187,84 @@ def test_schema_evolution_adds_columns_and_refuses_type_changes(
     ):
         write_partition(store, "t", day(DAYS[2]), pa.table({"x": ["oops"]}))
     assert store.list_partitions("t") == [day(DAYS[0]), day(DAYS[1])]
+
+
+def test_an_integer_column_that_comes_out_as_float_one_day_widens_to_double(
+    store: Store,
+) -> None:
+    # a left join leaves NaN one day (float), the next day is all integers again
+    write_partition(store, "t", day(DAYS[0]), pd.DataFrame({"deals": [1, 2]}))
+    write_partition(store, "t", day(DAYS[1]), pd.DataFrame({"deals": [3.0, float("nan")]}))
+    write_partition(store, "t", day(DAYS[2]), pd.DataFrame({"deals": [4, 5]}))
+    table = store.read("t", [day(d) for d in DAYS[:3]], pa.Table).sort_by("date")
+    assert table.schema.field("deals").type == pa.float64()
+    assert table.column("deals").to_pylist()[:3] == [1.0, 2.0, 3.0]
+    assert table.column("deals").to_pylist()[4:] == [4.0, 5.0]
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "wider"),
+    [
+        (pa.int32(), pa.int64(), pa.int64()),
+        (pa.int64(), pa.int32(), pa.int64()),
+        (pa.float32(), pa.float64(), pa.float64()),
+        (pa.int32(), pa.float32(), pa.float64()),
+        (pa.float64(), pa.int64(), pa.float64()),
+        (pa.string(), pa.large_string(), None),
+        (pa.null(), pa.int64(), pa.int64()),
+    ],
+)
+def test_safe_widening_is_accepted_and_reads_the_wider_type(
+    store: Store, first: pa.DataType, second: pa.DataType, wider: pa.DataType | None
+) -> None:
+    first_values = [None] if first == pa.null() else (["a"] if first == pa.string() else [1])
+    second_values = ["b"] if second == pa.large_string() else [2]
+    write_partition(store, "t", day(DAYS[0]), pa.table({"x": pa.array(first_values, first)}))
+    write_partition(store, "t", day(DAYS[1]), pa.table({"x": pa.array(second_values, second)}))
+    table = store.read("t", [day(DAYS[0]), day(DAYS[1])], pa.Table).sort_by("date")
+    if wider is None:  # string width variants: any string type
+        assert pa.types.is_string(table.schema.field("x").type) or pa.types.is_large_string(
+            table.schema.field("x").type
+        )
+    else:
+        assert table.schema.field("x").type == wider
+    assert table.column("x").to_pylist() == [*first_values, *second_values]
+
+
+@pytest.mark.parametrize(
+    ("stored", "written"),
+    [
+        (pa.array([1.5]), pa.array(["text"])),
+        (pa.array(["text"]), pa.array([1])),
+        (pa.array([1]), pa.array([True])),
+    ],
+)
+def test_an_unsafe_type_change_is_refused_naming_the_command_that_fixes_it(
+    store: Store, stored: pa.Array, written: pa.Array
+) -> None:
+    write_partition(store, "sales/t", day(DAYS[0]), pa.table({"x": stored}))
+    with pytest.raises(SchemaChangeError) as caught:
+        write_partition(store, "sales/t", day(DAYS[1]), pa.table({"x": written}))
+    message = str(caught.value)
+    assert "sales/t [date=2025-03-02]: column 'x' changes type from " in message
+    assert "partita wipe sales/t" in message
+    assert caught.value.retryable is False
+    assert store.list_partitions("sales/t") == [day(DAYS[0])]
+
+
+def test_delete_removes_a_partition_or_the_whole_asset_and_its_types(store: Store) -> None:
+    for value in DAYS[:3]:
+        write_partition(store, "t", day(value), pa.table({"x": [1.5]}))
+    store.delete("t", day(DAYS[0]))
+    store.delete("t", day(DAYS[6]))  # not stored: nothing to do
+    assert store.list_partitions("t") == [day(DAYS[1]), day(DAYS[2])]
+    with pytest.raises(StorageError, match="not stored"):
+        store.read("t", [day(DAYS[0])])
+    store.delete("t")
+    assert store.list_partitions("t") == []
+    # the asset starts afresh: the old column type is gone with it
+    write_partition(store, "t", day(DAYS[0]), pa.table({"x": ["text now"]}))
+    assert store.read("t", [day(DAYS[0])], pa.Table).column("x").to_pylist() == ["text now"]
 
 
 def test_discard_leaves_the_published_version(store: Store) -> None:

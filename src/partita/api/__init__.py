@@ -72,6 +72,7 @@ if TYPE_CHECKING:
         materialize,
         project_ref,
     )
+    from partita.api.wiping import WipeResult, wipe
 
 _LAZY: dict[str, str] = {
     "AssetInfo": "partita.api.project",
@@ -91,6 +92,7 @@ _LAZY: dict[str, str] = {
     "RunOutcome": "partita.api.running",
     "RunResult": "partita.api.running",
     "TaskState": "partita.api.running",
+    "WipeResult": "partita.api.wiping",
     "add_dynamic_partitions": "partita.api.catalog",
     "as_project": "partita.api.project",
     "attempt_json": "partita.api.catalog",
@@ -119,6 +121,7 @@ _LAZY: dict[str, str] = {
     "run_summary_json": "partita.api.catalog",
     "runs": "partita.api.catalog",
     "status_report": "partita.api.freshness",
+    "wipe": "partita.api.wiping",
 }
 
 
@@ -142,6 +145,7 @@ __all__ = [
     "RunOutcome",
     "RunResult",
     "TaskState",
+    "WipeResult",
     "add_dynamic_partitions",
     "as_project",
     "attempt_json",
@@ -170,4 +174,5 @@ __all__ = [
     "run_summary_json",
     "runs",
     "status_report",
+    "wipe",
 ]

@@ -90,6 +90,7 @@ COMMANDS: dict[str, str] = {
     "check": "partita.cli.check_commands:check_command",
     "freshness": "partita.cli.freshness_commands:freshness_command",
     "status": "partita.cli.freshness_commands:status_command",
+    "wipe": "partita.cli.wipe_command:wipe_command",
 }
 
 

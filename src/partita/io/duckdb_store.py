@@ -9,7 +9,15 @@ columns. Published partitions (even empty ones) are recorded in
 Overwrite = ``DELETE`` of the partition's rows + ``INSERT`` of the staged rows
 in one transaction, with the partition values as bound parameters (never SQL
 text). Schema evolution happens in the same transaction: new columns are
-added; an incompatible type change is refused naming the column and both types.
+added, a column widens (``ALTER COLUMN ... SET DATA TYPE``) when the new data
+needs a wider type (see :mod:`partita.io.schema`), data of a narrower type is
+cast into the column's type; an incompatible type change is refused naming the
+column and both types.
+
+A schema named like the database's own catalog (the file name up to its first
+dot: key ``warehouse/deals`` in ``warehouse.duckdb``) makes plain SQL such as
+``SELECT * FROM warehouse.deals`` ambiguous in DuckDB, so ``stage`` refuses
+such an asset (see :meth:`DuckDBStore.check_schema_name`).
 
 Concurrency: DuckDB lets one process at a time open a database file for
 writing, and Partita's runner writes from worker processes (DESIGN §3). So:
@@ -43,12 +51,12 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.dataset as ds
 
-from partita.errors import StorageError
+from partita.errors import DefinitionError, SchemaChangeError, StorageError
 from partita.io.arrow import load_as, resolve_type, to_arrow_reader
 from partita.io.locking import file_lock
 from partita.io.paths import PartitionPath, partition_label, validate_partition
 from partita.io.protocol import StagedWrite, WriteResult, schema_json, write_partition
-from partita.io.schema import check_evolution
+from partita.io.schema import check_evolution, wipe_hint
 from partita.io.staging import remove_stale_temps, temp_name, write_parquet
 from partita.keys import AssetKey, AssetKeyLike
 
@@ -59,6 +67,8 @@ __all__ = ["DuckDBStore", "META_SCHEMA", "quote_identifier"]
 
 META_SCHEMA = "_partita"
 _STAGED = "staged.parquet"
+_RENAMED_CATALOGS = {"main", "temp", "system"}
+"""Database file names DuckDB does not use as catalog names (it appends ``_db``)."""
 _PAUSE_IN_PUBLISH = os.environ.get("PARTITA_TEST_PAUSE_IN_PUBLISH", "")
 """Test hook (read once at import): when set to a file path, ``publish`` creates that
 file inside its transaction, after the ``DELETE`` and ``INSERT`` and before the
@@ -139,6 +149,35 @@ class DuckDBStore:
         name = f"{quote_identifier(schema)}.{quote_identifier(key.name)}"
         return name if catalog is None else f"{quote_identifier(catalog)}.{name}"
 
+    @property
+    def catalog_name(self) -> str:
+        """The name DuckDB gives the database's catalog: the file name up to its first
+        dot (``warehouse`` for ``warehouse.duckdb``; ``main_db`` for ``main.duckdb``)."""
+        base = self.path.name.split(".")[0]
+        return f"{base}_db" if base.lower() in _RENAMED_CATALOGS else base
+
+    def check_schema_name(self, asset: AssetKeyLike) -> None:
+        """Refuse an asset whose schema has the database catalog's name.
+
+        DuckDB resolves ``warehouse.deals`` to a catalog or a schema; when both
+        are named ``warehouse`` (key ``warehouse/deals`` in ``warehouse.duckdb``)
+        every plain query of the table fails as ambiguous.
+
+        Raises:
+            DefinitionError: the key's prefix is the database's catalog name.
+        """
+        key = AssetKey.parse(asset)
+        schema = "/".join(key.prefix)
+        catalog = self.catalog_name
+        if schema and schema.casefold() == catalog.casefold():
+            raise DefinitionError(
+                f"asset {key}: its DuckDB schema {schema!r} has the name of the database "
+                f"{self.path.name} (catalog {catalog!r}), so SQL such as "
+                f"`SELECT * FROM {schema}.{key.name}` is ambiguous in DuckDB",
+                hint=f"rename the database file (e.g. to {catalog}_db.duckdb) or give the "
+                f"asset another key prefix than {schema!r}",
+            )
+
     @staticmethod
     def _catalog(con: duckdb.DuckDBPyConnection) -> str:
         rows = con.execute("SELECT current_database()").fetchall()
@@ -178,9 +217,12 @@ class DuckDBStore:
         Raises:
             StorageError: no data, an invalid partition, or a partition column
                 that disagrees with ``partition``.
+            DefinitionError: the asset's schema has the database's name
+                (:meth:`check_schema_name`).
         """
         key = AssetKey.parse(asset)
         table = self.table_name(key)
+        self.check_schema_name(key)
         part = validate_partition(partition)
         reader = to_arrow_reader(data)
         if reader is None:
@@ -244,10 +286,10 @@ class DuckDBStore:
         ).fetchall()
         recorded = found[0] if found else None
         if recorded is not None and json.loads(recorded[0]) != dims:
-            raise StorageError(
+            raise SchemaChangeError(
                 f"{where}: the asset is stored with partition dimensions "
                 f"{json.loads(recorded[0])}, not {dims}",
-                hint="delete the asset's stored data before changing its partitioning",
+                hint=wipe_hint(str(key)),
             )
         staged = con.read_parquet(path)
         new = {name: str(t) for name, t in zip(staged.columns, staged.types, strict=True)}
@@ -264,8 +306,13 @@ class DuckDBStore:
             con.execute(f"CREATE TABLE {table} ({columns})")
             existing = new
         else:
-            for name in check_evolution(existing, new, where):
-                con.execute(f"ALTER TABLE {table} ADD COLUMN {quote_identifier(name)} {new[name]}")
+            evolution = check_evolution(existing, new, str(key), where)
+            for name, wider in evolution.widened.items():
+                column = quote_identifier(name)
+                con.execute(f"ALTER TABLE {table} ALTER COLUMN {column} SET DATA TYPE {wider}")
+            for name, added_type in evolution.added.items():
+                con.execute(f"ALTER TABLE {table} ADD COLUMN {quote_identifier(name)} {added_type}")
+            existing = {**existing, **evolution.widened}
         condition, values = self._partition_filter(existing, part)
         con.execute(f"DELETE FROM {table}{condition}", values)
         added = [(d, v) for d, v in part if d not in staged.columns]

@@ -14,10 +14,12 @@ journaling filesystem that fsync has already committed the new folder, so the
 parent's costs little).
 
 Each write's schema is checked against a published file of the asset (see
-:mod:`partita.io.schema`). The store remembers that file's schema per asset,
-with the file's identity (device, inode, size, modification and change times):
-a later write reuses it while the file is unchanged, and reads the folder again
-once another writer (in any process) has replaced or removed that file.
+:mod:`partita.io.schema`): a safe widening is accepted as it is (each file
+keeps its own types; reading several partitions unifies them to the wider
+type). The store remembers that file's schema per asset, with the file's
+identity (device, inode, size, modification and change times): a later write
+reuses it while the file is unchanged, and reads the folder again once another
+writer (in any process) has replaced or removed that file.
 
 Reading one partition as a pandas DataFrame or Arrow table reads its file
 directly; several partitions (or a lazy type) are one ``pyarrow.dataset`` scan.
@@ -36,7 +38,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from partita.datatypes import canonical_type
-from partita.errors import StorageError
+from partita.errors import SchemaChangeError, StorageError
 from partita.io.arrow import THREADED_ROWS, load_as, resolve_type, to_arrow_reader
 from partita.io.paths import (
     PartitionPath,
@@ -47,7 +49,7 @@ from partita.io.paths import (
     validate_partition,
 )
 from partita.io.protocol import StagedWrite, WriteResult, schema_json, write_partition
-from partita.io.schema import check_evolution
+from partita.io.schema import check_evolution, wipe_hint
 from partita.io.staging import fsync_path, remove_stale_temps, temp_name, write_parquet
 from partita.keys import AssetKey, AssetKeyLike
 
@@ -205,12 +207,14 @@ class ParquetStore:
         existing = [d for d, _ in known.partition]
         where = f"{key} [{partition_label(partition)}]"
         if existing != [d for d, _ in partition]:
-            raise StorageError(
+            raise SchemaChangeError(
                 f"{where}: the asset is stored with partition dimensions "
                 f"{existing}, not {[d for d, _ in partition]}",
-                hint="delete the asset's stored partitions before changing its partitioning",
+                hint=wipe_hint(str(key)),
             )
-        check_evolution(known.types, _types(schema), where)
+        # a widened column needs nothing here: each file keeps its own types and
+        # reads unify them (see dataset)
+        check_evolution(known.types, _types(schema), str(key), where)
 
     def stage(self, asset: AssetKeyLike, partition: PartitionPath, data: object) -> StagedWrite:
         """Stream ``data`` to a hidden temp file next to the partition's file.

@@ -85,7 +85,8 @@ class Store(Protocol):
 
     What Partita calls, and all it calls: the runner stages, checks
     (``read_staged``) and publishes or discards; inputs are ``read``; the
-    freshness report and ``partita check`` list published partitions. Every
+    freshness report and ``partita check`` list published partitions;
+    ``partita wipe`` deletes them. Every
     implementation passes ``tests/integration/test_store_conformance.py``.
 
     ``data`` may be anything :func:`partita.io.to_arrow_reader` accepts;
@@ -120,6 +121,12 @@ class Store(Protocol):
 
     def list_partitions(self, asset: AssetKeyLike) -> list[PartitionPath]:
         """Every published partition of ``asset``, sorted."""
+        ...
+
+    def delete(self, asset: AssetKeyLike, partition: PartitionPath | None = None) -> None:
+        """Remove one published partition, or every one of ``asset`` (``None``), with
+        whatever the store keeps about them (a table, column types), so the next
+        write starts the asset afresh. Deleting what is not stored does nothing."""
         ...
 
 

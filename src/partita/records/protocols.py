@@ -240,6 +240,19 @@ class CatalogWriter(Protocol):
         """Record results of checks run on published data (each with its run id and time)."""
         ...
 
+    def record_wipe(
+        self, asset: str, partitions: Sequence[str | None] | None, *, now: datetime
+    ) -> list[str | None]:
+        """Record that the stored data of ``partitions`` of ``asset`` (``None``: every
+        partition; ``None`` in the list: the unpartitioned asset) was deleted at ``now``.
+
+        From then on those partitions have no latest materialization (the
+        planner sees them ``missing``) and an earlier failure of them no longer
+        counts; their history stays. Returns the partitions that had a
+        materialization.
+        """
+        ...
+
     def record_observation(self, observation: Observation) -> None:
         """Record the observed data version of a source asset's partition."""
         ...

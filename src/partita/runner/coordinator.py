@@ -304,6 +304,7 @@ class _Coordinator:
         policy = self.graph.spec(task.asset).retry
         if (
             result.outcome in (Outcome.FAILED, Outcome.TIMED_OUT)
+            and result.retryable
             and policy is not None
             and attempt.attempt < policy.max_attempts
             and not self.cancel.cancelled

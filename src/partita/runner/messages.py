@@ -70,6 +70,9 @@ class WorkResult:
         logs: captured log text (``context.log``, stdout/stderr, the traceback).
         error: the error's message (first line first), when it failed.
         duration_s: seconds spent in the worker.
+        retryable: whether another attempt may succeed (``False`` after a
+            deterministic Partita error such as an unsafe schema change or a
+            wrong declaration; the asset's retry policy is then not applied).
     """
 
     outcome: Outcome
@@ -78,3 +81,4 @@ class WorkResult:
     logs: str = ""
     error: str | None = None
     duration_s: float = 0.0
+    retryable: bool = True

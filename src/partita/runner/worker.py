@@ -28,7 +28,7 @@ from partita.assets import AssetSpec
 from partita.checks.evaluate import run_checks
 from partita.context import AssetContext
 from partita.definitions import Definitions
-from partita.errors import PartitaError, StorageError, UserCodeError
+from partita.errors import DefinitionError, PartitaError, StorageError, UserCodeError
 from partita.graph import AssetGraph
 from partita.io import ParquetStore, StagedWrite, Store, WriteResult
 from partita.io.arrow import load_as, to_arrow_reader
@@ -59,7 +59,7 @@ def resolve_store(spec: AssetSpec, definitions: Definitions, default: Store) -> 
     chosen: object = spec.store
     if isinstance(chosen, str):
         if chosen not in definitions.resources:
-            raise PartitaError(
+            raise DefinitionError(
                 f"asset {spec.key}: store={chosen!r} names no resource",
                 hint="add it to Definitions(resources={...}) or pass a store instance",
             )
@@ -69,7 +69,7 @@ def resolve_store(spec: AssetSpec, definitions: Definitions, default: Store) -> 
     if chosen is None:
         return default
     if not isinstance(chosen, Store):
-        raise PartitaError(f"asset {spec.key}: {chosen!r} is not a store")
+        raise DefinitionError(f"asset {spec.key}: {chosen!r} is not a store")
     return chosen
 
 
@@ -150,6 +150,7 @@ class WorkerRuntime:
         writes: tuple[tuple[str, WriteResult | None], ...] = ()
         checks: tuple[CheckRecord, ...] = ()
         error: str | None = None
+        retryable = True
         try:
             if self.capture_output:
                 with (
@@ -165,6 +166,7 @@ class WorkerRuntime:
             error = f"{type(exc.original).__name__}: {first}".rstrip(": ")
         except PartitaError as exc:
             error = str(exc)
+            retryable = exc.retryable
             captured.buffer.write(f"error: {error}\n")
         except Exception as exc:  # a bug of a store or of partita: keep it in the log
             error = f"{type(exc).__name__}: {exc}"
@@ -176,6 +178,7 @@ class WorkerRuntime:
             logs=captured.buffer.getvalue(),
             error=error,
             duration_s=time.perf_counter() - started,
+            retryable=retryable,
         )
 
     def _run(
@@ -195,7 +198,7 @@ class WorkerRuntime:
             kwargs[spec.config_param] = context.config
         partition = item.keys[0] if spec.partitions is not None else None
         if spec.fn is None:
-            raise PartitaError(f"asset {spec.key} has no function to run")
+            raise DefinitionError(f"asset {spec.key} has no function to run")
         try:
             value = spec.fn(**kwargs)
         except Exception as exc:

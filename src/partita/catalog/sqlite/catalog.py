@@ -61,6 +61,7 @@ from partita.records import (
     RunSummary,
     StepAttempt,
     partition_column,
+    partition_value,
 )
 
 __all__ = ["DEFAULT_CATALOG_PATH", "SQLiteCatalog"]
@@ -294,6 +295,53 @@ class SQLiteCatalog:
         """The check results of some materializations (for lineage and history)."""
         with self._db.read() as conn:
             return checks_of_materializations(conn, materialization_ids)
+
+    def record_wipe(
+        self, asset: str, partitions: Sequence[str | None] | None, *, now: datetime
+    ) -> list[str | None]:
+        """Record that the stored data of ``partitions`` (``None``: every partition)
+        of ``asset`` was deleted; return the partitions that had a materialization.
+
+        Each partition gets a ``wipes`` row (with the materialization it
+        cleared) and loses its ``latest_materialization`` row, in one
+        transaction; a whole-asset wipe adds a row without a partition, which
+        also ends the failures of partitions never built. The catalog's
+        generation moves on, so state snapshots taken before are not used again.
+        """
+        wiped_at = to_epoch(now)
+        with self._db.write() as conn:
+            latest = dict(
+                conn.execute(
+                    "SELECT partition, materialization_id FROM latest_materialization "
+                    "WHERE asset = ?",
+                    (asset,),
+                ).fetchall()
+            )
+            wanted = (
+                sorted(latest)
+                if partitions is None
+                else sorted({partition_column(p) for p in partitions})
+            )
+            conn.executemany(
+                "INSERT INTO wipes (asset, partition, materialization_id, wiped_at) "
+                "VALUES (?, ?, ?, ?)",
+                [(asset, p, latest.get(p), wiped_at) for p in wanted],
+            )
+            if partitions is None:
+                conn.execute(
+                    "INSERT INTO wipes (asset, partition, materialization_id, wiped_at) "
+                    "VALUES (?, NULL, NULL, ?)",
+                    (asset, wiped_at),
+                )
+            conn.executemany(
+                "DELETE FROM latest_materialization WHERE asset = ? AND partition = ?",
+                [(asset, p) for p in wanted if p in latest],
+            )
+            conn.execute(
+                "UPDATE catalog_meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) "
+                "WHERE key = 'generation'"
+            )
+        return [partition_value(p) for p in wanted if p in latest]
 
     def record_observation(self, observation: Observation) -> None:
         """Record the observed data version of a source asset's partition."""

@@ -258,7 +258,24 @@ _V5 = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4, _V5)
+_V6 = Migration(
+    6,
+    "wipes: each partition whose stored data `partita wipe` deleted, with the "
+    "materialization it cleared (partition NULL: the whole asset); a wipe removes the "
+    "partition's latest_materialization row, so the planner sees it as missing",
+    (
+        """CREATE TABLE wipes (
+            id INTEGER PRIMARY KEY,
+            asset TEXT NOT NULL,
+            partition TEXT,
+            materialization_id INTEGER REFERENCES materializations (id),
+            wiped_at REAL NOT NULL
+        )""",
+        "CREATE INDEX wipes_by_partition ON wipes (asset, partition, wiped_at)",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
 """Every schema version in order; ``MIGRATIONS[i].version == i + 1``."""
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

@@ -71,7 +71,8 @@ FROM input_edges WHERE materialization_id > ?
 # Cancelled and abandoned count: the worker may have published before the
 # coordinator could record it, so the partition is rebuilt to make data and
 # catalog agree again. A source partition's failed attempt is a failed
-# observation; a later observation of it ends the failure.
+# observation; a later observation of it ends the failure. A later wipe of the
+# partition's data ends it too: the partition is then missing.
 _FAILED = f"""
 SELECT f.asset, f.partition, f.status, COALESCE(f.error, '')
 FROM step_attempts f
@@ -87,6 +88,10 @@ WHERE f.status IN ('failed', 'timed_out', 'abandoned', 'cancelled')
       SELECT 1 FROM observations o
       WHERE o.asset = f.asset AND o.partition = f.partition
         AND o.observed_at >= COALESCE(f.finished_at, f.started_at))
+  AND NOT EXISTS (
+      SELECT 1 FROM wipes w
+      WHERE w.asset = f.asset AND (w.partition = f.partition OR w.partition IS NULL)
+        AND w.wiped_at >= COALESCE(f.finished_at, f.started_at))
 """
 
 _OBSERVATIONS = f"""
