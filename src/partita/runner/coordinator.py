@@ -231,10 +231,11 @@ class _Coordinator:
             task = self.tasks.tasks[index]
             mine = self._items(task)
             if all(item in acquired for item in mine):
-                holder = self.lease_waits.stop(index)
-                if holder is not None and built_meanwhile(self.catalog, self.versions, task):
+                self.lease_waits.stop(index)
+                builder = built_meanwhile(self.catalog, self.versions, task, self.run_id)
+                if builder is not None:
                     self.to_release.extend(mine)
-                    self._skip(index, f"built by run {holder}", outputs_current=True)
+                    self._skip(index, f"built by run {builder}", outputs_current=True)
                     continue
                 self._dispatch(index)
             else:
