@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import pytest
 from tests.conftest import run_cli, write_project
 
 NOTIFY = """
+import json
 import os
 import time
 from pathlib import Path
@@ -95,3 +97,24 @@ def test_a_forced_run_skips_a_side_effect_another_run_built_after_it_planned(
     # forced again after that build: this run did plan after it, so it sends again
     run_cli(["materialize", "notify", "--partition", "2025-01-01", "--force"], folder, check=True)
     assert len(_sent(folder)) == 2
+
+
+def test_a_side_effect_is_recorded_with_no_data_and_shown_as_such(tmp_path: Path) -> None:
+    folder = write_project(tmp_path / "p", NOTIFY)
+    run_cli(["materialize"], folder, check=True)
+    history = run_cli(["history", "notify"], folder, check=True).stdout
+    assert history.count("no data") == 2, history
+    assert "no data" not in run_cli(["history", "gate"], folder, check=True).stdout
+    builds = json.loads(run_cli(["history", "notify", "--json"], folder, check=True).stdout)
+    assert [m["has_data"] for m in builds["materializations"]] == [False, False]
+    assert {m["rows"] for m in builds["materializations"]} == {None}
+    lineage = run_cli(["lineage", "notify", "--partition", "2025-01-01"], folder, check=True)
+    assert "notify 2025-01-01  no data" in lineage.stdout
+    status = run_cli(["status"], folder, check=True).stdout
+    assert "notify (side effect)" in status and "gate (side effect)" not in status
+    report = json.loads(run_cli(["status", "--json"], folder, check=True).stdout)
+    assert {a["asset"]: a["side_effect"] for a in report["assets"]} == {
+        "gate": False,
+        "notify": True,
+    }
+    assert {a["asset"]: a["fresh"] for a in report["assets"]} == {"gate": 2, "notify": 2}
