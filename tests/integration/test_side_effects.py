@@ -9,8 +9,11 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
+import partita
+from partita import Definitions, asset
 from tests.conftest import run_cli, write_project
 
 NOTIFY = """
@@ -118,3 +121,29 @@ def test_a_side_effect_is_recorded_with_no_data_and_shown_as_such(tmp_path: Path
         "notify": True,
     }
     assert {a["asset"]: a["fresh"] for a in report["assets"]} == {"gate": 2, "notify": 2}
+
+
+def test_reading_a_side_effect_fails_clearly_and_deps_orders_after_it(tmp_path: Path) -> None:
+    @asset
+    def refresh() -> None:
+        """A dashboard refresh: nothing to store."""
+
+    @asset
+    def reads_it(refresh: pd.DataFrame) -> pd.DataFrame:
+        return refresh
+
+    @asset(deps=[refresh])
+    def after_it() -> pd.DataFrame:
+        return pd.DataFrame({"ok": [True]})
+
+    result = partita.materialize(Definitions(assets=[refresh, reads_it, after_it]), home=tmp_path)
+    assert {o.asset: str(o.status) for o in result.outcomes} == {
+        "refresh": "succeeded",
+        "reads_it": "failed",
+        "after_it": "succeeded",
+    }
+    (failed,) = [o for o in result.outcomes if o.asset == "reads_it"]
+    assert failed.error == (
+        "refresh stores no data (a side effect: its function returned None), "
+        "so parameter 'refresh' cannot read it"
+    )

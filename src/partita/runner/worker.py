@@ -309,6 +309,15 @@ class WorkerRuntime:
         for read in reads:
             if read.param is None:
                 continue
+            if read.no_data:
+                where = read.upstream
+                if read.no_data != ("",):
+                    where = f"{where} [{_label(read.no_data)}]"
+                raise PartitaError(
+                    f"{where} stores no data (a side effect: its function returned None), "
+                    f"so parameter {read.param!r} cannot read it",
+                    hint=f"to run after it without reading it, use deps=[{read.upstream!r}]",
+                )
             up_key = AssetKey(read.upstream)
             up_spec = self.graph.spec(up_key)
             annotation = spec.annotations.get(read.param)
