@@ -125,14 +125,14 @@ class InputColumns:
             return cls(drop=tuple(definitions))
         typed: dict[str, dict[str, Any]] = {}
         types: dict[str, pa.DataType] = {}
-        assert upstream.partitions is not None or not definitions
+        whole = upstream.partitions
         for dim, part in definitions.items():
-            if not part.is_time:
+            if whole is None or not part.is_time:
                 continue
             hourly = isinstance(part, HourlyPartitions)
             values: dict[str, Any] = {}
             for key in keys:
-                text = upstream.partitions.split(key)[dim] if upstream.partitions else key
+                text = whole.split(key)[dim]
                 start = part.time_window(text).start
                 values[text] = start.astimezone(UTC) if hourly else start.date()
             typed[dim] = values
