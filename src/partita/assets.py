@@ -48,10 +48,16 @@ class In:
         mapping: which upstream partitions each downstream partition reads;
             default: identity for equal partitions, all partitions for an
             unpartitioned downstream.
+        partition_columns: hand the parameter the upstream's partition columns
+            (``date``, ``region``...) that a read adds, time dimensions typed
+            (``date`` for daily, weekly and monthly, a UTC timestamp for
+            hourly); by default they are left out (columns the upstream wrote
+            itself are always kept).
     """
 
     key: AssetKeyLike | AssetSpec | None = None
     mapping: PartitionMapping | None = None
+    partition_columns: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,12 +66,13 @@ class AssetDep:
 
     ``param`` is the function parameter that receives the data (``None`` for an
     order-only dependency); ``key`` is ``None`` when the graph resolves the
-    parameter's name to an asset.
+    parameter's name to an asset; ``partition_columns`` as in :class:`In`.
     """
 
     param: str | None
     key: AssetKey | None
     mapping: PartitionMapping | None = None
+    partition_columns: bool = False
 
     @property
     def name(self) -> str:
@@ -176,7 +183,7 @@ def _analyse(
             spec = ins[name]
             if isinstance(spec, In):
                 dep_key = None if spec.key is None else _dep_key(spec.key, where)
-                declared.append(AssetDep(name, dep_key, spec.mapping))
+                declared.append(AssetDep(name, dep_key, spec.mapping, spec.partition_columns))
             else:
                 declared.append(AssetDep(name, _dep_key(spec, where)))
         elif name == "context" or annotation is AssetContext:

@@ -25,7 +25,7 @@ from partita.definitions import Definitions
 from partita.errors import CycleError, DefinitionError, UnknownAssetError
 from partita.keys import AssetKey
 from partita.mappings import PartitionMapping, default_mapping
-from partita.versions import CodeVersion
+from partita.versions import PARTITION_COLUMNS, CodeVersion
 
 __all__ = ["AssetGraph", "Edge"]
 
@@ -356,6 +356,10 @@ class AssetGraph:
                 out[key] = CodeVersion.explicit(spec.code_version)
             elif spec.fn is not None:
                 out[key] = CodeVersion.of(spec.fn)
+                asked = sorted(str(d.param) for d in spec.deps if d.partition_columns)
+                if asked:  # they change what the function receives
+                    parts = {**dict(out[key].components), PARTITION_COLUMNS: ",".join(asked)}
+                    out[key] = CodeVersion.combine(parts)
             else:
                 out[key] = CodeVersion.explicit("")
         return out

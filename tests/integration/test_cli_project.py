@@ -106,3 +106,17 @@ def test_errors_are_one_line_with_a_hint(tmp_path: Path) -> None:
     usage = run_cli(["graph", "--format", "png"], project)
     assert usage.returncode == 2 and "png" in usage.stderr
     assert run_cli(["no-such-command"], project).returncode == 2
+
+
+def test_file_option_before_or_after_the_command(tmp_path: Path) -> None:
+    project = write_project(tmp_path / "p", PROJECT, pyproject=False)
+    (project / "defs.py").rename(project / "pipeline.py")
+    after = run_cli(["list", "--json", "-f", "pipeline.py"], project, check=True)
+    before = run_cli(["-f", "pipeline.py", "list", "--json"], project, check=True)
+    assert json.loads(before.stdout) == json.loads(after.stdout)
+    assert len(json.loads(before.stdout)["assets"]) == 3
+    same = run_cli(["--file", "pipeline.py", "plan", "-f", "pipeline.py"], project, check=True)
+    assert "raw_orders" in same.stdout
+    clash = run_cli(["-f", "pipeline.py", "list", "-f", "other.py"], project)
+    assert clash.returncode == 2
+    assert "-f/--file is given twice" in clash.stderr

@@ -325,15 +325,16 @@ def test_a_change_reverted_before_the_reader_ran_runs_nothing_downstream(
 
 def test_a_mapping_that_reads_no_partition_passes_an_empty_frame(tmp_path: Path) -> None:
     """Found by test_minimality: a window clipped at the first day, a StaticMap key without
-    entries: the function runs with no rows (and the dimension column), not an error."""
+    entries: the function runs with no rows, not an error. Like any input it has no
+    partition column unless its In(partition_columns=True) asks."""
     project = _project(tmp_path / "p", "VALUE = 1\n" + REVERT)
     result = materialize(project, "days,previous,regions", executor="inprocess", now=NOW)
     assert result.status == "succeeded", result.summary_lines()
     store = ParquetStore(project.data_path)
     first = store.read("previous", [(("date", "2025-01-01"),)])
     second = store.read("previous", [(("date", "2025-01-02"),)])
-    assert first[["rows", "columns"]].values.tolist() == [[0, "date"]]
-    assert second["rows"].tolist() == [1]
+    assert first[["rows", "columns"]].values.tolist() == [[0, ""]]
+    assert second[["rows", "columns"]].values.tolist() == [[1, "n"]]
     regions = store.read("regions", [(("key", "b"),)])
     assert regions["rows"].tolist() == [0]
 

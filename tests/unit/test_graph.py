@@ -10,6 +10,7 @@ from partita.graph import AssetGraph
 from partita.keys import AssetKey
 from partita.mappings import AllPartitions, Identity, TimeWindow
 from partita.partitions import DailyPartitions, StaticPartitions
+from partita.versions import PARTITION_COLUMNS, describe_code_changes
 
 DAILY = DailyPartitions(start="2025-01-01", end="2025-01-31")
 
@@ -185,3 +186,24 @@ def test_resolve_and_code_versions() -> None:
     assert len(graph.code_version(AssetKey("report"))) >= 8
     with pytest.raises(UnknownAssetError, match="did you mean 'report'"):
         graph.resolve("reprot")
+
+
+def test_asking_for_partition_columns_is_part_of_the_code_version() -> None:
+    @asset(partitions=DAILY)
+    def orders() -> None: ...
+
+    def report(orders: pd.DataFrame) -> int:
+        return len(orders)
+
+    plain = asset(ins={"orders": In(mapping=AllPartitions())})(report)
+    asked = asset(ins={"orders": In(mapping=AllPartitions(), partition_columns=True)})(report)
+    versions = [
+        AssetGraph(Definitions(assets=[orders, spec])).code_components(AssetKey("report"))
+        for spec in (plain, asked)
+    ]
+    assert versions[0].version != versions[1].version
+    assert (PARTITION_COLUMNS, "orders") in versions[1].components
+    assert describe_code_changes(dict(versions[0].components), dict(versions[1].components)) == [
+        "`In(partition_columns=True)` is now used"
+    ]
+    assert dict(versions[0].components).keys() < dict(versions[1].components).keys()

@@ -295,6 +295,7 @@ def materialization_json(mat: Materialization) -> dict[str, Any]:
         "asset": mat.asset,
         "partition": mat.partition,
         "data_version": mat.data_version,
+        "has_data": mat.has_data,
         "code_version": mat.code_version,
         "config_hash": mat.config_hash,
         "rows": mat.rows,

@@ -6,6 +6,7 @@ import functools
 import json
 import sys
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from importlib import import_module
 from pathlib import Path
 from typing import Any, TypeVar
@@ -16,7 +17,17 @@ from rich.measure import Measurement
 
 from partita.api import load_project
 
-__all__ = ["COMMANDS", "LazyGroup", "cli", "pass_project", "print_json", "show", "stderr", "stdout"]
+__all__ = [
+    "COMMANDS",
+    "LazyGroup",
+    "ProjectOptions",
+    "cli",
+    "pass_project",
+    "print_json",
+    "show",
+    "stderr",
+    "stdout",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -44,8 +55,20 @@ def print_json(data: object) -> None:
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
 
 
+@dataclass(frozen=True)
+class ProjectOptions:
+    """``-f/--file`` and ``-m/--module`` given before the command (``partita -f defs.py plan``)."""
+
+    file: Path | None = None
+    module: str | None = None
+
+
 def pass_project(command: F) -> F:
-    """Add ``-f/--file`` and ``-m/--module`` to a command and pass it the loaded project."""
+    """Add ``-f/--file`` and ``-m/--module`` to a command and pass it the loaded project.
+
+    Both options may also be given before the command (they are options of the
+    ``partita`` group too): ``partita -f defs.py plan`` = ``partita plan -f defs.py``.
+    """
 
     @click.option(
         "-f",
@@ -64,6 +87,13 @@ def pass_project(command: F) -> F:
     def wrapper(
         *args: Any, definitions_file: Path | None, definitions_module: str | None, **kwargs: Any
     ) -> Any:
+        before = click.get_current_context().find_object(ProjectOptions) or ProjectOptions()
+        if before.file is not None and definitions_file not in (None, before.file):
+            raise click.UsageError("-f/--file is given twice with different files")
+        if before.module is not None and definitions_module not in (None, before.module):
+            raise click.UsageError("-m/--module is given twice with different modules")
+        definitions_file = definitions_file or before.file
+        definitions_module = definitions_module or before.module
         if definitions_file is not None and definitions_module is not None:
             raise click.UsageError("give -f/--file or -m/--module, not both")
         project = load_project(file=definitions_file, module=definitions_module)
@@ -121,7 +151,24 @@ class LazyGroup(click.Group):
     lazy=COMMANDS,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+@click.option(
+    "-f",
+    "--file",
+    "definitions_file",
+    type=click.Path(path_type=Path),
+    help="Python file holding the project's Definitions (also accepted after the command).",
+)
+@click.option(
+    "-m",
+    "--module",
+    "definitions_module",
+    help="Module holding the project's Definitions (also accepted after the command).",
+)
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @click.version_option(package_name="partita", prog_name="partita")
-def cli(debug: bool) -> None:
+@click.pass_context
+def cli(
+    ctx: click.Context, definitions_file: Path | None, definitions_module: str | None, debug: bool
+) -> None:
     """Partita: partitioned data assets, exact staleness, lineage."""
+    ctx.obj = ProjectOptions(definitions_file, definitions_module)

@@ -66,6 +66,11 @@ def short(text: str, width: int = 8) -> str:
     return text[:width]
 
 
+def data_label(data_version: str) -> str:
+    """A short data version, or ``no data`` for a side effect (the function returned None)."""
+    return short(data_version) if data_version else "no data"
+
+
 def relative(moment: datetime, now: datetime) -> str:
     """``moment`` relative to ``now``: ``just now``, ``5m ago``, ``in 2h``."""
     seconds = (now - moment).total_seconds()
@@ -139,7 +144,7 @@ def _node_label(
     label = Text(node.asset, style="bold")
     if node.partition is not None:
         label.append(f" {node.partition}")
-    label.append(f"  {short(node.data_version)}", style="cyan")
+    label.append(f"  {data_label(node.data_version)}", style="cyan")
     label.append(f"  {when(node.created_at, now)}", style="dim")
     label.append(f"  run {node.run_id}", style="dim")
     found = (checks or {}).get(node.materialization_id, [])
@@ -334,7 +339,7 @@ def history_command(
         table.add_row(
             Text(when(mat.created_at, now)),
             Text(mat.partition or "-"),
-            Text(short(mat.data_version), style="cyan"),
+            Text(data_label(mat.data_version), style="cyan"),
             "-" if mat.rows is None else f"{mat.rows:,}",
             size(mat.bytes),
             Text(short(mat.code_version) or "-"),

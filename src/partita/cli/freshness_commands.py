@@ -58,8 +58,11 @@ def render_status(report: StatusReport) -> None:
             )
             if len(subset) and item.partitioned
         ]
+        name = Text(str(item.asset))
+        if item.side_effect:
+            name.append(" (side effect)", style="dim")
         table.add_row(
-            Text(str(item.asset)),
+            name,
             Text(str(item.partitions)),
             Text(str(item.fresh), style="green" if item.fresh == item.partitions else ""),
             Text(str(len(item.stale)), style="yellow" if len(item.stale) else ""),

@@ -168,7 +168,8 @@ class AssetStatus:
     """One asset's partitions by state: counts, and the non-fresh ones as subsets.
 
     ``fresh + stale + missing + failed == partitions``. An unpartitioned asset
-    has one partition.
+    has one partition. ``side_effect``: the asset's builds store no data (its
+    function returns ``None``: a notification, a refresh).
     """
 
     asset: AssetKey
@@ -179,6 +180,7 @@ class AssetStatus:
     stale: PartitionSubset
     missing: PartitionSubset
     failed: PartitionSubset
+    side_effect: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (see docs/freshness.md)."""
@@ -194,6 +196,7 @@ class AssetStatus:
             "stale_partitions": _subset_json(self.stale),
             "missing_partitions": _subset_json(self.missing),
             "failed_partitions": _subset_json(self.failed),
+            "side_effect": self.side_effect,
         }
 
 

@@ -47,6 +47,7 @@ def status(
     now = now.astimezone(UTC)
     chosen = select(graph, selection)
     states = build_states(graph, state, chosen, planned, now, dynamic)
+    side_effects = _side_effects(state)
     rows: list[AssetStatus] = []
     for key in chosen:
         part = states[key]
@@ -60,6 +61,15 @@ def status(
                 stale=subset_of(part, part.stale_mask),
                 missing=subset_of(part, part.missing_mask),
                 failed=subset_of(part, part.failed_mask),
+                side_effect=str(key) in side_effects,
             )
         )
     return StatusReport(now=now, assets=tuple(rows))
+
+
+def _side_effects(state: PlannerState) -> set[str]:
+    """Assets whose latest builds all stored no data (an empty data version)."""
+    assets = state.latest.column("asset").to_pylist()
+    versions = state.latest.column("data_version").to_pylist()
+    with_data = {a for a, v in zip(assets, versions, strict=True) if v}
+    return {str(a) for a in assets} - {str(a) for a in with_data}

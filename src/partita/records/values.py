@@ -211,6 +211,12 @@ class Materialization:
         """:func:`partition_hash` of this partition at this data version."""
         return partition_hash(self.asset, self.partition, self.data_version)
 
+    @property
+    def has_data(self) -> bool:
+        """False for a side-effect asset's build: its function returned ``None`` and
+        nothing was stored (no data version, rows or location)."""
+        return self.data_version != ""
+
 
 @dataclass(frozen=True, slots=True)
 class CheckRecord:

@@ -51,6 +51,7 @@ from partita.runner.failed_observations import record_failed_observations
 from partita.runner.inputs import CurrentVersions
 from partita.runner.leasing import LeaseWaits, built_meanwhile
 from partita.runner.messages import Outcome, WorkItem, WorkResult
+from partita.runner.partition_columns import WrittenColumns
 from partita.runner.process_executor import ProjectRef
 from partita.runner.recording import Attempt, Retry, RunRecorder
 from partita.runner.source_checks import SourceChecks
@@ -151,6 +152,7 @@ class _Coordinator:
             name for name in needed if graph.spec(name).is_source and graph.spec(name).fn is None
         )
         self.versions = CurrentVersions(catalog.planner_state(sorted(needed)), unobserved)
+        self.written = WrittenColumns(catalog)
 
     # -- helpers ---------------------------------------------------------------
 
@@ -231,10 +233,11 @@ class _Coordinator:
             task = self.tasks.tasks[index]
             mine = self._items(task)
             if all(item in acquired for item in mine):
-                holder = self.lease_waits.stop(index)
-                if holder is not None and built_meanwhile(self.catalog, self.versions, task):
+                self.lease_waits.stop(index)
+                builder = built_meanwhile(self.catalog, self.versions, task, self.run_id)
+                if builder is not None:
                     self.to_release.extend(mine)
-                    self._skip(index, f"built by run {holder}", outputs_current=True)
+                    self._skip(index, f"built by run {builder}", outputs_current=True)
                     continue
                 self._dispatch(index)
             else:
@@ -266,7 +269,7 @@ class _Coordinator:
             asset=str(task.asset),
             keys=task.keys,
             attempt=attempt,
-            reads=self.versions.reads(task),
+            reads=self.written.reads(self.graph, self.versions.reads(task)),
             config_json=self.options.configs.get(str(task.asset)),
         )
         handle = self.next_handle
@@ -292,6 +295,7 @@ class _Coordinator:
             )
             for key, mid, data_version in written:
                 self.versions.set(asset, key, mid, data_version)
+            self.written.forget(asset)
             self.board.succeed(index, result.duration_s)
             self.to_release.extend(self._items(task))
             return

@@ -3,9 +3,14 @@
 Before building a partition the coordinator takes a catalog lease on it. When
 another live run holds the lease, the task waits (:class:`LeaseWaits`): it is
 looked at again every half second or so and skipped once it waited longer than
-:attr:`~partita.runner.RunOptions.lease_wait_s`. When the lease comes free,
-:func:`built_meanwhile` tells whether the other run built every partition of
-the task, in which case there is nothing left to build.
+:attr:`~partita.runner.RunOptions.lease_wait_s`.
+
+Once a task holds its leases, :func:`built_meanwhile` tells whether another
+run built every partition of the task after this run planned (with or without
+waiting for it: the other run may have finished before this one got there),
+from the same code, config and inputs the task would use now. Then there is
+nothing left to build, and a side effect (a notification) is not repeated; a
+run planned (or forced) after that build does build again.
 """
 
 from __future__ import annotations
@@ -75,19 +80,58 @@ class LeaseWaits:
         return True
 
 
-def built_meanwhile(catalog: CatalogReader, versions: CurrentVersions, task: Task) -> bool:
-    """After waiting for another run: whether it built every partition of ``task``.
+def built_meanwhile(
+    catalog: CatalogReader, versions: CurrentVersions, task: Task, run_id: str
+) -> str | None:
+    """Whether another run built every partition of ``task`` after run ``run_id`` planned.
 
-    When it did, ``versions`` is updated to what it built.
+    Each partition's latest materialization must be newer than the one the run
+    started with, made by another run with the task's code version and config
+    hash, from exactly the inputs the task would read now (upstream partitions
+    and data versions). Returns that run's id (the last one, when several
+    built the partitions), and updates ``versions`` to what it built; ``None``
+    when the task must be built.
     """
     asset = str(task.asset)
     newer: list[tuple[str, Materialization]] = []
     for key in task.keys:
         latest = catalog.latest_materialization(asset, partition_value(key))
-        before = versions.latest_at_start(asset, key)
-        if latest is None or latest.materialization_id == before:
-            return False
+        if (
+            latest is None
+            or latest.materialization_id is None
+            or latest.materialization_id == versions.latest_at_start(asset, key)
+            or latest.run_id == run_id
+            or latest.code_version != task.code_version
+            or latest.config_hash != task.config_hash
+        ):
+            return None
         newer.append((key, latest))
+    recorded = _inputs_by_materialization(
+        catalog, [m.materialization_id for _, m in newer if m.materialization_id is not None]
+    )
+    for (_, mat), now_read in zip(newer, versions.inputs(task), strict=True):
+        wanted = {
+            (i.upstream_asset, i.upstream_partition or "", i.upstream_data_version)
+            for i in now_read
+        }
+        if recorded.get(mat.materialization_id or 0, set()) != wanted:
+            return None
     for key, mat in newer:
         versions.set(asset, key, mat.materialization_id, mat.data_version)
-    return True
+    return newer[-1][1].run_id
+
+
+def _inputs_by_materialization(
+    catalog: CatalogReader, ids: list[int]
+) -> dict[int, set[tuple[str, str, str]]]:
+    table = catalog.inputs_of(ids)
+    found: dict[int, set[tuple[str, str, str]]] = {mid: set() for mid in ids}
+    for mid, upstream, partition, data_version in zip(
+        table.column("materialization_id").to_pylist(),
+        table.column("upstream_asset").to_pylist(),
+        table.column("upstream_partition").to_pylist(),
+        table.column("upstream_data_version").to_pylist(),
+        strict=True,
+    ):
+        found.setdefault(int(mid), set()).add((str(upstream), partition or "", str(data_version)))
+    return found

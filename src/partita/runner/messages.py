@@ -19,12 +19,17 @@ __all__ = ["Outcome", "ReadRequest", "WorkItem", "WorkResult"]
 
 @dataclass(frozen=True, slots=True)
 class ReadRequest:
-    """One upstream asset a task reads: the parameter (``None``: order-only) and
-    the upstream partition keys that are materialized now (``""`` when unpartitioned)."""
+    """One upstream asset a task reads: the parameter (``None``: order-only), the
+    upstream partition keys that are materialized now (``""`` when unpartitioned),
+    the upstream's dimension columns that its data holds itself (not added by
+    the read; see :mod:`partita.runner.partition_columns`), and the keys whose
+    latest build stored no data (a side-effect asset, which cannot be read)."""
 
     param: str | None
     upstream: str
     keys: tuple[str, ...]
+    written_columns: tuple[str, ...] = ()
+    no_data: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

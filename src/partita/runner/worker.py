@@ -31,7 +31,7 @@ from partita.definitions import Definitions
 from partita.errors import DefinitionError, PartitaError, StorageError, UserCodeError
 from partita.graph import AssetGraph
 from partita.io import ParquetStore, StagedWrite, Store, WriteResult
-from partita.io.arrow import load_as, to_arrow_reader
+from partita.io.arrow import load_as, resolve_type, to_arrow_reader
 from partita.keys import AssetKey
 from partita.partitions import TimeWindowRange
 from partita.records import CheckRecord
@@ -47,6 +47,7 @@ from partita.runner.checking import (
     staged_data,
 )
 from partita.runner.messages import Outcome, ReadRequest, WorkItem, WorkResult
+from partita.runner.partition_columns import InputColumns
 
 __all__ = ["WorkerRuntime", "resolve_store"]
 
@@ -304,18 +305,39 @@ class WorkerRuntime:
         return [spec.partitions.join(dict(p)) for p in paths]
 
     def _inputs(self, spec: AssetSpec, reads: Sequence[ReadRequest]) -> dict[str, Any]:
+        """The data parameters' values; partition columns a read adds are left out unless
+        the parameter's ``In(partition_columns=True)`` asks (then typed)."""
+        wanted = {d.param: d.partition_columns for d in spec.deps if d.param is not None}
         kwargs: dict[str, Any] = {}
         for read in reads:
             if read.param is None:
                 continue
+            if read.no_data:
+                where = read.upstream
+                if read.no_data != ("",):
+                    where = f"{where} [{_label(read.no_data)}]"
+                raise PartitaError(
+                    f"{where} stores no data (a side effect: its function returned None), "
+                    f"so parameter {read.param!r} cannot read it",
+                    hint=f"to run after it without reading it, use deps=[{read.upstream!r}]",
+                )
             up_key = AssetKey(read.upstream)
             up_spec = self.graph.spec(up_key)
             annotation = spec.annotations.get(read.param)
+            columns = InputColumns.plan(
+                up_spec,
+                read.keys,
+                wanted=wanted.get(read.param, False),
+                written=read.written_columns,
+            )
             if not read.keys:
-                kwargs[read.param] = load_as(_nothing_read(up_spec), annotation)
+                kwargs[read.param] = load_as(columns.table(_nothing_read(up_spec)), annotation)
                 continue
             paths = [partition_path(up_spec, k) for k in read.keys]
-            kwargs[read.param] = self.store_of(up_key).read(up_key, paths, as_type=annotation)
+            kind = resolve_type(annotation)
+            as_type = pa.Table if columns.changes and kind in ("pandas", "table") else annotation
+            value = self.store_of(up_key).read(up_key, paths, as_type=as_type)
+            kwargs[read.param] = columns.load(value, kind, annotation)
         return kwargs
 
     def _context(self, item: WorkItem, spec: AssetSpec, log: logging.Logger) -> AssetContext:
@@ -393,7 +415,7 @@ class WorkerRuntime:
 def _nothing_read(spec: AssetSpec) -> pa.Table:
     """What a parameter receives when its mapping reads no partition of ``spec`` (a window
     clipped at the first period, a StaticMap key without entries): no rows, and only the
-    dimension columns a read of stored partitions adds."""
+    dimension columns a read of stored partitions adds (shaped as for any read)."""
     dimensions = spec.partitions.dimensions if spec.partitions is not None else ()
     return pa.table({name: pa.array([], pa.string()) for name in dimensions})
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from partita.versions.code import (
     BODY,
+    PARTITION_COLUMNS,
     CodeVersion,
     code_version,
     describe_code_changes,
@@ -30,6 +31,7 @@ from partita.versions.digest import VERSION_LENGTH
 
 __all__ = [
     "BODY",
+    "PARTITION_COLUMNS",
     "VERSION_LENGTH",
     "CodeVersion",
     "DataVersionHasher",

@@ -23,10 +23,21 @@ from partita.versions.digest import short_digest
 from partita.versions.references import project_root, referenced_components
 from partita.versions.source import function_source
 
-__all__ = ["BODY", "CodeVersion", "code_version", "describe_code_changes", "sql_version"]
+__all__ = [
+    "BODY",
+    "PARTITION_COLUMNS",
+    "CodeVersion",
+    "code_version",
+    "describe_code_changes",
+    "sql_version",
+]
 
 BODY = "body"
 """The component name of the asset function's own source."""
+
+PARTITION_COLUMNS = "partition-columns"
+"""The component naming the parameters that ask ``In(partition_columns=True)`` (they
+change what the function receives)."""
 
 _KIND_LABELS = {"function": "helper", "class": "class", "constant": "constant"}
 
@@ -104,6 +115,8 @@ def code_version(fn: Callable[..., object]) -> str:
 def _describe(name: str) -> str:
     if name == BODY:
         return "the function body"
+    if name == PARTITION_COLUMNS:
+        return "`In(partition_columns=True)`"
     kind, _, where = name.partition(" ")
     file, _, qualified = where.rpartition(":")
     return f"{_KIND_LABELS.get(kind, kind)} `{qualified}` in {file}"
