@@ -51,6 +51,7 @@ __all__ = ["plan"]
 
 
 def _range_mask(
+    key: AssetKey,
     space: AssetSpace,
     request: PartitionRequest | None,
     others: Sequence[PartitionsDefinition],
@@ -58,7 +59,7 @@ def _range_mask(
     dynamic: DynamicPartitionsStore | None,
 ) -> Mask:
     """The partitions of ``space`` that a key / range request covers."""
-    requested = requested_partitions(space.definition, request, others, now, dynamic)
+    requested = requested_partitions(space.definition, request, others, now, dynamic, asset=key)
     if requested is None:
         return np.ones(space.size, dtype=np.bool_)
     return space.index.mask_of(requested)
@@ -308,6 +309,8 @@ def plan(
     Raises:
         PartitionKeyError: the requested partition or range is not valid for a
             selected asset's definition (the message names it).
+        PartitionNotYetError: a requested time partition does not exist yet at
+            ``now`` (its window is not complete); the message says when it will.
     """
     chosen = targets(graph, request.selection)
     needed = assets_needed(graph, request.selection)
@@ -316,7 +319,7 @@ def plan(
     planner = _Planner(graph, view, request, now, dynamic, failed_observations)
     for key in chosen:
         space = view.spaces[key]
-        target = _range_mask(space, request.partitions, definitions, now, dynamic)
+        target = _range_mask(key, space, request.partitions, definitions, now, dynamic)
         planner.plan_asset(key, target)
     return Plan(
         now=now,
