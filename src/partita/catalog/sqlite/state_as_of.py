@@ -28,7 +28,7 @@ from partita.records import (
     PlannerState,
 )
 
-__all__ = ["load_planner_state_as_of"]
+__all__ = ["load_planner_state_as_of", "recorded_after"]
 
 _LATEST_COLUMNS = """l.asset, l.partition, l.materialization_id, l.data_version,
        l.code_version, l.config_hash, l.output_hash, l.run_id, l.created_at"""
@@ -82,6 +82,20 @@ JOIN (SELECT MAX(id) AS id FROM observations
       GROUP BY asset, partition) newest
   ON newest.id = o.id
 """
+
+
+_RECORDED_AFTER = """
+SELECT EXISTS (SELECT 1 FROM materializations WHERE created_at > ?1)
+    OR EXISTS (SELECT 1 FROM step_attempts WHERE COALESCE(finished_at, started_at) > ?1)
+    OR EXISTS (SELECT 1 FROM observations WHERE observed_at > ?1)
+"""
+
+
+def recorded_after(conn: sqlite3.Connection, moment: datetime) -> bool:
+    """Whether anything the planner state is made of was recorded after ``moment`` (if
+    not, the state as of ``moment`` is the current one, served from the snapshot)."""
+    (found,) = conn.execute(_RECORDED_AFTER, (to_epoch(moment),)).fetchone()
+    return bool(found)
 
 
 def load_planner_state_as_of(
