@@ -18,6 +18,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -30,6 +31,9 @@ NAME = "freshness"
 DESCRIPTION = "partita freshness / status over W4 (200 assets x 1,096 days): commands and api"
 
 AT = "2026-01-01T12:00:00"
+BUILT_AT = datetime(2026, 1, 1, 6, tzinfo=UTC)
+"""When the partitions are recorded: before ``AT``, since ``--at`` counts only what the
+catalog had recorded by then."""
 CHANGED_DAY = "2025-12-31"
 
 DEFS = """
@@ -91,10 +95,11 @@ def run(quick: bool, workdir: Path) -> dict[str, object]:
     days = list(graph.spec(graph.keys[0]).partitions.keys(NOW))  # type: ignore[union-attr]
     total = len(graph) * len(days)
     with SQLiteCatalog(project.catalog_path) as catalog:
-        catalog.start_run(Run(run_id="fill", started_at=NOW))
+        catalog.start_run(Run(run_id="fill", started_at=BUILT_AT))
         upstreams = {str(k): [str(e.upstream) for e in graph.upstream_edges(k)] for k in graph.keys}
         recorded = catalog.record_materializations_bulk(
-            _fill(graph, days, "fill"), upstream_assets=upstreams
+            ((replace(m, created_at=BUILT_AT), ins) for m, ins in _fill(graph, days, "fill")),
+            upstream_assets=upstreams,
         )
         assert recorded == total, (recorded, total)
         catalog.planner_state([str(k) for k in graph.keys])  # writes the state snapshot
@@ -124,7 +129,14 @@ def run(quick: bool, workdir: Path) -> dict[str, object]:
 
     with SQLiteCatalog(project.catalog_path) as catalog:
         catalog.record_materializations_bulk(
-            [(Materialization("l0_0", CHANGED_DAY, "fill", "changed", NOW, code_version="1"), [])],
+            [
+                (
+                    Materialization(
+                        "l0_0", CHANGED_DAY, "fill", "changed", BUILT_AT, code_version="1"
+                    ),
+                    [],
+                )
+            ],
             upstream_assets={"l0_0": []},
         )
     cone = graph.descendants(graph.resolve("l0_0"))

@@ -4,8 +4,10 @@
 the value it holds now and what its last successful build read, and says which
 partitions must run for a request: missing, failed last time, forced, code
 changed, or the values of the inputs it reads differ from those it last read;
-never a partition an input of which was never built (blocked), failed in this
-run, or was stopped in this run by a failure upstream of it.
+never a partition an input of which was never built (blocked; through
+``AllPartitions(allow_missing=True)``, only when none of them was: it reads
+the ones that were), failed in this run, or was stopped in this run by a
+failure upstream of it.
 
 Which upstream partitions a partition reads is computed by hand from the
 menu's descriptions (:class:`tests.minimality_support.Kind`): time keys as
@@ -49,7 +51,7 @@ def one_dim_reads(
     table: dict[str, tuple[str, ...]],
 ) -> tuple[str, ...]:
     """The keys of ``up_keys`` that ``key`` reads through a one-dimensional mapping."""
-    if mapping == "all":
+    if mapping in ("all", "all_existing"):
         return tuple(up_keys)
     if mapping == "last":
         return tuple(up_keys[-1:])
@@ -249,10 +251,15 @@ class Oracle:
         reads: list[tuple[str, tuple[tuple[str, str], ...]]] = []
         for edge in a.edges:
             pairs: list[tuple[str, str]] = []
-            for up_key in self._upstream(a, edge, key):
+            mapped = self._upstream(a, edge, key)
+            for up_key in mapped:
                 found = self.value.get((edge.upstream, up_key))
                 if found is None:
+                    if edge.mapping == "all_existing":
+                        continue  # reads what exists
                     return None
                 pairs.append((up_key, found))
+            if mapped and not pairs:
+                return None  # blocked: not one of its inputs was ever built
             reads.append((edge.upstream, tuple(pairs)))
         return tuple(reads)

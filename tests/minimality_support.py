@@ -137,8 +137,8 @@ def mapping_choices(down: str, up: str) -> tuple[str, ...]:
     """The mappings the generator may put on an edge ``up -> down``."""
     d, u = DEFINITIONS[down], DEFINITIONS[up]
     if up == "none":
-        return ("all",)
-    choices = ["all"] if u.dims else ["all", "last"]
+        return ("all", "all_existing")
+    choices = ["all", "all_existing"] if u.dims else ["all", "all_existing", "last"]
     if down == "none":
         return tuple(choices)
     if _is_one_dim(d) and _is_one_dim(u):
@@ -159,6 +159,7 @@ _ONE_DIM = {
     "window": "TimeWindow(start_offset=-1)",
     "overlap": "TimeWindow()",
     "all": "AllPartitions()",
+    "all_existing": "AllPartitions(allow_missing=True)",
     "last": "LastPartition()",
 }
 
@@ -227,6 +228,7 @@ class Scenario:
 
     assets: tuple[AssetDraw, ...]
     steps: tuple[Step, ...]
+    first_request: tuple[object, ...] = ("all",)
 
     def asset(self, name: str) -> AssetDraw:
         """The asset called ``name``."""
@@ -243,6 +245,7 @@ class Scenario:
         for a in self.assets:
             inputs = ", ".join(f"{e.upstream} via {e.expression()}" for e in a.edges)
             lines.append(f"  {a.name} [{a.definition}] <- {inputs or 'source ' + a.name + '_src'}")
+        lines.append(f"first request: {self.first_request}")
         lines.append("steps:")
         lines.extend(
             f"  {i}: change={s.change} request={s.request}" for i, s in enumerate(self.steps)
@@ -264,10 +267,17 @@ def _static_table(
 
 @st.composite
 def scenarios(
-    draw: st.DrawFn, max_assets: int = 8, max_steps: int = 6, menu: Sequence[str] | None = None
+    draw: st.DrawFn,
+    max_assets: int = 8,
+    max_steps: int = 6,
+    menu: Sequence[str] | None = None,
+    partial_start: bool = False,
 ) -> Scenario:
     """A random DAG of 2..``max_assets`` assets (definitions from ``menu``, default all)
-    and 1..``max_steps`` steps."""
+    and 1..``max_steps`` steps. The first run builds everything, or with
+    ``partial_start`` one partition of one root asset that is read, and most
+    runs are partial runs of readers (so they meet upstream partitions that were
+    never built)."""
     names_menu = sorted(menu or DEFINITIONS)
     count = draw(st.integers(2, max_assets))
     assets: list[AssetDraw] = []
@@ -322,17 +332,27 @@ def scenarios(
             change = (kind, key)
         else:
             change = (kind,)
-        request_kind = draw(st.sampled_from(["all", "all", "all", "only", "upstream", "force"]))
+        request_kinds = ["all", "all", "all", "only", "upstream", "force"]
+        if partial_start:  # mostly partial runs, so never-built partitions stay around
+            request_kinds = ["all", "only", "only", "only", "upstream", "force"]
+        request_kind = draw(st.sampled_from(request_kinds))
         request: tuple[object, ...]
         if request_kind == "all":
             request = ("all",)
         elif request_kind == "upstream":
             request = ("upstream", draw(st.sampled_from(names)))
         else:
-            target = draw(st.sampled_from(names))
+            readers = [a.name for a in assets if a.edges]
+            # partial runs of readers meet the inputs a partial first run left missing
+            target = draw(st.sampled_from(readers if partial_start and readers else names))
             request = (request_kind, target, maybe_key(target))
         steps.append(Step(change, request))
-    return Scenario(tuple(assets), tuple(steps))
+    first: tuple[object, ...] = ("all",)
+    if partial_start:
+        read_roots = sorted({e.upstream for a in assets for e in a.edges} & set(roots))
+        target = draw(st.sampled_from(read_roots or roots))
+        first = ("only", target, key_of(target))
+    return Scenario(tuple(assets), tuple(steps), first)
 
 
 _HEADER = """

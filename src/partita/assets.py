@@ -33,7 +33,7 @@ from partita.partitions import PartitionsDefinition
 from partita.policies import Freshness, RetryPolicy, parse_duration
 from partita.references import global_reference
 
-__all__ = ["AssetDep", "AssetSpec", "In", "asset", "source"]
+__all__ = ["AssetDep", "AssetSpec", "In", "SourceDecorator", "asset", "source"]
 
 AssetKind = Literal["asset", "source"]
 
@@ -360,6 +360,52 @@ def asset(
     return decorate
 
 
+@overload
+def source(fn: Callable[..., Any], /) -> AssetSpec: ...
+
+
+@overload
+def source(
+    fn: str,
+    /,
+    *,
+    key: AssetKeyLike | None = None,
+    key_prefix: AssetKeyLike | None = None,
+    partitions: PartitionsDefinition | None = None,
+    group: str = "default",
+    owners: Iterable[str] = (),
+    tags: Mapping[str, str] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    description: str | None = None,
+    freshness: Freshness | None = None,
+    checks: Sequence[AnyCheck] = (),
+    store: object | None = None,
+    retry: RetryPolicy | None = None,
+    batch: bool = False,
+) -> AssetSpec: ...
+
+
+@overload
+def source(
+    fn: None = None,
+    /,
+    *,
+    key: AssetKeyLike | None = None,
+    key_prefix: AssetKeyLike | None = None,
+    partitions: PartitionsDefinition | None = None,
+    group: str = "default",
+    owners: Iterable[str] = (),
+    tags: Mapping[str, str] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    description: str | None = None,
+    freshness: Freshness | None = None,
+    checks: Sequence[AnyCheck] = (),
+    store: object | None = None,
+    retry: RetryPolicy | None = None,
+    batch: bool = False,
+) -> SourceDecorator: ...
+
+
 def source(
     fn: Callable[..., Any] | str | None = None,
     /,
@@ -377,7 +423,7 @@ def source(
     store: object | None = None,
     retry: RetryPolicy | None = None,
     batch: bool = False,
-) -> Any:
+) -> AssetSpec | SourceDecorator:
     """Declare a source: data Partita does not build but can observe.
 
     Decorate an ``observe`` function that returns the data version of one
@@ -396,8 +442,11 @@ def source(
     before its partitions count as failed to observe. Observe functions of
     different sources and partitions run concurrently, in threads.
 
-    ``source("landing/orders", store=...)`` without a function declares a
-    source that is never observed. Downstream assets read a source through its
+    ``@source(key="landing/orders", partitions=...)`` (keywords only) names the
+    source explicitly, like ``@asset(key=...)``. ``source("landing/orders",
+    store=...)``, with the key as the first positional argument and no
+    function, declares a source that is never observed; giving both a
+    positional key and ``key=`` is an error. Downstream assets read a source through its
     ``store``; without one, depend on it with ``deps=[...]`` and read it yourself.
     """
 
@@ -446,13 +495,48 @@ def source(
 
     if callable(fn):
         return build(fn, None)
-    if isinstance(fn, str) or (fn is None and key is not None):
+    if isinstance(fn, str):
+        if key is not None:
+            raise DefinitionError(
+                f"source({fn!r}, key={str(key)!r}): the key is given twice",
+                hint=f"declare a source without an observe function as source({fn!r}, ...); "
+                f"decorate an observe function with @source(key={str(key)!r}, ...)",
+            )
         return build(None, fn)
+    if fn is not None:
+        raise DefinitionError(
+            f"source() takes a key such as 'landing/orders' or decorates an observe "
+            f"function, got {fn!r}"
+        )
+    where = "" if key is None else f"key={str(key)!r}, "
+    return SourceDecorator(f"@source({where}...)", lambda func: build(func, None))
 
-    def decorate(func: Callable[..., Any]) -> AssetSpec:
-        return build(func, None)
 
-    return decorate
+@dataclass(frozen=True, slots=True)
+class SourceDecorator:
+    """What ``source(key=..., ...)`` (keyword arguments only) returns: a decorator.
+
+    Applied to an observe function it gives the source's :class:`AssetSpec`.
+    Listed in ``Definitions`` without a function it is refused with a hint: a
+    source without an observe function takes its key positionally,
+    ``source("landing/orders", ...)``.
+    """
+
+    usage: str
+    build: Callable[[Callable[..., Any]], AssetSpec]
+
+    def __call__(self, func: Callable[..., Any]) -> AssetSpec:
+        """Declare the source observed by ``func``."""
+        if not callable(func) or isinstance(func, AssetSpec):
+            raise DefinitionError(
+                f"{self.usage} decorates an observe function, got {func!r}",
+                hint="a source without an observe function takes its key positionally: "
+                "source('landing/orders', ...)",
+            )
+        return self.build(func)
+
+    def __repr__(self) -> str:
+        return f"<{self.usage} decorator, not applied to a function>"
 
 
 def _required_key(key: AssetKeyLike | None) -> AssetKey:

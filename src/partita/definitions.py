@@ -21,7 +21,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from partita.assets import AssetSpec
+from partita.assets import AssetSpec, SourceDecorator
 from partita.checks import CheckDefinition
 from partita.errors import DefinitionError
 from partita.project_imports import import_project_file, import_project_module
@@ -67,6 +67,12 @@ class Definitions:
         all_assets = tuple(assets)
         all_sources = tuple(sources)
         for item in (*all_assets, *all_sources):
+            if isinstance(item, SourceDecorator):
+                raise DefinitionError(
+                    f"Definitions got {item!r}",
+                    hint="a source without an observe function takes its key positionally: "
+                    "source('landing/orders', ...); with key= it decorates a function",
+                )
             if not isinstance(item, AssetSpec):
                 raise DefinitionError(
                     f"Definitions takes @asset / @source declarations, got {item!r}",

@@ -7,6 +7,7 @@ which the CLI prints under the one-line message.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import ClassVar
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "DefinitionError",
     "PartitaError",
     "PartitionKeyError",
+    "PartitionNotYetError",
     "PlanError",
     "SchemaChangeError",
     "SelectionError",
@@ -92,6 +94,17 @@ class PartitionKeyError(PartitaError):
     """A partition key (or range) is not valid for the definition that checks it."""
 
     retryable = False
+
+
+class PartitionNotYetError(PartitionKeyError):
+    """A requested partition is valid but does not exist yet at the planning time
+    (its time window is not complete); ``exists_from`` says when it will, if known."""
+
+    def __init__(
+        self, message: str, *, exists_from: datetime | None = None, hint: str | None = None
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.exists_from = exists_from
 
 
 class ConfigError(PartitaError):

@@ -229,3 +229,41 @@ def test_sigkill_while_snapshots_are_written_gives_the_cold_state(tmp_path: Path
         reader = SQLiteCatalog(path, snapshot_refresh_rows=10**9)
         assert _rows(reader.planner_state(["a"])) == _rows(_cold(path, ["a"]))
         reader.close()
+
+
+def test_the_state_as_of_a_time_is_the_state_the_catalog_had_then(tmp_path: Path) -> None:
+    """``planner_state(as_of=T)`` (for ``freshness --at``, issue 12 item 9) equals the state
+    read at ``T``: later materializations, failures and observations do not count, and a
+    partition rebuilt later counts with the materialization it had then."""
+    catalog = SQLiteCatalog(tmp_path / "c.db")
+    rng = random.Random(11)
+    start_run(catalog, "r1")
+    assets = [*ASSETS, "src"]
+    seen: list[tuple[float, tuple[list[tuple[object, ...]], ...]]] = []
+    for round_ in range(6):
+        base = 100.0 * (round_ + 1)
+        items = []
+        for _ in range(rng.randrange(1, 25)):
+            inputs = [Input("src", f"p{rng.randrange(30)}", f"s{rng.randrange(3)}")]
+            version = f"v{rng.random()}"
+            items.append(
+                (
+                    Materialization(
+                        rng.choice(ASSETS), f"p{rng.randrange(30)}", "r1", version, at(base)
+                    ),
+                    inputs,
+                )
+            )
+        catalog.record_materializations_bulk(items, upstream_assets={a: ["src"] for a in ASSETS})
+        partition = f"p{rng.randrange(30)}"
+        catalog.record_step_outcome(
+            StepAttempt(
+                "r1", "b", partition, round_ + 2, StepStatus.FAILED, at(base + 1), at(base + 2), "x"
+            )
+        )
+        catalog.record_observation(Observation("src", partition, f"o{round_}", at(base + 3)))
+        seen.append((base + 5, _rows(catalog.planner_state(assets))))
+    for moment, rows in seen:
+        assert _rows(catalog.planner_state(assets, as_of=at(moment))) == rows
+    assert _rows(catalog.planner_state(assets, as_of=at(0))) == _rows(PlannerState.empty())
+    catalog.close()

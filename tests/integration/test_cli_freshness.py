@@ -39,23 +39,23 @@ DAYS = [f"2025-03-{d}" for d in range(25, 31)]  # 2025-03-25 .. 2025-03-30 (a DS
 BUILT_AT = datetime(2025, 3, 31, 6, 30, tzinfo=UTC)
 
 
-def _record(project: Path, raw: dict[str, str], clean: list[str]) -> None:
+def _record(
+    project: Path, raw: dict[str, str], clean: list[str], *, at: datetime = BUILT_AT
+) -> None:
     """Record raw_orders partitions at the given versions, then clean_orders reading them."""
     loaded = load_project(cwd=project)
     versions = {str(k): loaded.graph.code_version(k) for k in loaded.graph.keys}
     with SQLiteCatalog(loaded.catalog_path) as catalog:
-        run_id = f"r{len(catalog.runs(now=BUILT_AT))}"
-        catalog.start_run(Run(run_id=run_id, started_at=BUILT_AT))
+        run_id = f"r{len(catalog.runs(now=at))}"
+        catalog.start_run(Run(run_id=run_id, started_at=at))
         raw_items: list[tuple[Materialization, list[Input]]] = [
-            (Materialization("raw_orders", d, run_id, v, BUILT_AT, versions["raw_orders"]), [])
+            (Materialization("raw_orders", d, run_id, v, at, versions["raw_orders"]), [])
             for d, v in raw.items()
         ]
         catalog.record_materializations_bulk(raw_items, upstream_assets={"raw_orders": []})
         clean_items = [
             (
-                Materialization(
-                    "clean_orders", d, run_id, f"c@{d}", BUILT_AT, versions["clean_orders"]
-                ),
+                Materialization("clean_orders", d, run_id, f"c@{d}", at, versions["clean_orders"]),
                 [Input("raw_orders", d, raw.get(d, f"raw@{d}"))],
             )
             for d in clean
@@ -65,14 +65,15 @@ def _record(project: Path, raw: dict[str, str], clean: list[str]) -> None:
         )
 
 
-def _fail(project: Path, partition: str) -> None:
+def _fail(project: Path, partition: str, *, at: datetime = BUILT_AT) -> None:
     loaded = load_project(cwd=project)
     with SQLiteCatalog(loaded.catalog_path) as catalog:
-        catalog.start_run(Run(run_id="failing", started_at=BUILT_AT))
-        running = StepAttempt("failing", "clean_orders", partition, 1, StepStatus.RUNNING, BUILT_AT)
+        run_id = f"failing{len(catalog.runs(now=at))}"
+        catalog.start_run(Run(run_id=run_id, started_at=at))
+        running = StepAttempt(run_id, "clean_orders", partition, 1, StepStatus.RUNNING, at)
         catalog.record_attempt_start(running)
         failed = StepAttempt(
-            "failing", "clean_orders", partition, 1, StepStatus.FAILED, BUILT_AT, BUILT_AT, "boom"
+            run_id, "clean_orders", partition, 1, StepStatus.FAILED, at, at, "boom"
         )
         catalog.record_step_outcome(failed, upstream_assets=["raw_orders"])
 
@@ -161,3 +162,35 @@ def test_a_project_that_never_ran(tmp_path: Path) -> None:
     assert not (project / ".partita" / "catalog.db").exists()
     bad = run_cli(["freshness", "--at", "yesterday"], project)
     assert bad.returncode == 1 and "invalid time 'yesterday'" in bad.stderr
+
+
+def test_at_an_earlier_time_counts_only_what_was_recorded_by_then(tmp_path: Path) -> None:
+    """Issue 12 item 9: ``--at`` in the past used materializations made after that time."""
+    project = write_project(tmp_path / "p", PROJECT)
+    _record(project, {d: f"raw@{d}" for d in DAYS}, DAYS[:-1])  # at 06:30 UTC
+    later = datetime(2025, 3, 31, 8, 0, tzinfo=UTC)
+    # after 08:00: the late day is built, another is rebuilt on a changed input, one fails
+    _record(project, {"2025-03-28": "raw changed"}, ["2025-03-30", "2025-03-28"], at=later)
+    _fail(project, "2025-03-27", at=later)
+
+    # 07:30 UTC is past the 09:00 CEST deadline of 2025-03-30, which was not built yet
+    code, data = _freshness(project, "2025-03-31T07:30", "clean_orders")
+    (item,) = data["assets"]
+    assert code == 1 and item["status"] == "missing", item
+    assert item["judged_partition"] == "2025-03-30"
+    assert item["last_materialization"] == BUILT_AT.isoformat()
+    status = json.loads(
+        run_cli(["status", "clean_orders", "--at", "2025-03-31T07:30", "--json"], project).stdout
+    )
+    (clean,) = status["assets"]
+    assert (clean["fresh"], clean["stale"], clean["missing"], clean["failed"]) == (5, 0, 1, 0)
+
+    # at 08:00 and after, the later records count
+    code, data = _freshness(project, "2025-03-31T08:00", "clean_orders")
+    (item,) = data["assets"]
+    assert item["last_materialization"] == later.isoformat()
+    status = json.loads(
+        run_cli(["status", "clean_orders", "--at", "2025-03-31T08:00", "--json"], project).stdout
+    )
+    (clean,) = status["assets"]
+    assert (clean["fresh"], clean["stale"], clean["missing"], clean["failed"]) == (5, 0, 0, 1)

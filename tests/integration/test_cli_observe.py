@@ -170,3 +170,44 @@ def test_materialize_records_a_run_when_only_an_observation_failed(tmp_path: Pat
     assert "see: partita logs" in result.stdout
     runs = json.loads(run_cli(["runs", "--json"], project, check=True).stdout)["runs"]
     assert [(r["status"], r["steps"]) for r in runs] == [("failed", {"failed": 1})]
+
+
+KEYED_SOURCE = """
+from pathlib import Path
+
+import pandas as pd
+from partita import DailyPartitions, Definitions, asset, source
+
+HERE = Path(__file__).parent
+DAYS = DailyPartitions(start="2025-01-01", end="2025-01-04")
+
+
+@source(key="landing/orders", partitions=DAYS)
+def observe_orders(context) -> str:
+    with (HERE / "calls.log").open("a") as calls:
+        calls.write(f"orders {context.partition_key}\\n")
+    return "v1"
+
+
+@asset(partitions=DAYS, deps=["landing/orders"])
+def orders(context) -> pd.DataFrame:
+    return pd.DataFrame({"day": [context.partition_key]})
+
+
+defs = Definitions(assets=[orders], sources=[observe_orders])
+"""
+
+
+def test_source_decorator_with_key_and_partitions_observes_and_builds(tmp_path: Path) -> None:
+    """Issue 12 item 5: ``@source(key=..., partitions=...)`` on a function used to fail with
+    ``source landing/orders has no function to call``."""
+    project = write_project(tmp_path / "p", KEYED_SOURCE)
+    listed = run_cli(["list"], project)
+    assert listed.returncode == 0, listed.stderr
+    assert "landing/orders" in listed.stdout
+    result = run_cli(
+        ["materialize", "--partition", "2025-01-02", "--executor", "inprocess", "--json"], project
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["counts"] == {"succeeded": 1}
+    assert calls(project) == ["orders 2025-01-02"]

@@ -182,3 +182,36 @@ def test_a_changed_helper_in_another_module_makes_partitions_stale_and_is_named(
     )
     why = run_cli(["plan", "--explain", "pinned:2025-01-02"], project, check=True).stdout
     assert "code_changed: code version 1 -> 2" in why
+
+
+OPEN_ENDED = """
+import pandas as pd
+from partita import DailyPartitions, Definitions, asset
+
+@asset(partitions=DailyPartitions(start="2025-01-01"))
+def orders(context) -> pd.DataFrame:
+    return pd.DataFrame({"day": [context.partition_key]})
+
+defs = Definitions(assets=[orders])
+"""
+
+
+def test_a_partition_in_the_future_does_not_exist_yet(tmp_path: Path) -> None:
+    """Issue 12 item 6: it used to say "Nothing to do: every selected partition is up to
+    date"; plan and materialize refuse it with exit status 1, saying when it will exist."""
+    project = write_project(tmp_path / "p", OPEN_ENDED)
+    for command in (["plan"], ["materialize", "--executor", "inprocess"]):
+        result = run_cli([*command, "--partition", "2030-01-01"], project)
+        assert result.returncode == 1, result.stdout
+        assert "up to date" not in result.stdout
+        assert (
+            "error: partition 2030-01-01 of orders (daily from 2025-01-01 (UTC)) does not "
+            "exist yet: a time partition exists once its window is complete; it exists from "
+            "2030-01-02 00:00 UTC"
+        ) in " ".join(result.stderr.split())
+        assert "hint: the newest partition now is" in result.stderr
+    assert not (project / ".partita" / "data" / "orders").exists()
+    ranged = run_cli(["plan", "--from", "2025-01-01", "--to", "2030-01-01"], project)
+    assert ranged.returncode == 1 and "do not exist yet" in ranged.stderr
+    past = run_cli(["plan", "--partition", "2025-01-05", "--json"], project, check=True)
+    assert json.loads(past.stdout)["total_partitions"] == 1

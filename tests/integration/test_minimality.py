@@ -2,7 +2,8 @@
 
 For a random DAG of 2-8 assets (daily, shifted daily, hourly, weekly, static,
 dynamic, multi-dimensional and unpartitioned definitions; identity, windows,
-cross-grain time windows, all, last, static-map and ``Dimension`` mappings)
+cross-grain time windows, all (waiting for every partition, or reading the ones
+that exist), last, static-map and ``Dimension`` mappings)
 and a random sequence of changes (source data, code with or without an
 effect on the output, injected failures and their healing, dynamic partition
 keys added and deleted, forced rebuilds, partial selections), every
@@ -37,7 +38,10 @@ from tests.minimality_support import (
     DEFINITIONS,
     INITIAL_DYNAMIC_KEYS,
     PARTS,
+    AssetDraw,
+    Edge,
     Scenario,
+    Step,
     defs_source,
     executions,
     scenarios,
@@ -80,7 +84,7 @@ def check_scenario(scenario: Scenario, folder: Path) -> None:
     """Run the initial build and every step; compare each run with the oracle."""
     code = {a.name: (0, 0) for a in scenario.assets}
     oracle = Oracle(scenario, dict(code))
-    steps = [(("none",), ("all",)), *((s.change, s.request) for s in scenario.steps)]
+    steps = [(("none",), scenario.first_request), *((s.change, s.request) for s in scenario.steps)]
     written_code: dict[str, tuple[int, int]] | None = None
     log_seen = 0
     for number, (change, request) in enumerate(steps):
@@ -167,6 +171,39 @@ def test_what_runs_is_exactly_what_changed_with_dynamic_keys(scenario: Scenario)
     """The same over dynamic, static, ``date|region`` and unpartitioned assets, with
     dynamic keys added and deleted between runs (``Dimension`` over regions)."""
     _check(scenario)
+
+
+@settings(PROPERTY, max_examples=60)
+@given(scenario=scenarios(partial_start=True))
+def test_what_runs_is_exactly_what_changed_after_a_partial_first_run(scenario: Scenario) -> None:
+    """The same when the first run builds only part of the project, so later runs meet
+    upstream partitions that were never built: readers that wait for every partition
+    are blocked, readers through ``AllPartitions(allow_missing=True)`` read what exists."""
+    _check(scenario)
+
+
+def test_a_reader_of_what_exists_runs_on_a_partial_history_and_again_when_it_grows(
+    tmp_path: Path,
+) -> None:
+    """The case the property above is there for, spelled out: one day built, the reader
+    through ``AllPartitions(allow_missing=True)`` runs on it (the one that waits for
+    every day is blocked), and runs again when another day is built."""
+    scenario = Scenario(
+        assets=(
+            AssetDraw("a0", "days", ()),
+            AssetDraw("a1", "none", (Edge("a0", "all_existing"),)),
+            AssetDraw("a2", "none", (Edge("a0", "all"),)),
+        ),
+        steps=(
+            Step(("none",), ("only", "a1", None)),
+            Step(("none",), ("only", "a2", None)),
+            Step(("none",), ("only", "a0", "2025-01-05")),
+            Step(("none",), ("only", "a1", None)),
+            Step(("data", "a0", "2025-01-03", 1), ("all",)),
+        ),
+        first_request=("only", "a0", "2025-01-03"),
+    )
+    check_scenario(scenario, tmp_path)
 
 
 def test_the_menu_describes_its_definitions() -> None:

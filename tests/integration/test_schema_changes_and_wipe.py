@@ -6,7 +6,7 @@ Real Parquet files and a real DuckDB file; the CLI is ``test_cli_wipe.py``."""
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -179,3 +179,16 @@ def test_a_wrong_declaration_found_in_the_worker_is_not_retried(tmp_path: Path) 
     (outcome,) = result.outcomes
     assert (outcome.status, outcome.attempts) == ("failed", 1)
     assert "store='nope' names no resource" in (outcome.error or "")
+
+
+def test_the_state_as_of_a_time_counts_a_wipe_made_by_then(tmp_path: Path) -> None:
+    definitions = _definitions(ParquetStore(tmp_path / "data"), {D1: [1], D2: [2]})
+    built = partita.materialize(definitions, partition_range=(D1, D2), home=tmp_path, now=NOW)
+    assert built.success and built.finished_at is not None
+    wiped_at = built.finished_at + timedelta(seconds=10)
+    api.wipe(definitions, "deals", partition_key=D1, home=tmp_path, now=wiped_at)
+    with SQLiteCatalog(tmp_path / "catalog.db") as catalog:
+        before = catalog.planner_state(["deals"], as_of=wiped_at - timedelta(seconds=5))
+        after = catalog.planner_state(["deals"], as_of=wiped_at + timedelta(seconds=5))
+    assert sorted(before.latest["partition"].to_pylist()) == [D1, D2]
+    assert after.latest["partition"].to_pylist() == [D2]

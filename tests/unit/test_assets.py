@@ -7,6 +7,7 @@ from pydantic import BaseModel
 from partita.assets import AssetSpec, In, asset, source
 from partita.checks import not_null
 from partita.context import AssetContext
+from partita.definitions import Definitions
 from partita.errors import DefinitionError
 from partita.keys import AssetKey
 from partita.mappings import TimeWindow
@@ -138,3 +139,50 @@ def test_source_with_and_without_observe() -> None:
 
         @source
         def bad(a: int, b: int) -> None: ...
+
+
+def test_source_decorator_with_key_and_partitions() -> None:
+    """Issue 12 item 5: ``@source(key=..., partitions=...)`` decorates like ``@asset(key=...)``."""
+
+    @source(key="landing/orders", partitions=DAILY)
+    def observe_orders(context: AssetContext) -> str:
+        return f"v-{context.partition_key}"
+
+    assert isinstance(observe_orders, AssetSpec) and observe_orders.is_source
+    assert observe_orders.key == AssetKey("landing/orders")
+    assert observe_orders.partitions == DAILY
+    assert observe_orders.context_param == "context"
+    context = AssetContext.for_test("landing/orders", "2025-01-02")
+    assert observe_orders(context) == "v-2025-01-02"
+
+
+def test_source_factory_form_equals_decorator_form() -> None:
+    def observe(context: AssetContext) -> str:
+        return "v1"
+
+    applied = source(key="landing/orders", partitions=DAILY, group="raw")(observe)
+    assert applied.key == AssetKey("landing/orders") and applied.fn is observe
+    assert applied.group == "raw"
+
+
+def test_source_without_function_takes_its_key_positionally() -> None:
+    landing = source("landing", partitions=DAILY, store="lake")
+    assert landing.key == AssetKey("landing") and landing.fn is None
+    assert landing.partitions == DAILY and landing.store == "lake"
+    prefixed = source("orders", key_prefix="landing")
+    assert prefixed.key == AssetKey("landing/orders")
+
+
+def test_source_key_given_twice_is_an_error() -> None:
+    with pytest.raises(DefinitionError, match="the key is given twice") as caught:
+        source("landing", key="landing/orders")
+    assert caught.value.hint is not None and "@source(key='landing/orders'" in caught.value.hint
+
+
+def test_unapplied_source_decorator_is_refused_with_a_hint() -> None:
+    unapplied = source(key="landing/orders", partitions=DAILY)
+    with pytest.raises(DefinitionError, match="not applied to a function") as caught:
+        Definitions(sources=[unapplied])  # type: ignore[list-item]
+    assert caught.value.hint is not None and "source('landing/orders'" in caught.value.hint
+    with pytest.raises(DefinitionError, match="decorates an observe function"):
+        unapplied("not a function")  # type: ignore[arg-type]

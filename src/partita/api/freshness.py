@@ -3,7 +3,9 @@
 Both load the catalog's bulk state once, plan the selected assets with their
 upstream assets (without observing sources: these are read-only questions, and
 the plan is the one ``partita plan`` shows for the same catalog state), and hand
-state, plan and ``now`` to the pure :mod:`partita.freshness`. For policies
+state, plan and ``now`` to the pure :mod:`partita.freshness`. Judged at an
+earlier time (``--at``), the state is the catalog as it was then: only
+materializations, attempts and observations recorded at or before it count. For policies
 with ``loaded_at=``, the newest value of that column is read here through the
 asset's store. A project that never ran has no catalog: it is not created, and
 everything reads as missing. ``now`` is read here when the caller gives none.
@@ -75,7 +77,10 @@ class _Inputs:
     loaded_at: Mapping[AssetKey, datetime | None]
 
 
-def _newest_loaded_at(project: Project, key: AssetKey, column: str) -> datetime | None:
+def _newest_loaded_at(
+    project: Project, key: AssetKey, column: str, as_of: datetime | None
+) -> datetime | None:
+    """The newest value of ``column`` in the asset's data (not after ``as_of``, if given)."""
     store = project.graph.spec(key).store
     if not isinstance(store, Store):
         raise DefinitionError(
@@ -94,6 +99,10 @@ def _newest_loaded_at(project: Project, key: AssetKey, column: str) -> datetime 
     values = table[column]
     if not pa.types.is_timestamp(values.type):
         raise PartitaError(f"{key}: column {column!r} is {values.type}, not a timestamp")
+    if as_of is not None:
+        bound = as_of.astimezone(UTC)
+        bound = bound.replace(tzinfo=None) if values.type.tz is None else bound
+        values = pc.filter(values, pc.less_equal(values, pa.scalar(bound, type=values.type)))
     newest = pc.max(values).as_py()
     if newest is None:
         return None
@@ -101,17 +110,19 @@ def _newest_loaded_at(project: Project, key: AssetKey, column: str) -> datetime 
     return newest.replace(tzinfo=UTC) if newest.tzinfo is None else newest.astimezone(UTC)
 
 
-def _inputs(project: Project, selection: str | None, now: datetime) -> _Inputs:
+def _inputs(
+    project: Project, selection: str | None, now: datetime, *, as_of: datetime | None
+) -> _Inputs:
     graph = project.graph
     chosen = select(graph, selection)
     # plan the selection with everything upstream, so upstream_stale is what a full plan says
     plan_selection = None if selection is None else ",".join(f"+{k}" for k in chosen)
-    planned = plan_project(project, plan_selection, now=now, read_only=True)
+    planned = plan_project(project, plan_selection, now=now, read_only=True, as_of=as_of)
     loaded: dict[AssetKey, datetime | None] = {}
     for key in chosen:
         policy = graph.spec(key).freshness
         if policy is not None and policy.loaded_at is not None:
-            loaded[key] = _newest_loaded_at(project, key, policy.loaded_at)
+            loaded[key] = _newest_loaded_at(project, key, policy.loaded_at, as_of)
     return _Inputs(
         state=planned.state,
         planned=planned_partitions(planned.plan),
@@ -133,10 +144,11 @@ def freshness_report(
 
     Args:
         selection: an asset selection (``None``: everything).
-        at: the time to judge at (default: now; a naive datetime is UTC).
+        at: the time to judge at (default: now; a naive datetime is UTC): the
+            catalog as it was then, only what was recorded at or before ``at``.
     """
     now = _moment(at)
-    found = _inputs(project, selection, now)
+    found = _inputs(project, selection, now, as_of=None if at is None else now)
     return evaluate(
         project.graph,
         found.state,
@@ -155,8 +167,9 @@ def status_report(
 
     Args:
         selection: an asset selection (``None``: everything).
-        at: the time partitions are enumerated at (default: now; naive is UTC).
+        at: the time partitions are enumerated and the catalog is read at
+            (default: now; naive is UTC): only what was recorded at or before it.
     """
     now = _moment(at)
-    found = _inputs(project, selection, now)
+    found = _inputs(project, selection, now, as_of=None if at is None else now)
     return status(project.graph, found.state, found.planned, now, selection, dynamic=found.dynamic)

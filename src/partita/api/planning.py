@@ -128,6 +128,7 @@ def plan_project(
     observe: bool = True,
     catalog: Catalog | None = None,
     read_only: bool = False,
+    as_of: datetime | None = None,
 ) -> Planned:
     """Observe sources, load the catalog state and plan ``selection``.
 
@@ -148,7 +149,12 @@ def plan_project(
         read_only: write nothing (no observations, no dead-run marking) and never
             create the catalog: a project that never ran plans as empty. For
             questions such as ``partita status``.
+        as_of: plan on the catalog as it was at this time (only what was
+            recorded at or before it counts; for ``freshness --at``); needs
+            ``read_only``.
     """
+    if as_of is not None and not read_only:
+        raise PlanError("as_of= plans on the catalog's past: it needs read_only=True")
     project = as_project(project, home)
     partitions = requested(partition_key, partition_range)
     moment = now or datetime.now(UTC)
@@ -181,7 +187,7 @@ def plan_project(
                     found = observe_sources(project, wanted)
                     observed = record_observations(catalog, found, moment)
                     calls, failures = found.calls, found.failures
-            state = catalog.planner_state(needed)
+            state = catalog.planner_state(needed, as_of=as_of)
     made = make_plan(graph, state, request, moment, dynamic=dynamic, failed_observations=failures)
     return Planned(
         plan=made,

@@ -73,6 +73,13 @@ class PartitionMapping(ABC):
     def describe(self) -> str:
         """Short text, e.g. ``TimeWindow(-6, 0)``."""
 
+    @property
+    def reads_what_exists(self) -> bool:
+        """``True`` when a reader may be built while some of the upstream partitions it
+        maps to are missing (it reads the materialized ones; ``AllPartitions(
+        allow_missing=True)``); ``False``: it waits for all of them."""
+        return False
+
     @abstractmethod
     def _upstream(
         self,

@@ -21,7 +21,28 @@ class AllPartitions(PartitionMapping):
 
     The default when either side is unpartitioned (an unpartitioned summary of
     a daily table; a daily table joined with an unpartitioned dimension table).
+
+    Args:
+        allow_missing: ``False`` (the default): a reader waits until every
+            upstream partition is materialized (it is *blocked* while one is
+            missing). ``True``: it reads the ones that are materialized; it is
+            planned once at least one is, and becomes stale
+            (``upstream_changed``) when another appears. See
+            docs/concepts/partitions.md.
     """
+
+    allow_missing: bool = False
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.allow_missing, bool):
+            raise DefinitionError(
+                f"AllPartitions(allow_missing=...) takes True or False, got {self.allow_missing!r}"
+            )
+
+    @property
+    def reads_what_exists(self) -> bool:
+        """Whether a reader reads the materialized upstream partitions, missing ones allowed."""
+        return self.allow_missing
 
     def check(
         self, downstream_def: PartitionsDefinition | None, upstream_def: PartitionsDefinition | None
@@ -29,8 +50,8 @@ class AllPartitions(PartitionMapping):
         """Any two definitions can be connected."""
 
     def describe(self) -> str:
-        """``AllPartitions()``."""
-        return "AllPartitions()"
+        """``AllPartitions()`` or ``AllPartitions(allow_missing=True)``."""
+        return "AllPartitions(allow_missing=True)" if self.allow_missing else "AllPartitions()"
 
     def _upstream(
         self,

@@ -192,6 +192,12 @@ class PartitionsDefinition(ABC):
             f"{self!r} has no time dimension, so key {key!r} has no time window"
         )
 
+    def exists_from(self, key: str) -> datetime | None:
+        """The moment the (valid) ``key`` comes to exist, or ``None`` when that does not
+        depend on time (static and dynamic keys exist once declared or added)."""
+        self.validate(key)
+        return None
+
     def key_error(self, key: object, reason: str) -> PartitionKeyError:
         """A :class:`PartitionKeyError` naming this definition and a valid example."""
         return PartitionKeyError(

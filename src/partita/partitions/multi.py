@@ -179,6 +179,12 @@ class MultiPartitions(PartitionsDefinition):
             return super().time_window(key)
         return self.by_name[name].time_window(self.split(key)[name])
 
+    def exists_from(self, key: str) -> datetime | None:
+        """When the key's time dimension comes to exist (``None`` without one)."""
+        name = self.time_dimension
+        parts = self.split(key)
+        return None if name is None else self.by_name[name].exists_from(parts[name])
+
     def example_key(self) -> str:
         """One key built from each dimension's example."""
         return "|".join(d.example_key() for _, d in self.parts)

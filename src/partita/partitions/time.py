@@ -183,6 +183,11 @@ class TimePartitions(IndexedPartitions):
         """The window of ``key``: start inclusive, end exclusive, in the definition's zone."""
         return self.window_at(self.index_of(key))
 
+    def exists_from(self, key: str) -> datetime:
+        """When ``key`` comes to exist: the end of its window (it exists once complete),
+        ``end_offset`` periods earlier (``end_offset=1``: when the window starts)."""
+        return self.period_start(self.index_of(key) + 1 - self.end_offset)
+
     def _index_checked(self, key: object, index: int) -> int:
         if index < 0:
             raise self.key_error(key, f"it is before the first partition {self.key_at(0)}")

@@ -14,7 +14,8 @@ targets are compared with the catalog's state with array operations:
 - ``forced``: the user asked.
 
 Partitions whose inputs are missing and not planned, or are source partitions
-whose observation failed, are ``blocked``. Cost grows
+whose observation failed, are ``blocked``; through ``AllPartitions(
+allow_missing=True)`` only when none of the mapped inputs is there. Cost grows
 with the number of assets and edges (one vectorized pass each), not with a
 Python loop over partitions.
 """
@@ -51,6 +52,7 @@ __all__ = ["plan"]
 
 
 def _range_mask(
+    key: AssetKey,
     space: AssetSpace,
     request: PartitionRequest | None,
     others: Sequence[PartitionsDefinition],
@@ -58,23 +60,26 @@ def _range_mask(
     dynamic: DynamicPartitionsStore | None,
 ) -> Mask:
     """The partitions of ``space`` that a key / range request covers."""
-    requested = requested_partitions(space.definition, request, others, now, dynamic)
+    requested = requested_partitions(space.definition, request, others, now, dynamic, asset=key)
     if requested is None:
         return np.ones(space.size, dtype=np.bool_)
     return space.index.mask_of(requested)
 
 
 def _changed_upstream_partitions(
-    rows: EdgeRows, down: AssetSpace, up: AssetSpace, changed: Mask
+    rows: EdgeRows, down: AssetSpace, up: AssetSpace, changed: Mask, *, missing_allowed: bool
 ) -> Mask:
     """Upstream partitions behind ``changed``: those built after the downstream partition
-    (or gone); all mapped ones when none is newer (e.g. the window's membership changed)."""
+    (or gone, unless missing ones are allowed); all mapped ones when none is newer (e.g.
+    the window's membership changed)."""
     down_idx, up_idx = rows.pairs()
     involved = changed[down_idx]
     down_idx, up_idx = down_idx[involved], up_idx[involved]
-    newer = (up.materialization_id[up_idx] > down.materialization_id[down_idx]) | ~(
-        up.materialized[up_idx]
-    )
+    newer = up.materialization_id[up_idx] > down.materialization_id[down_idx]
+    if missing_allowed:
+        newer &= up.materialized[up_idx]
+    else:
+        newer |= ~up.materialized[up_idx]
     picked = up_idx[newer] if newer.any() else up_idx
     mask = np.zeros(up.size, dtype=np.bool_)
     mask[picked] = True
@@ -236,7 +241,13 @@ class _Planner:
                     Reason.UPSTREAM_CHANGED,
                     changed,
                     upstream,
-                    _changed_upstream_partitions(rows, space, up, changed),
+                    _changed_upstream_partitions(
+                        rows,
+                        space,
+                        up,
+                        changed,
+                        missing_allowed=all(e.mapping.reads_what_exists for e in edges),
+                    ),
                 )
             planned_up = self.planned.get(upstream)
             available = up.materialized
@@ -256,11 +267,28 @@ class _Planner:
                     missing_input |= reads_failed
                     missing_from.append((upstream, reads_failed, unobserved.mask, True))
                 available = available | unobserved.mask  # failed, not missing
-            lacking = rows.counts() - rows.row_count(available) > 0
+            lacking = self._lacking(edges, rows, up.size, available)
             if lacking.any():
                 missing_input |= lacking
                 missing_from.append((upstream, lacking, ~available, False))
         return missing_input, missing_from
+
+    def _lacking(self, edges: list[Edge], rows: EdgeRows, n_up: int, available: Mask) -> Mask:
+        """Downstream partitions that cannot be built for want of these edges' inputs:
+        through an edge that waits for all its inputs, any mapped partition not
+        ``available``; through one that reads what exists
+        (``AllPartitions(allow_missing=True)``), all of them (when it maps any)."""
+        relaxed = [e for e in edges if e.mapping.reads_what_exists]
+        if not relaxed:
+            waiting: Mask = rows.counts() - rows.row_count(available) > 0
+            return waiting
+        strict = [e for e in edges if not e.mapping.reads_what_exists]
+        some = merge_rows([self.rows(e) for e in relaxed], n_up)
+        lacking: Mask = (some.counts() > 0) & (some.row_count(available) == 0)
+        if strict:
+            every = merge_rows([self.rows(e) for e in strict], n_up)
+            lacking |= every.counts() - every.row_count(available) > 0
+        return lacking
 
     def _absent_inputs(
         self, key: AssetKey, upstream: AssetKey, blocked: Mask, absent: Mask
@@ -308,6 +336,8 @@ def plan(
     Raises:
         PartitionKeyError: the requested partition or range is not valid for a
             selected asset's definition (the message names it).
+        PartitionNotYetError: a requested time partition does not exist yet at
+            ``now`` (its window is not complete); the message says when it will.
     """
     chosen = targets(graph, request.selection)
     needed = assets_needed(graph, request.selection)
@@ -316,7 +346,7 @@ def plan(
     planner = _Planner(graph, view, request, now, dynamic, failed_observations)
     for key in chosen:
         space = view.spaces[key]
-        target = _range_mask(space, request.partitions, definitions, now, dynamic)
+        target = _range_mask(key, space, request.partitions, definitions, now, dynamic)
         planner.plan_asset(key, target)
     return Plan(
         now=now,

@@ -57,11 +57,16 @@ class CatalogReader(Protocol):
         """The keys of the dynamic partitions definitions, kept in this catalog."""
         ...
 
-    def planner_state(self, assets: Sequence[str]) -> PlannerState:
+    def planner_state(
+        self, assets: Sequence[str], *, as_of: datetime | None = None
+    ) -> PlannerState:
         """The bulk state of ``assets`` from one consistent point in time.
 
         See :class:`~partita.records.PlannerState`; assets never recorded
-        simply have no rows.
+        simply have no rows. With ``as_of``, the state as the catalog held it
+        then: only materializations, attempts and observations recorded at or
+        before ``as_of`` count (a partition rebuilt later counts with the
+        materialization it had then).
         """
         ...
 

@@ -41,6 +41,7 @@ from partita.catalog.sqlite.runs import (
     run_from_row,
 )
 from partita.catalog.sqlite.state import DEFAULT_REFRESH_ROWS, load_inputs, load_planner_state
+from partita.catalog.sqlite.state_as_of import load_planner_state_as_of, recorded_after
 from partita.catalog.sqlite.writes import (
     insert_attempt,
     insert_checks,
@@ -400,14 +401,20 @@ class SQLiteCatalog:
 
     # ---------------------------------------------------------------- reads
 
-    def planner_state(self, assets: Sequence[str]) -> PlannerState:
+    def planner_state(
+        self, assets: Sequence[str], *, as_of: datetime | None = None
+    ) -> PlannerState:
         """The bulk state of ``assets`` as Arrow tables, from one consistent point in time.
 
         Served from the state snapshot beside the catalog plus what was
         recorded since (see :mod:`partita.catalog.state`); the result is
-        always exactly what the catalog holds.
+        always exactly what the catalog holds. With ``as_of``, the state as it
+        was then (see :mod:`partita.catalog.sqlite.state_as_of`), through the
+        snapshot too when nothing was recorded after ``as_of``.
         """
         with self._db.read() as conn:
+            if as_of is not None and recorded_after(conn, as_of):
+                return load_planner_state_as_of(conn, assets, as_of)
             return load_planner_state(
                 conn, assets, snapshot_path=self.snapshot_path, refresh_rows=self.refresh_rows
             )

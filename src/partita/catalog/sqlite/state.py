@@ -42,7 +42,13 @@ from partita.records import (
     PlannerState,
 )
 
-__all__ = ["DEFAULT_REFRESH_ROWS", "catalog_identity", "load_inputs", "load_planner_state"]
+__all__ = [
+    "DEFAULT_REFRESH_ROWS",
+    "catalog_identity",
+    "load_inputs",
+    "load_planner_state",
+    "table_of",
+]
 
 DEFAULT_REFRESH_ROWS = 20_000
 """Rewrite the snapshot once this many latest rows had to be read from SQLite."""
@@ -112,7 +118,7 @@ ORDER BY materialization_id, upstream_asset, upstream_partition
 _EDGES_WITH_ASSET = pa.schema([pa.field("asset", pa.string()), *EDGES_SCHEMA])
 
 
-def _table(
+def table_of(
     rows: list[tuple[object, ...]], schema: pa.Schema, timestamp_column: int | None
 ) -> pa.Table:
     """Cursor rows as a table; ``timestamp_column`` holds epoch seconds (``REAL``).
@@ -204,12 +210,12 @@ def _anchor(conn: sqlite3.Connection, max_id: int) -> int | None:
 def _rows_after(conn: sqlite3.Connection, after: int) -> dict[str, tuple[pa.Table, pa.Table]]:
     """Latest rows (and their edges) of materializations after id ``after``, per asset."""
     if after == 0:
-        latest = _table(conn.execute(_ALL_LATEST).fetchall(), LATEST_SCHEMA, 8)
-        edges = _table(conn.execute(_ALL_EDGES).fetchall(), _EDGES_WITH_ASSET, None)
+        latest = table_of(conn.execute(_ALL_LATEST).fetchall(), LATEST_SCHEMA, 8)
+        edges = table_of(conn.execute(_ALL_EDGES).fetchall(), _EDGES_WITH_ASSET, None)
         return _asset_rows(latest, edges)
-    latest = _table(conn.execute(_NEW_LATEST, (after,)).fetchall(), LATEST_SCHEMA, 8)
+    latest = table_of(conn.execute(_NEW_LATEST, (after,)).fetchall(), LATEST_SCHEMA, 8)
     latest = latest.take(pc.sort_indices(latest, [("asset", "ascending")]))
-    edges = _table(conn.execute(_NEW_EDGES, (after,)).fetchall(), EDGES_SCHEMA, None)
+    edges = table_of(conn.execute(_NEW_EDGES, (after,)).fetchall(), EDGES_SCHEMA, None)
     ids = latest["materialization_id"].combine_chunks()
     position = pc.index_in(edges["materialization_id"], value_set=ids)
     edges = edges.filter(pc.is_valid(position))
@@ -261,14 +267,14 @@ def load_planner_state(
     latest = pa.concat_tables([LATEST_SCHEMA.empty_table()] + [lat for lat, _ in chosen])
     edges = pa.concat_tables([EDGES_SCHEMA.empty_table()] + [edg for _, edg in chosen])
     params = (json.dumps(names),)
-    failed = _table(conn.execute(_FAILED, params).fetchall(), FAILED_SCHEMA, None)
+    failed = table_of(conn.execute(_FAILED, params).fetchall(), FAILED_SCHEMA, None)
     errors = [text.splitlines()[0] if text else "" for text in failed["error"].to_pylist()]
     failed = failed.set_column(3, "error", pa.array(errors, type=pa.string()))
-    observations = _table(conn.execute(_OBSERVATIONS, params).fetchall(), OBSERVATIONS_SCHEMA, 4)
+    observations = table_of(conn.execute(_OBSERVATIONS, params).fetchall(), OBSERVATIONS_SCHEMA, 4)
     return PlannerState(latest=latest, edges=edges, failed=failed, observations=observations)
 
 
 def load_inputs(conn: sqlite3.Connection, materialization_ids: Sequence[int]) -> pa.Table:
     """The recorded inputs of some materializations (:data:`~partita.records.INPUTS_SCHEMA`)."""
     ids = json.dumps(sorted({int(mid) for mid in materialization_ids}))
-    return _table(conn.execute(_INPUTS, (ids,)).fetchall(), INPUTS_SCHEMA, None)
+    return table_of(conn.execute(_INPUTS, (ids,)).fetchall(), INPUTS_SCHEMA, None)
