@@ -362,7 +362,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from partita.assets import In, asset, source
+from partita.assets import In, asset
+from partita.sources import source
 from partita.definitions import Definitions
 from partita.mappings import (
     AllPartitions,

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
         TaskState,
         materialize,
     )
-    from partita.assets import AssetSpec, In, asset, source
+    from partita.assets import AssetSpec, In, asset
     from partita.checks import (
         CheckDefinition,
         CheckResult,
@@ -87,6 +87,7 @@ if TYPE_CHECKING:
         WeeklyPartitions,
     )
     from partita.policies import Freshness, RetryPolicy
+    from partita.sources import source
 
 try:
     __version__ = version("partita")
@@ -152,7 +153,7 @@ _LAZY: dict[str, str] = {
     "relationship": "partita.checks",
     "row_count": "partita.checks",
     "schema": "partita.checks",
-    "source": "partita.assets",
+    "source": "partita.sources",
     "unique": "partita.checks",
 }
 

@@ -1,4 +1,4 @@
-"""Declaring assets and sources: ``@asset``, ``@source``, :class:`In`, :class:`AssetSpec`.
+"""Declaring assets: ``@asset``, :class:`In`, :class:`AssetSpec` (sources: :mod:`partita.sources`).
 
 An asset is a function whose result is persisted, one partition at a time::
 
@@ -33,7 +33,7 @@ from partita.partitions import PartitionsDefinition
 from partita.policies import Freshness, RetryPolicy, parse_duration
 from partita.references import global_reference
 
-__all__ = ["AssetDep", "AssetSpec", "In", "SourceDecorator", "asset", "source"]
+__all__ = ["AssetDep", "AssetSpec", "In", "asset", "check_common", "make_key"]
 
 AssetKind = Literal["asset", "source"]
 
@@ -201,7 +201,8 @@ def _analyse(
     return tuple(declared), context_param, config_param, config_model, annotations
 
 
-def _make_key(name: str, key: AssetKeyLike | None, key_prefix: AssetKeyLike | None) -> AssetKey:
+def make_key(name: str, key: AssetKeyLike | None, key_prefix: AssetKeyLike | None) -> AssetKey:
+    """The key of a declaration: ``key`` as given, or ``name`` under ``key_prefix``."""
     if key is not None and key_prefix is not None:
         raise DefinitionError(f"{name}: give key= or key_prefix=, not both")
     if key is not None:
@@ -210,13 +211,15 @@ def _make_key(name: str, key: AssetKeyLike | None, key_prefix: AssetKeyLike | No
     return base.with_prefix(AssetKey.parse(key_prefix).path) if key_prefix is not None else base
 
 
-def _check_common(
+def check_common(
     key: AssetKey,
     partitions: object,
     group: str,
     tags: Mapping[str, str],
     checks: Sequence[AnyCheck],
 ) -> None:
+    """Validate what assets and sources declare alike (key, partitions, group, tags,
+    checks)."""
     if partitions is not None and not isinstance(partitions, PartitionsDefinition):
         raise DefinitionError(
             f"{key}: partitions= must be a partitions definition such as "
@@ -320,11 +323,11 @@ def asset(
     def decorate(func: Callable[..., Any]) -> AssetSpec:
         if not callable(func):
             raise DefinitionError(f"@asset decorates a function, got {func!r}")
-        asset_key = _make_key(func.__name__, key, key_prefix)
+        asset_key = make_key(func.__name__, key, key_prefix)
         found_deps, context_param, config_param, config_model, annotations = _analyse(
             func, asset_key, ins or {}, deps
         )
-        _check_common(asset_key, partitions, group, tags or {}, checks)
+        check_common(asset_key, partitions, group, tags or {}, checks)
         if batch and partitions is None:
             raise DefinitionError(f"asset {asset_key}: batch=True needs partitions=")
         return AssetSpec(
@@ -358,188 +361,3 @@ def asset(
     if fn is not None:
         return decorate(fn)
     return decorate
-
-
-@overload
-def source(fn: Callable[..., Any], /) -> AssetSpec: ...
-
-
-@overload
-def source(
-    fn: str,
-    /,
-    *,
-    key: AssetKeyLike | None = None,
-    key_prefix: AssetKeyLike | None = None,
-    partitions: PartitionsDefinition | None = None,
-    group: str = "default",
-    owners: Iterable[str] = (),
-    tags: Mapping[str, str] | None = None,
-    metadata: Mapping[str, Any] | None = None,
-    description: str | None = None,
-    freshness: Freshness | None = None,
-    checks: Sequence[AnyCheck] = (),
-    store: object | None = None,
-    retry: RetryPolicy | None = None,
-    batch: bool = False,
-) -> AssetSpec: ...
-
-
-@overload
-def source(
-    fn: None = None,
-    /,
-    *,
-    key: AssetKeyLike | None = None,
-    key_prefix: AssetKeyLike | None = None,
-    partitions: PartitionsDefinition | None = None,
-    group: str = "default",
-    owners: Iterable[str] = (),
-    tags: Mapping[str, str] | None = None,
-    metadata: Mapping[str, Any] | None = None,
-    description: str | None = None,
-    freshness: Freshness | None = None,
-    checks: Sequence[AnyCheck] = (),
-    store: object | None = None,
-    retry: RetryPolicy | None = None,
-    batch: bool = False,
-) -> SourceDecorator: ...
-
-
-def source(
-    fn: Callable[..., Any] | str | None = None,
-    /,
-    *,
-    key: AssetKeyLike | None = None,
-    key_prefix: AssetKeyLike | None = None,
-    partitions: PartitionsDefinition | None = None,
-    group: str = "default",
-    owners: Iterable[str] = (),
-    tags: Mapping[str, str] | None = None,
-    metadata: Mapping[str, Any] | None = None,
-    description: str | None = None,
-    freshness: Freshness | None = None,
-    checks: Sequence[AnyCheck] = (),
-    store: object | None = None,
-    retry: RetryPolicy | None = None,
-    batch: bool = False,
-) -> AssetSpec | SourceDecorator:
-    """Declare a source: data Partita does not build but can observe.
-
-    Decorate an ``observe`` function that returns the data version of one
-    partition (a string, e.g. a file's checksum or modification time), or
-    ``None`` when the partition is not there yet::
-
-        @source(partitions=DailyPartitions(start="2025-01-01"))
-        def landing_orders(context) -> str | None:
-            path = LANDING / f"{context.partition_key}.csv"
-            return str(path.stat().st_mtime_ns) if path.exists() else None
-
-    With ``batch=True`` the function is called once for all the partitions a
-    plan needs (``context.partition_keys``) and returns a mapping from key to
-    data version (a key left out, or mapped to ``None``, is not there yet).
-    ``retry=`` (a :class:`RetryPolicy`) calls a raising observe function again
-    before its partitions count as failed to observe. Observe functions of
-    different sources and partitions run concurrently, in threads.
-
-    ``@source(key="landing/orders", partitions=...)`` (keywords only) names the
-    source explicitly, like ``@asset(key=...)``. ``source("landing/orders",
-    store=...)``, with the key as the first positional argument and no
-    function, declares a source that is never observed; giving both a
-    positional key and ``key=`` is an error. Downstream assets read a source through its
-    ``store``; without one, depend on it with ``deps=[...]`` and read it yourself.
-    """
-
-    def build(func: Callable[..., Any] | None, name: str | None) -> AssetSpec:
-        if func is not None:
-            asset_key = _make_key(func.__name__, key, key_prefix)
-            params = list(inspect.signature(func).parameters)
-            if len(params) > 1 or (params and params[0] != "context"):
-                raise DefinitionError(
-                    f"source {asset_key}: the observe function takes one parameter, "
-                    f"'context', got ({', '.join(params)})"
-                )
-            context_param = params[0] if params else None
-            doc = inspect.cleandoc(func.__doc__ or "")
-            if batch and (partitions is None or context_param is None):
-                raise DefinitionError(
-                    f"source {asset_key}: batch=True needs partitions= and a 'context' "
-                    "parameter (its partition_keys are the keys to observe)"
-                )
-        else:
-            asset_key = _make_key(str(name), key, key_prefix) if name else _required_key(key)
-            context_param, doc = None, ""
-            if batch or retry is not None:
-                raise DefinitionError(
-                    f"source {asset_key}: batch= and retry= apply to an observe function; "
-                    "this source has none"
-                )
-        _check_common(asset_key, partitions, group, tags or {}, checks)
-        return AssetSpec(
-            key=asset_key,
-            kind="source",
-            fn=func,
-            partitions=partitions,
-            group=group,
-            owners=tuple(owners),
-            tags=dict(tags or {}),
-            metadata=dict(metadata or {}),
-            description=description if description is not None else doc,
-            freshness=freshness,
-            checks=tuple(checks),
-            store=store,
-            retry=retry,
-            batch=batch,
-            context_param=context_param,
-        )
-
-    if callable(fn):
-        return build(fn, None)
-    if isinstance(fn, str):
-        if key is not None:
-            raise DefinitionError(
-                f"source({fn!r}, key={str(key)!r}): the key is given twice",
-                hint=f"declare a source without an observe function as source({fn!r}, ...); "
-                f"decorate an observe function with @source(key={str(key)!r}, ...)",
-            )
-        return build(None, fn)
-    if fn is not None:
-        raise DefinitionError(
-            f"source() takes a key such as 'landing/orders' or decorates an observe "
-            f"function, got {fn!r}"
-        )
-    where = "" if key is None else f"key={str(key)!r}, "
-    return SourceDecorator(f"@source({where}...)", lambda func: build(func, None))
-
-
-@dataclass(frozen=True, slots=True)
-class SourceDecorator:
-    """What ``source(key=..., ...)`` (keyword arguments only) returns: a decorator.
-
-    Applied to an observe function it gives the source's :class:`AssetSpec`.
-    Listed in ``Definitions`` without a function it is refused with a hint: a
-    source without an observe function takes its key positionally,
-    ``source("landing/orders", ...)``.
-    """
-
-    usage: str
-    build: Callable[[Callable[..., Any]], AssetSpec]
-
-    def __call__(self, func: Callable[..., Any]) -> AssetSpec:
-        """Declare the source observed by ``func``."""
-        if not callable(func) or isinstance(func, AssetSpec):
-            raise DefinitionError(
-                f"{self.usage} decorates an observe function, got {func!r}",
-                hint="a source without an observe function takes its key positionally: "
-                "source('landing/orders', ...)",
-            )
-        return self.build(func)
-
-    def __repr__(self) -> str:
-        return f"<{self.usage} decorator, not applied to a function>"
-
-
-def _required_key(key: AssetKeyLike | None) -> AssetKey:
-    if key is None:
-        raise DefinitionError("source() needs a key: source('landing/orders', ...)")
-    return AssetKey.parse(key)

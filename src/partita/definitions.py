@@ -21,10 +21,11 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from partita.assets import AssetSpec, SourceDecorator
+from partita.assets import AssetSpec
 from partita.checks import CheckDefinition
 from partita.errors import DefinitionError
 from partita.project_imports import import_project_file, import_project_module
+from partita.sources import SourceDecorator
 
 __all__ = ["Definitions", "LoadedProject", "load_project"]
 

@@ -32,7 +32,8 @@ PROJECT = """
 import duckdb
 import pandas as pd
 from pathlib import Path
-from partita.assets import asset, source
+from partita.assets import asset
+from partita.sources import source
 from partita.checks import CheckResult, check, in_range, not_null, relationship, unique
 from partita.definitions import Definitions
 from partita.io import DuckDBStore, ParquetStore

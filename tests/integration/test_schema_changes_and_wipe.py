@@ -15,7 +15,7 @@ import pytest
 
 import partita
 from partita import api
-from partita.assets import asset, source
+from partita.assets import asset
 from partita.catalog.sqlite import SQLiteCatalog
 from partita.definitions import Definitions
 from partita.errors import DefinitionError, PartitaError
@@ -25,6 +25,7 @@ from partita.planner import Reason
 from partita.policies import RetryPolicy
 from partita.processes import this_host
 from partita.records import Run
+from partita.sources import source
 
 NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
 DAYS = DailyPartitions(start="2026-11-20", end="2026-11-24")

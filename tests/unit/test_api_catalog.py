@@ -23,7 +23,7 @@ from partita.api import (
     logs,
     runs,
 )
-from partita.assets import asset, source
+from partita.assets import asset
 from partita.catalog.sqlite import SQLiteCatalog
 from partita.cli.catalog_commands import duration, lineage_tree, relative, size
 from partita.definitions import Definitions, LoadedProject
@@ -36,6 +36,7 @@ from partita.partitions import (
     StaticPartitions,
 )
 from partita.records import Input, Materialization, Run, RunStatus, StepAttempt, StepStatus
+from partita.sources import source
 
 T0 = datetime(2025, 3, 8, 6, 0, tzinfo=UTC)
 DAILY = DailyPartitions(start="2025-03-01", end="2025-03-31")

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 from pydantic import BaseModel
 
-from partita.assets import AssetSpec, In, asset, source
+from partita.assets import AssetSpec, In, asset
 from partita.checks import not_null
 from partita.context import AssetContext
 from partita.definitions import Definitions
@@ -13,6 +13,7 @@ from partita.keys import AssetKey
 from partita.mappings import TimeWindow
 from partita.partitions import DailyPartitions
 from partita.policies import RetryPolicy
+from partita.sources import source
 
 DAILY = DailyPartitions(start="2025-01-01")
 

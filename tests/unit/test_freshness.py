@@ -8,7 +8,7 @@ import pyarrow as pa
 import pytest
 
 from partita.api.freshness import planned_partitions
-from partita.assets import asset, source
+from partita.assets import asset
 from partita.definitions import Definitions
 from partita.errors import DefinitionError
 from partita.freshness import FreshnessStatus, evaluate, next_tick, previous_tick, status
@@ -17,6 +17,7 @@ from partita.partitions import DailyPartitions, MultiPartitions, StaticPartition
 from partita.planner import PlanRequest, plan
 from partita.policies import Freshness
 from partita.records import PlannerState
+from partita.sources import source
 from tests.planner_support import FakeCatalog
 
 DAILY = DailyPartitions(start="2025-01-01")

@@ -3,13 +3,14 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from partita.assets import In, asset, source
+from partita.assets import In, asset
 from partita.definitions import Definitions
 from partita.errors import CycleError, DefinitionError, UnknownAssetError
 from partita.graph import AssetGraph
 from partita.keys import AssetKey
 from partita.mappings import AllPartitions, Identity, TimeWindow
 from partita.partitions import DailyPartitions, StaticPartitions
+from partita.sources import source
 from partita.versions import PARTITION_COLUMNS, describe_code_changes
 
 DAILY = DailyPartitions(start="2025-01-01", end="2025-01-31")

@@ -7,13 +7,14 @@ import json
 import pandas as pd
 import pytest
 
-from partita.assets import In, asset, source
+from partita.assets import In, asset
 from partita.definitions import Definitions
 from partita.errors import PartitionKeyError
 from partita.graph import AssetGraph
 from partita.mappings import TimeWindow
 from partita.partitions import DailyPartitions, HourlyPartitions, MonthlyPartitions
 from partita.planner import PartitionRequest, PlanRequest, Reason, plan
+from partita.sources import source
 from tests.planner_support import NOW, FakeCatalog
 
 DAILY = DailyPartitions(start="2025-01-01", end="2025-01-11")  # 10 days

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 import pandas as pd
 import pytest
 
-from partita.assets import In, asset, source
+from partita.assets import In, asset
 from partita.definitions import Definitions
 from partita.errors import DefinitionError, PartitionKeyError
 from partita.graph import AssetGraph
@@ -23,6 +23,7 @@ from partita.planner import (
     source_partitions,
 )
 from partita.policies import RetryPolicy
+from partita.sources import source
 from tests.planner_support import NOW, FakeCatalog
 
 DAILY = DailyPartitions(start="2025-01-01", end="2025-01-11")  # 10 days
