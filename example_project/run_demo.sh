@@ -26,5 +26,17 @@ step "$partita" lineage daily_revenue --partition 2025-01-07
 step "$partita" history daily_revenue --partition 2025-01-07
 step "$partita" runs
 step "$partita" status
-printf '\n# daily_revenue promises data within 26h: judged as of the morning after the last day.\n'
-step "$partita" freshness --at 2025-02-01T12:00
+printf '\n# daily_revenue promises data within 26h. The example data ends on 2025-01-31, so today\n'
+printf '# it is late, and `partita freshness` exits 1: the signal cron or CI alerts on.\n'
+set +e
+step "$partita" freshness
+status=$?
+set -e
+if [ "$status" -ne 1 ]; then
+    echo "expected partita freshness to report daily_revenue late (exit 1), got exit $status" >&2
+    exit 1
+fi
+printf '\n# --at judges the catalog as it was then: before this demo ran, nothing was built.\n'
+set +e
+step "$partita" freshness daily_revenue --at 2025-02-01T12:00
+set -e
