@@ -38,6 +38,7 @@ from partita.runner import (
     run_asset_checks,
     run_plan,
 )
+from partita.runner.partition_columns import InputColumns, WrittenColumns
 
 __all__ = [
     "CancelToken",
@@ -102,20 +103,10 @@ class MaterializeResult(RunResult):
         default = ParquetStore(self.project.data_path)
         store = resolve_store(spec, self.project.loaded.definitions, default)
         table: pa.Table = store.read(key, [partition_path(spec, key_text or "")], as_type=pa.Table)
-        added = [
-            d
-            for d in (spec.partitions.dimensions if spec.partitions else ())
-            if d in table.column_names
-        ]
-        if added:
-            with self.project.open_catalog() as catalog:
-                latest = catalog.latest_materialization(str(key), key_text)
-            written = (
-                {f["name"] for f in json.loads(latest.schema)}
-                if latest and latest.schema
-                else set()
-            )
-            table = table.drop_columns([d for d in added if d not in written])
+        with self.project.open_catalog() as catalog:
+            written = WrittenColumns(catalog).of(spec, [key_text or ""])
+        shape = InputColumns.plan(spec, [key_text or ""], wanted=False, written=written)
+        table = shape.table(table)
         return load_as(table, as_type)
 
 
