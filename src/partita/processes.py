@@ -1,12 +1,15 @@
-"""This host, and whether a process on it is still alive (for the catalog, runner and stores)."""
+"""This process and host: the host name, whether a process is alive, temporary folders
+removed when this process exits (for the catalog, runner, stores and api)."""
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import socket
 from pathlib import Path
 
-__all__ = ["pid_alive", "this_host"]
+__all__ = ["pid_alive", "remove_at_exit", "this_host"]
 
 
 def this_host() -> str:
@@ -30,3 +33,18 @@ def pid_alive(pid: int) -> bool:
     except (OSError, IndexError):
         return True
     return state not in {"Z", "X"}
+
+
+_FOLDERS_TO_REMOVE: list[Path] = []
+
+
+def _remove_folders() -> None:
+    for folder in _FOLDERS_TO_REMOVE:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def remove_at_exit(folder: Path) -> None:
+    """Remove ``folder`` (a temporary one this process made) when the process exits."""
+    if not _FOLDERS_TO_REMOVE:
+        atexit.register(_remove_folders)
+    _FOLDERS_TO_REMOVE.append(folder)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import atexit
 import os
-import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -20,6 +18,7 @@ from partita.errors import DefinitionError, PartitionKeyError
 from partita.graph import AssetGraph
 from partita.keys import AssetKey
 from partita.partitions import DynamicPartitions, MultiPartitions, PartitionsDefinition
+from partita.processes import remove_at_exit
 from partita.records import Catalog
 from partita.selection import select
 
@@ -113,8 +112,6 @@ ProjectLike = Project | Definitions | Sequence[AssetSpec]
 """A loaded project, or definitions built in memory (``Definitions`` or a list of
 assets and sources), as :func:`partita.materialize` and :func:`partita.plan` take."""
 
-_TEMPORARY_HOMES: list[Path] = []
-
 
 def as_project(target: ProjectLike, home: str | os.PathLike[str] | None = None) -> Project:
     """``target`` as a :class:`Project` whose catalog and data live in ``home``.
@@ -148,17 +145,10 @@ def as_project(target: ProjectLike, home: str | os.PathLike[str] | None = None) 
         folder = Path(definitions.home)
     else:
         folder = Path(tempfile.mkdtemp(prefix="partita-"))
-        if not _TEMPORARY_HOMES:
-            atexit.register(_remove_temporary_homes)
-        _TEMPORARY_HOMES.append(folder)
+        remove_at_exit(folder)
     folder = folder.resolve()
     loaded = LoadedProject(definitions=definitions, root=folder, home=folder, origin="")
     return Project(loaded=loaded, graph=AssetGraph(definitions))
-
-
-def _remove_temporary_homes() -> None:
-    for folder in _TEMPORARY_HOMES:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 @dataclass(frozen=True)

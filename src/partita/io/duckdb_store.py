@@ -37,11 +37,9 @@ process there); it is read once at import and costs nothing when unset.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import json
 import os
-import shutil
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
@@ -59,6 +57,7 @@ from partita.io.protocol import StagedWrite, WriteResult, schema_json, write_par
 from partita.io.schema import check_evolution, wipe_hint
 from partita.io.staging import remove_stale_temps, temp_name, write_parquet
 from partita.keys import AssetKey, AssetKeyLike
+from partita.processes import remove_at_exit
 
 if TYPE_CHECKING:
     import duckdb
@@ -443,7 +442,7 @@ class DuckDBStore:
             out = folder / "data.parquet"
             reader = result.to_arrow_reader(1 << 17)
             write_parquet(reader, out, (), durable=False)
-        _remove_at_exit(folder)
+        remove_at_exit(folder)
         return load_as(ds.dataset(str(out), format="parquet"), as_type)
 
     def _select(
@@ -477,17 +476,3 @@ def _pause_before_commit(marker: str) -> None:
     """The ``PARTITA_TEST_PAUSE_IN_PUBLISH`` hook: create ``marker``, then sleep."""
     Path(marker).write_text(str(os.getpid()))
     time.sleep(_PAUSE_SECONDS)
-
-
-_TEMP_FOLDERS: list[Path] = []
-
-
-def _remove_temp_folders() -> None:
-    for folder in _TEMP_FOLDERS:
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-def _remove_at_exit(folder: Path) -> None:
-    if not _TEMP_FOLDERS:
-        atexit.register(_remove_temp_folders)
-    _TEMP_FOLDERS.append(folder)

@@ -31,6 +31,7 @@ __all__ = [
     "check_dimension_name",
     "check_safe_key",
     "require_aware",
+    "split_range",
     "to_utc",
 ]
 
@@ -121,6 +122,20 @@ class DynamicPartitionsStore(Protocol):
     def delete(self, name: str, keys: Iterable[str]) -> None:
         """Remove ``keys`` from ``name``."""
         ...
+
+
+def split_range(text: str) -> tuple[str, str | None]:
+    """``KEY`` -> ``(key, None)``; ``FIRST..LAST`` -> ``(first, last)``, both stripped.
+
+    Raises:
+        ValueError: a ``..`` without a key on each side, or more than one ``..``.
+    """
+    if ".." not in text:
+        return text.strip(), None
+    first, _sep, last = text.partition("..")
+    if not first.strip() or not last.strip() or ".." in last:
+        raise ValueError("a range is written first..last")
+    return first.strip(), last.strip()
 
 
 class PartitionsDefinition(ABC):
@@ -233,12 +248,13 @@ class PartitionsDefinition(ABC):
         """Parse ``first..last`` (inclusive) or a single key into a subset."""
         if not isinstance(text, str):
             raise self.key_error(text, "a range is a string")
-        if ".." in text:
-            first, _sep, last = text.partition("..")
-            if not first or not last or ".." in last:
-                raise self.key_error(text, "a range is written first..last")
-            return self.key_range(first.strip(), last.strip(), dynamic=dynamic)
-        return self.subset([text.strip()])
+        try:
+            first, last = split_range(text)
+        except ValueError as exc:
+            raise self.key_error(text, str(exc)) from None
+        if last is None:
+            return self.subset([first])
+        return self.key_range(first, last, dynamic=dynamic)
 
     def subset_from_json(self, data: Mapping[str, Any]) -> PartitionSubset:
         """Rebuild a subset written by :meth:`PartitionSubset.to_json`."""

@@ -18,6 +18,7 @@ from typing import Any
 from partita.errors import PartitionKeyError
 from partita.keys import AssetKey
 from partita.partitions import DynamicPartitionsStore, PartitionsDefinition, PartitionSubset
+from partita.partitions.base import split_range
 
 __all__ = [
     "Blocked",
@@ -250,14 +251,11 @@ class PartitionRequest:
         """``KEY`` or ``FIRST..LAST`` as typed on the command line."""
         if not isinstance(text, str) or not text.strip():
             raise PartitionKeyError(f"no partition in {text!r}")
-        if ".." in text:
-            first, _sep, last = text.partition("..")
-            if not first.strip() or not last.strip() or ".." in last:
-                raise PartitionKeyError(
-                    f"invalid partition range {text!r}: a range is written first..last"
-                )
-            return cls(first.strip(), last.strip())
-        return cls(text.strip())
+        try:
+            first, last = split_range(text)
+        except ValueError as exc:
+            raise PartitionKeyError(f"invalid partition range {text!r}: {exc}") from None
+        return cls(first, last)
 
     @property
     def single(self) -> str | None:
