@@ -70,9 +70,7 @@ class _ColumnHasher:
             arr = pc.cast(pc.fill_null(arr, False), pa.uint8())
             self._data.update(_value_bytes(arr, 1))
         elif self.kind == "fixed":
-            if arr.null_count:
-                arr = pc.fill_null(arr, pa.scalar(0, pa.int8()).cast(arr.type))
-            self._data.update(_value_bytes(arr, arr.type.bit_width // 8))
+            self._update_fixed(arr)
         elif self.kind == "varlen":
             self._update_varlen(arr)
         else:
@@ -80,6 +78,22 @@ class _ColumnHasher:
                 encoded = json.dumps(value, default=repr, sort_keys=True).encode()
                 self._lengths.update(len(encoded).to_bytes(8, "little"))
                 self._data.update(encoded)
+
+    def _update_fixed(self, arr: pa.Array) -> None:
+        """Hash the values' bytes; a null's slot counts as zero bytes (the validity tells)."""
+        if isinstance(arr, pa.ExtensionArray):
+            arr = arr.storage
+        width = arr.type.bit_width // 8
+        if arr.null_count:
+            # Any fixed-width type (timestamp, date, time, duration, decimal, interval,
+            # fixed_size_binary...) is viewed as an unsigned integer or as raw bytes of the
+            # same width, so a null's slot is zeroed without a cast from 0 to the type.
+            blank = _ZERO_VIEWS.get(width)
+            if blank is None:
+                blank = pa.scalar(bytes(width), pa.binary(width))
+            arr = pc.fill_null(arr.view(blank.type), blank)
+        if len(arr):
+            self._data.update(_value_bytes(arr, width))
 
     def _update_varlen(self, arr: pa.Array) -> None:
         if str(arr.type).endswith("_view"):
@@ -106,6 +120,15 @@ class _ColumnHasher:
         out.update(self._lengths.digest())
         out.update(b"V" + self._validity.digest() if self._validity is not None else b"-")
         return out.digest()
+
+
+_ZERO_VIEWS = {
+    1: pa.scalar(0, pa.uint8()),
+    2: pa.scalar(0, pa.uint16()),
+    4: pa.scalar(0, pa.uint32()),
+    8: pa.scalar(0, pa.uint64()),
+}
+"""A zero of each integer width that a fixed-width type can be viewed as."""
 
 
 def _fixed_width(data_type: pa.DataType) -> bool:
