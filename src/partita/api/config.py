@@ -21,6 +21,11 @@ Everything is validated before anything runs: a name that fits nothing is an
 error with close names. The hash of each asset's validated config is recorded
 with its materializations, so a config change makes its partitions
 ``config_changed``.
+
+Secrets (``SecretStr``, ``SecretBytes``, ``Secret[...]`` fields) reach the asset in
+clear (:func:`worker_configs`), but are recorded masked (:func:`recorded_config`)
+and hashed masked (:func:`config_hash`): a rotated password does not make data
+stale. See :mod:`partita.config_secrets`.
 """
 
 from __future__ import annotations
@@ -35,11 +40,19 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from partita.config_secrets import masked, revealed_json, secret_values
 from partita.errors import ConfigError, UnknownAssetError
 from partita.graph import AssetGraph
 from partita.keys import AssetKey
 
-__all__ = ["config_hash", "load_config_file", "parse_assignments", "resolve_config"]
+__all__ = [
+    "config_hash",
+    "load_config_file",
+    "parse_assignments",
+    "recorded_config",
+    "resolve_config",
+    "worker_configs",
+]
 
 
 def _value(name: str, text: str) -> Any:
@@ -99,11 +112,30 @@ def load_config_file(path: Path) -> dict[str, Any]:
 
 
 def config_hash(model: BaseModel | None) -> str:
-    """A stable hash of a validated config (``""`` when the asset takes none)."""
+    """A stable hash of a validated config (``""`` when the asset takes none).
+
+    A secret field counts as its mask (pydantic's JSON form), so changing a
+    secret's value does not change the hash and makes nothing stale.
+    """
     if model is None:
         return ""
     text = json.dumps(model.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def worker_configs(models: Mapping[str, BaseModel]) -> dict[str, str]:
+    """Per asset, its validated config as the JSON a worker validates back, secrets in clear."""
+    return {name: revealed_json(model) for name, model in models.items()}
+
+
+def recorded_config(values: Mapping[str, Any], models: Mapping[str, BaseModel]) -> str:
+    """The config values as given, as JSON for the run record, every secret masked.
+
+    A value is masked when its text is the value of a secret field of any of
+    the validated ``models`` (wherever the user put it: ``-c``, a file, a table).
+    """
+    secrets = frozenset().union(*(secret_values(model) for model in models.values()))
+    return json.dumps(masked(dict(values), secrets), sort_keys=True, default=str)
 
 
 def _did_you_mean(name: str, candidates: Iterable[str]) -> str:

@@ -8,7 +8,6 @@ no run is recorded (``RunResult.status == "nothing_to_do"``).
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -18,6 +17,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from partita.api.config import recorded_config, worker_configs
 from partita.api.planning import plan_project, requested
 from partita.api.project import Project, ProjectLike, as_project
 from partita.errors import PartitaError, PartitionKeyError
@@ -192,8 +192,8 @@ def materialize(
             handle_signals=handle_signals,
             selection=() if selection is None else (selection,),
             partitions=() if partitions is None else (partitions.text,),
-            config_text=json.dumps(dict(config or {}), sort_keys=True, default=str),
-            configs={name: model.model_dump_json() for name, model in planned.configs.items()},
+            config_text=recorded_config(config or {}, planned.configs),
+            configs=worker_configs(planned.configs),
         )
         result = run_plan(
             planned.plan,

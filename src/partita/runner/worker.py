@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 
 from partita.assets import AssetSpec
 from partita.checks.evaluate import run_checks
+from partita.config_secrets import scrub, secret_values
 from partita.context import AssetContext
 from partita.definitions import Definitions
 from partita.errors import DefinitionError, PartitaError, StorageError, UserCodeError
@@ -172,12 +173,14 @@ class WorkerRuntime:
         except Exception as exc:  # a bug of a store or of partita: keep it in the log
             error = f"{type(exc).__name__}: {exc}"
             captured.buffer.write("".join(traceback.format_exception(exc)))
+        # the asset got its config's secrets in clear: none leaves in a log or an error
+        secrets = secret_values(self._configs.get((item.asset, item.config_json or "{}")))
         return WorkResult(
             outcome=outcome,
             writes=writes,
             checks=checks,
-            logs=captured.buffer.getvalue(),
-            error=error,
+            logs=scrub(captured.buffer.getvalue(), secrets),
+            error=None if error is None else scrub(error, secrets),
             duration_s=time.perf_counter() - started,
             retryable=retryable,
         )
