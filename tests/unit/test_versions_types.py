@@ -143,6 +143,27 @@ CASES = [
         typed(pa.large_list(pa.timestamp("ns"))),
     ),
     case(
+        "list<timestamp[s]> beyond the years Python holds",
+        st.lists(st.none() | st.integers(-(2**62), 2**62), max_size=3),
+        [],
+        lambda v: pa.array(v, pa.list_(pa.int64())).cast(pa.list_(pa.timestamp("s"))),
+    ),
+    case(
+        "struct<day: date32> beyond the years Python holds",
+        st.fixed_dictionaries({"day": st.none() | ints(32)}),
+        {"day": None},
+        lambda v: pa.array(v, pa.struct([("day", pa.int32())])).cast(
+            pa.struct([("day", pa.date32())])
+        ),
+    ),
+    case(
+        "fixed_size_list<int32, 2>",
+        st.lists(st.none() | ints(32), min_size=2, max_size=2),
+        [0, 0],
+        typed(pa.list_(pa.int32(), 2)),
+    ),
+    case("list_view<int32>", st.lists(st.none() | ints(32)), [], typed(pa.list_view(pa.int32()))),
+    case(
         "list<string>",
         st.lists(st.none() | TEXT, max_size=3),
         [],

@@ -74,7 +74,7 @@ class _ColumnHasher:
         elif self.kind == "varlen":
             self._update_varlen(arr)
         else:
-            for value in arr.to_pylist():
+            for value in _python_values(arr):
                 encoded = json.dumps(value, default=repr, sort_keys=True).encode()
                 self._lengths.update(len(encoded).to_bytes(8, "little"))
                 self._data.update(encoded)
@@ -137,6 +137,44 @@ def _fixed_width(data_type: pa.DataType) -> bool:
     except ValueError:
         return False
     return isinstance(width, int) and width >= 8 and width % 8 == 0
+
+
+def _python_values(arr: pa.Array) -> list[Any]:
+    """The values of a nested array as Python objects, each encoded on its own.
+
+    A value Python cannot hold (a timestamp after the year 9999 inside a list)
+    is encoded with its time values as integer counts instead, so hashing never
+    fails and a value's encoding never depends on the rest of its chunk.
+    """
+    try:
+        return arr.to_pylist()
+    except (ValueError, OverflowError, pa.ArrowException):
+        values: list[Any] = []
+        counts = _as_counts(arr.type)
+        for at in range(len(arr)):
+            try:
+                values.append(arr[at].as_py())
+            except (ValueError, OverflowError, pa.ArrowException):
+                values.append({"arrow counts": arr.slice(at, 1).cast(counts).to_pylist()[0]})
+        return values
+
+
+def _as_counts(data_type: pa.DataType) -> pa.DataType:
+    """``data_type`` with each time type (at any depth) replaced by its integer count."""
+    if pa.types.is_temporal(data_type) and not pa.types.is_interval(data_type):
+        return pa.int32() if data_type.bit_width == 32 else pa.int64()
+    if pa.types.is_struct(data_type):
+        fields = [data_type.field(i) for i in range(data_type.num_fields)]
+        return pa.struct([f.with_type(_as_counts(f.type)) for f in fields])
+    if pa.types.is_map(data_type):
+        return pa.map_(_as_counts(data_type.key_type), _as_counts(data_type.item_type))
+    if pa.types.is_fixed_size_list(data_type):
+        return pa.list_(_as_counts(data_type.value_type), data_type.list_size)
+    if pa.types.is_large_list(data_type):
+        return pa.large_list(_as_counts(data_type.value_type))
+    if pa.types.is_list(data_type):
+        return pa.list_(_as_counts(data_type.value_type))
+    return data_type
 
 
 def _value_bytes(arr: pa.Array, width: int) -> memoryview:
