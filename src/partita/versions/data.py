@@ -9,8 +9,10 @@ changed value, a changed column name or a changed type gives a new version.
 How data is hashed: each column keeps its own streaming SHA-256 hashers fed
 with a canonical byte stream (fixed-width values, or lengths and bytes for
 strings/binaries, and validity once a null is seen), so feeding the rows in
-one batch or in a thousand gives the same digests. Nested types fall back to a
-slower canonical per-value encoding.
+one batch or in a thousand gives the same digests. A null's slot counts as
+zero bytes of the type's width, whatever the type (a timestamp's NaT, a
+date's, a decimal's), and the validity tells it from a real zero. Nested
+types fall back to a slower canonical per-value encoding.
 """
 
 from __future__ import annotations
@@ -146,17 +148,17 @@ def _python_values(arr: pa.Array) -> list[Any]:
     is encoded with its time values as integer counts instead, so hashing never
     fails and a value's encoding never depends on the rest of its chunk.
     """
+    values: list[Any] = []
     try:
-        return arr.to_pylist()
+        values = arr.to_pylist()
     except (ValueError, OverflowError, pa.ArrowException):
-        values: list[Any] = []
         counts = _as_counts(arr.type)
         for at in range(len(arr)):
             try:
                 values.append(arr[at].as_py())
             except (ValueError, OverflowError, pa.ArrowException):
                 values.append({"arrow counts": arr.slice(at, 1).cast(counts).to_pylist()[0]})
-        return values
+    return values
 
 
 def _as_counts(data_type: pa.DataType) -> pa.DataType:
