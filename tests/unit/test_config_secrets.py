@@ -19,6 +19,8 @@ import partita
 from partita import AssetContext, Definitions, asset
 from partita.api.config import config_hash, recorded_config, worker_configs
 from partita.config_secrets import MASK, masked, revealed_json, scrub, secret_values
+from partita.runner import RunOptions
+from partita.runner.messages import WorkItem
 
 PASSWORD = "s3cret-Pa55word-q9"
 
@@ -122,3 +124,13 @@ def test_materialize_hands_the_secret_to_the_asset_only(tmp_path: Path, executor
     for path in tmp_path.rglob("*"):
         if path.is_file():
             assert PASSWORD.encode() not in path.read_bytes(), path
+
+
+def test_what_carries_the_secret_to_a_worker_never_shows_it_in_a_repr() -> None:
+    clear = worker_configs({"connect": Login(password=PASSWORD)})
+    item = WorkItem(
+        run_id="r", asset="connect", keys=("",), attempt=1, config_json=clear["connect"]
+    )
+    assert PASSWORD in (item.config_json or "")
+    assert PASSWORD not in repr(item)
+    assert PASSWORD not in repr(RunOptions(configs=clear))

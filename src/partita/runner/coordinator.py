@@ -87,7 +87,8 @@ class RunOptions:
         heartbeat_s: seconds between heartbeats (and lease renewals).
         handle_signals: turn SIGINT / SIGTERM into a cancellation (main thread only).
         selection, partitions, config_text: what the user asked for, recorded on the run.
-        configs: per asset key string, its validated config as JSON.
+        configs: per asset key string, its validated config as JSON with secrets in
+            clear (for the workers; the run records ``config_text``, masked).
         events_flush_s: at run end, how long to wait for event subscribers to
             take the events queued for them.
     """
@@ -102,7 +103,7 @@ class RunOptions:
     selection: tuple[str, ...] = ()
     partitions: tuple[str, ...] = ()
     config_text: str = "{}"
-    configs: Mapping[str, str] = field(default_factory=dict)
+    configs: Mapping[str, str] = field(default_factory=dict, repr=False)  # holds secrets
     events_flush_s: float = 5.0
 
 

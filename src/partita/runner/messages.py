@@ -8,7 +8,7 @@ values of strings and tuples, so sending one to a worker process is cheap.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from partita.io.protocol import WriteResult
@@ -42,7 +42,8 @@ class WorkItem:
         keys: the partition keys built by this call (``("",)`` when unpartitioned).
         attempt: 1 for the first attempt.
         reads: what to load for each upstream edge.
-        config_json: the asset's validated run-time config as JSON, if it takes one.
+        config_json: the asset's validated run-time config as JSON, if it takes one
+            (secret fields in clear: never logged, never in a repr).
     """
 
     run_id: str
@@ -50,7 +51,7 @@ class WorkItem:
     keys: tuple[str, ...]
     attempt: int
     reads: tuple[ReadRequest, ...] = ()
-    config_json: str | None = None
+    config_json: str | None = field(default=None, repr=False)  # may hold secrets
 
 
 class Outcome(StrEnum):
