@@ -28,9 +28,9 @@ def _primary_code(exc: BaseException) -> int | None:
 
 
 RESTORE_HINT = (
-    "restore the catalog from a backup, or run `partita catalog init` (Python: "
-    "open_catalog(path, init=True)) to move it aside and start a new empty catalog; "
-    "a new catalog has no history, so everything is rebuilt"
+    "restore the catalog file from a backup, or run `partita catalog init` "
+    "(partita.api.init_catalog in Python) to move it aside and start a new empty catalog "
+    "(it has no history: everything is rebuilt)"
 )
 """What to do about a catalog file that cannot be used."""
 
