@@ -85,15 +85,15 @@ class ConnectionHolder:
             self._pid = os.getpid()
         return self._conn
 
-    def _connect(self, path: Path) -> sqlite3.Connection:
+    def _connect(self, path: Path, *, journal_mode: str = "WAL") -> sqlite3.Connection:
         conn = sqlite3.connect(
             path, timeout=self.busy_timeout_s, isolation_level=None, check_same_thread=False
         )
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_s * 1000)}")
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if str(mode).lower() != "wal":
-                raise CatalogError(f"cannot put the catalog {path} in WAL mode ({mode})")
+            mode = conn.execute(f"PRAGMA journal_mode = {journal_mode}").fetchone()[0]
+            if str(mode).lower() != journal_mode.lower():
+                raise CatalogError(f"cannot put the catalog {path} in {journal_mode} mode ({mode})")
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
         except BaseException:
@@ -102,10 +102,19 @@ class ConnectionHolder:
         return conn
 
     def _build(self, path: Path) -> None:
-        """Make a new, migrated, closed catalog file at ``path``."""
-        conn = self._connect(path)
+        """Make a new, migrated, closed catalog file at ``path``.
+
+        The schema is written with a rollback journal, so every committed
+        migration is in the file itself (a full disk fails a ``COMMIT``, never
+        a checkpoint that a close would swallow); WAL mode is switched on last.
+        """
+        conn = self._connect(path, journal_mode="DELETE")
         try:
+            conn.execute("PRAGMA synchronous = FULL")
             migrate(conn)
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raise CatalogError(f"cannot put the catalog {path} in WAL mode ({mode})")
         finally:
             conn.close()
 

@@ -110,6 +110,8 @@ def create_atomically(path: Path, build: Callable[[Path], None]) -> bool:
     temporary = path.with_name(f".{path.name}.new-{os.getpid()}-{uuid.uuid4().hex[:8]}")
     try:
         build(temporary)
+        if temporary.with_name(temporary.name + "-wal").exists():  # never lose what it holds
+            raise OSError(f"the new catalog {temporary} was not closed cleanly")
         try:
             os.link(temporary, path)
         except FileExistsError:
