@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from partita.catalog.sqlite.failures import UnusableCatalogError, catalog_error
+from partita.catalog.sqlite.failures import UnusableCatalogError, catalog_error, is_damage
 from partita.catalog.sqlite.files import (
     content_problem,
     create_atomically,
@@ -148,23 +148,32 @@ class ConnectionHolder:
             unclean = alone and wal_has_frames(self.path)
             conn = self._connect(self.path)
             try:
-                problem = content_problem(conn)
-                if problem is not None:
-                    raise UnusableCatalogError(self.path, problem)
-                if unclean or self.init:
-                    why = "after an unclean shutdown" if unclean else "asked for by init"
-                    check_integrity(conn, self.path, why=why)
-                    self.integrity_checked = True
+                self._check(conn, unclean=unclean)
                 marker.share()
                 migrate(conn)
             except BaseException:
                 conn.close()
                 raise
+        except sqlite3.DatabaseError as exc:
+            marker.release()
+            if is_damage(exc):
+                raise UnusableCatalogError(self.path, f"it is damaged ({exc})") from exc
+            raise
         except BaseException:
             marker.release()
             raise
         self._marker = marker
         return conn
+
+    def _check(self, conn: sqlite3.Connection, *, unclean: bool) -> None:
+        """Refuse a database that is not a catalog; ``quick_check`` when there is a reason."""
+        problem = content_problem(conn)
+        if problem is not None:
+            raise UnusableCatalogError(self.path, problem)
+        if unclean or self.init:
+            why = "after an unclean shutdown" if unclean else "asked for by init"
+            check_integrity(conn, self.path, why=why)
+            self.integrity_checked = True
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:

@@ -17,6 +17,7 @@ __all__ = [
     "UnusableCatalogError",
     "catalog_error",
     "disk_full_error",
+    "is_damage",
     "is_disk_full",
 ]
 
@@ -42,6 +43,11 @@ def is_disk_full(exc: BaseException) -> bool:
     return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
 
 
+def is_damage(exc: BaseException) -> bool:
+    """Whether ``exc`` is SQLite finding the file corrupt or not a database."""
+    return _primary_code(exc) in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
+
+
 def disk_full_error(path: Path, exc: BaseException) -> CatalogError:
     """The error for a catalog write that found no space left."""
     return CatalogError(
@@ -61,7 +67,7 @@ def catalog_error(
     """
     if is_disk_full(exc):
         return disk_full_error(path, exc)
-    if _primary_code(exc) in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
+    if is_damage(exc):
         return CatalogError(f"the catalog {path} is damaged ({exc})", hint=RESTORE_HINT)
     return CatalogError(f"cannot {doing} the catalog {path}: {exc}", hint=hint)
 

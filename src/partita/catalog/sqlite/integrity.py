@@ -28,7 +28,7 @@ import os
 import sqlite3
 from pathlib import Path
 
-from partita.catalog.sqlite.failures import UnusableCatalogError
+from partita.catalog.sqlite.failures import UnusableCatalogError, is_damage
 
 try:
     import fcntl
@@ -90,7 +90,12 @@ def check_integrity(conn: sqlite3.Connection, path: Path, *, why: str) -> None:
 
     ``why`` says in the message why the check ran (``after an unclean shutdown``).
     """
-    rows = conn.execute(f"PRAGMA quick_check({_REPORTED_PROBLEMS})").fetchall()
+    try:
+        rows = conn.execute(f"PRAGMA quick_check({_REPORTED_PROBLEMS})").fetchall()
+    except sqlite3.DatabaseError as exc:  # damage so bad that the check itself stops
+        if not is_damage(exc):
+            raise
+        rows = [(str(exc),)]
     problems = [str(row[0]) for row in rows]
     if problems == ["ok"]:
         return
