@@ -141,7 +141,11 @@ def test_a_full_catalog_disk_on_a_real_tiny_filesystem(tmp_path: Path) -> None:
     exe = Path(sys.executable).with_name("partita")
     script = textwrap.dedent(
         f"""
-        mount -t tmpfs -o size=300k tmpfs {small} || exit 99
+        mount -t tmpfs -o size=64k tmpfs {small} || exit 99
+        {exe} materialize > {tmp_path}/new.out 2> {tmp_path}/new.err
+        echo $? > {tmp_path}/new.rc
+        ls -A {small}/home > {tmp_path}/new.ls
+        mount -o remount,size=300k {small}
         {exe} materialize --executor inprocess > {tmp_path}/first.out 2> {tmp_path}/first.err
         echo $? > {tmp_path}/first.rc
         mount -o remount,size=20m {small}
@@ -151,9 +155,13 @@ def test_a_full_catalog_disk_on_a_real_tiny_filesystem(tmp_path: Path) -> None:
     )
     done = run_in_namespace(script, folder)
     assert done.returncode == 0, done.stderr
-    first_err = (tmp_path / "first.err").read_text()
-    assert (tmp_path / "first.rc").read_text().strip() == "1", first_err
     catalog = small / "home" / "catalog.db"
+    new_err = (tmp_path / "new.err").read_text()  # no room to create the catalog
+    assert (tmp_path / "new.rc").read_text().strip() == "1", new_err
+    assert f"the disk holding the catalog ({catalog}) is full" in new_err
+    assert (tmp_path / "new.ls").read_text().split() == []  # no partial catalog left behind
+    first_err = (tmp_path / "first.err").read_text()  # full in the middle of a run
+    assert (tmp_path / "first.rc").read_text().strip() == "1", first_err
     assert f"the disk holding the catalog ({catalog}) is full" in first_err
     assert "internal error" not in first_err
     second_err = (tmp_path / "second.err").read_text()

@@ -104,13 +104,14 @@ class ConnectionHolder:
     def _build(self, path: Path) -> None:
         """Make a new, migrated, closed catalog file at ``path``.
 
-        The schema is written with a rollback journal, so every committed
-        migration is in the file itself (a full disk fails a ``COMMIT``, never
-        a checkpoint that a close would swallow); WAL mode is switched on last.
+        The schema is written without a WAL (the journal in memory, no sync:
+        the file is private until it is complete, synced and linked), so every
+        migration is in the file itself and a full disk fails a write, never a
+        checkpoint that a close would swallow; WAL mode is switched on last.
         """
-        conn = self._connect(path, journal_mode="DELETE")
+        conn = self._connect(path, journal_mode="MEMORY")
         try:
-            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("PRAGMA synchronous = OFF")
             migrate(conn)
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if str(mode).lower() != "wal":

@@ -102,7 +102,7 @@ def create_atomically(path: Path, build: Callable[[Path], None]) -> bool:
     """Make a new catalog at ``path`` with ``build(temporary file)``, unless one appears first.
 
     ``build`` must leave the temporary file complete and closed. It is then
-    hard-linked to ``path``, which fails if another process linked its own
+    synced and hard-linked to ``path``, which fails if another process linked its own
     first (that one is kept). Returns whether this call created ``path``.
     The temporary file is removed in every case.
     """
@@ -112,6 +112,8 @@ def create_atomically(path: Path, build: Callable[[Path], None]) -> bool:
         build(temporary)
         if temporary.with_name(temporary.name + "-wal").exists():  # never lose what it holds
             raise OSError(f"the new catalog {temporary} was not closed cleanly")
+        with temporary.open("rb+") as handle:
+            os.fsync(handle.fileno())
         try:
             os.link(temporary, path)
         except FileExistsError:
