@@ -1,5 +1,10 @@
 """Opening a catalog file: pragmas, migrations, one connection per process.
 
+Opening creates the file only where there is none (:mod:`.files`), refuses a
+file that is not a usable catalog, and runs ``PRAGMA quick_check`` after an
+unclean shutdown (:mod:`.integrity`); SQLite errors become
+:class:`~partita.errors.CatalogError` in the user's terms (:mod:`.failures`).
+
 SQLite connections must not cross a ``fork``: :class:`ConnectionHolder`
 remembers the pid that opened its connection and opens a fresh one in a
 child process, so a catalog object inherited across ``fork`` keeps working
