@@ -14,7 +14,9 @@ re-imports its modules.
 
 from __future__ import annotations
 
+import os
 import tomllib
+import traceback
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -136,10 +138,64 @@ def _find_pyproject(start: Path) -> Path | None:
     return None
 
 
+def _shown(path: str) -> str:
+    """``path`` relative to the working directory when it is below it."""
+    try:
+        return os.path.relpath(path) if Path(path).resolve().is_relative_to(Path.cwd()) else path
+    except (OSError, ValueError):
+        return path
+
+
+def _where_in_project(exc: BaseException, folder: Path) -> str | None:
+    """``file, line N`` of the place in the project's own code where ``exc`` arose."""
+    if isinstance(exc, SyntaxError) and exc.filename:
+        return f"{_shown(exc.filename)}, line {exc.lineno}"
+    inside = [
+        frame
+        for frame in traceback.extract_tb(exc.__traceback__)
+        if Path(frame.filename).resolve().is_relative_to(folder)
+    ]
+    if not inside:
+        return None
+    frame = inside[-1]
+    return f"{_shown(frame.filename)}, line {frame.lineno}"
+
+
+def _loading_error(exc: Exception, folder: Path, origin: str) -> DefinitionError:
+    """The user-facing error for an exception raised while importing the project's code.
+
+    It names the file and line in the project's code, and the exception; it
+    is the user's code that failed, not Partita.
+    """
+    where = _where_in_project(exc, folder.resolve()) or origin
+    what = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, SyntaxError):
+        what = f"{type(exc).__name__}: {exc.msg}"
+        if exc.text and exc.text.strip():
+            what += f" ({exc.text.strip()!r})"
+        hint = "fix the syntax at that line"
+    elif isinstance(exc, ModuleNotFoundError):
+        hint = (
+            f"install the module {exc.name!r} in this environment, or fix the import"
+            if exc.name
+            else "install the missing module, or fix the import"
+        )
+    elif isinstance(exc, ImportError):
+        hint = "check the import: the name may be misspelled or the package too old"
+    else:
+        hint = "fix the error at that line (rerun with --debug for the whole traceback)"
+    return DefinitionError(f"cannot load the project: {where}: {what}", hint=hint)
+
+
 def _import_file(path: Path) -> ModuleType:
     if not path.is_file():
         raise DefinitionError(f"definitions file {path} does not exist")
-    return import_project_file(path)
+    try:
+        return import_project_file(path)
+    except DefinitionError:
+        raise
+    except Exception as exc:
+        raise _loading_error(exc, path.parent, str(path)) from exc
 
 
 def _import_module(name: str, root: Path) -> ModuleType:
@@ -151,7 +207,11 @@ def _import_module(name: str, root: Path) -> ModuleType:
                 f"cannot import definitions module {name!r}: {exc}",
                 hint=f"run from the folder that contains it (searched {root})",
             ) from exc
+        raise _loading_error(exc, root, name) from exc
+    except DefinitionError:
         raise
+    except Exception as exc:
+        raise _loading_error(exc, root, name) from exc
 
 
 def _pick(module: ModuleType, attribute: str | None, origin: str) -> Definitions:

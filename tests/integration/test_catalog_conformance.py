@@ -808,3 +808,32 @@ def test_dynamic_partitions_add_get_delete_and_persist(connect: Connect) -> None
         assert third.dynamic_partitions.get("customers") == ["acme", "initech"]
         assert third.dynamic_partitions.get("tenants") == ["t1"]
         assert third.dynamic_partitions.get("other") == []
+
+
+HOSTILE_KEYS = [
+    "../../evil",
+    "..",
+    "/etc/passwd",
+    "a/b",
+    "a\\b",
+    ".hidden",
+    "",
+    "a b",
+    "a|b",
+    "x" * 201,
+    "caf\u00e9",
+    "a\x00b",
+    "k'; DROP TABLE runs; --",
+]
+
+
+@pytest.mark.parametrize("key", HOSTILE_KEYS)
+def test_dynamic_partitions_refuse_a_hostile_key_naming_the_definition(
+    catalog: Catalog, key: str
+) -> None:
+    keys = catalog.dynamic_partitions
+    keys.add("files", ["ok.csv"])
+    with pytest.raises(PartitionKeyError, match=r"for DynamicPartitions\(files\)") as refused:
+        keys.add("files", ["fine.csv", key])
+    assert repr(key) in str(refused.value)
+    assert keys.get("files") == ["ok.csv"]  # the whole batch refused

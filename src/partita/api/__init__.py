@@ -41,6 +41,7 @@ if TYPE_CHECKING:
         run_summary_json,
         runs,
     )
+    from partita.api.catalog_file import CatalogInit, catalog_init_json, init_catalog
     from partita.api.freshness import freshness_report, parse_at, planned_partitions, status_report
     from partita.api.planning import (
         Planned,
@@ -77,6 +78,7 @@ if TYPE_CHECKING:
 _LAZY: dict[str, str] = {
     "AssetInfo": "partita.api.project",
     "CancelToken": "partita.api.running",
+    "CatalogInit": "partita.api.catalog_file",
     "Direction": "partita.api.catalog",
     "DynamicPartitionsUpdate": "partita.api.catalog",
     "ExecutorKind": "partita.api.running",
@@ -96,6 +98,7 @@ _LAZY: dict[str, str] = {
     "add_dynamic_partitions": "partita.api.catalog",
     "as_project": "partita.api.project",
     "attempt_json": "partita.api.catalog",
+    "catalog_init_json": "partita.api.catalog_file",
     "config_values": "partita.api.planning",
     "delete_dynamic_partitions": "partita.api.catalog",
     "dynamic_partitions_definitions": "partita.api.project",
@@ -103,6 +106,7 @@ _LAZY: dict[str, str] = {
     "freshness_report": "partita.api.freshness",
     "graph_view": "partita.api.project",
     "history": "partita.api.catalog",
+    "init_catalog": "partita.api.catalog_file",
     "lineage": "partita.api.catalog",
     "list_assets": "partita.api.project",
     "list_dynamic_partitions": "partita.api.catalog",
@@ -130,6 +134,7 @@ __getattr__, __dir__ = lazy_module("partita.api", _LAZY, globals())
 __all__ = [
     "AssetInfo",
     "CancelToken",
+    "CatalogInit",
     "Direction",
     "DynamicPartitionsUpdate",
     "ExecutorKind",
@@ -149,6 +154,7 @@ __all__ = [
     "add_dynamic_partitions",
     "as_project",
     "attempt_json",
+    "catalog_init_json",
     "config_values",
     "delete_dynamic_partitions",
     "dynamic_partitions_definitions",
@@ -156,6 +162,7 @@ __all__ = [
     "freshness_report",
     "graph_view",
     "history",
+    "init_catalog",
     "lineage",
     "list_assets",
     "list_dynamic_partitions",

@@ -266,15 +266,18 @@ def delete_dynamic_partitions(
 ) -> DynamicPartitionsUpdate:
     """Delete ``keys`` of ``name`` from the catalog (keys not there are reported, not an error).
 
-    Materializations of deleted partitions stay in the catalog's history.
+    A key that is stored is always deleted, even one the definition rejects
+    (stored by an earlier version that did not check keys); a key that is
+    not stored must be valid, so a typo is reported as such. Materializations
+    of deleted partitions stay in the catalog's history.
     """
     definition = _definition(project, name)
-    checked = _unique([definition.validate(k) for k in keys])
     with project.existing_catalog() as catalog:
+        before = set() if catalog is None else set(catalog.dynamic_partitions.get(name))
+        checked = _unique([k if k in before else definition.validate(k) for k in keys])
         if catalog is None:
             return DynamicPartitionsUpdate(name=name, changed=(), unchanged=tuple(checked), keys=())
         store = catalog.dynamic_partitions
-        before = set(store.get(name))
         store.delete(name, checked)
         after = tuple(store.get(name))
     return DynamicPartitionsUpdate(

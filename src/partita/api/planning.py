@@ -178,7 +178,10 @@ def plan_project(
         else:
             keys = catalog.dynamic_partitions
             dynamic = InMemoryDynamicPartitionsStore(
-                {name: keys.get(name) for name in dynamic_partitions_definitions(project)}
+                {
+                    name: definition.stored_keys(keys)
+                    for name, definition in dynamic_partitions_definitions(project).items()
+                }
             )
             if not read_only:
                 catalog.mark_dead_runs(now=moment)  # their unfinished steps become `abandoned`

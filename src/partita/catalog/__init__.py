@@ -10,6 +10,11 @@ embedded one, one file in WAL mode in the project folder.
 
 from __future__ import annotations
 
-from partita.catalog.opening import open_catalog, open_existing_catalog
+from partita.catalog.opening import (
+    CatalogInit,
+    init_catalog,
+    open_catalog,
+    open_existing_catalog,
+)
 
-__all__ = ["open_catalog", "open_existing_catalog"]
+__all__ = ["CatalogInit", "init_catalog", "open_catalog", "open_existing_catalog"]

@@ -8,20 +8,59 @@ and nothing that calls them.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from partita.catalog.sqlite import SQLiteCatalog
 from partita.records import Catalog
 
-__all__ = ["open_catalog", "open_existing_catalog"]
+__all__ = ["CatalogInit", "init_catalog", "open_catalog", "open_existing_catalog"]
 
 
-def open_catalog(location: str | Path) -> Catalog:
+def open_catalog(location: str | Path, *, init: bool = False) -> Catalog:
     """The catalog at ``location`` (a SQLite file), created with its folders if missing.
 
-    Close it, or use it as a context manager.
+    A file that is there but is not a usable catalog (empty, not SQLite,
+    truncated, another program's database, or failing the integrity check
+    run after an unclean shutdown) is refused with
+    :class:`~partita.errors.CatalogError`, never replaced silently: a new
+    catalog has no history, so everything would be rebuilt. ``init=True``
+    moves such a file aside and starts a new empty catalog (see
+    :func:`init_catalog`). Close the catalog, or use it as a context manager.
     """
-    return SQLiteCatalog(location)
+    return SQLiteCatalog(location, init=init)
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogInit:
+    """What :func:`init_catalog` did.
+
+    ``created``: a new empty catalog was made; ``refused``: why the file that
+    was there could not be used (``None`` when there was none, or it was
+    healthy); ``moved_aside``: where that file went (``None`` when it was
+    empty and removed, or nothing moved).
+    """
+
+    path: Path
+    created: bool
+    refused: str | None
+    moved_aside: Path | None
+
+
+def init_catalog(location: str | Path) -> CatalogInit:
+    """Make sure a usable catalog is at ``location``: keep a healthy one, else start anew.
+
+    A missing file is created; a healthy catalog (it passes ``PRAGMA
+    quick_check``) is kept with its history; any other file is moved aside
+    (an empty one removed) and a new empty catalog takes its place.
+    """
+    with SQLiteCatalog(location, init=True) as catalog:
+        return CatalogInit(
+            path=catalog.path,
+            created=catalog.created,
+            refused=catalog.refused,
+            moved_aside=catalog.moved_aside,
+        )
 
 
 def open_existing_catalog(location: str | Path) -> Catalog | None:

@@ -116,6 +116,7 @@ COMMANDS: dict[str, str] = {
     "runs": "partita.cli.catalog_commands:runs_command",
     "logs": "partita.cli.catalog_commands:logs_command",
     "partitions": "partita.cli.catalog_commands:partitions_group",
+    "catalog": "partita.cli.catalog_file_commands:catalog_group",
     "checks": "partita.cli.check_commands:checks_command",
     "check": "partita.cli.check_commands:check_command",
     "freshness": "partita.cli.freshness_commands:freshness_command",

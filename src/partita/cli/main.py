@@ -6,9 +6,11 @@ a hint, never a traceback unless ``--debug`` (or ``PARTITA_DEBUG=1``).
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 import click
 from rich.text import Text
@@ -44,12 +46,24 @@ def main(argv: Sequence[str] | None = None) -> None:
         if exc.hint:
             stderr.print(Text(f"  hint: {exc.hint}"))
         sys.exit(1)
+    except OSError as exc:
+        if debug:
+            raise
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            _internal_error(exc)
+        where = f" holding {exc.filename}" if exc.filename else ""
+        stderr.print(Text.assemble(("error: ", "bold red"), f"the disk{where} is full: {exc}"))
+        stderr.print(Text("  hint: free some space on that disk and run the command again"))
+        sys.exit(1)
     except Exception as exc:
         if debug:
             raise
-        stderr.print(
-            Text.assemble(("internal error: ", "bold red"), f"{type(exc).__name__}: {exc}")
-        )
-        stderr.print(Text("  hint: rerun with --debug for the traceback, and report it"))
-        sys.exit(1)
+        _internal_error(exc)
     sys.exit(result if isinstance(result, int) else 0)
+
+
+def _internal_error(exc: Exception) -> NoReturn:
+    """Report an error Partita did not expect: a bug to report."""
+    stderr.print(Text.assemble(("internal error: ", "bold red"), f"{type(exc).__name__}: {exc}"))
+    stderr.print(Text("  hint: rerun with --debug for the traceback, and report it"))
+    sys.exit(1)

@@ -15,7 +15,11 @@ from partita.partitions.base import (
     PartitionSubset,
     TimeWindowRange,
 )
-from partita.partitions.dynamic import DynamicPartitions, InMemoryDynamicPartitionsStore
+from partita.partitions.dynamic import (
+    DynamicPartitions,
+    InMemoryDynamicPartitionsStore,
+    check_dynamic_key,
+)
 from partita.partitions.multi import MultiPartitions, MultiSubset
 from partita.partitions.static import UNPARTITIONED, StaticPartitions, Unpartitioned
 from partita.partitions.subsets import IndexedPartitions, IntervalSubset, KeySetSubset
@@ -47,4 +51,5 @@ __all__ = [
     "UNPARTITIONED",
     "Unpartitioned",
     "WeeklyPartitions",
+    "check_dynamic_key",
 ]

@@ -13,10 +13,21 @@ was added.
 Subsets of a dynamic definition hold keys as a frozen set of strings; dynamic
 keys are ordered by sorting them (``keys()`` and subset iteration agree), so
 "the last partition" is the greatest key.
+
+**Every entry point checks keys by the same rule.** ``validate`` (the rule of
+:func:`~partita.partitions.base.check_safe_key`) is applied by the definition's
+``add``, by every store's ``add`` (:func:`check_dynamic_key`, so
+``catalog.dynamic_partitions.add(...)`` called directly is checked too) and
+by the CLI; the error names the definition that rejected the key. Keys read
+back from a store are checked again (:meth:`DynamicPartitions.stored_keys`): a
+key stored before these checks existed gives a clear error naming it and how
+to remove it, instead of a failure deep inside a plan; deleting a stored key
+never checks it, so such a key can always be removed.
 """
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,7 +41,17 @@ from partita.partitions.base import (
 )
 from partita.partitions.subsets import KeySetSubset
 
-__all__ = ["DynamicPartitions", "InMemoryDynamicPartitionsStore"]
+__all__ = ["DynamicPartitions", "InMemoryDynamicPartitionsStore", "check_dynamic_key"]
+
+
+def check_dynamic_key(name: str, key: str) -> str:
+    """Return ``key`` if ``DynamicPartitions(name)`` accepts it, else raise.
+
+    Raises:
+        PartitionKeyError: naming the definition, the key and why (what every
+            store's ``add`` raises).
+    """
+    return DynamicPartitions(name).validate(key)
 
 
 @dataclass(frozen=True, repr=False)
@@ -53,9 +74,30 @@ class DynamicPartitions(PartitionsDefinition):
             )
         return dynamic
 
+    def stored_keys(self, dynamic: DynamicPartitionsStore | None) -> list[str]:
+        """The keys in the store, in the order they were added, each checked.
+
+        Raises:
+            PartitionKeyError: the store holds a key this definition rejects
+                (added before keys were checked on every path), naming the key
+                and how to delete it.
+        """
+        keys = self._store(dynamic).get(self.name)
+        for key in keys:
+            reason = check_safe_key(key)
+            if reason is not None:
+                raise PartitionKeyError(
+                    f"the catalog holds the key {key!r} for {self!r}, which is not a valid "
+                    f"key: {reason}",
+                    hint=f"delete it: partita partitions delete {self.name} {shlex.quote(key)} "
+                    "(in Python: "
+                    f"catalog.dynamic_partitions.delete({self.name!r}, [{key!r}]))",
+                )
+        return keys
+
     def keys(self, now: datetime, *, dynamic: DynamicPartitionsStore | None = None) -> list[str]:
-        """The keys in the store, sorted."""
-        return sorted(self._store(dynamic).get(self.name))
+        """The keys in the store, sorted (each checked, see :meth:`stored_keys`)."""
+        return sorted(self.stored_keys(dynamic))
 
     def validate(self, key: str) -> str:
         """Check the form of ``key`` (not that it was added); return it."""
@@ -92,8 +134,8 @@ class DynamicPartitions(PartitionsDefinition):
     def all_subset(
         self, now: datetime, *, dynamic: DynamicPartitionsStore | None = None
     ) -> KeySetSubset:
-        """Every key in the store."""
-        return KeySetSubset(self, frozenset(self._store(dynamic).get(self.name)))
+        """Every key in the store (each checked, see :meth:`stored_keys`)."""
+        return KeySetSubset(self, frozenset(self.stored_keys(dynamic)))
 
     def subset(self, keys: Iterable[str]) -> KeySetSubset:
         """The subset of the given keys (form validated)."""
@@ -113,7 +155,7 @@ class DynamicPartitions(PartitionsDefinition):
             raise self.key_error(f"{start_key}..{end_key}", "the range ends before it starts")
         if first == last:
             return self.subset([first])
-        stored = self._store(dynamic).get(self.name)
+        stored = self.stored_keys(dynamic)
         return KeySetSubset(self, frozenset(k for k in stored if first <= k <= last))
 
 
@@ -130,12 +172,8 @@ class InMemoryDynamicPartitionsStore:
         return list(self._keys.get(name, []))
 
     def add(self, name: str, keys: Iterable[str]) -> list[str]:
-        """Add keys (all validated first); return those not present before."""
-        wanted = list(keys)
-        for key in wanted:
-            reason = check_safe_key(key)
-            if reason is not None:
-                raise PartitionKeyError(f"invalid dynamic partition key {key!r}: {reason}")
+        """Add keys (all checked first, see :func:`check_dynamic_key`); return the new ones."""
+        wanted = [check_dynamic_key(name, key) for key in keys]
         current = self._keys.setdefault(name, [])
         present = set(current)
         added: list[str] = []

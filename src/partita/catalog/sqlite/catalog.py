@@ -81,6 +81,10 @@ class SQLiteCatalog:
         snapshot_refresh_rows: rewrite the planner-state snapshot
             (``<path>.state/state.arrow``) once a load had to read this many
             latest rows from SQLite.
+        init: start a new empty catalog when the file at ``path`` is not a
+            usable one (it is moved aside, see :attr:`moved_aside`) instead of
+            refusing it with :class:`~partita.errors.CatalogError`; also run
+            the integrity check. A missing file is always created.
 
     One object may be shared by the threads of a process; after ``fork`` the
     child opens its own connection on first use.
@@ -93,14 +97,35 @@ class SQLiteCatalog:
         busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S,
         heartbeat_timeout: timedelta = DEFAULT_HEARTBEAT_TIMEOUT,
         snapshot_refresh_rows: int = DEFAULT_REFRESH_ROWS,
+        init: bool = False,
     ) -> None:
         self.path = Path(path)
         self.heartbeat_timeout = heartbeat_timeout
         self.snapshot_path = self.path.with_name(self.path.name + ".state") / "state.arrow"
         self.refresh_rows = snapshot_refresh_rows
-        self._db = ConnectionHolder(self.path, busy_timeout_s=busy_timeout_s)
+        self._db = ConnectionHolder(self.path, busy_timeout_s=busy_timeout_s, init=init)
         self._db.connection()
         self._dynamic = SQLiteDynamicPartitions(self._db)
+
+    @property
+    def created(self) -> bool:
+        """Whether opening this object created the catalog file."""
+        return self._db.created
+
+    @property
+    def integrity_checked(self) -> bool:
+        """Whether opening ran ``PRAGMA quick_check`` (after an unclean shutdown, or ``init``)."""
+        return self._db.integrity_checked
+
+    @property
+    def moved_aside(self) -> Path | None:
+        """Where ``init=True`` moved a refused file (``None``: none, or an empty one removed)."""
+        return self._db.moved_aside
+
+    @property
+    def refused(self) -> str | None:
+        """Why ``init=True`` replaced the file that was there, if it did."""
+        return self._db.refused
 
     @property
     def dynamic_partitions(self) -> SQLiteDynamicPartitions:

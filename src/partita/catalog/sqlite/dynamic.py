@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from partita.catalog.sqlite.connection import ConnectionHolder
-from partita.errors import PartitionKeyError
-from partita.partitions.base import check_safe_key
+from partita.partitions import check_dynamic_key
 
 __all__ = ["SQLiteDynamicPartitions"]
 
@@ -29,13 +28,9 @@ class SQLiteDynamicPartitions:
         """Add ``keys`` to ``name`` in one transaction; return those not there before.
 
         Raises :class:`~partita.errors.PartitionKeyError` (adding nothing) when
-        a key is not a safe partition key.
+        ``DynamicPartitions(name)`` rejects a key (the same rule as everywhere).
         """
-        wanted = list(dict.fromkeys(keys))
-        for key in wanted:
-            reason = check_safe_key(key)
-            if reason is not None:
-                raise PartitionKeyError(f"invalid dynamic partition key {key!r}: {reason}")
+        wanted = [check_dynamic_key(name, key) for key in dict.fromkeys(keys)]
         added: list[str] = []
         with self._db.write() as conn:
             for key in wanted:
@@ -49,7 +44,11 @@ class SQLiteDynamicPartitions:
         return added
 
     def delete(self, name: str, keys: Iterable[str]) -> None:
-        """Remove ``keys`` from ``name`` in one transaction; absent keys are ignored."""
+        """Remove ``keys`` from ``name`` in one transaction; absent keys are ignored.
+
+        Keys are not checked: a stored key is always deletable, even one that
+        an earlier version stored without checking it.
+        """
         with self._db.write() as conn:
             conn.executemany(
                 "DELETE FROM dynamic_partitions WHERE name = ? AND partition_key = ?",

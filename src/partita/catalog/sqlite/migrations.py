@@ -353,6 +353,7 @@ def migrate(
                 )
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:  # SQLite itself rolls back after some errors (a full disk)
+                conn.execute("ROLLBACK")
             raise
     return found

@@ -1,0 +1,47 @@
+"""``partita catalog init``: start a new catalog where the one there cannot be used."""
+
+from __future__ import annotations
+
+import click
+from rich.text import Text
+
+from partita.api import Project, catalog_init_json, init_catalog
+from partita.cli.app import pass_project, print_json, stdout
+
+__all__ = ["catalog_group"]
+
+
+@click.group("catalog")
+def catalog_group() -> None:
+    """Look after the project's catalog file (.partita/catalog.db)."""
+
+
+@catalog_group.command("init")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_project
+def catalog_init(project: Project, as_json: bool) -> None:
+    """Make sure the project has a usable catalog.
+
+    Creates it when missing and keeps a healthy one with its history. A file
+    that cannot be used (empty, not SQLite, truncated, another program's
+    database, failing SQLite's integrity check) is moved aside to
+    catalog.db.broken-<time> (an empty file is removed) and replaced by a new
+    empty catalog: it has no history, so the next materialize rebuilds
+    everything.
+    """
+    result = init_catalog(project)
+    if as_json:
+        print_json(catalog_init_json(result))
+        return
+    if result.refused is not None:
+        where = (
+            f"moved it to {result.moved_aside}" if result.moved_aside else "removed the empty file"
+        )
+        stdout.print(
+            Text(f"the catalog {result.path} could not be used ({result.refused}); {where}")
+        )
+        stdout.print(Text(f"started a new empty catalog at {result.path}"))
+    elif result.created:
+        stdout.print(Text(f"created a new empty catalog at {result.path}"))
+    else:
+        stdout.print(Text(f"the catalog {result.path} is healthy; kept it with its history"))
