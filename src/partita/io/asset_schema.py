@@ -193,8 +193,12 @@ class SchemaRecords:
         self._known[folder] = (current, schema)
         return schema
 
-    def write(self, folder: Path, schema: AssetSchema) -> None:
-        """Replace the record atomically (temp file, fsync, rename, fsync of the folder)."""
+    def write(self, folder: Path, schema: AssetSchema, *, sync_folder: bool = True) -> None:
+        """Replace the record atomically (temp file, fsync, rename, fsync of the folder).
+
+        ``sync_folder=False`` leaves the folder's fsync to the caller (who fsyncs
+        it anyway, before any data file the record describes is published).
+        """
         remove_stale_temps(folder, SCHEMA_FILE)
         temp = folder / temp_name(SCHEMA_FILE)
         try:
@@ -209,7 +213,7 @@ class SchemaRecords:
             with contextlib.suppress(FileNotFoundError):
                 temp.unlink()
             raise
-        if self.durable:
+        if self.durable and sync_folder:
             fsync_path(folder)
 
     def remove(self, folder: Path) -> None:

@@ -15,7 +15,7 @@ parent's costs little).
 
 Each write is checked against the schema of the whole asset (every published
 partition), recorded in the asset folder (see :mod:`partita.io.asset_schema`):
-once when it is staged, and again under the asset's lock (``.partita.lock``)
+once when it is staged, and again under the asset's lock (a ``flock`` of its folder)
 when it is published, where a schema the write changes is recorded before the
 file is renamed into place. A safe widening is accepted as it is (each file
 keeps its own types; reading several partitions unifies them to the wider type).
@@ -45,17 +45,15 @@ from partita.errors import SchemaChangeError, StorageError
 from partita.io.arrow import THREADED_ROWS, load_as, resolve_type, to_arrow_reader
 from partita.io.asset_schema import AssetSchema, SchemaRecords, unify_published
 from partita.io.confinement import RootConfinement
-from partita.io.locking import file_lock
+from partita.io.locking import folder_lock
 from partita.io.paths import PartitionPath, decode_segment, partition_label, validate_partition
 from partita.io.protocol import StagedWrite, WriteResult, schema_json, write_partition
 from partita.io.staging import fsync_path, remove_stale_temps, temp_name, write_parquet
 from partita.keys import AssetKey, AssetKeyLike
 
-__all__ = ["DATA_FILE", "LOCK_FILE", "ParquetStore"]
+__all__ = ["DATA_FILE", "ParquetStore"]
 
 DATA_FILE = "data.parquet"
-LOCK_FILE = ".partita.lock"
-"""The asset's lock file in its folder: publishes and whole-asset deletes hold it."""
 
 
 def _types(schema: pa.Schema) -> dict[str, str]:
@@ -146,10 +144,8 @@ class ParquetStore:
         return path
 
     def _asset_lock(self, folder: Path) -> AbstractContextManager[None]:
-        """The asset's exclusive lock (``folder`` must exist)."""
-        lock = folder / LOCK_FILE
-        self._confined.check(lock)
-        return file_lock(lock, exclusive=True)
+        """The asset's exclusive lock: a ``flock`` of its folder (which must exist)."""
+        return folder_lock(folder)
 
     def _published_schema(self, key: AssetKey) -> AssetSchema | None:
         """The asset's schema read from the footers of all its published files."""
@@ -180,17 +176,24 @@ class ParquetStore:
             return AssetSchema(tuple(dims), columns), recorded
         return published.evolve(dims, columns, str(key), where), recorded
 
-    def _record_schema(self, staged: StagedWrite) -> None:
-        """Check ``staged`` against the asset's schema and record the result, if new.
+    def _record_schema(
+        self,
+        key: AssetKey,
+        partition: PartitionPath,
+        columns: dict[str, str],
+        *,
+        sync_folder: bool = True,
+    ) -> None:
+        """Check a write of ``columns`` against the asset's schema; record the result if new.
 
-        Called with the asset's lock held, before the data is renamed into place.
+        Called with the asset's lock held: when staging (if the write changes the
+        schema) and again when publishing, before the data is renamed into place.
+        ``sync_folder=False`` leaves the asset folder's fsync to the caller.
         """
-        key = AssetKey.parse(staged.asset)
         folder = self._confined.asset_dir(key)
-        columns = {f["name"]: f["type"] for f in staged.result.schema_fields()}
-        evolved, recorded = self._evolved(key, folder, staged.partition, columns)
+        evolved, recorded = self._evolved(key, folder, partition, columns)
         if evolved != recorded:
-            self._records.write(folder, evolved)
+            self._records.write(folder, evolved, sync_folder=sync_folder)
 
     def stage(self, asset: AssetKeyLike, partition: PartitionPath, data: object) -> StagedWrite:
         """Stream ``data`` to a hidden temp file next to the partition's file.
@@ -206,11 +209,15 @@ class ParquetStore:
         if reader is None:
             raise StorageError(f"{key}: no data to store (the asset returned None)")
         data_file = self._data_file(key, part)
-        folder = data_file.parent
-        self._evolved(key, self._confined.asset_dir(key), part, _types(reader.schema))
+        folder, top = data_file.parent, self._confined.asset_dir(key)
+        columns = _types(reader.schema)
+        evolved, recorded = self._evolved(key, top, part, columns)
         new_entries = self._make_dirs(folder)
         if not new_entries:  # a new folder holds no leftovers
             remove_stale_temps(folder, DATA_FILE)
+        if evolved != recorded:  # recorded now, so that a new folder's fsync covers it
+            with self._asset_lock(top):
+                self._record_schema(key, part, columns, sync_folder=top not in new_entries)
         temp = folder / temp_name(DATA_FILE)
         staged = write_parquet(reader, temp, part, durable=self.durable)
         if self.durable:
@@ -241,7 +248,8 @@ class ParquetStore:
         folder = self._confined.asset_dir(AssetKey.parse(staged.asset))
         try:
             with self._asset_lock(folder):
-                self._record_schema(staged)
+                columns = {f["name"]: f["type"] for f in staged.result.schema_fields()}
+                self._record_schema(AssetKey.parse(staged.asset), staged.partition, columns)
                 if _PAUSE_IN_PUBLISH:
                     _pause_before_rename(_PAUSE_IN_PUBLISH)
                 temp.replace(final)
