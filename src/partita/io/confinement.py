@@ -102,7 +102,3 @@ class RootConfinement:
         """The partition's folder (the asset folder when unpartitioned), checked."""
         segments = [encode_segment(d, v) for d, v in validate_partition(partition)]
         return self.check_below(self.asset_dir(asset), segments)
-
-    def forget(self, asset: AssetKey) -> None:
-        """Check the asset folder again next time (after this store removed it)."""
-        self._assets.discard(asset)
