@@ -123,7 +123,11 @@ def test_a_store_without_a_local_file_gets_write_audit_publish(tmp_path: Path) -
     assert run.status == "failed"
     assert "not_null_v (1 of 2 rows fail)" in (run.outcomes[0].error or "")
     assert pd.read_parquet(published).v.tolist() == [1.0, 2.0]  # the old version stays
-    assert [p.name for p in published.parent.iterdir()] == ["data.parquet"]  # discarded
+    # the staged file was discarded: the data file and the asset's schema record are left
+    assert sorted(p.name for p in published.parent.iterdir()) == [
+        ".partita-schema.json",
+        "data.parquet",
+    ]
 
 
 def test_a_relationship_reads_the_mapped_partitions_and_records_them(tmp_path: Path) -> None:

@@ -122,14 +122,17 @@ def test_a_new_partition_folder_is_durable_and_nothing_is_fsynced_twice(
     store = ParquetStore(root)
     first = store.write("t", DAY1, pa.table({"x": [1]}))
     folder = Path(first.location).parent
-    # the staged file, then each folder that gained an entry (the store root gained
-    # ``t``, ``t`` gained ``date=...``), then the folder the file was renamed into
-    assert len(fsynced) == 4
-    assert Path(fsynced[0]).parent == folder and Path(fsynced[0]).name.endswith(".tmp")
-    assert fsynced[1:] == [str(root), str(root / "t"), str(folder)]
+    # the asset's first schema record (its temp file, recorded when staging), the
+    # staged file, then each folder that gained an entry (the store root gained ``t``,
+    # ``t`` gained the record and ``date=...``), then the folder the file was renamed into
+    assert len(fsynced) == 5
+    assert Path(fsynced[0]).parent == root / "t"
+    assert Path(fsynced[0]).name.startswith("..partita-schema.json.")  # temp_name adds a dot
+    assert Path(fsynced[1]).parent == folder and Path(fsynced[1]).name.endswith(".tmp")
+    assert fsynced[2:] == [str(root), str(root / "t"), str(folder)]
 
     fsynced.clear()
-    second = store.write("t", DAY2, pa.table({"x": [2]}))
+    second = store.write("t", DAY2, pa.table({"x": [2]}))  # the same schema: no record
     assert fsynced[1:] == [str(root / "t"), str(Path(second.location).parent)]
 
     fsynced.clear()

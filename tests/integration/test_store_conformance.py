@@ -10,6 +10,7 @@ disk, DuckDB schemas, streaming) is tested in ``test_io_stores.py``.
 from __future__ import annotations
 
 import pickle
+import re
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -200,6 +201,33 @@ def test_an_integer_column_that_comes_out_as_float_one_day_widens_to_double(
     assert table.schema.field("deals").type == pa.float64()
     assert table.column("deals").to_pylist()[:3] == [1.0, 2.0, 3.0]
     assert table.column("deals").to_pylist()[4:] == [4.0, 5.0]
+
+
+def test_a_type_is_checked_against_every_partition_not_one(store: Store) -> None:
+    # issue 13 item 5: {x}, then {x, id: int}, then {x, id: string}, each to another
+    # partition; the third would leave two partitions that cannot be read together
+    write_partition(store, "t", day(DAYS[0]), pa.table({"x": [1]}))
+    write_partition(store, "t", day(DAYS[1]), pa.table({"x": [2], "id": [7]}))
+    with pytest.raises(SchemaChangeError) as caught:
+        write_partition(store, "t", day(DAYS[2]), pa.table({"x": [3], "id": ["seven"]}))
+    assert re.search(
+        r"column 'id' changes type from (int64|BIGINT) to (string|VARCHAR)", str(caught.value)
+    )
+    assert store.list_partitions("t") == [day(DAYS[0]), day(DAYS[1])]
+    table = store.read("t", [day(DAYS[0]), day(DAYS[1])], pa.Table).sort_by("x")
+    assert table.column("id").to_pylist() == [None, 7]
+
+
+def test_two_writes_staged_against_the_same_schema_cannot_both_publish(store: Store) -> None:
+    write_partition(store, "t", day(DAYS[0]), pa.table({"x": [1]}))
+    as_int = store.stage("t", day(DAYS[1]), pa.table({"x": [2], "id": [7]}))
+    as_text = store.stage("t", day(DAYS[2]), pa.table({"x": [3], "id": ["seven"]}))
+    store.publish(as_int)
+    with pytest.raises(SchemaChangeError, match=r"column 'id' changes type"):
+        store.publish(as_text)
+    store.discard(as_text)
+    assert store.list_partitions("t") == [day(DAYS[0]), day(DAYS[1])]
+    assert store.read("t", [day(d) for d in DAYS[:2]], pa.Table).num_rows == 2
 
 
 @pytest.mark.parametrize(

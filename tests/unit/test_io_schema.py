@@ -3,10 +3,12 @@ stored and written column types have a safe common type, in both type families."
 
 from __future__ import annotations
 
+from itertools import permutations
+
 import pytest
 
 from partita.errors import SchemaChangeError
-from partita.io.schema import check_evolution, common_type
+from partita.io.schema import check_evolution, common_type, common_type_of
 
 
 @pytest.mark.parametrize(
@@ -68,3 +70,23 @@ def test_check_evolution_says_what_is_added_and_widened_or_refuses() -> None:
         "widening covers\n  hint: drop the stored data and rebuild it: `partita wipe sales/deals`"
     )
     assert not caught.value.retryable
+
+
+@pytest.mark.parametrize(
+    ("types", "common"),
+    [
+        (["int64", "uint32", "double"], "double"),  # no pair order matters: floats first
+        (["int8", "int16", "halffloat"], "float"),
+        (["null", "int32", "int64"], "int64"),
+        (["string", "null"], "string"),
+        (["BIGINT", "UINTEGER", "DOUBLE"], "DOUBLE"),
+        (["int64", "uint32"], None),
+        (["string", "int64", "null"], None),
+        ([], None),
+    ],
+)
+def test_the_common_type_of_many_does_not_depend_on_their_order(
+    types: list[str], common: str | None
+) -> None:
+    for order in permutations(types):
+        assert common_type_of(order) == common

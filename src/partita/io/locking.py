@@ -1,4 +1,4 @@
-"""Inter-process file locks (``fcntl.flock``), shared or exclusive.
+"""Inter-process locks (``fcntl.flock``) on a lock file or on a folder.
 
 The lock is tied to an open file description, so it is released by the kernel
 when the holding process dies (even by SIGKILL): a crashed writer never leaves
@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["file_lock"]
+__all__ = ["file_lock", "folder_lock"]
 
 
 @contextmanager
@@ -29,3 +29,18 @@ def file_lock(path: Path, *, exclusive: bool) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # closing releases the lock
+
+
+@contextmanager
+def folder_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the folder ``path`` itself (no lock file) for the block.
+
+    The folder must exist. A folder removed and created again is another lock:
+    lock only folders that are never removed while in use.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)

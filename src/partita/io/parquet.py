@@ -13,13 +13,15 @@ parent folder is fsynced once, after the staged file's own fsync (on a
 journaling filesystem that fsync has already committed the new folder, so the
 parent's costs little).
 
-Each write's schema is checked against a published file of the asset (see
-:mod:`partita.io.schema`): a safe widening is accepted as it is (each file
-keeps its own types; reading several partitions unifies them to the wider
-type). The store remembers that file's schema per asset, with the file's
-identity (device, inode, size, modification and change times): a later write
-reuses it while the file is unchanged, and reads the folder again once another
-writer (in any process) has replaced or removed that file.
+Each write is checked against the schema of the whole asset (every published
+partition), recorded in the asset folder (see :mod:`partita.io.asset_schema`):
+once when it is staged, and again under the asset's lock (a ``flock`` of its folder)
+when it is published, where a schema the write changes is recorded before the
+file is renamed into place. A safe widening is accepted as it is (each file
+keeps its own types; reading several partitions unifies them to the wider type).
+
+No operation follows a symbolic link out of the root (see
+:mod:`partita.io.confinement`).
 
 Reading one partition as a pandas DataFrame or Arrow table reads its file
 directly; several partitions (or a lazy type) are one ``pyarrow.dataset`` scan.
@@ -28,8 +30,9 @@ directly; several partitions (or a lazy type) are one ``pyarrow.dataset`` scan.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -40,16 +43,11 @@ import pyarrow.parquet as pq
 from partita.datatypes import canonical_type
 from partita.errors import SchemaChangeError, StorageError
 from partita.io.arrow import THREADED_ROWS, load_as, resolve_type, to_arrow_reader
-from partita.io.paths import (
-    PartitionPath,
-    asset_dir,
-    decode_segment,
-    partition_dir,
-    partition_label,
-    validate_partition,
-)
+from partita.io.asset_schema import AssetSchema, SchemaRecords, unify_published
+from partita.io.confinement import RootConfinement
+from partita.io.locking import folder_lock
+from partita.io.paths import PartitionPath, decode_segment, partition_label, validate_partition
 from partita.io.protocol import StagedWrite, WriteResult, schema_json, write_partition
-from partita.io.schema import check_evolution, wipe_hint
 from partita.io.staging import fsync_path, remove_stale_temps, temp_name, write_parquet
 from partita.keys import AssetKey, AssetKeyLike
 
@@ -62,29 +60,12 @@ def _types(schema: pa.Schema) -> dict[str, str]:
     return {field.name: canonical_type(field.type) for field in schema}
 
 
-FileStamp = tuple[int, int, int, int, int]
-"""``(device, inode, size, mtime_ns, ctime_ns)`` of a file: a new one on any replace."""
-
-
-def _stamp(stat: os.stat_result) -> FileStamp:
-    return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
-
-
-@dataclass(frozen=True, slots=True)
-class _KnownSchema:
-    """The schema of one published file of an asset, as last read by this store."""
-
-    path: Path
-    partition: PartitionPath
-    types: dict[str, str]
-    stamp: FileStamp
-
-    def still_valid(self) -> bool:
-        """True while the file is the one that was read (not replaced, not removed)."""
-        try:
-            return _stamp(self.path.stat()) == self.stamp
-        except FileNotFoundError:
-            return False
+_PAUSE_IN_PUBLISH = os.environ.get("PARTITA_TEST_PAUSE_IN_PUBLISH", "")
+"""Test hook (read once at import): when set to a file path, ``publish`` creates that
+file after recording the asset's schema and before renaming the data into place,
+holding the asset's lock, then sleeps :data:`_PAUSE_SECONDS`, so a crash test can
+kill the process exactly there. Unset (the normal case) it costs one string test."""
+_PAUSE_SECONDS = 60.0
 
 
 def _read_file(path: Path) -> pa.Table:
@@ -119,16 +100,18 @@ class ParquetStore:
     def __init__(self, root: str | os.PathLike[str], *, durable: bool = True) -> None:
         self.root = Path(root).absolute()
         self.durable = durable
-        self._known: dict[AssetKey, _KnownSchema] = {}
+        self._confined = RootConfinement(self.root)
+        self._records = SchemaRecords(durable=durable)
 
     def __getstate__(self) -> dict[str, object]:
-        # the schema cache is per process: a worker starts with its own
+        # what is remembered (checked folders, schema records) is per process
         return {"root": self.root, "durable": self.durable}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.root = state["root"]
         self.durable = state["durable"]
-        self._known = {}
+        self._confined = RootConfinement(self.root)
+        self._records = SchemaRecords(durable=self.durable)
 
     def __repr__(self) -> str:
         return f"ParquetStore({str(self.root)!r})"
@@ -154,67 +137,63 @@ class ParquetStore:
         folder.mkdir(parents=True, exist_ok=True)
         return [created.parent for created in reversed(missing)]
 
-    def _first_published(self, key: AssetKey) -> tuple[Path, PartitionPath] | None:
-        """Any one published file of ``key`` (the first in name order) and its partition.
+    def _data_file(self, key: AssetKey, partition: PartitionPath) -> Path:
+        """The partition's data file; no link on the way leaves the root."""
+        path = self._confined.partition_dir(key, partition) / DATA_FILE
+        self._confined.check(path)
+        return path
 
-        Folders without a data file (left by a write that failed after creating
-        its folder) are skipped, so they cannot switch the schema check off.
+    def _asset_lock(self, folder: Path) -> AbstractContextManager[None]:
+        """The asset's exclusive lock: a ``flock`` of its folder (which must exist)."""
+        return folder_lock(folder)
+
+    def _published_schema(self, key: AssetKey) -> AssetSchema | None:
+        """The asset's schema read from the footers of all its published files."""
+        files = [(part, self._data_file(key, part)) for part in self.list_partitions(key)]
+        return unify_published(files, str(key))
+
+    def _evolved(
+        self, key: AssetKey, folder: Path, partition: PartitionPath, columns: dict[str, str]
+    ) -> tuple[AssetSchema, AssetSchema | None]:
+        """The asset's schema once a write of ``columns`` is published, and its record now.
+
+        The record decides when it takes the write; when it refuses (or is
+        missing), the published files do (see :mod:`partita.io.asset_schema`).
+
+        Raises:
+            SchemaChangeError: the write does not fit the published files.
         """
-
-        def walk(folder: Path, partition: PartitionPath) -> tuple[Path, PartitionPath] | None:
-            if (folder / DATA_FILE).is_file():
-                return folder / DATA_FILE, partition
-            try:
-                names = sorted(e.name for e in os.scandir(folder) if e.is_dir())
-            except FileNotFoundError:
-                return None
-            for name in names:
-                segment = decode_segment(name)
-                if segment is not None:
-                    found = walk(folder / name, (*partition, segment))
-                    if found is not None:
-                        return found
-            return None
-
-        return walk(asset_dir(self.root, key), ())
-
-    def _known_schema(self, key: AssetKey) -> _KnownSchema | None:
-        """The schema of a published file of ``key`` (cached while that file is unchanged)."""
-        known = self._known.get(key)
-        if known is not None and known.still_valid():
-            return known
-        self._known.pop(key, None)
-        found = self._first_published(key)
-        if found is None:
-            return None
-        path, partition = found
-        try:
-            with path.open("rb") as file:
-                stamp = _stamp(os.fstat(file.fileno()))
-                schema = pq.read_schema(file)
-        except FileNotFoundError:  # removed meanwhile: nothing to compare with
-            return None
-        known = _KnownSchema(path, partition, _types(schema), stamp)
-        self._known[key] = known
-        return known
-
-    def _check_against_published(
-        self, key: AssetKey, partition: PartitionPath, schema: pa.Schema
-    ) -> None:
-        known = self._known_schema(key)
-        if known is None:
-            return
-        existing = [d for d, _ in known.partition]
         where = f"{key} [{partition_label(partition)}]"
-        if existing != [d for d, _ in partition]:
-            raise SchemaChangeError(
-                f"{where}: the asset is stored with partition dimensions "
-                f"{existing}, not {[d for d, _ in partition]}",
-                hint=wipe_hint(str(key)),
-            )
-        # a widened column needs nothing here: each file keeps its own types and
-        # reads unify them (see dataset)
-        check_evolution(known.types, _types(schema), str(key), where)
+        dims = [d for d, _ in partition]
+        recorded = self._records.read(folder)
+        if recorded is not None:
+            try:
+                return recorded.evolve(dims, columns, str(key), where), recorded
+            except SchemaChangeError:
+                pass  # the record may be wider than the files: they decide
+        published = self._published_schema(key)
+        if published is None:
+            return AssetSchema(tuple(dims), columns), recorded
+        return published.evolve(dims, columns, str(key), where), recorded
+
+    def _record_schema(
+        self,
+        key: AssetKey,
+        partition: PartitionPath,
+        columns: dict[str, str],
+        *,
+        sync_folder: bool = True,
+    ) -> None:
+        """Check a write of ``columns`` against the asset's schema; record the result if new.
+
+        Called with the asset's lock held: when staging (if the write changes the
+        schema) and again when publishing, before the data is renamed into place.
+        ``sync_folder=False`` leaves the asset folder's fsync to the caller.
+        """
+        folder = self._confined.asset_dir(key)
+        evolved, recorded = self._evolved(key, folder, partition, columns)
+        if evolved != recorded:
+            self._records.write(folder, evolved, sync_folder=sync_folder)
 
     def stage(self, asset: AssetKeyLike, partition: PartitionPath, data: object) -> StagedWrite:
         """Stream ``data`` to a hidden temp file next to the partition's file.
@@ -229,11 +208,16 @@ class ParquetStore:
         reader = to_arrow_reader(data)
         if reader is None:
             raise StorageError(f"{key}: no data to store (the asset returned None)")
-        folder = partition_dir(self.root, key, part)
-        self._check_against_published(key, part, reader.schema)
+        data_file = self._data_file(key, part)
+        folder, top = data_file.parent, self._confined.asset_dir(key)
+        columns = _types(reader.schema)
+        evolved, recorded = self._evolved(key, top, part, columns)
         new_entries = self._make_dirs(folder)
         if not new_entries:  # a new folder holds no leftovers
             remove_stale_temps(folder, DATA_FILE)
+        if evolved != recorded:  # recorded now, so that a new folder's fsync covers it
+            with self._asset_lock(top):
+                self._record_schema(key, part, columns, sync_folder=top not in new_entries)
         temp = folder / temp_name(DATA_FILE)
         staged = write_parquet(reader, temp, part, durable=self.durable)
         if self.durable:
@@ -245,15 +229,30 @@ class ParquetStore:
             rows=staged.rows,
             bytes=staged.bytes,
             schema=schema_json(staged.schema),
-            location=str(folder / DATA_FILE),
+            location=str(data_file),
         )
         return StagedWrite(str(key), part, str(temp), result, local_parquet=str(temp))
 
     def publish(self, staged: StagedWrite) -> WriteResult:
-        """Atomically replace the partition's file with the staged one."""
+        """Atomically replace the partition's file with the staged one.
+
+        Under the asset's lock, the write is checked again against the asset's
+        schema (another write may have been published since it was staged), and
+        a schema it changes is recorded before the file is renamed into place.
+
+        Raises:
+            SchemaChangeError: the write no longer fits the asset's schema.
+            StorageError: the staged file is gone.
+        """
         temp, final = Path(staged.handle), Path(staged.result.location)
+        folder = self._confined.asset_dir(AssetKey.parse(staged.asset))
         try:
-            temp.replace(final)
+            with self._asset_lock(folder):
+                columns = {f["name"]: f["type"] for f in staged.result.schema_fields()}
+                self._record_schema(AssetKey.parse(staged.asset), staged.partition, columns)
+                if _PAUSE_IN_PUBLISH:
+                    _pause_before_rename(_PAUSE_IN_PUBLISH)
+                temp.replace(final)
         except FileNotFoundError:
             raise StorageError(
                 f"{staged.asset} [{partition_label(staged.partition)}]: the staged data is "
@@ -293,7 +292,7 @@ class ParquetStore:
         for part in parts:
             if [d for d, _ in part] != dims:
                 raise StorageError(f"{key}: partitions to read have different dimensions")
-            files.append(str(partition_dir(self.root, key, part) / DATA_FILE))
+            files.append(str(self._data_file(key, part)))
         try:
             schemas = [pq.read_schema(f) for f in files]
         except FileNotFoundError as exc:
@@ -318,7 +317,7 @@ class ParquetStore:
             schema=schema,
             format="parquet",
             partitioning=partitioning,
-            partition_base_dir=str(asset_dir(self.root, key)),
+            partition_base_dir=str(self._confined.asset_dir(key)),
         )
 
     def read(
@@ -336,7 +335,7 @@ class ParquetStore:
         if len(partitions) == 1 and resolve_type(as_type) in ("pandas", "table"):
             key = AssetKey.parse(asset)
             part = validate_partition(partitions[0])
-            path = partition_dir(self.root, key, part) / DATA_FILE
+            path = self._data_file(key, part)
             try:
                 table = _read_file(path)
             except FileNotFoundError:
@@ -355,36 +354,64 @@ class ParquetStore:
         return load_as(ds.dataset(staged.handle, format="parquet"), as_type)
 
     def list_partitions(self, asset: AssetKeyLike) -> list[PartitionPath]:
-        """Every published partition of ``asset``, sorted."""
+        """Every published partition of ``asset``, sorted.
+
+        Raises:
+            StorageError: a folder or data file of the asset is a link out of the root.
+        """
         key = AssetKey.parse(asset)
         found: list[PartitionPath] = []
 
         def walk(folder: Path, partition: PartitionPath) -> None:
-            if (folder / DATA_FILE).is_file():
+            data = folder / DATA_FILE
+            self._confined.check(data)
+            if data.is_file():
                 found.append(partition)
             try:
                 entries = list(os.scandir(folder))
-            except FileNotFoundError:
+            except (FileNotFoundError, NotADirectoryError):
                 return
             for entry in entries:
                 segment = decode_segment(entry.name)
-                if segment is not None and entry.is_dir():
+                if segment is None:
+                    continue
+                if entry.is_symlink():
+                    self._confined.check(Path(entry.path))
+                if entry.is_dir():
                     walk(Path(entry.path), (*partition, segment))
 
-        walk(asset_dir(self.root, key), ())
+        walk(self._confined.asset_dir(key), ())
         return sorted(found)
 
     def delete(self, asset: AssetKeyLike, partition: PartitionPath | None = None) -> None:
-        """Remove one partition's file (and emptied folders), or all of ``asset``'s."""
+        """Remove one partition's file (and emptied folders), or all of ``asset``'s.
+
+        Deleting the whole asset also removes its schema record (holding the
+        asset's lock), so the next write starts afresh; deleting a partition
+        keeps the record, which then may be wider than the files left (the next
+        write it refuses is checked against the files themselves).
+
+        Raises:
+            StorageError: a folder or data file of the asset is a link out of the root.
+        """
         key = AssetKey.parse(asset)
-        if partition is None:
-            for part in self.list_partitions(key):
-                self.delete(key, part)
+        if partition is not None:
+            self._delete_partition(key, validate_partition(partition))
             return
-        folder = partition_dir(self.root, key, validate_partition(partition))
-        (folder / DATA_FILE).unlink(missing_ok=True)
+        top = self._confined.asset_dir(key)
+        if not top.is_dir():
+            return
+        with self._asset_lock(top):
+            for part in self.list_partitions(key):
+                self._delete_partition(key, part)
+            self._records.remove(top)
+
+    def _delete_partition(self, key: AssetKey, partition: PartitionPath) -> None:
+        data = self._data_file(key, partition)
+        folder = data.parent
+        data.unlink(missing_ok=True)
         remove_stale_temps(folder, DATA_FILE)
-        top = asset_dir(self.root, key)
+        top = self._confined.asset_dir(key)
         while folder != top:
             try:
                 folder.rmdir()
@@ -393,3 +420,9 @@ class ParquetStore:
             folder = folder.parent
         if self.durable and folder.exists():
             fsync_path(folder)
+
+
+def _pause_before_rename(marker: str) -> None:
+    """The ``PARTITA_TEST_PAUSE_IN_PUBLISH`` hook: create ``marker``, then sleep."""
+    Path(marker).write_text(str(os.getpid()))
+    time.sleep(_PAUSE_SECONDS)

@@ -23,12 +23,12 @@ names (the DuckDB store); a pair is only ever compared within one family.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from partita.errors import SchemaChangeError
 
-__all__ = ["Evolution", "check_evolution", "common_type", "wipe_hint"]
+__all__ = ["Evolution", "check_evolution", "common_type", "common_type_of", "wipe_hint"]
 
 # Rank within a family: the higher rank holds every value of a lower one.
 _ARROW_INTS = {"int8": 1, "int16": 2, "int32": 3, "int64": 4}
@@ -75,6 +75,26 @@ def common_type(old: str, new: str) -> str | None:
             wanted = max(float_for_int[rank], floats[real])
             return next(name for name, r in floats.items() if r == wanted)
     return None
+
+
+def common_type_of(types: Iterable[str]) -> str | None:
+    """The type that holds every value of all ``types`` (:func:`common_type`
+    folded), or ``None``; ``None`` also for no types at all.
+
+    Floats are folded first, so the result does not depend on the order of
+    ``types``: ``int64``, ``uint32`` and ``double`` have ``double`` in common,
+    whichever came first (``int64`` and ``uint32`` alone have none).
+    """
+    floats = {name for *_, real, _ in _FAMILIES for name in real}
+    ordered = sorted(set(types), key=lambda name: (name not in floats, name))
+    if not ordered:
+        return None
+    common: str | None = ordered[0]
+    for name in ordered[1:]:
+        if common is None:
+            return None
+        common = common_type(common, name)
+    return common
 
 
 @dataclass(frozen=True, slots=True)
