@@ -7,13 +7,14 @@ building it (another live run building the same partition is waited for, up to
 a bound), applies the early cutoff, sends work items to the executor, records
 each outcome in one transaction and then publishes it as an event
 (:mod:`partita.events`) to the run's subscribers, retries with the asset's
-:class:`~partita.policies.RetryPolicy`, heartbeats and renews its leases, and
-on Ctrl-C / SIGTERM stops: no new task starts, running ones are killed
-(nothing half-published), the run is recorded ``cancelled``.
+:class:`~partita.policies.RetryPolicy`, and on Ctrl-C / SIGTERM stops: no
+new task starts, running ones are killed (nothing half-published), the run is
+recorded ``cancelled``.
 
 Its parts live beside it: the rows it writes and the events it publishes in
 :mod:`partita.runner.recording`, waiting for other runs' leases in
-:mod:`partita.runner.leasing`, source checks in
+:mod:`partita.runner.leasing`, the heartbeat and lease renewal (a thread of
+their own, whatever the executor) in :mod:`partita.runner.heartbeat`, source checks in
 :mod:`partita.runner.source_checks`, and :class:`CancelToken` with the signal
 handling in :mod:`partita.runner.cancelling`.
 """
@@ -48,6 +49,7 @@ from partita.runner.checking import StagedChecks, run_asset_checks
 from partita.runner.executor_protocol import Executor
 from partita.runner.executors import ExecutorKind, make_executor
 from partita.runner.failed_observations import record_failed_observations
+from partita.runner.heartbeat import HeartbeatThread
 from partita.runner.inputs import CurrentVersions
 from partita.runner.leasing import LeaseWaits, built_meanwhile
 from partita.runner.messages import Outcome, WorkItem, WorkResult
@@ -347,6 +349,13 @@ class _Coordinator:
         status = RunStatus.FAILED
         error: str | None = None
         unobserved: tuple[TaskOutcome, ...] = ()
+        heartbeat = HeartbeatThread(
+            self.catalog,
+            self.run_id,
+            every_s=self.options.heartbeat_s,
+            ttl_s=self.options.lease_ttl_s,
+            clock=self.clock,
+        ).start()
         try:
             unobserved = record_failed_observations(
                 self.catalog,
@@ -376,6 +385,7 @@ class _Coordinator:
             status, error = RunStatus.FAILED, f"{type(exc).__name__}: {exc}"
             raise
         finally:
+            heartbeat.stop()
             self.executor.close()
             finished = self.clock()
             self.catalog.release_leases(self.run_id)
@@ -408,7 +418,6 @@ class _Coordinator:
             )
 
     def _loop(self) -> None:
-        next_beat = time.monotonic() + self.options.heartbeat_s
         while not self.board.done:
             if self.cancel.cancelled:
                 self.recorder.cancelling(self.cancel.reason, self.clock())
@@ -416,7 +425,7 @@ class _Coordinator:
                 return
             self._start_some()
             now_m = time.monotonic()
-            waits = [next_beat - now_m, 0.1]
+            waits = [0.1]
             for index in self.queue:
                 run = self.board.runs[index]
                 if run.not_before > now_m:
@@ -427,11 +436,6 @@ class _Coordinator:
             if self.to_release:
                 self.catalog.release_leases(self.run_id, self.to_release)
                 self.to_release = []
-            if time.monotonic() >= next_beat:
-                now = self.clock()
-                self.catalog.heartbeat(self.run_id, now=now)
-                self.catalog.renew_leases(self.run_id, now=now, ttl_s=self.options.lease_ttl_s)
-                next_beat = time.monotonic() + self.options.heartbeat_s
 
 
 def run_plan(
