@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["file_lock"]
+__all__ = ["file_lock", "folder_lock"]
 
 
 @contextmanager
@@ -26,6 +26,20 @@ def file_lock(path: Path, *, exclusive: bool) -> Iterator[None]:
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+@contextmanager
+def folder_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the folder ``path`` itself (it must exist) for the block.
+
+    No lock file is needed: the folder's own descriptor carries the lock.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:
         os.close(fd)  # closing releases the lock

@@ -40,6 +40,7 @@ import pyarrow.parquet as pq
 from partita.datatypes import canonical_type
 from partita.errors import SchemaChangeError, StorageError
 from partita.io.arrow import THREADED_ROWS, load_as, resolve_type, to_arrow_reader
+from partita.io.locking import folder_lock
 from partita.io.paths import (
     PartitionPath,
     asset_dir,
@@ -48,7 +49,13 @@ from partita.io.paths import (
     partition_label,
     validate_partition,
 )
-from partita.io.protocol import StagedWrite, WriteResult, schema_json, write_partition
+from partita.io.protocol import (
+    PublishFence,
+    StagedWrite,
+    WriteResult,
+    schema_json,
+    write_partition,
+)
 from partita.io.schema import check_evolution, wipe_hint
 from partita.io.staging import fsync_path, remove_stale_temps, temp_name, write_parquet
 from partita.keys import AssetKey, AssetKeyLike
@@ -60,6 +67,18 @@ DATA_FILE = "data.parquet"
 
 def _types(schema: pa.Schema) -> dict[str, str]:
     return {field.name: canonical_type(field.type) for field in schema}
+
+
+def _fenced_replace(temp: Path, final: Path, fence: PublishFence) -> None:
+    """Rename ``temp`` to ``final`` if ``fence()`` lets it, both under the folder's lock;
+    a refused publish removes ``temp``."""
+    with folder_lock(final.parent):
+        try:
+            fence()
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
+        temp.replace(final)
 
 
 FileStamp = tuple[int, int, int, int, int]
@@ -249,11 +268,18 @@ class ParquetStore:
         )
         return StagedWrite(str(key), part, str(temp), result, local_parquet=str(temp))
 
-    def publish(self, staged: StagedWrite) -> WriteResult:
-        """Atomically replace the partition's file with the staged one."""
+    def publish(self, staged: StagedWrite, fence: PublishFence | None = None) -> WriteResult:
+        """Atomically replace the partition's file with the staged one.
+
+        A ``fence`` is called holding a lock on the partition's folder, and the
+        rename happens under the same lock.
+        """
         temp, final = Path(staged.handle), Path(staged.result.location)
         try:
-            temp.replace(final)
+            if fence is None:
+                temp.replace(final)
+            else:
+                _fenced_replace(temp, final, fence)
         except FileNotFoundError:
             raise StorageError(
                 f"{staged.asset} [{partition_label(staged.partition)}]: the staged data is "

@@ -49,6 +49,7 @@ from partita.runner.checking import StagedChecks, run_asset_checks
 from partita.runner.executor_protocol import Executor
 from partita.runner.executors import ExecutorKind, make_executor
 from partita.runner.failed_observations import record_failed_observations
+from partita.runner.fencing import LeaseFence
 from partita.runner.heartbeat import HeartbeatThread
 from partita.runner.inputs import CurrentVersions
 from partita.runner.leasing import LeaseWaits, built_meanwhile
@@ -479,6 +480,7 @@ def run_plan(
         )
     token = cancel or CancelToken()
     workers = opts.max_workers or os.cpu_count() or 1
+    fence = LeaseFence(catalog.lease_reader_factory())
     executor = make_executor(
         opts.executor,
         graph=graph,
@@ -486,6 +488,7 @@ def run_plan(
         ref=project,
         max_workers=workers,
         staged_checks=opts.staged_checks,
+        fence=fence,
     )
     checker = None if opts.staged_checks is None else WorkerRuntime.for_data_path(graph, data_path)
     bus = EventBus(subscribers, flush_timeout_s=opts.events_flush_s)
@@ -500,3 +503,4 @@ def run_plan(
         return coordinator.run()
     finally:
         bus.close()  # when the run raised; else already closed, for its report
+        fence.close()
