@@ -39,6 +39,7 @@ from partita.processes import this_host
 from partita.records import (
     CatalogReader,
     CatalogWriter,
+    PlannerState,
     Run,
     RunStatus,
     StepStatus,
@@ -127,6 +128,7 @@ class _Coordinator:
         cancel: CancelToken,
         dynamic: DynamicPartitionsStore | None,
         checker: WorkerRuntime | None = None,
+        planned_from: PlannerState | None = None,
     ) -> None:
         self.plan = plan
         self.warnings: dict[int, tuple[str, ...]] = {}
@@ -154,7 +156,9 @@ class _Coordinator:
         unobserved = frozenset(
             name for name in needed if graph.spec(name).is_source and graph.spec(name).fn is None
         )
-        self.versions = CurrentVersions(catalog.planner_state(sorted(needed)), unobserved)
+        self.versions = CurrentVersions(
+            catalog.planner_state(sorted(needed)), unobserved, planned_from=planned_from
+        )
         self.written = WrittenColumns(catalog)
 
     # -- helpers ---------------------------------------------------------------
@@ -451,6 +455,7 @@ def run_plan(
     clock: Callable[[], datetime] = _utcnow,
     cancel: CancelToken | None = None,
     dynamic: DynamicPartitionsStore | None = None,
+    planned_from: PlannerState | None = None,
 ) -> RunResult:
     """Execute ``plan`` and record it in ``catalog``; return what happened.
 
@@ -467,6 +472,10 @@ def run_plan(
         clock: the current time (recorded times come from it).
         cancel: a token another thread may set to stop the run.
         dynamic: the keys of dynamic partitions definitions.
+        planned_from: the catalog state ``plan`` was made from: a partition another
+            run built after it (even before this run started) is taken as built,
+            not built again (see :func:`~partita.runner.leasing.built_meanwhile`);
+            ``None``: the state when the run starts.
     """
     opts = options or RunOptions()
     if plan.is_empty and not plan.failed_observations:
@@ -494,7 +503,7 @@ def run_plan(
     bus = EventBus(subscribers, flush_timeout_s=opts.events_flush_s)
     try:
         coordinator = _Coordinator(
-            plan, graph, catalog, executor, opts, bus, clock, token, dynamic, checker
+            plan, graph, catalog, executor, opts, bus, clock, token, dynamic, checker, planned_from
         )
         interrupt = ExecutorKind.parse(opts.executor) is ExecutorKind.INPROCESS
         if opts.handle_signals:
