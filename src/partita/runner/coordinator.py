@@ -68,7 +68,8 @@ __all__ = ["CancelToken", "RunCatalog", "RunOptions", "run_plan"]
 
 
 class RunCatalog(CatalogReader, CatalogWriter, Protocol):
-    """A catalog the runner can read and write."""
+    """A catalog the runner can read and write, from the coordinator's thread and its
+    heartbeat thread (:mod:`partita.runner.heartbeat`) at once."""
 
 
 def _utcnow() -> datetime:
