@@ -94,7 +94,7 @@ def test_a_killed_coordinators_worker_never_publishes_after_the_rerun(tmp_path: 
     while pid_alive(int(worker)) and time.monotonic() - killed < 10:
         time.sleep(0.05)
     assert not pid_alive(int(worker)), "the worker outlived its coordinator"
-    assert time.monotonic() - killed < 2.0  # it stopped within about a second
+    assert time.monotonic() - killed < 3.0  # about a second (leeway for a loaded machine), not 4
 
     source = (folder / "defs.py").read_text()
     (folder / "defs.py").write_text(source.replace('"buggy"', '"fixed"'))
