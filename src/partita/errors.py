@@ -16,6 +16,7 @@ __all__ = [
     "ConfigError",
     "CycleError",
     "DefinitionError",
+    "LeaseLostError",
     "PartitaError",
     "PartitionKeyError",
     "PartitionNotYetError",
@@ -131,6 +132,14 @@ class SchemaChangeError(StorageError):
 
 class CatalogError(PartitaError):
     """The lineage catalog cannot be opened, migrated, read or written."""
+
+
+class LeaseLostError(PartitaError):
+    """A worker's run no longer holds the lease of the partition it was about to
+    publish (another run took it over, or the run is over): the staged data is
+    discarded instead of published. Not retried: whoever holds the lease builds it."""
+
+    retryable = False
 
 
 class CheckFailed(PartitaError):

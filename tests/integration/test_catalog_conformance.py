@@ -11,6 +11,9 @@ the state snapshot, and dead runs found by pid, is tested beside it).
 from __future__ import annotations
 
 import os
+import pickle
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -20,6 +23,7 @@ import pytest
 from partita.catalog import open_catalog
 from partita.errors import CatalogError, PartitionKeyError
 from partita.partitions import DynamicPartitionsStore
+from partita.processes import this_host
 from partita.records import (
     INPUTS_SCHEMA,
     LATEST_SCHEMA,
@@ -28,6 +32,7 @@ from partita.records import (
     CatalogWriter,
     CheckRecord,
     Input,
+    LeaseReader,
     Materialization,
     Observation,
     PlannerState,
@@ -786,6 +791,40 @@ def test_leases_of_finished_or_dead_runs_are_free(catalog: Catalog) -> None:
     assert catalog.lease_holders([("a", "d1"), ("a", "d2")], now=now) == {}
     got = catalog.acquire_leases("next", [("a", "d1"), ("a", "d2")], now=later, ttl_s=600)
     assert got == [("a", "d1"), ("a", "d2")]
+
+
+def test_a_lease_reader_says_whether_a_run_still_holds_a_lease(catalog: Catalog) -> None:
+    start_run(catalog, "r1")
+    start_run(catalog, "r2")
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait(timeout=30)
+    catalog.start_run(Run(run_id="dead", started_at=at(0), host=this_host(), pid=gone.pid))
+    # opened from a pickled factory, as a worker process does
+    reader = pickle.loads(pickle.dumps(catalog.lease_reader_factory()))()
+    assert isinstance(reader, LeaseReader)
+    item = ("a", "d1")
+    try:
+        assert reader.lease_held("r1", item) is not None  # never leased
+        catalog.acquire_leases("r1", [item, ("dim", None)], now=at(0), ttl_s=60)
+        assert reader.lease_held("r1", item) is None
+        assert reader.lease_held("r1", ("dim", None)) is None
+        assert reader.lease_held("r2", item) == "run r1 holds its lease now"
+        # expired, but nobody took it over: still r1's (no other run can be building it)
+        catalog.renew_leases("r1", now=at(-120), ttl_s=60)
+        assert reader.lease_held("r1", item) is None
+        # r2 takes the expired lease over: r1 no longer holds it, r2 does
+        assert catalog.acquire_leases("r2", [item], now=at(10), ttl_s=60) == [item]
+        assert reader.lease_held("r1", item) == "run r2 holds its lease now"
+        assert reader.lease_held("r2", item) is None
+        catalog.finish_run("r2", RunStatus.FAILED, now=at(20))
+        assert reader.lease_held("r2", item) == "run r2 is failed"
+        catalog.release_leases("r2")
+        assert "no run holds its lease" in (reader.lease_held("r2", item) or "")
+        # a run whose coordinator is gone holds nothing
+        assert catalog.acquire_leases("dead", [("b", "x")], now=at(30), ttl_s=60) == [("b", "x")]
+        assert "is gone" in (reader.lease_held("dead", ("b", "x")) or "")
+    finally:
+        reader.close()
 
 
 # ------------------------------------------------------------------ dynamic partitions

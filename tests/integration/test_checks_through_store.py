@@ -54,8 +54,8 @@ class StagedElsewhere:
             out.write(f"{staged.asset}\\n")
         return self.inner.read_staged(staged, as_type)
 
-    def publish(self, staged):
-        return self.inner.publish(staged)
+    def publish(self, staged, fence=None):
+        return self.inner.publish(staged, fence)
 
     def discard(self, staged):
         self.inner.discard(staged)

@@ -350,3 +350,38 @@ def test_stores_pickle(store: Store) -> None:
     assert copy == store
     write_partition(store, "t", (), pa.table({"x": [1]}))
     assert copy.read("t", [()], pa.Table).num_rows == 1
+
+
+def test_a_refused_fence_discards_the_staged_data_and_keeps_the_published(store: Store) -> None:
+    write_partition(store, "t", day(DAYS[0]), pa.table({"x": [1]}))
+    staged = store.stage("t", day(DAYS[0]), pa.table({"x": [2]}))
+
+    def refuse() -> None:
+        raise StorageError("not yours")
+
+    with pytest.raises(StorageError, match="not yours"):
+        store.publish(staged, refuse)
+    assert store.read("t", [day(DAYS[0])], pa.Table).column("x").to_pylist() == [1]
+    with pytest.raises(StorageError):  # the staged data is gone
+        store.publish(staged)
+    passed = store.stage("t", day(DAYS[0]), pa.table({"x": [3]}))
+    assert store.publish(passed, lambda: None) == passed.result
+    assert store.read("t", [day(DAYS[0])], pa.Table).column("x").to_pylist() == [3]
+
+
+def test_a_fence_and_its_publish_are_one_step_for_other_fenced_publishes(store: Store) -> None:
+    first = store.stage("t", day(DAYS[0]), pa.table({"x": [1]}))
+    second = store.stage("t", day(DAYS[0]), pa.table({"x": [2]}))
+    seen: list[str] = []
+    other = threading.Thread(target=lambda: store.publish(second, lambda: seen.append("second")))
+
+    def slow_fence() -> None:
+        seen.append("first")
+        other.start()
+        other.join(timeout=0.5)  # it cannot get past the store's lock meanwhile
+        seen.append("first checked")
+
+    store.publish(first, slow_fence)
+    other.join(timeout=30)
+    assert seen == ["first", "first checked", "second"]
+    assert store.read("t", [day(DAYS[0])], pa.Table).column("x").to_pylist() == [2]

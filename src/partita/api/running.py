@@ -205,6 +205,7 @@ def materialize(
             subscribers=subscribers,
             cancel=cancel,
             dynamic=catalog.dynamic_partitions,
+            planned_from=planned.state,
         )
     values = {f.name: getattr(result, f.name) for f in fields(RunResult)}
     return MaterializeResult(**values, project=project)

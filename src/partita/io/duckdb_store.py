@@ -53,7 +53,13 @@ from partita.errors import DefinitionError, SchemaChangeError, StorageError
 from partita.io.arrow import load_as, resolve_type, to_arrow_reader
 from partita.io.locking import file_lock
 from partita.io.paths import PartitionPath, partition_label, validate_partition
-from partita.io.protocol import StagedWrite, WriteResult, schema_json, write_partition
+from partita.io.protocol import (
+    PublishFence,
+    StagedWrite,
+    WriteResult,
+    schema_json,
+    write_partition,
+)
 from partita.io.schema import check_evolution, wipe_hint
 from partita.io.staging import remove_stale_temps, temp_name, write_parquet
 from partita.keys import AssetKey, AssetKeyLike
@@ -239,8 +245,12 @@ class DuckDBStore:
         )
         return StagedWrite(str(key), part, str(temp), result, local_parquet=str(temp))
 
-    def publish(self, staged: StagedWrite) -> WriteResult:
-        """Replace the partition's rows with the staged rows in one transaction."""
+    def publish(self, staged: StagedWrite, fence: PublishFence | None = None) -> WriteResult:
+        """Replace the partition's rows with the staged rows in one transaction.
+
+        A ``fence`` is called holding the database's write lock, before the
+        transaction begins.
+        """
         key = AssetKey(staged.asset)
         part = staged.partition
         where = f"{key} [{partition_label(part)}]"
@@ -255,6 +265,12 @@ class DuckDBStore:
         import duckdb  # noqa: PLC0415
 
         with self._connect(write=True) as con:
+            if fence is not None:
+                try:
+                    fence()
+                except BaseException:
+                    Path(staged.handle).unlink(missing_ok=True)
+                    raise
             try:
                 con.execute("BEGIN TRANSACTION")
                 self._publish_in_transaction(con, key, part, staged.handle, where)

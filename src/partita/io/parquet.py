@@ -47,7 +47,13 @@ from partita.io.asset_schema import AssetSchema, SchemaRecords, unify_published
 from partita.io.confinement import RootConfinement
 from partita.io.locking import folder_lock
 from partita.io.paths import PartitionPath, decode_segment, partition_label, validate_partition
-from partita.io.protocol import StagedWrite, WriteResult, schema_json, write_partition
+from partita.io.protocol import (
+    PublishFence,
+    StagedWrite,
+    WriteResult,
+    schema_json,
+    write_partition,
+)
 from partita.io.staging import fsync_path, remove_stale_temps, temp_name, write_parquet
 from partita.keys import AssetKey, AssetKeyLike
 
@@ -233,12 +239,14 @@ class ParquetStore:
         )
         return StagedWrite(str(key), part, str(temp), result, local_parquet=str(temp))
 
-    def publish(self, staged: StagedWrite) -> WriteResult:
+    def publish(self, staged: StagedWrite, fence: PublishFence | None = None) -> WriteResult:
         """Atomically replace the partition's file with the staged one.
 
         Under the asset's lock, the write is checked again against the asset's
         schema (another write may have been published since it was staged), and
         a schema it changes is recorded before the file is renamed into place.
+        A ``fence`` is called under the same lock, just before the rename: when it
+        raises, the staged file is removed and nothing is published.
 
         Raises:
             SchemaChangeError: the write no longer fits the asset's schema.
@@ -252,6 +260,12 @@ class ParquetStore:
                 self._record_schema(AssetKey.parse(staged.asset), staged.partition, columns)
                 if _PAUSE_IN_PUBLISH:
                     _pause_before_rename(_PAUSE_IN_PUBLISH)
+                if fence is not None:
+                    try:
+                        fence()
+                    except BaseException:
+                        temp.unlink(missing_ok=True)
+                        raise
                 temp.replace(final)
         except FileNotFoundError:
             raise StorageError(

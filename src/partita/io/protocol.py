@@ -5,12 +5,19 @@ A store replaces exactly one partition of one asset at a time, in two steps
 see it and computes its data version; checks may then read the staged data
 (:meth:`Store.read_staged`); :meth:`Store.publish` makes it visible atomically,
 or :meth:`Store.discard` drops it and leaves the published version in place.
+
+A publish may be *fenced* (:data:`PublishFence`): the store calls the fence
+while it holds its lock of the partition, just before the data becomes
+visible, so the fence's check and the publish are one step for every other
+fenced publish of that partition; a fence that raises refuses the publish.
+The runner fences every publish with its run's lease
+(:mod:`partita.runner.fencing`).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -20,7 +27,19 @@ from partita.datatypes import canonical_type
 from partita.io.paths import PartitionPath
 from partita.keys import AssetKeyLike
 
-__all__ = ["StagedWrite", "Store", "WriteResult", "schema_json", "write_partition"]
+__all__ = [
+    "PublishFence",
+    "StagedWrite",
+    "Store",
+    "WriteResult",
+    "schema_json",
+    "write_partition",
+]
+
+PublishFence = Callable[[], None]
+"""Called by :meth:`Store.publish` under the store's lock of the partition, just before
+the staged data becomes visible; raising refuses the publish (the staged data is
+then discarded and the error raised from ``publish``)."""
 
 
 def schema_json(schema: pa.Schema) -> str:
@@ -98,8 +117,13 @@ class Store(Protocol):
         """Write ``data`` invisibly and compute its version."""
         ...
 
-    def publish(self, staged: StagedWrite) -> WriteResult:
-        """Atomically replace the partition with the staged data."""
+    def publish(self, staged: StagedWrite, fence: PublishFence | None = None) -> WriteResult:
+        """Atomically replace the partition with the staged data.
+
+        With a ``fence``: call it under the store's lock of the partition (held
+        by every fenced publish of it) just before the data becomes visible; if
+        it raises, discard the staged data and let the error through.
+        """
         ...
 
     def discard(self, staged: StagedWrite) -> None:

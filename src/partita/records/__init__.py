@@ -8,7 +8,8 @@ observations of source assets, and the partition hashes), the bulk
 (:mod:`~partita.records.state`), the :class:`LineageGraph` of a
 materialization (:mod:`~partita.records.lineage`), and the protocols every
 catalog implements (:mod:`~partita.records.protocols`):
-:class:`CatalogReader`, :class:`CatalogWriter` and :class:`Catalog` (both).
+:class:`CatalogReader`, :class:`CatalogWriter` and :class:`Catalog` (both), and
+the :class:`LeaseReader` a worker's publish fence asks.
 """
 
 from __future__ import annotations
@@ -20,7 +21,13 @@ from partita.records.lineage import (
     LineageGraph,
     LineageNode,
 )
-from partita.records.protocols import Catalog, CatalogReader, CatalogWriter, LeaseItem
+from partita.records.protocols import (
+    Catalog,
+    CatalogReader,
+    CatalogWriter,
+    LeaseItem,
+    LeaseReader,
+)
 from partita.records.state import (
     EDGES_SCHEMA,
     FAILED_SCHEMA,
@@ -65,6 +72,7 @@ __all__ = [
     "EdgeStatus",
     "Input",
     "LeaseItem",
+    "LeaseReader",
     "LineageEdge",
     "LineageGraph",
     "LineageNode",

@@ -16,7 +16,7 @@ Times are passed in (``now=``), never read inside. Partitions are
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Protocol, Self, runtime_checkable
 
@@ -36,10 +36,36 @@ from partita.records.values import (
     StepAttempt,
 )
 
-__all__ = ["Catalog", "CatalogReader", "CatalogWriter", "LeaseItem"]
+__all__ = ["Catalog", "CatalogReader", "CatalogWriter", "LeaseItem", "LeaseReader"]
 
 LeaseItem = tuple[str, str | None]
 """``(asset, partition)``: what a lease covers (``None`` for an unpartitioned asset)."""
+
+
+@runtime_checkable
+class LeaseReader(Protocol):
+    """A small read-only view of the leases, for the publish fence of a worker.
+
+    Opened in the worker's own process (or thread pool) by the picklable
+    function :meth:`CatalogReader.lease_reader_factory` returns; one indexed
+    read per question, on a connection kept open between questions.
+    """
+
+    def lease_held(self, run_id: str, item: LeaseItem) -> str | None:
+        """``None`` when run ``run_id`` still holds the lease of ``item``; else why not.
+
+        The run holds it while the lease is recorded for it (nobody took it
+        over, it was not released) and the run is still ``running`` with its
+        coordinator alive (on this host; a run on another host counts as
+        alive). An expired lease nobody took over is still held: no other run
+        can be building the partition, since taking a lease over records the
+        new holder. The reason names the run holding it now, if any.
+        """
+        ...
+
+    def close(self) -> None:
+        """Release the connection (a later question opens a new one)."""
+        ...
 
 
 @runtime_checkable
@@ -171,6 +197,14 @@ class CatalogReader(Protocol):
 
     def lease_holders(self, items: Sequence[LeaseItem], *, now: datetime) -> dict[LeaseItem, str]:
         """Which live run holds each of ``items`` (items nobody holds are left out)."""
+        ...
+
+    def lease_reader_factory(self) -> Callable[[], LeaseReader]:
+        """A picklable function that opens a :class:`LeaseReader` on this catalog.
+
+        Called where the reader is used (a worker process, a thread pool), so
+        a worker never needs the catalog object itself.
+        """
         ...
 
 

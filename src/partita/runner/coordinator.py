@@ -7,13 +7,14 @@ building it (another live run building the same partition is waited for, up to
 a bound), applies the early cutoff, sends work items to the executor, records
 each outcome in one transaction and then publishes it as an event
 (:mod:`partita.events`) to the run's subscribers, retries with the asset's
-:class:`~partita.policies.RetryPolicy`, heartbeats and renews its leases, and
-on Ctrl-C / SIGTERM stops: no new task starts, running ones are killed
-(nothing half-published), the run is recorded ``cancelled``.
+:class:`~partita.policies.RetryPolicy`, and on Ctrl-C / SIGTERM stops: no
+new task starts, running ones are killed (nothing half-published), the run is
+recorded ``cancelled``.
 
 Its parts live beside it: the rows it writes and the events it publishes in
 :mod:`partita.runner.recording`, waiting for other runs' leases in
-:mod:`partita.runner.leasing`, source checks in
+:mod:`partita.runner.leasing`, the heartbeat and lease renewal (a thread of
+their own, whatever the executor) in :mod:`partita.runner.heartbeat`, source checks in
 :mod:`partita.runner.source_checks`, and :class:`CancelToken` with the signal
 handling in :mod:`partita.runner.cancelling`.
 """
@@ -38,6 +39,7 @@ from partita.processes import this_host
 from partita.records import (
     CatalogReader,
     CatalogWriter,
+    PlannerState,
     Run,
     RunStatus,
     StepStatus,
@@ -48,6 +50,8 @@ from partita.runner.checking import StagedChecks, run_asset_checks
 from partita.runner.executor_protocol import Executor
 from partita.runner.executors import ExecutorKind, make_executor
 from partita.runner.failed_observations import record_failed_observations
+from partita.runner.fencing import LeaseFence
+from partita.runner.heartbeat import HeartbeatThread
 from partita.runner.inputs import CurrentVersions
 from partita.runner.leasing import LeaseWaits, built_meanwhile
 from partita.runner.messages import Outcome, WorkItem, WorkResult
@@ -64,7 +68,8 @@ __all__ = ["CancelToken", "RunCatalog", "RunOptions", "run_plan"]
 
 
 class RunCatalog(CatalogReader, CatalogWriter, Protocol):
-    """A catalog the runner can read and write."""
+    """A catalog the runner can read and write, from the coordinator's thread and its
+    heartbeat thread (:mod:`partita.runner.heartbeat`) at once."""
 
 
 def _utcnow() -> datetime:
@@ -125,6 +130,7 @@ class _Coordinator:
         cancel: CancelToken,
         dynamic: DynamicPartitionsStore | None,
         checker: WorkerRuntime | None = None,
+        planned_from: PlannerState | None = None,
     ) -> None:
         self.plan = plan
         self.warnings: dict[int, tuple[str, ...]] = {}
@@ -152,7 +158,9 @@ class _Coordinator:
         unobserved = frozenset(
             name for name in needed if graph.spec(name).is_source and graph.spec(name).fn is None
         )
-        self.versions = CurrentVersions(catalog.planner_state(sorted(needed)), unobserved)
+        self.versions = CurrentVersions(
+            catalog.planner_state(sorted(needed)), unobserved, planned_from=planned_from
+        )
         self.written = WrittenColumns(catalog)
 
     # -- helpers ---------------------------------------------------------------
@@ -348,6 +356,13 @@ class _Coordinator:
         status = RunStatus.FAILED
         error: str | None = None
         unobserved: tuple[TaskOutcome, ...] = ()
+        heartbeat = HeartbeatThread(
+            self.catalog,
+            self.run_id,
+            every_s=self.options.heartbeat_s,
+            ttl_s=self.options.lease_ttl_s,
+            clock=self.clock,
+        ).start()
         try:
             unobserved = record_failed_observations(
                 self.catalog,
@@ -377,6 +392,7 @@ class _Coordinator:
             status, error = RunStatus.FAILED, f"{type(exc).__name__}: {exc}"
             raise
         finally:
+            heartbeat.stop()
             self.executor.close()
             finished = self.clock()
             self.catalog.release_leases(self.run_id)
@@ -409,7 +425,6 @@ class _Coordinator:
             )
 
     def _loop(self) -> None:
-        next_beat = time.monotonic() + self.options.heartbeat_s
         while not self.board.done:
             if self.cancel.cancelled:
                 self.recorder.cancelling(self.cancel.reason, self.clock())
@@ -417,7 +432,7 @@ class _Coordinator:
                 return
             self._start_some()
             now_m = time.monotonic()
-            waits = [next_beat - now_m, 0.1]
+            waits = [0.1]
             for index in self.queue:
                 run = self.board.runs[index]
                 if run.not_before > now_m:
@@ -428,11 +443,6 @@ class _Coordinator:
             if self.to_release:
                 self.catalog.release_leases(self.run_id, self.to_release)
                 self.to_release = []
-            if time.monotonic() >= next_beat:
-                now = self.clock()
-                self.catalog.heartbeat(self.run_id, now=now)
-                self.catalog.renew_leases(self.run_id, now=now, ttl_s=self.options.lease_ttl_s)
-                next_beat = time.monotonic() + self.options.heartbeat_s
 
 
 def run_plan(
@@ -447,6 +457,7 @@ def run_plan(
     clock: Callable[[], datetime] = _utcnow,
     cancel: CancelToken | None = None,
     dynamic: DynamicPartitionsStore | None = None,
+    planned_from: PlannerState | None = None,
 ) -> RunResult:
     """Execute ``plan`` and record it in ``catalog``; return what happened.
 
@@ -463,6 +474,10 @@ def run_plan(
         clock: the current time (recorded times come from it).
         cancel: a token another thread may set to stop the run.
         dynamic: the keys of dynamic partitions definitions.
+        planned_from: the catalog state ``plan`` was made from: a partition another
+            run built after it (even before this run started) is taken as built,
+            not built again (see :func:`~partita.runner.leasing.built_meanwhile`);
+            ``None``: the state when the run starts.
     """
     opts = options or RunOptions()
     if plan.is_empty and not plan.failed_observations:
@@ -476,6 +491,7 @@ def run_plan(
         )
     token = cancel or CancelToken()
     workers = opts.max_workers or os.cpu_count() or 1
+    fence = LeaseFence(catalog.lease_reader_factory())
     executor = make_executor(
         opts.executor,
         graph=graph,
@@ -483,12 +499,13 @@ def run_plan(
         ref=project,
         max_workers=workers,
         staged_checks=opts.staged_checks,
+        fence=fence,
     )
     checker = None if opts.staged_checks is None else WorkerRuntime.for_data_path(graph, data_path)
     bus = EventBus(subscribers, flush_timeout_s=opts.events_flush_s)
     try:
         coordinator = _Coordinator(
-            plan, graph, catalog, executor, opts, bus, clock, token, dynamic, checker
+            plan, graph, catalog, executor, opts, bus, clock, token, dynamic, checker, planned_from
         )
         interrupt = ExecutorKind.parse(opts.executor) is ExecutorKind.INPROCESS
         if opts.handle_signals:
@@ -497,3 +514,4 @@ def run_plan(
         return coordinator.run()
     finally:
         bus.close()  # when the run raised; else already closed, for its report
+        fence.close()

@@ -40,9 +40,17 @@ class CurrentVersions:
     ``unobserved`` names sources without an observe function: every partition of
     theirs that was never observed counts as present with data version ``""``,
     as the planner counts it (so it is read, and recorded as an input).
+    ``planned_from`` is the state the run's plan was made from (loaded a little
+    earlier than ``state``, before planning); ``None``: ``state``.
     """
 
-    def __init__(self, state: PlannerState, unobserved: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self,
+        state: PlannerState,
+        unobserved: frozenset[str] = frozenset(),
+        *,
+        planned_from: PlannerState | None = None,
+    ) -> None:
         self._unobserved = unobserved
         self._now: dict[_Key, tuple[int | None, str]] = {}
         self._latest_at_start: dict[_Key, int] = {}
@@ -63,6 +71,17 @@ class CurrentVersions:
             key = (str(asset), str(part))
             self._now[key] = (int(str(mid)), str(data_version))
             self._latest_at_start[key] = int(str(mid))
+        self._latest_when_planned = self._latest_at_start
+        if planned_from is not None:
+            self._latest_when_planned = {
+                (str(asset), str(part)): int(str(mid))
+                for asset, part, mid in zip(
+                    _column(planned_from.latest, "asset"),
+                    _column(planned_from.latest, "partition"),
+                    _column(planned_from.latest, "materialization_id"),
+                    strict=True,
+                )
+            }
         self._edges: dict[tuple[int, str], tuple[int, int]] = {}
         for mid, upstream, n_inputs, fingerprint in zip(
             _column(state.edges, "materialization_id"),
@@ -86,6 +105,11 @@ class CurrentVersions:
     def latest_at_start(self, asset: str, key: str) -> int | None:
         """The partition's latest materialization id when the run started."""
         return self._latest_at_start.get((asset, key))
+
+    def latest_when_planned(self, asset: str, key: str) -> int | None:
+        """The partition's latest materialization id in the state the plan was made from
+        (a build after it, even before the run started, was not seen by the plan)."""
+        return self._latest_when_planned.get((asset, key))
 
     def set(self, asset: str, key: str, materialization_id: int | None, data_version: str) -> None:
         """A partition was (re)built."""

@@ -7,8 +7,9 @@ looked at again every half second or so and skipped once it waited longer than
 
 Once a task holds its leases, :func:`built_meanwhile` tells whether another
 run built every partition of the task after this run planned (with or without
-waiting for it: the other run may have finished before this one got there),
-from the same code, config and inputs the task would use now. Then there is
+waiting for it: the other run may have finished before this one got there, or
+even before this run started, between its planning and its start), from the
+same code, config and inputs the task would use now. Then there is
 nothing left to build, and a side effect (a notification) is not repeated; a
 run planned (or forced) after that build does build again.
 """
@@ -85,8 +86,8 @@ def built_meanwhile(
 ) -> str | None:
     """Whether another run built every partition of ``task`` after run ``run_id`` planned.
 
-    Each partition's latest materialization must be newer than the one the run
-    started with, made by another run with the task's code version and config
+    Each partition's latest materialization must be newer than the one the run's
+    plan saw, made by another run with the task's code version and config
     hash, from exactly the inputs the task would read now (upstream partitions
     and data versions). Returns that run's id (the last one, when several
     built the partitions), and updates ``versions`` to what it built; ``None``
@@ -99,7 +100,7 @@ def built_meanwhile(
         if (
             latest is None
             or latest.materialization_id is None
-            or latest.materialization_id == versions.latest_at_start(asset, key)
+            or latest.materialization_id == versions.latest_when_planned(asset, key)
             or latest.run_id == run_id
             or latest.code_version != task.code_version
             or latest.config_hash != task.config_hash

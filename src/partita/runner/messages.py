@@ -62,6 +62,8 @@ class Outcome(StrEnum):
     CHECK_FAILED = "check_failed"
     TIMED_OUT = "timed_out"
     CANCELLED = "cancelled"
+    LEASE_LOST = "lease_lost"
+    """The run no longer held a partition's lease at publish: the output was discarded."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,24 @@ definitions file or module, or, for definitions built in memory, the
 definitions themselves, pickled. Tasks go to a worker as small
 :class:`~partita.runner.messages.WorkItem` messages over a pipe. A task over its
 timeout is really stopped: the worker is killed and replaced.
+
+**Workers die with their coordinator.** A worker started by the forkserver is
+the forkserver's child, not the coordinator's, so neither a parent-death
+signal (``PR_SET_PDEATHSIG`` fires on the death of the *parent*) nor the
+coordinator's process group reliably reaches it, and a worker orphaned by a
+``kill -9`` of the coordinator would finish its step and publish. Instead each
+worker gets the read end of a pipe whose only write end the coordinator holds
+and never writes: when the coordinator dies, for whatever reason, the kernel
+closes that end and the pipe reads end-of-file. A watcher thread in the worker
+waits on it and ends the worker at once with ``os._exit`` (no cleanup, no
+publish); a step inside ``time.sleep`` or a long computation is stopped too,
+since the watcher needs no cooperation from the main thread. As a second
+guard (a ``fork`` context, where children inherit the write end), the watcher
+also checks every half second that the coordinator's pid is alive. Processes
+the user's step starts itself are not covered. Publishes stay fenced anyway
+(:mod:`partita.runner.fencing`): a worker that slips through the half second
+between the coordinator's death and its own cannot overwrite a newer run's
+partition.
 """
 
 from __future__ import annotations
@@ -13,9 +31,11 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import multiprocessing.connection
+import os
 import pickle
 import signal
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Iterator
@@ -28,12 +48,20 @@ from pathlib import Path
 from partita.definitions import Definitions, load_project
 from partita.errors import PartitaError
 from partita.graph import AssetGraph
+from partita.processes import pid_alive
 from partita.runner.checking import StagedChecks
 from partita.runner.executor_protocol import Finished, timed_out
+from partita.runner.fencing import LeaseFence
 from partita.runner.messages import Outcome, WorkItem, WorkResult
 from partita.runner.worker import WorkerRuntime
 
-__all__ = ["ProcessExecutor", "ProjectRef", "default_context"]
+__all__ = ["ORPHANED_EXIT_CODE", "ProcessExecutor", "ProjectRef", "default_context"]
+
+ORPHANED_EXIT_CODE = 75
+"""The exit code of a worker that ended because its coordinator was gone."""
+
+_WATCH_S = 0.5
+"""How often a worker's watcher checks the coordinator's pid (the pipe wakes it at once)."""
 
 
 @dataclass(frozen=True)
@@ -96,12 +124,45 @@ class ProjectRef:
         return AssetGraph(loaded.definitions)
 
 
-def _process_main(conn: Connection, ref: ProjectRef, pickled_checks: bytes) -> None:
+def _exit_with_coordinator(alive: Connection, coordinator: int) -> None:
+    """The watcher thread of a worker: end the process as soon as the coordinator is gone.
+
+    ``alive`` is the read end of a pipe only the coordinator can write to, and
+    never does: it becomes readable (end-of-file) when the coordinator's end
+    is closed, by its death or by :meth:`ProcessExecutor.close`.
+    """
+    while True:
+        try:
+            if alive.poll(_WATCH_S):
+                break
+        except (EOFError, OSError):
+            break
+        if not pid_alive(coordinator):
+            break
+    os._exit(ORPHANED_EXIT_CODE)
+
+
+def _process_main(
+    conn: Connection,
+    ref: ProjectRef,
+    pickled_checks: bytes,
+    alive: Connection,
+    coordinator: int,
+    fence: LeaseFence | None,
+) -> None:
     """A worker process: load the project once, then run items until told to stop.
 
-    The staged-data checks arrive pickled and is unpickled once the project is loaded,
-    so a function from the project's own modules resolves by reference to them.
+    A watcher thread ends the process when the coordinator (pid ``coordinator``)
+    is gone (see the module's docstring). The staged-data checks arrive pickled
+    and are unpickled once the project is loaded, so a function from the
+    project's own modules resolves by reference to them.
     """
+    threading.Thread(
+        target=_exit_with_coordinator,
+        args=(alive, coordinator),
+        name="partita-coordinator-watch",
+        daemon=True,
+    ).start()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     runtime: WorkerRuntime | None = None
     load_error = ""
@@ -109,7 +170,7 @@ def _process_main(conn: Connection, ref: ProjectRef, pickled_checks: bytes) -> N
         graph = ref.load_graph()
         staged_checks: StagedChecks | None = pickle.loads(pickled_checks)
         runtime = WorkerRuntime.for_data_path(
-            graph, ref.data_path, staged_checks=staged_checks, capture_output=True
+            graph, ref.data_path, staged_checks=staged_checks, capture_output=True, fence=fence
         )
     except Exception as exc:
         load_error = "".join(traceback.format_exception(exc))
@@ -166,6 +227,7 @@ def _main_module_hidden() -> Iterator[None]:
 class _Worker:
     process: BaseProcess
     conn: Connection
+    alive: Connection  # the write end of the worker's watch pipe: never written, closed last
     handle: int | None = None
     deadline: float | None = None
     timeout: float | None = None
@@ -189,6 +251,7 @@ class ProcessExecutor:
         max_workers: processes at most (started on demand).
         staged_checks: run on each staged partition (a module-level function).
         context: a ``multiprocessing`` context (default: :func:`default_context`).
+        fence: every worker's publishes go through it (it travels pickled).
     """
 
     def __init__(
@@ -198,8 +261,10 @@ class ProcessExecutor:
         *,
         staged_checks: StagedChecks | None = None,
         context: BaseContext | None = None,
+        fence: LeaseFence | None = None,
     ) -> None:
         self.ref = ref
+        self.fence = fence
         self.max_workers = max(1, max_workers)
         self.staged_checks = staged_checks
         self._pickled_checks = pickle.dumps(staged_checks)
@@ -214,16 +279,18 @@ class ProcessExecutor:
 
     def _start_worker(self) -> _Worker:
         parent, child = self._ctx.Pipe(duplex=True)
+        watched, alive = self._ctx.Pipe(duplex=False)
         process = self._ctx.Process(  # type: ignore[attr-defined]
             target=_process_main,
-            args=(child, self.ref, self._pickled_checks),
+            args=(child, self.ref, self._pickled_checks, watched, os.getpid(), self.fence),
             daemon=True,
             name="partita-worker",
         )
         with _main_module_hidden():
             process.start()
         child.close()
-        worker = _Worker(process, parent)
+        watched.close()
+        worker = _Worker(process, parent, alive)
         self._workers.append(worker)
         return worker
 
@@ -250,6 +317,7 @@ class ProcessExecutor:
             worker.process.kill()
         worker.process.join(timeout=5)
         worker.conn.close()
+        worker.alive.close()
         self._workers.remove(worker)
 
     def _free(self, worker: _Worker) -> int:
@@ -324,5 +392,6 @@ class ProcessExecutor:
                 worker.process.kill()
                 worker.process.join(timeout=5)
             worker.conn.close()
+            worker.alive.close()
         self._workers.clear()
         self._busy = 0

@@ -5,7 +5,10 @@ project's graph and stores; :meth:`WorkerRuntime.run` executes one
 :class:`~partita.runner.messages.WorkItem` and always returns a
 :class:`~partita.runner.messages.WorkResult` (errors included), never raises
 for a failure of the user's code or of a store. Workers never write the
-catalog: the coordinator records what they return.
+catalog: the coordinator records what they return. With a
+:class:`~partita.runner.fencing.LeaseFence`, every publish is fenced: a
+partition whose lease the run lost is discarded, not published
+(:attr:`~partita.runner.messages.Outcome.LEASE_LOST`).
 """
 
 from __future__ import annotations
@@ -29,7 +32,13 @@ from partita.checks.evaluate import run_checks
 from partita.config_secrets import scrub, secret_values
 from partita.context import AssetContext
 from partita.definitions import Definitions
-from partita.errors import DefinitionError, PartitaError, StorageError, UserCodeError
+from partita.errors import (
+    DefinitionError,
+    LeaseLostError,
+    PartitaError,
+    StorageError,
+    UserCodeError,
+)
 from partita.graph import AssetGraph
 from partita.io import ParquetStore, StagedWrite, Store, WriteResult
 from partita.io.arrow import load_as, resolve_type, to_arrow_reader
@@ -47,6 +56,7 @@ from partita.runner.checking import (
     related_reader,
     staged_data,
 )
+from partita.runner.fencing import LeaseFence
 from partita.runner.messages import Outcome, ReadRequest, WorkItem, WorkResult
 from partita.runner.partition_columns import InputColumns
 
@@ -107,6 +117,8 @@ class WorkerRuntime:
         staged_checks: run on each staged partition before publishing (``None``: no checks).
         capture_output: also capture ``print`` output (stdout/stderr) into the
             step log; only for workers that run one task at a time.
+        fence: checked by the store just before each publish (``None``: unfenced,
+            for writes outside a run).
     """
 
     def __init__(
@@ -116,8 +128,10 @@ class WorkerRuntime:
         *,
         staged_checks: StagedChecks | None = None,
         capture_output: bool = False,
+        fence: LeaseFence | None = None,
     ) -> None:
         self.graph = graph
+        self.fence = fence
         self.definitions = graph.definitions
         self.default_store = default_store
         self.staged_checks = staged_checks
@@ -162,6 +176,9 @@ class WorkerRuntime:
                     outcome, writes, checks, error = self._run(item, spec, captured, cancelled)
             else:
                 outcome, writes, checks, error = self._run(item, spec, captured, cancelled)
+        except LeaseLostError as exc:
+            outcome, error, retryable = Outcome.LEASE_LOST, str(exc), False
+            captured.buffer.write(f"error: {error}\n")
         except UserCodeError as exc:
             captured.buffer.write(exc.user_traceback)
             first = (str(exc.original).splitlines() or [""])[0]
@@ -249,7 +266,8 @@ class WorkerRuntime:
                     return Outcome.CHECK_FAILED, (), tuple(checks), failure_text(blocking)
                 return Outcome.CANCELLED, (), tuple(checks), "cancelled"
             writes = tuple(
-                (part_key, None if one is None else store.publish(one)) for part_key, one in staged
+                (part_key, None if one is None else self._publish(store, item, part_key, one))
+                for part_key, one in staged
             )
             staged = []
             return Outcome.SUCCEEDED, writes, tuple(checks), None
@@ -258,6 +276,11 @@ class WorkerRuntime:
                 if one is not None:
                     with contextlib.suppress(Exception):
                         store.discard(one)
+
+    def _publish(self, store: Store, item: WorkItem, key: str, staged: StagedWrite) -> WriteResult:
+        if self.fence is None:
+            return store.publish(staged)
+        return store.publish(staged, self.fence.for_publish(item.run_id, item.asset, key))
 
     def check_published(
         self, key: AssetKey, partition: str | None, *, now: datetime, run_id: str = ""

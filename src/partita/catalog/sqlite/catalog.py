@@ -11,9 +11,10 @@ same transaction as each insert.
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from partita.catalog.sqlite.checks import (
 )
 from partita.catalog.sqlite.connection import DEFAULT_BUSY_TIMEOUT_S, ConnectionHolder, to_epoch
 from partita.catalog.sqlite.dynamic import SQLiteDynamicPartitions
+from partita.catalog.sqlite.leases import SQLiteLeaseReader
 from partita.catalog.sqlite.lineage import query_lineage
 from partita.catalog.sqlite.reads import (
     attempts_of_run,
@@ -423,6 +425,13 @@ class SQLiteCatalog:
         """Which live run holds each of ``items`` (items nobody holds are left out)."""
         with self._db.read() as conn:
             return leases.holders(conn, items, now=now)
+
+    def lease_reader_factory(self) -> Callable[[], SQLiteLeaseReader]:
+        """A picklable function opening a :class:`~partita.records.LeaseReader` on this file
+        (its connection opens on the first question, in the process that asks)."""
+        return functools.partial(
+            SQLiteLeaseReader, self.path, busy_timeout_s=self._db.busy_timeout_s
+        )
 
     # ---------------------------------------------------------------- reads
 

@@ -8,21 +8,27 @@ item whose lease is not live is free: the next run to ask takes it over, so
 a crashed run never blocks the partitions it held. Every function runs
 inside the caller's transaction; acquiring is all in one write transaction,
 so two runs asking for overlapping items at once split them, never share.
+
+:class:`SQLiteLeaseReader` answers a worker's publish fence ("does my run still
+hold this lease?") on a read-only connection of its own, one primary-key read
+per question.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
 
 from partita.catalog.sqlite.connection import to_epoch
 from partita.errors import CatalogError
 from partita.processes import pid_alive, this_host
 from partita.records import partition_column, partition_value
 
-__all__ = ["LeaseItem", "acquire", "holders", "release", "renew"]
+__all__ = ["LeaseItem", "SQLiteLeaseReader", "acquire", "holders", "release", "renew"]
 
 LeaseItem = tuple[str, str | None]
 """``(asset, partition)``; ``None`` for an unpartitioned asset."""
@@ -123,3 +129,69 @@ def holders(
     """The live holder of each item that has one."""
     held = _live_holders(conn, _stored(items), now)
     return {(asset, partition_value(partition)): run for (asset, partition), run in held.items()}
+
+
+_HOLDER = """
+SELECT l.run_id, r.status, r.host, r.pid
+FROM partition_leases l JOIN runs r ON r.run_id = l.run_id
+WHERE l.asset = ? AND l.partition = ?
+"""
+
+
+def held_by(conn: sqlite3.Connection, run_id: str, item: LeaseItem) -> str | None:
+    """``None`` when ``run_id`` holds the lease of ``item`` and is running, alive; else why not."""
+    asset, partition = item
+    row = conn.execute(_HOLDER, (asset, partition_column(partition))).fetchone()
+    if row is None:
+        return "no run holds its lease any more (released, or taken over and released)"
+    holder, status, host, pid = row
+    if holder != run_id:
+        return f"run {holder} holds its lease now"
+    if status != "running":
+        return f"run {run_id} is {status}"
+    if host == this_host() and not pid_alive(int(pid)):
+        return f"the coordinator of run {run_id} (pid {pid}) is gone"
+    return None
+
+
+class SQLiteLeaseReader:
+    """A read-only connection to a catalog file that answers publish fences.
+
+    Opened lazily on the first question; safe to share by the threads of a process.
+    """
+
+    def __init__(self, path: str | Path, *, busy_timeout_s: float = 60.0) -> None:
+        self.path = Path(path)
+        self.busy_timeout_s = busy_timeout_s
+        self._conn: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            if not self.path.is_file():
+                raise CatalogError(f"no catalog at {self.path} to check leases in")
+            conn = sqlite3.connect(
+                self.path,
+                timeout=self.busy_timeout_s,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_s * 1000)}")
+            conn.execute("PRAGMA query_only = 1")
+            self._conn = conn
+        return self._conn
+
+    def lease_held(self, run_id: str, item: LeaseItem) -> str | None:
+        """``None`` when run ``run_id`` still holds the lease of ``item``; else why not."""
+        with self._lock:
+            try:
+                return held_by(self._connection(), run_id, item)
+            except sqlite3.Error as exc:
+                raise CatalogError(f"cannot read the leases in {self.path}: {exc}") from exc
+
+    def close(self) -> None:
+        """Close the connection (a later question opens a new one)."""
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+            self._conn = None
