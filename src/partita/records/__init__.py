@@ -30,6 +30,7 @@ from partita.records.state import (
     PlannerState,
 )
 from partita.records.values import (
+    DRIFT_ERROR_PREFIX,
     FAILED_STEP_STATUSES,
     FINISHED_STEP_STATUSES,
     UNPARTITIONED,
@@ -49,6 +50,7 @@ from partita.records.values import (
 )
 
 __all__ = [
+    "DRIFT_ERROR_PREFIX",
     "EDGES_SCHEMA",
     "FAILED_SCHEMA",
     "FAILED_STEP_STATUSES",
