@@ -48,6 +48,7 @@ from partita.api.project import Project, ProjectLike, as_project
 from partita.datatypes import canonical_type
 from partita.errors import PartitaError, StorageError
 from partita.io import PartitionPath, Store
+from partita.io.schema import common_type
 from partita.keys import AssetKey
 from partita.partitions import PartitionsDefinition
 from partita.processes import this_host
@@ -253,14 +254,16 @@ def stored_data_version(
         if name not in table.column_names:
             return "", f"column {name!r} is gone"
         column = table.column(name)
-        if canonical_type(column.type) != type_text:
+        now_type = canonical_type(column.type)
+        if now_type != type_text:
+            changed = f"column {name!r} is {now_type}, was {type_text}"
             target = _recorded_type(type_text)
+            if target is None or common_type(type_text, now_type) != now_type:
+                return "", changed  # not a widening a later write of another partition made
             try:
-                if target is None:
-                    raise pa.ArrowInvalid(type_text)
-                column = pc.cast(column, target)
+                column = pc.cast(column, target)  # safe: fails if a value does not fit
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                return "", f"column {name!r} is {canonical_type(column.type)}, was {type_text}"
+                return "", changed
         names.append(name)
         columns.append(column)
     return data_version(pa.table(columns, names=names)), ""
