@@ -48,7 +48,6 @@ from partita.api.project import Project, ProjectLike, as_project
 from partita.datatypes import canonical_type
 from partita.errors import PartitaError, StorageError
 from partita.io import PartitionPath, Store
-from partita.io.schema import common_type
 from partita.keys import AssetKey
 from partita.partitions import PartitionsDefinition
 from partita.processes import this_host
@@ -233,6 +232,11 @@ def _recorded_type(text: str) -> pa.DataType | None:
         return None
 
 
+def _numeric(data_type: pa.DataType) -> bool:
+    """Integers and floats: the types a store widens (``int32`` -> ``int64`` -> ``double``)."""
+    return bool(pa.types.is_integer(data_type) or pa.types.is_floating(data_type))
+
+
 def _version_of(table: pa.Table, path: PartitionPath, schema: str | None) -> tuple[str, str]:
     """The data version of one partition's rows as read (see :func:`stored_data_version`)."""
     if schema is None:
@@ -250,7 +254,7 @@ def _version_of(table: pa.Table, path: PartitionPath, schema: str | None) -> tup
         if now_type != type_text:
             changed = f"column {name!r} is {now_type}, was {type_text}"
             target = _recorded_type(type_text)
-            if target is None or common_type(type_text, now_type) != now_type:
+            if target is None or not (_numeric(target) and _numeric(column.type)):
                 return "", changed  # not a widening a later write of another partition made
             try:
                 column = pc.cast(column, target)  # safe: fails if a value does not fit
