@@ -13,7 +13,7 @@ import pytest
 from partita import Definitions, asset, source
 from partita.api import DriftKind, plan, verify
 from partita.api import materialize as run
-from partita.api.verifying import stored_data_version
+from partita.api.stored_versions import stored_data_version
 from partita.io import DuckDBStore, ParquetStore, write_partition
 from partita.keys import AssetKey
 from partita.partitions import DailyPartitions, StaticPartitions

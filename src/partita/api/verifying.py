@@ -32,7 +32,6 @@ overwrites them), deleting data nobody asked to delete is never done, and
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Sequence
@@ -45,9 +44,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from partita.api.project import Project, ProjectLike, as_project
-from partita.datatypes import canonical_type
+from partita.api.stored_versions import StoredPartition, hash_stored
 from partita.errors import PartitaError, StorageError
-from partita.io import PartitionPath, Store
+from partita.io import PartitionPath
 from partita.keys import AssetKey
 from partita.partitions import PartitionsDefinition
 from partita.processes import this_host
@@ -64,22 +63,14 @@ from partita.records import (
 from partita.runner import WorkerRuntime
 from partita.runner.coordinator import new_run_id
 from partita.selection import select
-from partita.versions import data_version
 
 __all__ = [
     "AssetVerification",
     "Drift",
     "DriftKind",
     "VerifyResult",
-    "stored_data_version",
     "verify",
 ]
-
-
-BATCH_PARTITIONS = 256
-"""Most partitions of one asset read (and then split) in one store read."""
-BATCH_ROWS = 1_000_000
-"""About how many recorded rows one store read gathers, at most."""
 
 
 class DriftKind(StrEnum):
@@ -225,139 +216,6 @@ def _key_of(definition: PartitionsDefinition | None, path: PartitionPath) -> str
         return "|".join(value for _, value in path)
 
 
-def _recorded_type(text: str) -> pa.DataType | None:
-    try:
-        return pa.type_for_alias(text)
-    except (ValueError, KeyError):
-        return None
-
-
-def _numeric(data_type: pa.DataType) -> bool:
-    """Integers and floats: the types a store widens (``int32`` -> ``int64`` -> ``double``)."""
-    return bool(pa.types.is_integer(data_type) or pa.types.is_floating(data_type))
-
-
-def _version_of(table: pa.Table, path: PartitionPath, schema: str | None) -> tuple[str, str]:
-    """The data version of one partition's rows as read (see :func:`stored_data_version`)."""
-    if schema is None:
-        dims = {dim for dim, _ in path}
-        return data_version(table.drop_columns([n for n in table.column_names if n in dims])), ""
-    fields: list[dict[str, str]] = json.loads(schema)
-    columns: list[pa.ChunkedArray] = []
-    names: list[str] = []
-    for recorded in fields:
-        name, type_text = recorded["name"], recorded["type"]
-        if name not in table.column_names:
-            return "", f"column {name!r} is gone"
-        column = table.column(name)
-        now_type = canonical_type(column.type)
-        if now_type != type_text:
-            changed = f"column {name!r} is {now_type}, was {type_text}"
-            target = _recorded_type(type_text)
-            if target is None or not (_numeric(target) and _numeric(column.type)):
-                return "", changed  # not a widening a later write of another partition made
-            try:
-                column = pc.cast(column, target)  # safe: fails if a value does not fit
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                return "", changed
-        names.append(name)
-        columns.append(column)
-    return data_version(pa.table(columns, names=names)), ""
-
-
-def stored_data_version(
-    store: Store, asset: AssetKey, path: PartitionPath, schema: str | None
-) -> tuple[str, str]:
-    """The data version of the data stored for one partition now, hashed as the
-    runner hashes what it writes, and a note on why it cannot match (``""``).
-
-    ``schema`` is the JSON schema recorded with the partition's materialization:
-    the columns a store adds on read (the partition dimensions, columns other
-    partitions added to a DuckDB table) are left out, and a column widened by
-    a later write of another partition is cast back to its recorded type, so
-    unchanged data hashes to the recorded version.
-
-    Raises:
-        StorageError: the partition is not stored.
-    """
-    return _version_of(store.read(asset, [path], as_type=pa.Table), path, schema)
-
-
-@dataclass(frozen=True)
-class _Stored:
-    """A partition both recorded (with data) and stored: to be re-hashed."""
-
-    partition: str
-    version: str
-    path: PartitionPath
-    schema: str | None
-    rows: int
-
-
-def _batches(items: Sequence[_Stored]) -> list[list[_Stored]]:
-    """Runs of partitions read together: up to :data:`BATCH_PARTITIONS` of them and
-    about :data:`BATCH_ROWS` recorded rows (one partition alone may be bigger)."""
-    out: list[list[_Stored]] = []
-    rows = 0
-    for item in items:
-        if not out or len(out[-1]) >= BATCH_PARTITIONS or rows + item.rows > BATCH_ROWS:
-            out.append([])
-            rows = 0
-        out[-1].append(item)
-        rows += item.rows
-    return out
-
-
-def _split(table: pa.Table, batch: Sequence[_Stored]) -> list[pa.Table] | None:
-    """Each partition's rows of a read of ``batch`` (``None``: they cannot be told apart,
-    a dimension column holds the data's own typed values)."""
-    dims = [dim for dim, _ in batch[0].path]
-    for dim in dims:
-        if dim not in table.column_names:
-            return None
-        column_type = table.schema.field(dim).type
-        if pa.types.is_dictionary(column_type):
-            column_type = column_type.value_type
-        if canonical_type(column_type) != "string":
-            return None
-    columns = {dim: table.column(dim).cast(pa.string()) for dim in dims}
-    parts: list[pa.Table] = []
-    for item in batch:
-        mask = None
-        for dim, value in item.path:
-            equal = pc.equal(columns[dim], value)
-            mask = equal if mask is None else pc.and_(mask, equal)
-        parts.append(table.filter(mask))
-    if sum(p.num_rows for p in parts) != table.num_rows:
-        return None
-    return parts
-
-
-def _hash_batch(
-    store: Store, key: AssetKey, batch: Sequence[_Stored]
-) -> list[tuple[str, str] | StorageError]:
-    """The stored version (and why it cannot match) of each partition in ``batch``:
-    one read for the batch when its rows can be split by partition, else one each."""
-    if len(batch) > 1 and batch[0].path:
-        try:
-            table = store.read(key, [item.path for item in batch], as_type=pa.Table)
-        except StorageError:
-            table = None
-        parts = None if table is None else _split(table, batch)
-        if parts is not None:
-            return [
-                _version_of(part, item.path, item.schema)
-                for part, item in zip(parts, batch, strict=True)
-            ]
-    found: list[tuple[str, str] | StorageError] = []
-    for item in batch:
-        try:
-            found.append(stored_data_version(store, key, item.path, item.schema))
-        except StorageError as exc:
-            found.append(exc)
-    return found
-
-
 def _compare_asset(
     project: Project, catalog: Catalog, key: AssetKey, latest: pa.Table, *, quick: bool
 ) -> AssetVerification:
@@ -377,7 +235,7 @@ def _compare_asset(
     stored = {_key_of(definition, path): path for path in store.list_partitions(key)}
     with_data = {p: v for p, v in recorded.items() if v}
     drifts: list[Drift] = []
-    to_hash: list[_Stored] = []
+    to_hash: list[StoredPartition] = []
     for part, version in sorted(with_data.items()):
         value = partition_value(part)
         path = stored.get(part)
@@ -388,28 +246,27 @@ def _compare_asset(
             found = catalog.latest_materialization(str(key), value)
             schema = None if found is None else found.schema
             count = 0 if found is None or found.rows is None else found.rows
-            to_hash.append(_Stored(part, version, path, schema, count))
-    for batch in _batches(to_hash):
-        for item, result in zip(batch, _hash_batch(store, key, batch), strict=True):
-            value = partition_value(item.partition)
-            if isinstance(result, StorageError):
-                detail = f"stored but unreadable: {result.message}"
-                drifts.append(Drift(str(key), value, DriftKind.CHANGED, item.version, None, detail))
-                continue
-            now_version, why = result
-            if now_version != item.version:
-                detail = f"the store holds data version {now_version[:12] or '?'}"
-                detail += f", recorded {item.version[:12]}" + (f" ({why})" if why else "")
-                drifts.append(
-                    Drift(
-                        str(key),
-                        value,
-                        DriftKind.CHANGED,
-                        item.version,
-                        now_version or None,
-                        detail,
-                    )
+            to_hash.append(StoredPartition(part, version, path, schema, count))
+    for item, result in zip(to_hash, hash_stored(store, key, to_hash), strict=True):
+        value = partition_value(item.partition)
+        if isinstance(result, StorageError):
+            detail = f"stored but unreadable: {result.message}"
+            drifts.append(Drift(str(key), value, DriftKind.CHANGED, item.version, None, detail))
+            continue
+        now_version, why = result
+        if now_version != item.version:
+            detail = f"the store holds data version {now_version[:12] or '?'}"
+            detail += f", recorded {item.version[:12]}" + (f" ({why})" if why else "")
+            drifts.append(
+                Drift(
+                    str(key),
+                    value,
+                    DriftKind.CHANGED,
+                    item.version,
+                    now_version or None,
+                    detail,
                 )
+            )
     for part in stored.keys() - with_data.keys():
         detail = "stored, but no current materialization records it"
         drifts.append(
