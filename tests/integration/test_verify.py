@@ -25,7 +25,7 @@ D1, D2, D3 = "2026-11-20", "2026-11-21", "2026-11-22"
 
 def _defs(home: Path, store: object = None) -> Definitions:
     @asset(partitions=DAYS, store=store)
-    def orders(context) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    def orders(context) -> pd.DataFrame:
         return pd.DataFrame({"id": [1, 2, 3], "day": [context.partition_key] * 3})
 
     @asset(partitions=DAYS)
@@ -118,7 +118,7 @@ def test_a_duckdb_column_widened_by_a_later_write_still_verifies(tmp_path: Path)
     numbers = {D1: [1, 2], D2: [0.5, 2.5]}
 
     @asset(partitions=DAYS, store=store)
-    def values(context) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    def values(context) -> pd.DataFrame:
         return pd.DataFrame({"v": numbers.get(context.partition_key, [7])})
 
     defs = Definitions(assets=[values], home=tmp_path)
