@@ -374,8 +374,7 @@ def verify(
         fixable = tuple(d for a in assets for d in a.drifts if d.kind is not DriftKind.UNRECORDED)
         run_id = None
         if repair:
-            text = selection if isinstance(selection, str) or selection is None else None
-            label = text if text is not None else ",".join(selection or ())
+            label = selection if isinstance(selection, str | None) else ",".join(selection)
             run_id = _repair(catalog, fixable, label, moment)
     return VerifyResult(
         assets=assets,
