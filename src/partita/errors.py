@@ -17,6 +17,7 @@ __all__ = [
     "CycleError",
     "DefinitionError",
     "LeaseLostError",
+    "InputMissingError",
     "PartitaError",
     "PartitionKeyError",
     "PartitionNotYetError",
@@ -128,6 +129,35 @@ class SchemaChangeError(StorageError):
     the step again cannot help, so the runner does not retry it."""
 
     retryable = False
+
+
+class InputMissingError(StorageError):
+    """A step's input partition is recorded in the catalog as built, but its data is
+    not in the store (deleted or moved behind Partita's back): the upstream
+    partition's problem, not the reading step's. Running the step again cannot
+    help until the upstream partition is rebuilt, so the runner does not retry it.
+
+    Args:
+        upstream: the upstream asset key.
+        partitions: the missing upstream partition keys (``""`` when unpartitioned).
+        param: the parameter of the reading step that asked for them.
+    """
+
+    retryable = False
+
+    def __init__(self, upstream: str, partitions: tuple[str, ...], param: str) -> None:
+        self.upstream = upstream
+        self.partitions = partitions
+        keys = [p for p in partitions if p]
+        where = upstream
+        if keys:
+            where += f" [{keys[0]}" + (f" and {len(keys) - 1} more]" if len(keys) > 1 else "]")
+        super().__init__(
+            f"input {param!r}: {where} is recorded as built but missing from the store; "
+            f"run `partita verify {upstream} --repair`, then rerun",
+            hint="its data was deleted or moved outside Partita; `verify --repair` marks "
+            "it stale, so the rerun rebuilds it before this step",
+        )
 
 
 class CatalogError(PartitaError):

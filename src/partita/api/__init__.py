@@ -73,13 +73,17 @@ if TYPE_CHECKING:
         materialize,
         project_ref,
     )
+    from partita.api.verifying import AssetVerification, Drift, DriftKind, VerifyResult, verify
     from partita.api.wiping import WipeResult, wipe
 
 _LAZY: dict[str, str] = {
     "AssetInfo": "partita.api.project",
+    "AssetVerification": "partita.api.verifying",
     "CancelToken": "partita.api.running",
     "CatalogInit": "partita.api.catalog_file",
     "Direction": "partita.api.catalog",
+    "Drift": "partita.api.verifying",
+    "DriftKind": "partita.api.verifying",
     "DynamicPartitionsUpdate": "partita.api.catalog",
     "ExecutorKind": "partita.api.running",
     "GraphView": "partita.api.project",
@@ -94,6 +98,7 @@ _LAZY: dict[str, str] = {
     "RunOutcome": "partita.api.running",
     "RunResult": "partita.api.running",
     "TaskState": "partita.api.running",
+    "VerifyResult": "partita.api.verifying",
     "WipeResult": "partita.api.wiping",
     "add_dynamic_partitions": "partita.api.catalog",
     "as_project": "partita.api.project",
@@ -125,6 +130,7 @@ _LAZY: dict[str, str] = {
     "run_summary_json": "partita.api.catalog",
     "runs": "partita.api.catalog",
     "status_report": "partita.api.freshness",
+    "verify": "partita.api.verifying",
     "wipe": "partita.api.wiping",
 }
 
@@ -133,9 +139,12 @@ __getattr__, __dir__ = lazy_module("partita.api", _LAZY, globals())
 
 __all__ = [
     "AssetInfo",
+    "AssetVerification",
     "CancelToken",
     "CatalogInit",
     "Direction",
+    "Drift",
+    "DriftKind",
     "DynamicPartitionsUpdate",
     "ExecutorKind",
     "GraphView",
@@ -150,6 +159,7 @@ __all__ = [
     "RunOutcome",
     "RunResult",
     "TaskState",
+    "VerifyResult",
     "WipeResult",
     "add_dynamic_partitions",
     "as_project",
@@ -181,5 +191,6 @@ __all__ = [
     "run_summary_json",
     "runs",
     "status_report",
+    "verify",
     "wipe",
 ]

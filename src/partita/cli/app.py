@@ -122,6 +122,7 @@ COMMANDS: dict[str, str] = {
     "freshness": "partita.cli.freshness_commands:freshness_command",
     "status": "partita.cli.freshness_commands:status_command",
     "wipe": "partita.cli.wipe_command:wipe_command",
+    "verify": "partita.cli.verify_command:verify_command",
 }
 
 

@@ -481,7 +481,10 @@ class DuckDBStore:
                 column = f"CAST({column} AS VARCHAR)"
             joins.append(f"{column} = w.{quote_identifier(dim)}")
         on = " AND ".join(joins)
-        return f"SELECT t.* FROM {table} AS t SEMI JOIN partita_wanted AS w ON {on}", []
+        # a join may reorder rows; rowid keeps each partition's rows as written, so a
+        # read hashes to the recorded data version (``partita verify``)
+        query = f"SELECT t.* FROM {table} AS t SEMI JOIN partita_wanted AS w ON {on}"
+        return f"{query} ORDER BY t.rowid", []
 
     def read_staged(self, staged: StagedWrite, as_type: Any = None) -> Any:
         """The staged rows (without added dimension columns), as ``as_type``."""

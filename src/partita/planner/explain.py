@@ -21,7 +21,7 @@ from partita.graph import AssetGraph
 from partita.keys import AssetKey
 from partita.partitions import UNPARTITIONED, DynamicPartitionsStore
 from partita.planner.plan import Plan, Reason, StepReason
-from partita.records import PlannerState, partition_column
+from partita.records import DRIFT_ERROR_PREFIX, PlannerState, partition_column
 from partita.versions import describe_code_changes
 
 __all__ = ["Why", "explain", "split_target"]
@@ -143,6 +143,8 @@ class _Explainer:
                 )
             ).to_pylist()
             error = failed[0]["error"] if failed else ""
+            if error.startswith(DRIFT_ERROR_PREFIX):  # marked stale by `partita verify --repair`
+                return [f"failed: {error}"]
             return [f"failed: the last attempt failed{': ' + error if error else ''}"]
         if kind is Reason.UPSTREAM_STALE:
             return [f"upstream_stale: {reason.upstream} is rebuilt first in this run"]

@@ -37,6 +37,7 @@ from partita.records.state import (
     PlannerState,
 )
 from partita.records.values import (
+    DRIFT_ERROR_PREFIX,
     FAILED_STEP_STATUSES,
     FINISHED_STEP_STATUSES,
     UNPARTITIONED,
@@ -56,6 +57,7 @@ from partita.records.values import (
 )
 
 __all__ = [
+    "DRIFT_ERROR_PREFIX",
     "EDGES_SCHEMA",
     "FAILED_SCHEMA",
     "FAILED_STEP_STATUSES",

@@ -18,6 +18,7 @@ from enum import StrEnum
 from hashlib import blake2b
 
 __all__ = [
+    "DRIFT_ERROR_PREFIX",
     "FAILED_STEP_STATUSES",
     "FINISHED_STEP_STATUSES",
     "UNPARTITIONED",
@@ -38,6 +39,11 @@ __all__ = [
 
 UNPARTITIONED = ""
 """The partition value of an unpartitioned asset in columns and in the catalog's tables."""
+
+DRIFT_ERROR_PREFIX = "stored data "
+"""How the error of a failed attempt recorded by ``partita verify --repair`` starts
+(``stored data missing, found by ...``): the published data of a partition
+recorded as built was found missing or changed, so the planner rebuilds it."""
 
 
 def partition_column(partition: str | None) -> str:

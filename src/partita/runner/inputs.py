@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from partita.errors import InputMissingError
+from partita.io import PartitionPath, Store
 from partita.keys import AssetKey
 from partita.records import (
     Input,
@@ -24,7 +26,7 @@ from partita.records import (
 from partita.runner.messages import ReadRequest
 from partita.runner.tasks import EdgeRead, Task
 
-__all__ = ["CurrentVersions"]
+__all__ = ["CurrentVersions", "missing_input"]
 
 _Key = tuple[str, str]
 
@@ -175,3 +177,19 @@ def _by_upstream(reads: Sequence[EdgeRead]) -> list[tuple[str, list[str]]]:
         for key in edge.keys:
             keys[key] = None
     return [(str(up), list(keys)) for up, keys in grouped.items()]
+
+
+def missing_input(
+    store: Store,
+    upstream: AssetKey,
+    keys: Sequence[str],
+    paths: Sequence[PartitionPath],
+    param: str,
+) -> InputMissingError | None:
+    """After a failed read of ``keys`` (stored at ``paths``) of ``upstream``: the error
+    naming the upstream partitions the store lacks, or ``None`` if it has them all
+    (the read failed for another reason). The coordinator asks only for partitions
+    the catalog records as built, so a missing one was lost behind Partita's back."""
+    stored = set(store.list_partitions(upstream))
+    lost = tuple(k for k, p in zip(keys, paths, strict=True) if p not in stored)
+    return InputMissingError(str(upstream), lost, param) if lost else None

@@ -57,6 +57,7 @@ from partita.runner.checking import (
     staged_data,
 )
 from partita.runner.fencing import LeaseFence
+from partita.runner.inputs import missing_input
 from partita.runner.messages import Outcome, ReadRequest, WorkItem, WorkResult
 from partita.runner.partition_columns import InputColumns
 
@@ -362,7 +363,14 @@ class WorkerRuntime:
             paths = [partition_path(up_spec, k) for k in read.keys]
             kind = resolve_type(annotation)
             as_type = pa.Table if columns.changes and kind in ("pandas", "table") else annotation
-            value = self.store_of(up_key).read(up_key, paths, as_type=as_type)
+            store = self.store_of(up_key)
+            try:
+                value = store.read(up_key, paths, as_type=as_type)
+            except StorageError as exc:  # data recorded as built is gone: say whose it is
+                missing = missing_input(store, up_key, read.keys, paths, read.param)
+                if missing is None:
+                    raise
+                raise missing from exc
             kwargs[read.param] = columns.load(value, kind, annotation)
         return kwargs
 
