@@ -1,0 +1,278 @@
+"""One chaos trial: a backfill killed with SIGKILL at a random moment, a rerun, the invariants.
+
+A trial is fixed by its seed (:meth:`TrialSpec.from_seed`): the seed picks the
+store, executor and kill target (consecutive seeds go through every
+combination) and the moment of the kill (after how many step starts, and how
+long after). The operating system's scheduling is not fixed by the seed, so a
+replayed trial kills at the same point of the run, not at the same instruction.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import secrets
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, replace
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+from tests.chaos import pipeline
+from tests.chaos.invariants import (
+    Violation,
+    catalog_integrity,
+    catalog_matches_store,
+    every_partition_published,
+    no_live_processes,
+    nothing_planned,
+    published_data_is_clean,
+)
+from tests.chaos.processes import kill_marked, marked_processes
+from tests.chaos.project import ChaosProject, Executor, StoreKind
+
+__all__ = [
+    "COMBINATIONS",
+    "GRACE_S",
+    "KillReport",
+    "Target",
+    "TrialSpec",
+    "campaign_seeds",
+    "run_trial",
+    "steps_in_trace",
+]
+
+Target = Literal["coordinator", "worker"]
+
+COMBINATIONS: tuple[tuple[StoreKind, Executor, Target], ...] = (
+    ("parquet", "process", "coordinator"),
+    ("duckdb", "process", "worker"),
+    ("parquet", "thread", "coordinator"),
+    ("duckdb", "inprocess", "coordinator"),
+    ("duckdb", "process", "coordinator"),
+    ("parquet", "process", "worker"),
+    ("duckdb", "thread", "coordinator"),
+    ("parquet", "inprocess", "coordinator"),
+)
+"""Every store x executor x kill target (only the process executor has workers to kill)."""
+
+STEP_S = 0.08
+"""How long each step of the killed run sleeps, so kills land inside steps."""
+GRACE_S = 5.0
+"""How long after the kill no process of the killed run may be left."""
+ORPHAN_WAIT_S = 30.0
+"""How long orphans found after the grace period may take to end before they are killed."""
+TOTAL_STEPS = len(pipeline.ASSETS) * pipeline.DAYS
+MAX_WORKERS = "2"
+
+DEFAULT_TRIALS = 8
+
+
+@cache
+def campaign_seeds() -> list[int]:
+    """The seeds of this campaign: ``PARTITA_CHAOS_TRIALS`` (default 8) consecutive seeds
+    from ``PARTITA_CHAOS_SEED`` (default: a random one)."""
+    count = int(os.environ.get("PARTITA_CHAOS_TRIALS", "") or DEFAULT_TRIALS)
+    first = os.environ.get("PARTITA_CHAOS_SEED", "")
+    base = int(first) if first else secrets.randbelow(1_000_000)
+    return [base + i for i in range(count)]
+
+
+@dataclass(frozen=True)
+class TrialSpec:
+    """What one trial does.
+
+    Attributes:
+        seed: the trial's seed; ``make chaos N=1 SEED=<seed>`` replays it.
+        store: ``parquet`` or ``duckdb``.
+        executor: ``process``, ``thread`` or ``inprocess``.
+        target: what is killed: the ``coordinator`` (the ``partita`` process) or one
+            ``worker`` process (preferably one inside a step).
+        after_starts: the kill comes once this many steps have started (0: during
+            start-up, before any step)...
+        delay_s: ...and this many seconds later.
+    """
+
+    seed: int
+    store: StoreKind
+    executor: Executor
+    target: Target
+    after_starts: int
+    delay_s: float
+
+    @classmethod
+    def from_seed(cls, seed: int) -> TrialSpec:
+        """The trial of ``seed``."""
+        store, executor, target = COMBINATIONS[seed % len(COMBINATIONS)]
+        rng = random.Random(seed)
+        lowest = 1 if target == "worker" else 0
+        after = rng.randint(lowest, TOTAL_STEPS - 6)
+        delay = rng.uniform(0.2, 2.5) if after == 0 else rng.uniform(0.0, STEP_S)
+        return cls(seed, store, executor, target, after, round(delay, 3))
+
+    @property
+    def id(self) -> str:
+        """A pytest id: ``seed-17-duckdb-process-worker``."""
+        return f"seed-{self.seed}-{self.store}-{self.executor}-{self.target}"
+
+    def describe(self) -> str:
+        """The trial in one line, with the command that replays it."""
+        moment = (
+            f"{self.delay_s}s after launch"
+            if self.after_starts == 0
+            else f"{self.delay_s}s after step {self.after_starts} of {TOTAL_STEPS} started"
+        )
+        return (
+            f"trial seed={self.seed} store={self.store} executor={self.executor} "
+            f"kill={self.target} at {moment} (replay: make chaos N=1 SEED={self.seed})"
+        )
+
+
+@dataclass(frozen=True)
+class KillReport:
+    """What the kill hit.
+
+    Attributes:
+        what: ``coordinator pid 12``, ``worker pid 34 inside raw[2025-01-03]``, or
+            ``nothing: the run ended first``.
+        at_s: seconds after the launch.
+        steps_started: steps started before the kill.
+        killed_at: ``time.monotonic()`` of the kill.
+    """
+
+    what: str
+    at_s: float
+    steps_started: int
+    killed_at: float
+
+    def describe(self) -> str:
+        """One line."""
+        return f"killed {self.what} {self.at_s:.2f}s after launch, {self.steps_started} steps in"
+
+
+@dataclass(frozen=True)
+class TraceLine:
+    """A ``start``/``end`` line of ``trace.log``."""
+
+    kind: str
+    asset: str
+    day: str
+    pid: int
+
+
+def steps_in_trace(trace: Path) -> list[TraceLine]:
+    """The complete lines of ``trace.log`` (a kill may leave half a line)."""
+    if not trace.exists():
+        return []
+    lines: list[TraceLine] = []
+    for text in trace.read_text(encoding="utf-8", errors="replace").splitlines():
+        parts = text.split()
+        if len(parts) == 5 and parts[0] in {"start", "end"} and parts[3].isdigit():
+            lines.append(TraceLine(parts[0], parts[1], parts[2], int(parts[3])))
+    return lines
+
+
+def _wait_for_moment(project: ChaosProject, process: subprocess.Popen[str], spec: TrialSpec) -> int:
+    """Wait for the kill moment (or the run's end); the steps started by then."""
+    deadline = time.monotonic() + 180
+    started = 0
+    while spec.after_starts and time.monotonic() < deadline and process.poll() is None:
+        started = sum(line.kind == "start" for line in steps_in_trace(project.trace_path))
+        if started >= spec.after_starts:
+            break
+        time.sleep(0.01)
+    time.sleep(spec.delay_s)
+    return sum(line.kind == "start" for line in steps_in_trace(project.trace_path))
+
+
+def _worker_to_kill(
+    project: ChaosProject, coordinator: int, marker: str, rng: random.Random
+) -> tuple[int, str] | None:
+    """A worker of the run, preferably one inside a step: its pid and a description."""
+    alive = {p.pid for p in marked_processes(marker)} - {coordinator}
+    open_steps: dict[tuple[str, str, int], None] = {}
+    for line in steps_in_trace(project.trace_path):
+        key = (line.asset, line.day, line.pid)
+        if line.kind == "start":
+            open_steps[key] = None
+        else:
+            open_steps.pop(key, None)
+    inside = [key for key in open_steps if key[2] in alive]
+    if inside:
+        asset, day, pid = rng.choice(inside)
+        return pid, f"worker pid {pid} inside {asset}[{day}]"
+    known = sorted({line.pid for line in steps_in_trace(project.trace_path)} & alive)
+    if known:
+        pid = rng.choice(known)
+        return pid, f"worker pid {pid} between steps"
+    return None
+
+
+def _kill(
+    project: ChaosProject, process: subprocess.Popen[str], spec: TrialSpec, marker: str
+) -> KillReport:
+    launched = time.monotonic()
+    started = _wait_for_moment(project, process, spec)
+    at_s = time.monotonic() - launched
+    if process.poll() is not None:
+        return KillReport("nothing: the run ended first", at_s, started, time.monotonic())
+    if spec.target == "coordinator":
+        pid, what = process.pid, f"coordinator pid {process.pid}"
+    else:
+        chosen = _worker_to_kill(project, process.pid, marker, random.Random(spec.seed))
+        if chosen is None:
+            return KillReport("nothing: no worker was alive", at_s, started, time.monotonic())
+        pid, what = chosen
+    os.kill(pid, signal.SIGKILL)
+    return KillReport(what, at_s, started, time.monotonic())
+
+
+def _after(stage: str, found: list[Violation]) -> list[Violation]:
+    return [replace(v, detail=f"{stage}: {v.detail}") for v in found]
+
+
+def run_trial(spec: TrialSpec, folder: Path) -> tuple[KillReport, list[Violation]]:
+    """Run one trial in ``folder``: what the kill hit and every violated invariant."""
+    project = ChaosProject.create(folder, spec.store)
+    store = project.store()
+    clean = {1: pipeline.expected_frames(1)}
+    materialize = ["materialize", "--executor", spec.executor, "--max-workers", MAX_WORKERS]
+    killed_run = f"chaos-{spec.seed}-{secrets.token_hex(4)}"
+    found: list[Violation] = []
+    process = project.start(materialize, marker=killed_run, step_s=STEP_S)
+    try:
+        kill = _kill(project, process, spec, killed_run)
+        try:
+            process.wait(timeout=180)
+        except subprocess.TimeoutExpired:
+            found.append(Violation("killed run ends", "still running 180s after a worker kill"))
+            process.kill()
+            process.wait()
+        found += _after("after the kill", catalog_integrity(project))
+        found += _after("after the kill", published_data_is_clean(store, clean, 1))
+
+        status = project.run(materialize, marker=f"{killed_run}-rerun")
+        if status != 0:
+            output = project.output(f"{killed_run}-rerun")
+            found.append(Violation("rerun completes", f"exit {status}: {output}"))
+
+        time.sleep(max(0.0, kill.killed_at + GRACE_S - time.monotonic()))
+        found += no_live_processes(killed_run, time.monotonic() - kill.killed_at)
+        deadline = time.monotonic() + ORPHAN_WAIT_S
+        while marked_processes(killed_run) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        kill_marked(killed_run)  # an orphan that outlived the wait (it was reported above)
+
+        found += _after("after the rerun", catalog_integrity(project))
+        found += _after("after the rerun", published_data_is_clean(store, clean, 1))
+        found += _after("after the rerun", every_partition_published(store))
+        found += _after("after the rerun", catalog_matches_store(project, store))
+        found += _after("after the rerun", nothing_planned(project, f"{killed_run}-plan"))
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        kill_marked(killed_run)
+    return kill, found
