@@ -21,13 +21,12 @@ from tests.chaos.invariants import (
     Violation,
     catalog_integrity,
     catalog_matches_store,
-    no_live_processes,
     nothing_planned,
     published_data_is_clean,
 )
 from tests.chaos.processes import kill_marked
 from tests.chaos.project import ChaosProject, Executor, StoreKind
-from tests.chaos.trials import GRACE_S, steps_in_trace
+from tests.chaos.trials import rerun_watching_orphans, steps_in_trace
 
 pytestmark = pytest.mark.chaos
 
@@ -75,12 +74,9 @@ def test_a_step_of_a_killed_coordinator_never_overwrites_the_rerun(
         pids = sorted({line.pid for line in steps_in_trace(project.trace_path)})
 
         project.write_code(variant=2)
-        status = project.run(materialize, marker=f"{killed_run}-rerun")
-        if status != 0:
-            output = project.output(f"{killed_run}-rerun")
-            found.append(Violation("rerun completes", f"exit {status}: {output}"))
-        time.sleep(max(0.0, killed_at + GRACE_S - time.monotonic()))
-        found += no_live_processes(killed_run, time.monotonic() - killed_at)
+        found += rerun_watching_orphans(
+            project, materialize, killed_run=killed_run, ended_at=killed_at
+        )
 
         time.sleep(max(0.0, step_started + LONG_S + PUBLISH_MARGIN_S - time.time()))
         store_ = project.store()

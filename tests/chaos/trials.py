@@ -40,6 +40,7 @@ __all__ = [
     "Target",
     "TrialSpec",
     "campaign_seeds",
+    "rerun_watching_orphans",
     "run_trial",
     "steps_in_trace",
 ]
@@ -60,8 +61,11 @@ COMBINATIONS: tuple[tuple[StoreKind, Executor, Target], ...] = (
 
 STEP_S = 0.08
 """How long each step of the killed run sleeps, so kills land inside steps."""
+LONG_S = 6.0
+"""How long one step of the killed run (drawn from the seed) sleeps: a worker inside it
+when its coordinator is killed outlives the grace period unless it dies with it."""
 GRACE_S = 5.0
-"""How long after the kill no process of the killed run may be left."""
+"""How long after the killed run's coordinator ended no process of that run may be left."""
 ORPHAN_WAIT_S = 30.0
 """How long orphans found after the grace period may take to end before they are killed."""
 TOTAL_STEPS = len(pipeline.ASSETS) * pipeline.DAYS
@@ -93,6 +97,8 @@ class TrialSpec:
         after_starts: the kill comes once this many steps have started (0: during
             start-up, before any step)...
         delay_s: ...and this many seconds later.
+        long_step: the one step of the killed run that takes ``LONG_S`` seconds
+            (``asset:day``).
     """
 
     seed: int
@@ -101,6 +107,7 @@ class TrialSpec:
     target: Target
     after_starts: int
     delay_s: float
+    long_step: str
 
     @classmethod
     def from_seed(cls, seed: int) -> TrialSpec:
@@ -110,7 +117,8 @@ class TrialSpec:
         lowest = 1 if target == "worker" else 0
         after = rng.randint(lowest, TOTAL_STEPS - 6)
         delay = rng.uniform(0.2, 2.5) if after == 0 else rng.uniform(0.0, STEP_S)
-        return cls(seed, store, executor, target, after, round(delay, 3))
+        long_step = f"{rng.choice(pipeline.ASSETS)}:{rng.choice(pipeline.all_days()[:12])}"
+        return cls(seed, store, executor, target, after, round(delay, 3), long_step)
 
     @property
     def id(self) -> str:
@@ -126,7 +134,8 @@ class TrialSpec:
         )
         return (
             f"trial seed={self.seed} store={self.store} executor={self.executor} "
-            f"kill={self.target} at {moment} (replay: make chaos N=1 SEED={self.seed})"
+            f"kill={self.target} at {moment}, {self.long_step} takes {LONG_S:.0f}s "
+            f"(replay: make chaos N=1 SEED={self.seed})"
         )
 
 
@@ -187,11 +196,8 @@ def _wait_for_moment(project: ChaosProject, process: subprocess.Popen[str], spec
     return sum(line.kind == "start" for line in steps_in_trace(project.trace_path))
 
 
-def _worker_to_kill(
-    project: ChaosProject, coordinator: int, marker: str, rng: random.Random
-) -> tuple[int, str] | None:
-    """A worker of the run, preferably one inside a step: its pid and a description."""
-    alive = {p.pid for p in marked_processes(marker)} - {coordinator}
+def _open_steps(project: ChaosProject) -> list[tuple[str, str, int]]:
+    """The steps started and not ended: ``(asset, day, pid)``."""
     open_steps: dict[tuple[str, str, int], None] = {}
     for line in steps_in_trace(project.trace_path):
         key = (line.asset, line.day, line.pid)
@@ -199,7 +205,15 @@ def _worker_to_kill(
             open_steps[key] = None
         else:
             open_steps.pop(key, None)
-    inside = [key for key in open_steps if key[2] in alive]
+    return list(open_steps)
+
+
+def _worker_to_kill(
+    project: ChaosProject, coordinator: int, marker: str, rng: random.Random
+) -> tuple[int, str] | None:
+    """A worker of the run, preferably one inside a step: its pid and a description."""
+    alive = {p.pid for p in marked_processes(marker)} - {coordinator}
+    inside = [key for key in _open_steps(project) if key[2] in alive]
     if inside:
         asset, day, pid = rng.choice(inside)
         return pid, f"worker pid {pid} inside {asset}[{day}]"
@@ -219,7 +233,8 @@ def _kill(
     if process.poll() is not None:
         return KillReport("nothing: the run ended first", at_s, started, time.monotonic())
     if spec.target == "coordinator":
-        pid, what = process.pid, f"coordinator pid {process.pid}"
+        inside = ", ".join(f"{a}[{d}] (pid {p})" for a, d, p in _open_steps(project))
+        pid, what = process.pid, f"coordinator pid {process.pid}, steps open: {inside or 'none'}"
     else:
         chosen = _worker_to_kill(project, process.pid, marker, random.Random(spec.seed))
         if chosen is None:
@@ -233,6 +248,38 @@ def _after(stage: str, found: list[Violation]) -> list[Violation]:
     return [replace(v, detail=f"{stage}: {v.detail}") for v in found]
 
 
+def rerun_watching_orphans(
+    project: ChaosProject, args: list[str], *, killed_run: str, ended_at: float
+) -> list[Violation]:
+    """Rerun ``partita ARGS`` to its end while checking, ``GRACE_S`` after the killed run's
+    coordinator ended (``ended_at``, monotonic), that none of its processes is left.
+
+    The check runs beside the rerun, so a slow rerun cannot hide an orphan that
+    ends later. Orphans are then given ``ORPHAN_WAIT_S`` to end (a late publish
+    lands before the invariants are checked), and killed if they do not.
+    """
+    marker = f"{killed_run}-rerun"
+    rerun = project.start(args, marker=marker, step_s=0.0)
+    found: list[Violation] = []
+    try:
+        time.sleep(max(0.0, ended_at + GRACE_S - time.monotonic()))
+        found += no_live_processes(killed_run, time.monotonic() - ended_at)
+        status = rerun.wait(timeout=300)
+    except subprocess.TimeoutExpired:
+        status = -9
+    finally:
+        if rerun.poll() is None:
+            rerun.kill()
+            rerun.wait()
+    if status != 0:
+        found.append(Violation("rerun completes", f"exit {status}: {project.output(marker)}"))
+    deadline = time.monotonic() + ORPHAN_WAIT_S
+    while marked_processes(killed_run) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    kill_marked(killed_run)  # an orphan that outlived the wait (reported above)
+    return found
+
+
 def run_trial(spec: TrialSpec, folder: Path) -> tuple[KillReport, list[Violation]]:
     """Run one trial in ``folder``: what the kill hit and every violated invariant."""
     project = ChaosProject.create(folder, spec.store)
@@ -241,7 +288,9 @@ def run_trial(spec: TrialSpec, folder: Path) -> tuple[KillReport, list[Violation
     materialize = ["materialize", "--executor", spec.executor, "--max-workers", MAX_WORKERS]
     killed_run = f"chaos-{spec.seed}-{secrets.token_hex(4)}"
     found: list[Violation] = []
-    process = project.start(materialize, marker=killed_run, step_s=STEP_S)
+    process = project.start(
+        materialize, marker=killed_run, step_s=STEP_S, long_step=spec.long_step, long_s=LONG_S
+    )
     try:
         kill = _kill(project, process, spec, killed_run)
         try:
@@ -250,20 +299,13 @@ def run_trial(spec: TrialSpec, folder: Path) -> tuple[KillReport, list[Violation
             found.append(Violation("killed run ends", "still running 180s after a worker kill"))
             process.kill()
             process.wait()
+        ended_at = time.monotonic()
         found += _after("after the kill", catalog_integrity(project))
         found += _after("after the kill", published_data_is_clean(store, clean, 1))
 
-        status = project.run(materialize, marker=f"{killed_run}-rerun")
-        if status != 0:
-            output = project.output(f"{killed_run}-rerun")
-            found.append(Violation("rerun completes", f"exit {status}: {output}"))
-
-        time.sleep(max(0.0, kill.killed_at + GRACE_S - time.monotonic()))
-        found += no_live_processes(killed_run, time.monotonic() - kill.killed_at)
-        deadline = time.monotonic() + ORPHAN_WAIT_S
-        while marked_processes(killed_run) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        kill_marked(killed_run)  # an orphan that outlived the wait (it was reported above)
+        found += rerun_watching_orphans(
+            project, materialize, killed_run=killed_run, ended_at=ended_at
+        )
 
         found += _after("after the rerun", catalog_integrity(project))
         found += _after("after the rerun", published_data_is_clean(store, clean, 1))
