@@ -89,7 +89,7 @@ class TrialSpec:
     """What one trial does.
 
     Attributes:
-        seed: the trial's seed; ``make chaos N=1 SEED=<seed>`` replays it.
+        seed: the trial's seed; ``make chaos N=1 SEED=<seed> K=seed-<seed>`` replays it.
         store: ``parquet`` or ``duckdb``.
         executor: ``process``, ``thread`` or ``inprocess``.
         target: what is killed: the ``coordinator`` (the ``partita`` process) or one
@@ -99,6 +99,8 @@ class TrialSpec:
         delay_s: ...and this many seconds later.
         long_step: the one step of the killed run that takes ``LONG_S`` seconds
             (``asset:day``).
+        inside_long_step: if true, the kill comes ``delay_s`` after the long step
+            started instead (``after_starts`` is then unused).
     """
 
     seed: int
@@ -108,6 +110,7 @@ class TrialSpec:
     after_starts: int
     delay_s: float
     long_step: str
+    inside_long_step: bool
 
     @classmethod
     def from_seed(cls, seed: int) -> TrialSpec:
@@ -118,7 +121,12 @@ class TrialSpec:
         after = rng.randint(lowest, TOTAL_STEPS - 6)
         delay = rng.uniform(0.2, 2.5) if after == 0 else rng.uniform(0.0, STEP_S)
         long_step = f"{rng.choice(pipeline.ASSETS)}:{rng.choice(pipeline.all_days()[:12])}"
-        return cls(seed, store, executor, target, after, round(delay, 3), long_step)
+        inside_long_step = rng.random() < 0.4
+        if inside_long_step:
+            delay = rng.uniform(0.2, LONG_S - 1.0)
+        return cls(
+            seed, store, executor, target, after, round(delay, 3), long_step, inside_long_step
+        )
 
     @property
     def id(self) -> str:
@@ -127,15 +135,21 @@ class TrialSpec:
 
     def describe(self) -> str:
         """The trial in one line, with the command that replays it."""
-        moment = (
-            f"{self.delay_s}s after launch"
-            if self.after_starts == 0
-            else f"{self.delay_s}s after step {self.after_starts} of {TOTAL_STEPS} started"
-        )
+        asset, day = self.long_step.split(":")
+        long_step = f"{asset}[{day}]"
+        if self.inside_long_step:
+            moment = f"{self.delay_s}s into the {LONG_S:.0f}s step {long_step}"
+        elif self.after_starts == 0:
+            moment = f"{self.delay_s}s after launch ({long_step} takes {LONG_S:.0f}s)"
+        else:
+            moment = (
+                f"{self.delay_s}s after step {self.after_starts} of {TOTAL_STEPS} started "
+                f"({long_step} takes {LONG_S:.0f}s)"
+            )
         return (
             f"trial seed={self.seed} store={self.store} executor={self.executor} "
-            f"kill={self.target} at {moment}, {self.long_step} takes {LONG_S:.0f}s "
-            f"(replay: make chaos N=1 SEED={self.seed})"
+            f"kill={self.target} at {moment} "
+            f"(replay: make chaos N=1 SEED={self.seed} K=seed-{self.seed})"
         )
 
 
@@ -186,10 +200,17 @@ def steps_in_trace(trace: Path) -> list[TraceLine]:
 def _wait_for_moment(project: ChaosProject, process: subprocess.Popen[str], spec: TrialSpec) -> int:
     """Wait for the kill moment (or the run's end); the steps started by then."""
     deadline = time.monotonic() + 180
-    started = 0
-    while spec.after_starts and time.monotonic() < deadline and process.poll() is None:
-        started = sum(line.kind == "start" for line in steps_in_trace(project.trace_path))
-        if started >= spec.after_starts:
+    asset, day = spec.long_step.split(":")
+    while (
+        (spec.after_starts or spec.inside_long_step)
+        and time.monotonic() < deadline
+        and process.poll() is None
+    ):
+        lines = steps_in_trace(project.trace_path)
+        if spec.inside_long_step:
+            if any(x.kind == "start" and (x.asset, x.day) == (asset, day) for x in lines):
+                break
+        elif sum(line.kind == "start" for line in lines) >= spec.after_starts:
             break
         time.sleep(0.01)
     time.sleep(spec.delay_s)
