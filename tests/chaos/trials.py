@@ -61,9 +61,10 @@ COMBINATIONS: tuple[tuple[StoreKind, Executor, Target], ...] = (
 
 STEP_S = 0.08
 """How long each step of the killed run sleeps, so kills land inside steps."""
-LONG_S = 6.0
-"""How long one step of the killed run (drawn from the seed) sleeps: a worker inside it
-when its coordinator is killed outlives the grace period unless it dies with it."""
+LONG_S = 10.0
+"""How long one step of the killed run (drawn from the seed) sleeps: a worker killed
+inside it, up to ``LONG_S - GRACE_S - 1`` seconds in, outlives the grace period unless
+it dies with its coordinator."""
 GRACE_S = 5.0
 """How long after the killed run's coordinator ended no process of that run may be left."""
 ORPHAN_WAIT_S = 30.0
@@ -123,7 +124,7 @@ class TrialSpec:
         long_step = f"{rng.choice(pipeline.ASSETS)}:{rng.choice(pipeline.all_days()[:12])}"
         inside_long_step = rng.random() < 0.4
         if inside_long_step:
-            delay = rng.uniform(0.2, LONG_S - 1.0)
+            delay = rng.uniform(0.2, LONG_S - GRACE_S - 1.0)
         return cls(
             seed, store, executor, target, after, round(delay, 3), long_step, inside_long_step
         )
