@@ -181,8 +181,9 @@ def nothing_planned(project: ChaosProject, marker: str) -> list[Violation]:
     return [Violation("plan says up to date", f"{plan['total_partitions']} planned: {steps}")]
 
 
-def no_live_processes(marker: str, seconds_after_kill: float) -> list[Violation]:
-    """No process of the killed run (marked ``marker``) is alive any more."""
+def no_live_processes(marker: str, seconds_after_end: float) -> list[Violation]:
+    """No process of the killed run (marked ``marker``) is alive any more,
+    ``seconds_after_end`` after its coordinator ended (was killed, or exited)."""
     alive = marked_processes(marker)
     if not alive:
         return []
@@ -190,6 +191,7 @@ def no_live_processes(marker: str, seconds_after_kill: float) -> list[Violation]
     return [
         Violation(
             "no orphan process",
-            f"{len(alive)} alive {seconds_after_kill:.1f}s after the kill: {listed}",
+            f"{len(alive)} alive {seconds_after_end:.1f}s after the killed run's "
+            f"coordinator ended: {listed}",
         )
     ]
