@@ -2,9 +2,10 @@
 
 A trial is fixed by its seed (:meth:`TrialSpec.from_seed`): the seed picks the
 store, executor and kill target (consecutive seeds go through every
-combination) and the moment of the kill (after how many step starts, and how
-long after). The operating system's scheduling is not fixed by the seed, so a
-replayed trial kills at the same point of the run, not at the same instruction.
+combination), the one long step, and the moment of the kill (after how many
+step starts and how long after, or how far into the long step). The operating
+system's scheduling is not fixed by the seed, so a replayed trial kills at the
+same point of the run, not at the same instruction.
 """
 
 from __future__ import annotations
@@ -62,9 +63,9 @@ COMBINATIONS: tuple[tuple[StoreKind, Executor, Target], ...] = (
 STEP_S = 0.08
 """How long each step of the killed run sleeps, so kills land inside steps."""
 LONG_S = 10.0
-"""How long one step of the killed run (drawn from the seed) sleeps: a worker killed
-inside it, up to ``LONG_S - GRACE_S - 1`` seconds in, outlives the grace period unless
-it dies with its coordinator."""
+"""How long one step of the killed run (drawn from the seed) sleeps: when the coordinator
+is killed at most ``LONG_S - GRACE_S - 1`` seconds into it, the worker inside it is still
+alive after the grace period unless it dies with its coordinator."""
 GRACE_S = 5.0
 """How long after the killed run's coordinator ended no process of that run may be left."""
 ORPHAN_WAIT_S = 30.0
@@ -79,7 +80,7 @@ DEFAULT_TRIALS = 8
 def campaign_seeds() -> list[int]:
     """The seeds of this campaign: ``PARTITA_CHAOS_TRIALS`` (default 8) consecutive seeds
     from ``PARTITA_CHAOS_SEED`` (default: a random one)."""
-    count = int(os.environ.get("PARTITA_CHAOS_TRIALS", "") or DEFAULT_TRIALS)
+    count = max(1, int(os.environ.get("PARTITA_CHAOS_TRIALS", "") or DEFAULT_TRIALS))
     first = os.environ.get("PARTITA_CHAOS_SEED", "")
     base = int(first) if first else secrets.randbelow(1_000_000)
     return [base + i for i in range(count)]
