@@ -7,8 +7,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.partita-installed
 W ?=
+N ?=
+SEED ?=
+K ?=
 
-.PHONY: demo test lint typecheck contracts pytest bench bench-quick lock clean
+.PHONY: demo test lint typecheck contracts pytest chaos bench bench-quick lock clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +36,14 @@ contracts: $(STAMP)
 
 pytest: $(STAMP)
 	$(BIN)/pytest
+
+# The kill campaign (tests/chaos, not part of `make test`): N trials (default 8)
+# from seed SEED (default random; or PARTITA_CHAOS_TRIALS / PARTITA_CHAOS_SEED in the
+# environment), K a pytest -k filter; `make chaos N=1 SEED=<seed> K=seed-<seed>` replays
+# one trial alone.
+chaos: $(STAMP)
+	$(if $(N),PARTITA_CHAOS_TRIALS=$(N)) $(if $(SEED),PARTITA_CHAOS_SEED=$(SEED)) \
+		$(BIN)/pytest tests/chaos -v -rA $(if $(K),-k '$(K)')
 
 bench: $(STAMP)
 	$(BIN)/python -m bench $(if $(W),--workload $(W),)
