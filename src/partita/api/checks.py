@@ -30,7 +30,7 @@ from partita.keys import AssetKey
 from partita.processes import this_host
 from partita.records import UNPARTITIONED, CheckRecord, Run, RunStatus
 from partita.runner import WorkerRuntime
-from partita.runner.coordinator import new_run_id
+from partita.runner.options import new_run_id
 from partita.selection import select
 
 __all__ = [

@@ -61,7 +61,7 @@ from partita.records import (
     partition_value,
 )
 from partita.runner import WorkerRuntime
-from partita.runner.coordinator import new_run_id
+from partita.runner.options import new_run_id
 from partita.selection import select
 
 __all__ = [

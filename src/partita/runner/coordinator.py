@@ -15,7 +15,8 @@ Its parts live beside it: the rows it writes and the events it publishes in
 :mod:`partita.runner.recording`, waiting for other runs' leases in
 :mod:`partita.runner.leasing`, the heartbeat and lease renewal (a thread of
 their own, whatever the executor) in :mod:`partita.runner.heartbeat`, source checks in
-:mod:`partita.runner.source_checks`, and :class:`CancelToken` with the signal
+:mod:`partita.runner.source_checks`, its options in :mod:`partita.runner.options`, and
+:class:`CancelToken` with the signal
 handling in :mod:`partita.runner.cancelling`.
 """
 
@@ -23,13 +24,10 @@ from __future__ import annotations
 
 import os
 import random
-import secrets
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from importlib.metadata import version
-from typing import Protocol
 
 from partita.events import EventBus, Subscriber
 from partita.graph import AssetGraph
@@ -37,8 +35,6 @@ from partita.partitions import DynamicPartitionsStore
 from partita.planner.plan import Plan
 from partita.processes import this_host
 from partita.records import (
-    CatalogReader,
-    CatalogWriter,
     PlannerState,
     Run,
     RunStatus,
@@ -46,7 +42,6 @@ from partita.records import (
     partition_value,
 )
 from partita.runner.cancelling import CancelToken, cancel_on_signals
-from partita.runner.checking import StagedChecks, run_asset_checks
 from partita.runner.executor_protocol import Executor
 from partita.runner.executors import ExecutorKind, make_executor
 from partita.runner.failed_observations import record_failed_observations
@@ -55,6 +50,7 @@ from partita.runner.heartbeat import HeartbeatThread
 from partita.runner.inputs import CurrentVersions
 from partita.runner.leasing import LeaseWaits, built_meanwhile
 from partita.runner.messages import Outcome, WorkItem, WorkResult
+from partita.runner.options import RunCatalog, RunOptions, new_run_id
 from partita.runner.partition_columns import WrittenColumns
 from partita.runner.process_executor import ProjectRef
 from partita.runner.recording import Attempt, Retry, RunRecorder
@@ -67,54 +63,8 @@ from partita.runner.worker import WorkerRuntime
 __all__ = ["CancelToken", "RunCatalog", "RunOptions", "run_plan"]
 
 
-class RunCatalog(CatalogReader, CatalogWriter, Protocol):
-    """A catalog the runner can read and write, from the coordinator's thread and its
-    heartbeat thread (:mod:`partita.runner.heartbeat`) at once."""
-
-
 def _utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    """How to run a plan.
-
-    Attributes:
-        executor: ``process`` (default), ``thread`` or ``inprocess``.
-        max_workers: parallel tasks (default: the number of CPUs).
-        staged_checks: run on each staged partition before it is published
-            (default: the asset's built-in and custom checks; ``None``: none).
-            Checks of sources run in the coordinator, once per source partition
-            per run, unless ``None``.
-        lease_wait_s: how long a task waits for another run's lease before it is skipped.
-        lease_ttl_s: how long a lease lives without renewal.
-        heartbeat_s: seconds between heartbeats (and lease renewals).
-        handle_signals: turn SIGINT / SIGTERM into a cancellation (main thread only).
-        selection, partitions, config_text: what the user asked for, recorded on the run.
-        configs: per asset key string, its validated config as JSON with secrets in
-            clear (for the workers; the run records ``config_text``, masked).
-        events_flush_s: at run end, how long to wait for event subscribers to
-            take the events queued for them.
-    """
-
-    executor: ExecutorKind | str = ExecutorKind.PROCESS
-    max_workers: int | None = None
-    staged_checks: StagedChecks | None = run_asset_checks
-    lease_wait_s: float = 300.0
-    lease_ttl_s: float = 60.0
-    heartbeat_s: float = 5.0
-    handle_signals: bool = True
-    selection: tuple[str, ...] = ()
-    partitions: tuple[str, ...] = ()
-    config_text: str = "{}"
-    configs: Mapping[str, str] = field(default_factory=dict, repr=False)  # holds secrets
-    events_flush_s: float = 5.0
-
-
-def new_run_id(now: datetime) -> str:
-    """``20250301T120000-3fa2c1``: sortable by start time, unique."""
-    return f"{now.astimezone(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
 
 
 class _Coordinator:

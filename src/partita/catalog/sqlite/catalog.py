@@ -44,6 +44,7 @@ from partita.catalog.sqlite.runs import (
 )
 from partita.catalog.sqlite.state import DEFAULT_REFRESH_ROWS, load_inputs, load_planner_state
 from partita.catalog.sqlite.state_as_of import load_planner_state_as_of, recorded_after
+from partita.catalog.sqlite.wipes import record_wipe
 from partita.catalog.sqlite.writes import (
     insert_attempt,
     insert_checks,
@@ -64,7 +65,6 @@ from partita.records import (
     RunSummary,
     StepAttempt,
     partition_column,
-    partition_value,
 )
 
 __all__ = ["DEFAULT_CATALOG_PATH", "SQLiteCatalog"]
@@ -336,40 +336,8 @@ class SQLiteCatalog:
         also ends the failures of partitions never built. The catalog's
         generation moves on, so state snapshots taken before are not used again.
         """
-        wiped_at = to_epoch(now)
         with self._db.write() as conn:
-            latest = dict(
-                conn.execute(
-                    "SELECT partition, materialization_id FROM latest_materialization "
-                    "WHERE asset = ?",
-                    (asset,),
-                ).fetchall()
-            )
-            wanted = (
-                sorted(latest)
-                if partitions is None
-                else sorted({partition_column(p) for p in partitions})
-            )
-            conn.executemany(
-                "INSERT INTO wipes (asset, partition, materialization_id, wiped_at) "
-                "VALUES (?, ?, ?, ?)",
-                [(asset, p, latest.get(p), wiped_at) for p in wanted],
-            )
-            if partitions is None:
-                conn.execute(
-                    "INSERT INTO wipes (asset, partition, materialization_id, wiped_at) "
-                    "VALUES (?, NULL, NULL, ?)",
-                    (asset, wiped_at),
-                )
-            conn.executemany(
-                "DELETE FROM latest_materialization WHERE asset = ? AND partition = ?",
-                [(asset, p) for p in wanted if p in latest],
-            )
-            conn.execute(
-                "UPDATE catalog_meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) "
-                "WHERE key = 'generation'"
-            )
-        return [partition_value(p) for p in wanted if p in latest]
+            return record_wipe(conn, asset, partitions, now=now)
 
     def record_observation(self, observation: Observation) -> None:
         """Record the observed data version of a source asset's partition."""
