@@ -28,7 +28,7 @@ TRACE = Path(__file__).with_name("trace")
 def long() -> pd.DataFrame:
     with TRACE.open("a") as out:
         out.write("start\\n")
-    time.sleep(3.0)
+    time.sleep(5.0)  # ample time for the second run to plan on a loaded machine
     return pd.DataFrame({"x": [1]})
 
 
