@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -27,10 +26,9 @@ import pyarrow.compute as pc
 from partita.api.project import Project
 from partita.errors import PartitionKeyError
 from partita.keys import AssetKey
-from partita.processes import this_host
-from partita.records import UNPARTITIONED, CheckRecord, Run, RunStatus
+from partita.records import UNPARTITIONED, CheckRecord, RunStatus
 from partita.runner import WorkerRuntime
-from partita.runner.options import new_run_id
+from partita.runner.options import run_started_here
 from partita.selection import select
 
 __all__ = [
@@ -255,19 +253,11 @@ def check_published(
                 targets.extend((key, p) for p in sorted(found) if p != UNPARTITIONED)
         if not targets:
             return CheckRun(run_id=None, results=())
-        run_id = new_run_id(started)
-        catalog.start_run(
-            Run(
-                run_id=run_id,
-                started_at=started,
-                heartbeat_at=started,
-                selection=(selection,),
-                partitions=() if partition is None else (partition,),
-                host=this_host(),
-                pid=os.getpid(),
-                kind="check",
-            )
+        run = run_started_here(
+            started, "check", (selection,), () if partition is None else (partition,)
         )
+        run_id = run.run_id
+        catalog.start_run(run)
         runtime = WorkerRuntime.for_data_path(project.graph, project.data_path)
         results: list[CheckRecord] = []
         unchecked: list[str] = []

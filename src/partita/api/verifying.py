@@ -49,19 +49,17 @@ from partita.errors import PartitaError, StorageError
 from partita.io import PartitionPath
 from partita.keys import AssetKey
 from partita.partitions import PartitionsDefinition
-from partita.processes import this_host
 from partita.records import (
     DRIFT_ERROR_PREFIX,
     UNPARTITIONED,
     Catalog,
-    Run,
     RunStatus,
     StepAttempt,
     StepStatus,
     partition_value,
 )
 from partita.runner import WorkerRuntime
-from partita.runner.options import new_run_id
+from partita.runner.options import run_started_here
 from partita.selection import select
 
 __all__ = [
@@ -302,18 +300,9 @@ def _repair(
             f"{label} is being built by run {run_id}: nothing repaired",
             hint="wait for that run to finish (partita runs), then verify again",
         )
-    run_id = new_run_id(now)
-    catalog.start_run(
-        Run(
-            run_id=run_id,
-            started_at=now,
-            heartbeat_at=now,
-            selection=() if selection is None else (selection,),
-            host=this_host(),
-            pid=os.getpid(),
-            kind="verify",
-        )
-    )
+    run = run_started_here(now, "verify", () if selection is None else (selection,))
+    run_id = run.run_id
+    catalog.start_run(run)
     status = RunStatus.FAILED
     try:
         for drift in drifts:

@@ -101,8 +101,9 @@ class Run:
 
     ``config`` is the run-time configuration as JSON text; ``selection`` and
     ``partitions`` are what the user asked for, as typed. ``kind`` is
-    ``materialize`` (building partitions) or ``check`` (``partita check``:
-    checks of published data, nothing built).
+    ``materialize`` (building partitions), ``check`` (``partita check``:
+    checks of published data, nothing built) or ``verify`` (``partita verify
+    --repair``: drifted partitions recorded as failed, nothing built).
     """
 
     run_id: str

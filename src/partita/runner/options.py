@@ -3,17 +3,19 @@ and run ids."""
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
-from partita.records import CatalogReader, CatalogWriter
+from partita.processes import this_host
+from partita.records import CatalogReader, CatalogWriter, Run
 from partita.runner.checking import StagedChecks, run_asset_checks
 from partita.runner.executors import ExecutorKind
 
-__all__ = ["RunCatalog", "RunOptions", "new_run_id"]
+__all__ = ["RunCatalog", "RunOptions", "new_run_id", "run_started_here"]
 
 
 class RunCatalog(CatalogReader, CatalogWriter, Protocol):
@@ -60,3 +62,20 @@ class RunOptions:
 def new_run_id(now: datetime) -> str:
     """``20250301T120000-3fa2c1``: sortable by start time, unique."""
     return f"{now.astimezone(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
+
+
+def run_started_here(
+    now: datetime, kind: str, selection: tuple[str, ...], partitions: tuple[str, ...] = ()
+) -> Run:
+    """A new run of ``kind`` started at ``now`` by this process (for runs that are
+    not a plan's: ``partita check``, ``partita verify --repair``)."""
+    return Run(
+        run_id=new_run_id(now),
+        started_at=now,
+        heartbeat_at=now,
+        selection=selection,
+        partitions=partitions,
+        host=this_host(),
+        pid=os.getpid(),
+        kind=kind,
+    )

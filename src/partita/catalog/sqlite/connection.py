@@ -196,7 +196,8 @@ class ConnectionHolder:
                 raise catalog_error(self.path, "write", exc) from exc
             try:
                 yield conn
-            except sqlite3.Error as exc:
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:  # in the block or at COMMIT
                 _rollback(conn)
                 raise catalog_error(
                     self.path,
@@ -207,16 +208,6 @@ class ConnectionHolder:
             except BaseException:
                 _rollback(conn)
                 raise
-            try:
-                conn.execute("COMMIT")
-            except sqlite3.Error as exc:
-                _rollback(conn)
-                raise catalog_error(
-                    self.path,
-                    "write",
-                    exc,
-                    hint="the write was rolled back: nothing of it was recorded",
-                ) from exc
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
