@@ -12,12 +12,11 @@ Edges point the way data flows: from an upstream asset to the assets that read i
 from __future__ import annotations
 
 import difflib
+import heapq
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
-
-import networkx as nx
 
 from partita.assets import AssetDep, AssetSpec
 from partita.checks import AnyCheck, CheckSpec, declared_columns, undeclared_columns
@@ -63,8 +62,8 @@ class AssetGraph:
             self._by_name[key.name].append(key)
         self._upstream: dict[AssetKey, tuple[Edge, ...]] = {}
         self._downstream: dict[AssetKey, list[Edge]] = {k: [] for k in self._specs}
-        self._nx = nx.DiGraph()
-        self._nx.add_nodes_from(self._specs)
+        # upstream -> downstream, each pair once (insertion-ordered like a DiGraph's)
+        self._successors: dict[AssetKey, dict[AssetKey, None]] = {k: {} for k in self._specs}
         self._checks = self._resolve_checks()
         self._related: dict[tuple[AssetKey, str], Edge] = {}
         for spec in self._specs.values():
@@ -75,9 +74,11 @@ class AssetGraph:
             self._upstream[spec.key] = edges
             for edge in edges:
                 self._downstream[edge.upstream].append(edge)
-                self._nx.add_edge(edge.upstream, edge.downstream)
-        self._check_acyclic()
-        self._order = tuple(nx.lexicographical_topological_sort(self._nx, key=str))
+                self._successors[edge.upstream][edge.downstream] = None
+        order = _lexicographic_order(self._successors)
+        if len(order) < len(self._specs):
+            self._report_cycle()
+        self._order = order
 
     # -- building ---------------------------------------------------------------
 
@@ -224,11 +225,14 @@ class AssetGraph:
                         )
         return {key: tuple(checks) for key, checks in found.items()}
 
-    def _check_acyclic(self) -> None:
-        try:
-            cycle_edges = nx.find_cycle(self._nx)
-        except nx.NetworkXNoCycle:
-            return
+    def _report_cycle(self) -> None:
+        """Raise :class:`CycleError` naming one cycle (networkx finds it: errors only)."""
+        import networkx as nx  # noqa: PLC0415  (0.15-0.25 s of imports: only for this error)
+
+        graph = nx.DiGraph()
+        graph.add_nodes_from(self._specs)
+        graph.add_edges_from((u, v) for u, vs in self._successors.items() for v in vs)
+        cycle_edges = nx.find_cycle(graph)
         path = [str(u) for u, _ in cycle_edges]
         path.append(path[0])
         checks = [
@@ -317,16 +321,37 @@ class AssetGraph:
 
     def ancestors(self, key: AssetKey) -> set[AssetKey]:
         """Every asset ``key`` depends on, transitively."""
-        return set(nx.ancestors(self._nx, key))
+        predecessors: dict[AssetKey, list[AssetKey]] = defaultdict(list)
+        for upstream, downstream in self._successors.items():
+            for down in downstream:
+                predecessors[down].append(upstream)
+        return _reachable(key, predecessors)
 
     def descendants(self, key: AssetKey) -> set[AssetKey]:
         """Every asset that depends on ``key``, transitively."""
-        return set(nx.descendants(self._nx, key))
+        return _reachable(key, self._successors)
 
     def generations(self, keys: Iterable[AssetKey] | None = None) -> list[list[AssetKey]]:
         """Topological generations: each list only depends on earlier lists."""
-        graph = self._nx if keys is None else self._nx.subgraph(set(keys))
-        return [sorted(g, key=str) for g in nx.topological_generations(graph)]
+        nodes = set(self._specs) if keys is None else set(keys)
+        indegree = dict.fromkeys(nodes, 0)
+        for node in nodes:
+            for down in self._successors[node]:
+                if down in indegree:
+                    indegree[down] += 1
+        layer = [n for n, d in indegree.items() if d == 0]
+        out: list[list[AssetKey]] = []
+        while layer:
+            out.append(sorted(layer, key=str))
+            following: list[AssetKey] = []
+            for node in layer:
+                for down in self._successors[node]:
+                    if down in indegree:
+                        indegree[down] -= 1
+                        if indegree[down] == 0:
+                            following.append(down)
+            layer = following
+        return out
 
     def order(self, keys: Iterable[AssetKey]) -> tuple[AssetKey, ...]:
         """``keys`` in topological order."""
@@ -363,6 +388,49 @@ class AssetGraph:
             else:
                 out[key] = CodeVersion.explicit("")
         return out
+
+
+def _lexicographic_order(
+    successors: dict[AssetKey, dict[AssetKey, None]],
+) -> tuple[AssetKey, ...]:
+    """Kahn's topological order, always taking the smallest ready key by ``str``.
+
+    The order is unique for a graph (the same as networkx's
+    ``lexicographical_topological_sort(key=str)``). Nodes on or behind a cycle are
+    left out, so a result shorter than the graph means a cycle.
+    """
+    indegree = dict.fromkeys(successors, 0)
+    for downstream in successors.values():
+        for down in downstream:
+            indegree[down] += 1
+    ready = [(str(k), i, k) for i, (k, d) in enumerate(indegree.items()) if d == 0]
+    heapq.heapify(ready)
+    rank = {k: i for i, k in enumerate(successors)}
+    order: list[AssetKey] = []
+    while ready:
+        _, _, key = heapq.heappop(ready)
+        order.append(key)
+        for down in successors[key]:
+            indegree[down] -= 1
+            if indegree[down] == 0:
+                heapq.heappush(ready, (str(down), rank[down], down))
+    return tuple(order)
+
+
+def _reachable(
+    start: AssetKey,
+    neighbours: dict[AssetKey, dict[AssetKey, None]] | dict[AssetKey, list[AssetKey]],
+) -> set[AssetKey]:
+    """Every node reachable from ``start`` through ``neighbours`` (``start`` excluded)."""
+    seen: set[AssetKey] = set()
+    stack = [start]
+    while stack:
+        for nxt in neighbours.get(stack.pop(), ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                stack.append(nxt)
+    seen.discard(start)
+    return seen
 
 
 def _origin(spec: AssetSpec) -> str:
