@@ -17,7 +17,6 @@ its pandas/pyarrow imports load only when a store is used.
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
 
 from partita.lazy import lazy_module
@@ -89,10 +88,10 @@ if TYPE_CHECKING:
     from partita.policies import Freshness, RetryPolicy
     from partita.sources import source
 
-try:
-    __version__ = version("partita")
-except PackageNotFoundError:  # running from a source tree without installing
-    __version__ = "0+unknown"
+#: The package's version, the same as ``project.version`` in pyproject.toml (a
+#: test keeps them equal). A literal, not ``importlib.metadata.version()``:
+#: importing ``importlib.metadata`` would double the time of ``partita --version``.
+__version__ = "0.1.0"
 
 _LAZY: dict[str, str] = {
     "AllPartitions": "partita.mappings",

@@ -39,6 +39,7 @@ from partita.runner import (
     run_plan,
 )
 from partita.runner.partition_columns import InputColumns, WrittenColumns
+from partita.runner.process_executor import start_early
 
 __all__ = [
     "CancelToken",
@@ -173,6 +174,8 @@ def materialize(
     )
     partitions = requested(partition_key, partition_range)
     ref = project_ref(project) if kind is ExecutorKind.PROCESS else None
+    if ref is not None:
+        start_early()  # worker processes start up while the catalog is read and the plan made
     with project.open_catalog() as catalog:
         planned = plan_project(
             project,

@@ -5,13 +5,16 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from partita.checks.sqltext import quote
 from partita.errors import StorageError
+
+if TYPE_CHECKING:  # duckdb (~0.1 s) is imported by the code that runs a check
+    import duckdb
 
 __all__ = ["NO_COLUMNS", "CheckData", "Relation", "attach"]
 

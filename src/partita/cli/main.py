@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 import click
-from rich.text import Text
 
-from partita.cli.app import cli, stderr
+from partita.cli import app
+from partita.cli.app import cli
 from partita.errors import PartitaError
 
 __all__ = ["cli", "main"]
@@ -37,14 +37,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         exc.show()
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
-        stderr.print("aborted")
+        app.stderr.print("aborted")
         sys.exit(130)
     except PartitaError as exc:
         if debug:
             raise
-        stderr.print(Text.assemble(("error: ", "bold red"), exc.message))
-        if exc.hint:
-            stderr.print(Text(f"  hint: {exc.hint}"))
+        _print_error("error: ", exc.message, exc.hint)
         sys.exit(1)
     except OSError as exc:
         if debug:
@@ -52,8 +50,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
             _internal_error(exc)
         where = f" holding {exc.filename}" if exc.filename else ""
-        stderr.print(Text.assemble(("error: ", "bold red"), f"the disk{where} is full: {exc}"))
-        stderr.print(Text("  hint: free some space on that disk and run the command again"))
+        _print_error(
+            "error: ",
+            f"the disk{where} is full: {exc}",
+            "free some space on that disk and run the command again",
+        )
         sys.exit(1)
     except Exception as exc:
         if debug:
@@ -64,6 +65,18 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 def _internal_error(exc: Exception) -> NoReturn:
     """Report an error Partita did not expect: a bug to report."""
-    stderr.print(Text.assemble(("internal error: ", "bold red"), f"{type(exc).__name__}: {exc}"))
-    stderr.print(Text("  hint: rerun with --debug for the traceback, and report it"))
+    _print_error(
+        "internal error: ",
+        f"{type(exc).__name__}: {exc}",
+        "rerun with --debug for the traceback, and report it",
+    )
     sys.exit(1)
+
+
+def _print_error(label: str, message: str, hint: str | None) -> None:
+    """``label`` in bold red, then ``message``; then ``  hint: ...`` when there is one."""
+    from rich.text import Text  # noqa: PLC0415  (rich only when there is something to print)
+
+    app.stderr.print(Text.assemble((label, "bold red"), message))
+    if hint:
+        app.stderr.print(Text(f"  hint: {hint}"))

@@ -22,12 +22,12 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
 from partita.assets import AssetSpec
 from partita.checks import AnyCheck, CheckSpec
-from partita.checks.builtin_eval import Related
 from partita.checks.data import CheckData
 from partita.checks.evaluate import run_checks
 from partita.checks.outcome import CheckOutcome
@@ -39,6 +39,9 @@ from partita.io.protocol import StagedWrite, Store
 from partita.keys import AssetKey
 from partita.partitions import UNPARTITIONED
 from partita.records import CheckRecord
+
+if TYPE_CHECKING:
+    from partita.checks.builtin_eval import Related
 
 __all__ = [
     "CheckRequest",

@@ -233,14 +233,38 @@ class _Worker:
     timeout: float | None = None
 
 
+WORKER_PRELOAD = ("partita.runner.worker",)
+"""What the forkserver imports once for every worker it forks: the worker's own
+module (with pyarrow and pandas, which the stores use), not DuckDB or sqlglot
+(imported by the worker that runs a built-in check or reads a DuckDB store) nor
+the coordinator's modules. The project's modules are imported by each worker."""
+
+
 def default_context() -> BaseContext:
     """forkserver where the platform has it, else spawn; the worker module preloaded."""
     methods = multiprocessing.get_all_start_methods()
     if "forkserver" in methods:
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["partita.runner.worker", "pandas"])
+        ctx.set_forkserver_preload(list(WORKER_PRELOAD))
         return ctx
     return multiprocessing.get_context("spawn")
+
+
+def start_early() -> None:
+    """Start the forkserver now, so its imports run while the caller plans.
+
+    The forkserver imports :data:`WORKER_PRELOAD` (0.5-1 s) once; workers are
+    forked from it with those modules loaded. Started here, before the catalog
+    is read and the plan is made, its start-up overlaps the caller's work
+    instead of following it; the executor later finds it running. It does
+    nothing where there is no forkserver (spawn), or when one already runs.
+    """
+    if default_context().get_start_method() != "forkserver":
+        return
+    from multiprocessing import forkserver  # noqa: PLC0415  (only where it exists)
+
+    with _main_module_hidden():  # the forkserver must not run the caller's script
+        forkserver.ensure_running()
 
 
 class ProcessExecutor:

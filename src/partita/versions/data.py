@@ -17,6 +17,7 @@ types fall back to a slower canonical per-value encoding.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Iterable
@@ -90,9 +91,7 @@ class _ColumnHasher:
             # Any fixed-width type (timestamp, date, time, duration, decimal, interval,
             # fixed_size_binary...) is viewed as an unsigned integer or as raw bytes of the
             # same width, so a null's slot is zeroed without a cast from 0 to the type.
-            blank = _ZERO_VIEWS.get(width)
-            if blank is None:
-                blank = pa.scalar(bytes(width), pa.binary(width))
+            blank = _zero_view(width)
             arr = pc.fill_null(arr.view(blank.type), blank)
         if len(arr):
             self._data.update(_value_bytes(arr, width))
@@ -124,13 +123,21 @@ class _ColumnHasher:
         return out.digest()
 
 
-_ZERO_VIEWS = {
-    1: pa.scalar(0, pa.uint8()),
-    2: pa.scalar(0, pa.uint16()),
-    4: pa.scalar(0, pa.uint32()),
-    8: pa.scalar(0, pa.uint64()),
-}
-"""A zero of each integer width that a fixed-width type can be viewed as."""
+_UINT_OF_WIDTH = {1: pa.uint8(), 2: pa.uint16(), 4: pa.uint32(), 8: pa.uint64()}
+"""The unsigned integer type of each width that a fixed-width type can be viewed as."""
+
+
+@functools.cache
+def _zero_view(width: int) -> pa.Scalar:
+    """A zero of ``width`` bytes: an unsigned integer, or raw bytes for other widths.
+
+    Made on first use: ``pa.scalar`` imports pandas, which a process that only
+    plans never needs.
+    """
+    uint = _UINT_OF_WIDTH.get(width)
+    if uint is None:
+        return pa.scalar(bytes(width), pa.binary(width))
+    return pa.scalar(0, uint)
 
 
 def _fixed_width(data_type: pa.DataType) -> bool:
