@@ -26,5 +26,6 @@ WORKLOAD_MODULES: tuple[str, ...] = (
     "w7_catalog",
     "checks_bench",
     "freshness_bench",
+    "w9_startup",
 )
 """Module names (inside ``bench``) of the standard workloads, in run order."""

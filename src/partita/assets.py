@@ -17,12 +17,11 @@ config. The decorated object stays callable like the original function.
 from __future__ import annotations
 
 import inspect
+import sys
 import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, SupportsIndex, overload
-
-from pydantic import BaseModel
+from typing import TYPE_CHECKING, Any, Literal, SupportsIndex, overload
 
 from partita.checks import AnyCheck, CheckDefinition, CheckSpec
 from partita.context import AssetContext
@@ -30,6 +29,9 @@ from partita.errors import DefinitionError
 from partita.keys import AssetKey, AssetKeyLike
 from partita.mappings import PartitionMapping
 from partita.partitions import PartitionsDefinition
+
+if TYPE_CHECKING:  # pydantic (~0.1 s) is imported by the projects whose assets take config
+    from pydantic import BaseModel
 from partita.policies import Freshness, RetryPolicy, parse_duration
 from partita.references import global_reference
 
@@ -134,7 +136,13 @@ class AssetSpec:
 
 
 def _is_model(annotation: object) -> bool:
-    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+    # a pydantic model exists only once pydantic is imported: no need to import it here
+    pydantic = sys.modules.get("pydantic")
+    return (
+        pydantic is not None
+        and isinstance(annotation, type)
+        and issubclass(annotation, pydantic.BaseModel)
+    )
 
 
 def _resolved_annotations(fn: Callable[..., Any]) -> dict[str, Any]:

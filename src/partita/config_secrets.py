@@ -17,23 +17,30 @@ output) shows :data:`MASK` in their place:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pydantic_core
-from pydantic import BaseModel, Secret, SecretBytes, SecretStr
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 __all__ = ["MASK", "masked", "revealed_json", "scrub", "secret_values"]
 
 MASK = "**********"
 """What a secret looks like wherever Partita writes it (pydantic's own mask)."""
 
-_SECRET_TYPES = (SecretStr, SecretBytes, Secret)
+
+@functools.cache
+def _secret_types() -> tuple[type, ...]:
+    """pydantic's secret types (imported here: only a process holding a config needs them)."""
+    from pydantic import Secret, SecretBytes, SecretStr  # noqa: PLC0415
+
+    return (SecretStr, SecretBytes, Secret)
 
 
 def _walk(value: Any, on_secret: Any) -> Any:
     """``value`` (dumped in python mode) with each secret replaced by ``on_secret(secret)``."""
-    if isinstance(value, _SECRET_TYPES):
+    if isinstance(value, _secret_types()):
         return on_secret(value)
     if isinstance(value, Mapping):
         return {key: _walk(item, on_secret) for key, item in value.items()}
@@ -50,6 +57,8 @@ def _text(value: object) -> str:
 
 def revealed_json(config: BaseModel) -> str:
     """``config`` as JSON with every secret in clear, for the model to validate back."""
+    import pydantic_core  # noqa: PLC0415
+
     dumped = _walk(config.model_dump(mode="python"), lambda s: s.get_secret_value())
     return pydantic_core.to_json(dumped).decode()
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
-
-from pydantic import BaseModel
+from typing import TYPE_CHECKING, Any
 
 from partita.keys import AssetKey
 from partita.partitions import TimeWindowRange
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 __all__ = ["AssetContext"]
 

@@ -36,14 +36,15 @@ import json
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
-
-from pydantic import BaseModel, ValidationError
+from typing import TYPE_CHECKING, Any
 
 from partita.config_secrets import masked, revealed_json, secret_values
 from partita.errors import ConfigError, UnknownAssetError
 from partita.graph import AssetGraph
 from partita.keys import AssetKey
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 __all__ = [
     "config_hash",
@@ -239,6 +240,8 @@ def resolve_config(
         names = _field_names(model)
         given = {k: v for k, v in shared.items() if k in names}
         given.update(per_asset.get(key, {}))
+        from pydantic import ValidationError  # noqa: PLC0415  (a model exists: pydantic is loaded)
+
         try:
             models[str(key)] = model(**given)
         except ValidationError as exc:

@@ -16,9 +16,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
-
-from pydantic import BaseModel
+from typing import TYPE_CHECKING, Any
 
 from partita.api.config import config_hash, load_config_file, parse_assignments, resolve_config
 from partita.api.observing import observe_sources, record_observations
@@ -39,6 +37,9 @@ from partita.planner import (
 )
 from partita.planner import plan as make_plan
 from partita.records import Catalog, PlannerState
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 __all__ = [
     "explain_partition",

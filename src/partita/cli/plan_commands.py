@@ -1,16 +1,16 @@
-"""``partita plan``: which partitions are stale, and why."""
+"""``partita plan``: which partitions are stale, and why.
+
+rich is imported when something is printed for a terminal, not for ``--json``.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from rich.table import Table
-from rich.text import Text
-from rich.tree import Tree
 
 from partita.api import (
     Project,
@@ -19,8 +19,13 @@ from partita.api import (
     partition_request,
     plan_project,
 )
-from partita.cli.app import pass_project, print_json, show, stderr, stdout
-from partita.planner import FailedObservation, Plan, Why
+from partita.cli import app
+from partita.cli.app import pass_project, print_json, show
+
+if TYPE_CHECKING:
+    from rich.tree import Tree
+
+    from partita.planner import FailedObservation, Plan, Why
 
 __all__ = ["config_options", "partition_options", "render_plan"]
 
@@ -73,6 +78,10 @@ def _failed_observation_lines(failures: Sequence[FailedObservation]) -> list[str
 def render_plan(plan: Plan) -> None:
     """Print a plan: per asset the partitions, counts and reasons; blocked ones; failed
     source observations; a total."""
+    from rich.table import Table  # noqa: PLC0415
+    from rich.text import Text  # noqa: PLC0415
+
+    stdout = app.stdout
     for line in _failed_observation_lines(plan.failed_observations):
         stdout.print(Text(line, style="red"))
     if plan.is_empty and not plan.blocked:
@@ -99,6 +108,9 @@ def render_plan(plan: Plan) -> None:
 
 
 def _why_tree(why: Why, tree: Tree | None = None) -> Tree:
+    from rich.text import Text  # noqa: PLC0415
+    from rich.tree import Tree  # noqa: PLC0415
+
     label = Text(f"{why.asset} {why.partition}".rstrip(), style="bold")
     label.append(f"  {why.status}", style="dim")
     node = Tree(label) if tree is None else tree.add(label)
@@ -146,7 +158,9 @@ def plan_command(
     why = explain_partition(project, planned, explain_target) if explain_target else None
     failed = len(planned.plan.failed_observations)
     if failed:
-        stderr.print(
+        from rich.text import Text  # noqa: PLC0415
+
+        app.stderr.print(
             Text(
                 f"warning: {failed} source partition{'s' * (failed != 1)} could not be observed; "
                 f"what reads {'them' if failed != 1 else 'it'} is blocked",
