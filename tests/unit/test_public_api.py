@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tomllib
+from pathlib import Path
 
 import partita
 
@@ -33,3 +35,10 @@ def test_unknown_name() -> None:
         assert "no_such_thing" in str(exc)
     else:
         raise AssertionError("expected AttributeError")
+
+
+def test_version_is_the_one_in_pyproject() -> None:
+    """``__version__`` is a literal (no importlib.metadata at start-up): it must not drift."""
+    pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+    declared = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["version"]
+    assert partita.__version__ == declared
