@@ -350,3 +350,50 @@ def test_the_state_as_of_a_time_is_the_state_the_catalog_had_then(tmp_path: Path
         assert _rows(catalog.planner_state(assets, as_of=at(moment))) == rows
     assert _rows(catalog.planner_state(assets, as_of=at(0))) == _rows(PlannerState.empty())
     catalog.close()
+
+
+def test_the_columnar_scan_equals_the_rows_one_by_one(tmp_path: Path) -> None:
+    """Separators, non-ASCII text and empty strings survive the ``group_concat`` scan."""
+    path = tmp_path / "c.db"
+    catalog = SQLiteCatalog(path)
+    start_run(catalog, "r,1")
+    odd = ["", "a,b", "ü€😀", "x" * 300, "1,2,3", "p"]
+    items = [
+        (
+            Materialization(
+                asset,
+                odd[k % len(odd)] or None,
+                "r,1",
+                f"v,{k}é",
+                at(k + 0.123456),
+                code_version=odd[(k + 1) % len(odd)],
+                config_hash=odd[(k + 2) % len(odd)],
+            ),
+            [Input("src,é", odd[k % len(odd)] or None, "s")],
+        )
+        for k, asset in enumerate(["a", "b,c", "é"] * 6)
+    ]
+    catalog.record_materializations_bulk(
+        items, upstream_assets={a: ["src,é", "z"] for a in ["a", "b,c", "é"]}
+    )
+    conn = sqlite3.connect(path, isolation_level=None)
+    latest = conn.execute(
+        "SELECT asset, partition, materialization_id, data_version, code_version, config_hash, "
+        "output_hash, run_id, created_at FROM latest_materialization"
+    ).fetchall()
+    edges = conn.execute(
+        "SELECT e.* FROM input_edges e JOIN latest_materialization l "
+        "ON l.materialization_id = e.materialization_id"
+    ).fetchall()
+    state = load_planner_state(conn, ["a", "b,c", "é"])
+    conn.close()
+    assert state.latest.num_rows == len(latest) > 3 and state.edges.num_rows == len(edges)
+    expected = sorted((*row[:8], round(row[8] * 1e6)) for row in latest)
+    got = sorted(
+        (*row[:8], int(row[8].timestamp() * 1e6))
+        for row in zip(
+            *(state.latest[c].to_pylist() for c in state.latest.column_names), strict=True
+        )
+    )
+    assert got == expected
+    assert sorted(tuple(row.values()) for row in state.edges.to_pylist()) == sorted(edges)

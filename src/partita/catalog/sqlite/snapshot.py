@@ -42,6 +42,7 @@ __all__ = [
     "StateBlocks",
     "read_blocks",
     "read_mark",
+    "repeated",
     "write_blocks",
 ]
 
@@ -120,7 +121,7 @@ def _ipc(table: pa.Table, block_schema: pa.Schema) -> bytes:
     return blob
 
 
-def _repeated(text: str, count: int) -> pa.Array:
+def repeated(text: str, count: int) -> pa.Array:
     """A string array of ``count`` times ``text``, built from its buffers."""
     data = text.encode()
     offsets = np.arange(count + 1, dtype=np.int32) * len(data)
@@ -134,7 +135,7 @@ def _table(blob: bytes, asset: str, block_schema: pa.Schema, schema: pa.Schema) 
     columns = []
     for field in schema:
         if field.name == "asset":
-            columns.append(_repeated(asset, block.num_rows))
+            columns.append(repeated(asset, block.num_rows))
         elif field.name in _ENCODED:
             columns.append(block[field.name].cast(pa.string()))
         else:

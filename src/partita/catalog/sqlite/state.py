@@ -26,12 +26,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from partita.catalog.sqlite.scan import MICROS, Column, scan_by_asset
 from partita.catalog.sqlite.snapshot import (
     AssetRows,
     BlockMark,
     StateBlocks,
     read_blocks,
     read_mark,
+    repeated,
 )
 from partita.records import (
     EDGES_SCHEMA,
@@ -55,17 +57,11 @@ DEFAULT_REFRESH_ROWS = 20_000
 """Write new state blocks once this many latest rows had to be read from SQLite."""
 
 _ASSETS = "SELECT value FROM json_each(?)"
-_LATEST_COLUMNS = """asset, partition, materialization_id, data_version, code_version,
-       config_hash, output_hash, run_id, created_at"""
-_ALL_LATEST = f"SELECT {_LATEST_COLUMNS} FROM latest_materialization ORDER BY asset, partition"
+# created_at in whole microseconds, rounded as the columnar scan rounds them
+_LATEST_COLUMNS = f"""asset, partition, materialization_id, data_version, code_version,
+       config_hash, output_hash, run_id, {MICROS.format("created_at")}"""
 # no ORDER BY: SQLite would scan the whole table in key order rather than sort
 _NEW_LATEST = f"SELECT {_LATEST_COLUMNS} FROM latest_materialization WHERE materialization_id > ?"
-_ALL_EDGES = """
-SELECT l.asset, e.materialization_id, e.upstream_asset, e.n_inputs, e.fingerprint
-FROM latest_materialization l
-JOIN input_edges e ON e.materialization_id = l.materialization_id
-ORDER BY l.asset
-"""
 # a range of the primary key; the rows of superseded materializations are
 # dropped against the new latest rows in Arrow
 _NEW_EDGES = """
@@ -116,7 +112,7 @@ FROM inputs WHERE materialization_id IN ({_ASSETS})
 ORDER BY materialization_id, upstream_asset, upstream_partition
 """
 
-_EDGES_WITH_ASSET = pa.schema([pa.field("asset", pa.string()), *EDGES_SCHEMA])
+_LATEST_WITHOUT_ASSET = pa.schema([f for f in LATEST_SCHEMA if f.name != "asset"])
 
 
 def table_of(
@@ -201,13 +197,49 @@ def catalog_generation(conn: sqlite3.Connection) -> int:
     return int(row[0])
 
 
+def _scanned(
+    conn: sqlite3.Connection, source: str, asset: str, columns: list[Column], schema: pa.Schema
+) -> dict[str, pa.Table]:
+    """Per asset, the rows of a whole-table scan (see :mod:`.scan`)."""
+    names, counts, arrays = scan_by_asset(conn, source, asset, columns)
+    table = pa.Table.from_arrays(arrays, schema=schema)
+    starts = np.concatenate([[0], np.cumsum(counts)]).tolist()
+    return {
+        name: table.slice(begin, end - begin)
+        for name, begin, end in zip(names, starts[:-1], starts[1:], strict=True)
+    }
+
+
+def _all_rows(conn: sqlite3.Connection) -> dict[str, tuple[pa.Table, pa.Table]]:
+    """Every asset's latest rows and their edges, in two columnar scans."""
+    latest_columns = [
+        Column(MICROS.format(f.name) if f.name == "created_at" else f.name, f.type)
+        for f in LATEST_SCHEMA
+        if f.name != "asset"
+    ]
+    latest = _scanned(
+        conn, "latest_materialization", "asset", latest_columns, _LATEST_WITHOUT_ASSET
+    )
+    edges = _scanned(
+        conn,
+        "latest_materialization l JOIN input_edges e "
+        "ON e.materialization_id = l.materialization_id",
+        "l.asset",
+        [Column(f"e.{f.name}", f.type) for f in EDGES_SCHEMA],
+        EDGES_SCHEMA,
+    )
+    empty = EDGES_SCHEMA.empty_table()
+    return {
+        name: (rows.add_column(0, "asset", repeated(name, rows.num_rows)), edges.get(name, empty))
+        for name, rows in latest.items()
+    }
+
+
 def _rows_after(conn: sqlite3.Connection, after: int) -> dict[str, tuple[pa.Table, pa.Table]]:
     """Latest rows (and their edges) of materializations after id ``after``, per asset."""
     if after == 0:
-        latest = table_of(conn.execute(_ALL_LATEST).fetchall(), LATEST_SCHEMA, 8)
-        edges = table_of(conn.execute(_ALL_EDGES).fetchall(), _EDGES_WITH_ASSET, None)
-        return _asset_rows(latest, edges)
-    latest = table_of(conn.execute(_NEW_LATEST, (after,)).fetchall(), LATEST_SCHEMA, 8)
+        return _all_rows(conn)
+    latest = table_of(conn.execute(_NEW_LATEST, (after,)).fetchall(), LATEST_SCHEMA, None)
     latest = latest.take(pc.sort_indices(latest, [("asset", "ascending")]))
     edges = table_of(conn.execute(_NEW_EDGES, (after,)).fetchall(), EDGES_SCHEMA, None)
     ids = latest["materialization_id"].combine_chunks()
