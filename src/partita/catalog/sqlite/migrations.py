@@ -278,7 +278,7 @@ _V6 = Migration(
 _V7 = Migration(
     7,
     "state blocks: per asset, its latest rows and their edges as Arrow IPC streams "
-    "with their CRC-32, "
+    "with their checksum, "
     "valid for the materializations up to catalog_meta's state_max_id in its "
     "state_generation (a derived cache, written when a state load read many rows; "
     "an empty table is always correct)",
@@ -287,7 +287,7 @@ _V7 = Migration(
             asset TEXT PRIMARY KEY,
             latest BLOB NOT NULL,
             edges BLOB NOT NULL,
-            crc32 INTEGER NOT NULL
+            checksum INTEGER NOT NULL
         )""",
     ),
 )
