@@ -5,7 +5,7 @@ The ``catalog`` fixture is parametrized over the implementations in
 entry: a function that, given a fresh ``tmp_path``, returns how to open
 connections to one new, empty catalog. The tests use only the protocols of
 :mod:`partita.records` (what SQLite does beyond them, such as migrations,
-the state snapshot, and dead runs found by pid, is tested beside it).
+the state blocks, and dead runs found by pid, is tested beside it).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """What the SQLite catalog does beyond the protocols: the file, WAL, schema migrations.
 
 The protocols' contract is tested for every implementation in
-``test_catalog_conformance.py``; the state snapshot in
+``test_catalog_conformance.py``; the state blocks in
 ``test_catalog_state.py``, real processes in ``test_catalog_processes.py``
 and ``test_catalog_leases.py``.
 """

@@ -1,4 +1,4 @@
-"""Planner state v3: edges, output hashes, the v2 -> v3 migration and state snapshots."""
+"""Planner state: edges, output hashes, the v2 -> v3 migration and the state blocks (v7)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from pathlib import Path
 
 from partita.catalog.sqlite import SQLiteCatalog
 from partita.catalog.sqlite.migrations import migrate
-from partita.catalog.sqlite.state import load_planner_state
+from partita.catalog.sqlite.snapshot import write_blocks
+from partita.catalog.sqlite.state import catalog_generation, load_planner_state, load_state
 from partita.records import (
     Input,
     Materialization,
@@ -40,7 +41,7 @@ def _rows(state: PlannerState) -> tuple[list[tuple[object, ...]], ...]:
 
 
 def _cold(path: Path, assets: list[str]) -> PlannerState:
-    """The state straight from SQLite, without any snapshot."""
+    """The state straight from the rows, without the state blocks."""
     conn = sqlite3.connect(path, isolation_level=None)
     try:
         return load_planner_state(conn, assets)
@@ -106,14 +107,33 @@ def test_a_version_2_catalog_gets_hashes_and_edges(tmp_path: Path) -> None:
     assert state.observations["output_hash"].to_pylist() == [partition_hash("src", None, "o1")]
 
 
-def test_snapshot_plus_later_writes_equals_a_cold_load(tmp_path: Path) -> None:
+def _blocks(path: Path) -> tuple[int, int | None]:
+    """How many state blocks the catalog holds, and the id they are valid up to."""
+    conn = sqlite3.connect(path)
+    try:
+        (count,) = conn.execute("SELECT COUNT(*) FROM state_blocks").fetchone()
+        row = conn.execute("SELECT value FROM catalog_meta WHERE key = 'state_max_id'").fetchone()
+        return int(count), None if row is None else int(row[0])
+    finally:
+        conn.close()
+
+
+def _max_id(path: Path) -> int:
+    conn = sqlite3.connect(path)
+    try:
+        return int(conn.execute("SELECT MAX(id) FROM materializations").fetchone()[0])
+    finally:
+        conn.close()
+
+
+def test_blocks_plus_later_writes_equal_a_cold_load(tmp_path: Path) -> None:
     path = tmp_path / "c.db"
     rng = random.Random(7)
-    always = SQLiteCatalog(path, snapshot_refresh_rows=1)  # rewrites the snapshot each time
-    never = SQLiteCatalog(path, snapshot_refresh_rows=10**9)  # only merges deltas
+    always = SQLiteCatalog(path, snapshot_refresh_rows=1)  # writes new blocks on each load
+    never = SQLiteCatalog(path, snapshot_refresh_rows=10**9)  # only merges what came after
     start_run(always, "r1")
     for round_ in range(8):
-        _record_random(always, rng, "r1", rng.randrange(1, 40))
+        _record_random(never, rng, "r1", rng.randrange(1, 40))
         if round_ % 3 == 0:
             build(always, "r1", "a", "p1", f"failed-then-{round_}")
             always.record_step_outcome(
@@ -123,17 +143,30 @@ def test_snapshot_plus_later_writes_equals_a_cold_load(tmp_path: Path) -> None:
         reader = always if round_ % 2 else never
         assert _rows(reader.planner_state(ASSETS)) == _rows(_cold(path, ASSETS))
         assert _rows(reader.planner_state(["b", "zz"])) == _rows(_cold(path, ["b", "zz"]))
-    assert always.snapshot_path.exists()
+    count, max_id = _blocks(path)
+    assert (count, max_id) == (len(ASSETS), _max_id(path))  # the last load was always's
 
 
-def test_a_wipe_is_seen_through_a_snapshot_taken_before_it(tmp_path: Path) -> None:
+def test_a_bulk_record_leaves_blocks_up_to_date(tmp_path: Path) -> None:
+    path = tmp_path / "c.db"
+    catalog = SQLiteCatalog(path, snapshot_refresh_rows=30)
+    start_run(catalog, "r1")
+    _record_random(catalog, random.Random(5), "r1", 10)
+    assert _blocks(path) == (0, None)  # fewer rows than snapshot_refresh_rows: no blocks yet
+    _record_random(catalog, random.Random(6), "r1", 200)
+    assert _blocks(path) == (len(ASSETS), _max_id(path))
+    reader = SQLiteCatalog(path)
+    assert _rows(reader.planner_state(ASSETS)) == _rows(_cold(path, ASSETS))
+
+
+def test_a_wipe_is_seen_through_blocks_written_before_it(tmp_path: Path) -> None:
     path = tmp_path / "c.db"
     writer = SQLiteCatalog(path, snapshot_refresh_rows=1)
     start_run(writer, "r1")
     _record_random(writer, random.Random(3), "r1", 40)
     build(writer, "r1", "a", "p1", "x")
-    writer.planner_state(ASSETS)  # writes the snapshot, with a p1
-    assert writer.snapshot_path.exists()
+    writer.planner_state(ASSETS)  # writes the blocks, with a p1
+    assert _blocks(path) == (len(ASSETS), _max_id(path))
     reader = SQLiteCatalog(path, snapshot_refresh_rows=10**9)
     writer.record_wipe("a", ["p1"], now=at(9))
     for catalog in (reader, writer):
@@ -144,49 +177,98 @@ def test_a_wipe_is_seen_through_a_snapshot_taken_before_it(tmp_path: Path) -> No
         )
 
 
-def test_a_corrupt_stale_or_foreign_snapshot_is_never_trusted(tmp_path: Path) -> None:
+def test_garbled_stale_or_foreign_blocks_are_never_trusted(tmp_path: Path) -> None:
     path = tmp_path / "c.db"
     catalog = SQLiteCatalog(path, snapshot_refresh_rows=1)
+    reader = SQLiteCatalog(path, snapshot_refresh_rows=10**9)  # never rewrites the blocks
     start_run(catalog, "r1")
     _record_random(catalog, random.Random(1), "r1", 50)
     catalog.planner_state(ASSETS)
-    snapshot = catalog.snapshot_path
-    good = snapshot.read_bytes()
-
-    # power loss before the data reached the disk: a truncated file
-    snapshot.write_bytes(good[: len(good) // 2])
-    assert _rows(catalog.planner_state(ASSETS)) == _rows(_cold(path, ASSETS))
-    # a flipped byte inside the Arrow data
-    garbled = bytearray(good)
-    garbled[len(good) - 100] ^= 0xFF
-    snapshot.write_bytes(bytes(garbled))
-    (snapshot.parent / ".state-leftover.tmp").write_bytes(b"half a snapshot")
-    assert _rows(catalog.planner_state(ASSETS)) == _rows(_cold(path, ASSETS))
-
-    # a non-append change bumps the generation: the old snapshot no longer applies
-    snapshot.write_bytes(good)
     conn = sqlite3.connect(path, isolation_level=None)
+    good = dict(conn.execute("SELECT asset, latest FROM state_blocks").fetchall())
+
+    # a blob cut short, then one with a flipped byte inside the Arrow data
+    conn.execute("UPDATE state_blocks SET latest = substr(latest, 1, 100) WHERE asset = 'a'")
+    assert _rows(reader.planner_state(ASSETS)) == _rows(_cold(path, ASSETS))
+    garbled = bytearray(good["a"])
+    garbled[len(garbled) // 2] ^= 0xFF
+    conn.execute("UPDATE state_blocks SET latest = ? WHERE asset = 'a'", (bytes(garbled),))
+    assert _rows(reader.planner_state(ASSETS)) == _rows(_cold(path, ASSETS))
+    conn.execute("UPDATE state_blocks SET latest = ? WHERE asset = 'a'", (good["a"],))
+
+    # stale: written before later materializations, which are merged on top
+    _record_random(reader, random.Random(4), "r1", 30)
+    assert _blocks(path)[1] is not None and _blocks(path)[1] != _max_id(path)  # type: ignore[comparison-overlap]
+    assert _rows(reader.planner_state(ASSETS)) == _rows(_cold(path, ASSETS))
+
+    # a non-append change bumps the generation: the old blocks no longer apply
     conn.execute("DELETE FROM latest_materialization WHERE asset = 'a'")
-    conn.execute("UPDATE catalog_meta SET value = value + 1 WHERE key = 'generation'")
-    conn.close()
-    state = catalog.planner_state(ASSETS)
+    conn.execute(
+        "UPDATE catalog_meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) "
+        "WHERE key = 'generation'"
+    )
+    state = reader.planner_state(ASSETS)
     assert "a" not in state.latest["asset"].to_pylist()
     assert _rows(state) == _rows(_cold(path, ASSETS))
 
-    # another catalog file at the same path (deleted and recreated)
-    stale = snapshot.read_bytes()
-    catalog.close()
-    for leftover in tmp_path.glob("c.db*"):
-        if leftover.is_file():
-            leftover.unlink()
-    fresh = SQLiteCatalog(path, snapshot_refresh_rows=10**9)
-    snapshot.write_bytes(stale)
-    start_run(fresh, "r1")
-    _record_random(fresh, random.Random(2), "r1", 80)
-    assert _rows(fresh.planner_state(ASSETS)) == _rows(_cold(path, ASSETS))
+    # a mark beyond the newest materialization (the rows went back in time)
+    catalog.planner_state(ASSETS)  # blocks of the new generation
+    conn.execute(
+        "UPDATE catalog_meta SET value = CAST(CAST(value AS INTEGER) + 1000 AS TEXT) "
+        "WHERE key = 'state_max_id'"
+    )
+    conn.execute("DELETE FROM latest_materialization WHERE asset = 'b'")  # no generation bump
+    state = reader.planner_state(ASSETS)
+    assert "b" not in state.latest["asset"].to_pylist()
+    assert _rows(state) == _rows(_cold(path, ASSETS))
+    conn.close()
 
 
-_SNAPSHOTTER = textwrap.dedent(
+def test_blocks_from_an_outdated_mark_are_not_written(tmp_path: Path) -> None:
+    """Two processes compacting at once: the second finds another mark and writes nothing."""
+    path = tmp_path / "c.db"
+    catalog = SQLiteCatalog(path, snapshot_refresh_rows=10**9)
+    start_run(catalog, "r1")
+    _record_random(catalog, random.Random(8), "r1", 40)
+    conn = sqlite3.connect(path, isolation_level=None)
+    _, first = load_state(conn, ASSETS, refresh_rows=1)
+    _, second = load_state(conn, ASSETS, refresh_rows=1)
+    assert first is not None and second is not None
+    for blocks, written in ((first, True), (second, False)):
+        conn.execute("BEGIN IMMEDIATE")
+        assert write_blocks(conn, blocks, catalog_generation(conn)) is written
+        conn.execute("COMMIT")
+    _record_random(catalog, random.Random(9), "r1", 40)
+    _, third = load_state(conn, ASSETS, refresh_rows=1)
+    assert third is not None and not third.replace_all
+    catalog.record_wipe("a", None, now=at(9))  # the generation moves on
+    conn.execute("BEGIN IMMEDIATE")
+    assert write_blocks(conn, third, catalog_generation(conn)) is False
+    conn.execute("COMMIT")
+    conn.close()
+    assert _rows(catalog.planner_state(ASSETS)) == _rows(_cold(path, ASSETS))
+
+
+def test_a_version_6_catalog_with_data_gets_blocks(tmp_path: Path) -> None:
+    path = tmp_path / "v6.db"
+    old = SQLiteCatalog(path)
+    start_run(old, "r1")
+    _record_random(old, random.Random(2), "r1", 60)
+    old.close()
+    conn = sqlite3.connect(path, isolation_level=None)  # back to what schema version 6 had
+    conn.execute("DROP TABLE state_blocks")
+    conn.execute("DELETE FROM catalog_meta WHERE key LIKE 'state_%'")
+    conn.execute("DELETE FROM schema_version WHERE version = 7")
+    conn.close()
+    expected = _rows(_cold(path, ASSETS))
+
+    catalog = SQLiteCatalog(path, snapshot_refresh_rows=1)
+    assert _rows(catalog.planner_state(ASSETS)) == expected
+    assert _blocks(path) == (len(ASSETS), _max_id(path))
+    assert _rows(SQLiteCatalog(path).planner_state(ASSETS)) == expected
+
+
+_COMPACTOR = textwrap.dedent(
     """
     import sys
     from datetime import UTC, datetime
@@ -197,7 +279,7 @@ _SNAPSHOTTER = textwrap.dedent(
     run_id = sys.argv[2]
     catalog.start_run(Run(run_id=run_id, started_at=now))
     i = 0
-    while True:  # every load rewrites the snapshot; the parent kills us at some point
+    while True:  # every load rewrites the blocks; the parent kills us at some point
         items = [(Materialization("a", f"p{(i * 7 + k) % 500}", run_id, f"v{i}.{k}", now),
                   [Input("src", f"p{k}", "s")]) for k in range(300)]
         catalog.record_materializations_bulk(items, upstream_assets={"a": ["src"]})
@@ -209,7 +291,7 @@ _SNAPSHOTTER = textwrap.dedent(
 )
 
 
-def test_sigkill_while_snapshots_are_written_gives_the_cold_state(tmp_path: Path) -> None:
+def test_sigkill_while_blocks_are_written_gives_the_cold_state(tmp_path: Path) -> None:
     path = tmp_path / "c.db"
     SQLiteCatalog(path).close()
     src = str(Path(__file__).resolve().parents[2] / "src")
@@ -217,7 +299,7 @@ def test_sigkill_while_snapshots_are_written_gives_the_cold_state(tmp_path: Path
     rng = random.Random(3)
     for round_ in range(3):
         child = subprocess.Popen(
-            [sys.executable, "-c", _SNAPSHOTTER, str(path), f"snap{round_}"],
+            [sys.executable, "-c", _COMPACTOR, str(path), f"snap{round_}"],
             env=env,
             stdout=subprocess.PIPE,
             text=True,
@@ -228,6 +310,7 @@ def test_sigkill_while_snapshots_are_written_gives_the_cold_state(tmp_path: Path
         child.wait(timeout=30)
         reader = SQLiteCatalog(path, snapshot_refresh_rows=10**9)
         assert _rows(reader.planner_state(["a"])) == _rows(_cold(path, ["a"]))
+        assert _blocks(path)[0] == 1
         reader.close()
 
 
@@ -267,3 +350,50 @@ def test_the_state_as_of_a_time_is_the_state_the_catalog_had_then(tmp_path: Path
         assert _rows(catalog.planner_state(assets, as_of=at(moment))) == rows
     assert _rows(catalog.planner_state(assets, as_of=at(0))) == _rows(PlannerState.empty())
     catalog.close()
+
+
+def test_the_columnar_scan_equals_the_rows_one_by_one(tmp_path: Path) -> None:
+    """Separators, non-ASCII text and empty strings survive the ``group_concat`` scan."""
+    path = tmp_path / "c.db"
+    catalog = SQLiteCatalog(path)
+    start_run(catalog, "r,1")
+    odd = ["", "a,b", "ü€😀", "x" * 300, "1,2,3", "p"]
+    items = [
+        (
+            Materialization(
+                asset,
+                odd[k % len(odd)] or None,
+                "r,1",
+                f"v,{k}é",
+                at(k + 0.123456),
+                code_version=odd[(k + 1) % len(odd)],
+                config_hash=odd[(k + 2) % len(odd)],
+            ),
+            [Input("src,é", odd[k % len(odd)] or None, "s")],
+        )
+        for k, asset in enumerate(["a", "b,c", "é"] * 6)
+    ]
+    catalog.record_materializations_bulk(
+        items, upstream_assets={a: ["src,é", "z"] for a in ["a", "b,c", "é"]}
+    )
+    conn = sqlite3.connect(path, isolation_level=None)
+    latest = conn.execute(
+        "SELECT asset, partition, materialization_id, data_version, code_version, config_hash, "
+        "output_hash, run_id, created_at FROM latest_materialization"
+    ).fetchall()
+    edges = conn.execute(
+        "SELECT e.* FROM input_edges e JOIN latest_materialization l "
+        "ON l.materialization_id = e.materialization_id"
+    ).fetchall()
+    state = load_planner_state(conn, ["a", "b,c", "é"])
+    conn.close()
+    assert state.latest.num_rows == len(latest) > 3 and state.edges.num_rows == len(edges)
+    expected = sorted((*row[:8], round(row[8] * 1e6)) for row in latest)
+    got = sorted(
+        (*row[:8], int(row[8].timestamp() * 1e6))
+        for row in zip(
+            *(state.latest[c].to_pylist() for c in state.latest.column_names), strict=True
+        )
+    )
+    assert got == expected
+    assert sorted(tuple(row.values()) for row in state.edges.to_pylist()) == sorted(edges)

@@ -4,9 +4,10 @@ Everything SQLite-specific lives in this package and nowhere else: the
 schema and its migrations (with the ``partita_partition_hash`` SQL functions
 they register), the queries (``json_each`` parameters, recursive CTEs), the
 per-process connections, dead-run detection by pid on this host, and the
-Arrow state snapshot beside the file that makes loading a million partitions
-fast. Callers outside :mod:`partita.catalog` never import it: they open a
-catalog with :func:`partita.catalog.open_catalog` and use the protocols of
+state blocks (the planner's state as Arrow columns inside the file) that make
+loading a million partitions fast. Callers outside :mod:`partita.catalog`
+never import it: they open a catalog with
+:func:`partita.catalog.open_catalog` and use the protocols of
 :mod:`partita.records`.
 """
 

@@ -15,6 +15,7 @@ import functools
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import suppress
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -42,7 +43,13 @@ from partita.catalog.sqlite.runs import (
     mark_dead_runs,
     run_from_row,
 )
-from partita.catalog.sqlite.state import DEFAULT_REFRESH_ROWS, load_inputs, load_planner_state
+from partita.catalog.sqlite.snapshot import StateBlocks, write_blocks
+from partita.catalog.sqlite.state import (
+    DEFAULT_REFRESH_ROWS,
+    catalog_generation,
+    load_inputs,
+    load_state,
+)
 from partita.catalog.sqlite.state_as_of import load_planner_state_as_of, recorded_after
 from partita.catalog.sqlite.wipes import record_wipe
 from partita.catalog.sqlite.writes import (
@@ -80,9 +87,10 @@ class SQLiteCatalog:
         path: the catalog file, usually ``<project>/.partita/catalog.db``.
         busy_timeout_s: how long a write waits for another process's write.
         heartbeat_timeout: a running run silent for this long is ``crashed``.
-        snapshot_refresh_rows: rewrite the planner-state snapshot
-            (``<path>.state/state.arrow``) once a load had to read this many
-            latest rows from SQLite.
+        snapshot_refresh_rows: write new state blocks (the planner's state
+            as Arrow columns inside the catalog, see
+            :mod:`~partita.catalog.sqlite.snapshot`) once a state load or a
+            bulk record had to read this many latest rows from SQLite.
         init: start a new empty catalog when the file at ``path`` is not a
             usable one (it is moved aside, see :attr:`moved_aside`) instead of
             refusing it with :class:`~partita.errors.CatalogError`; also run
@@ -103,7 +111,6 @@ class SQLiteCatalog:
     ) -> None:
         self.path = Path(path)
         self.heartbeat_timeout = heartbeat_timeout
-        self.snapshot_path = self.path.with_name(self.path.name + ".state") / "state.arrow"
         self.refresh_rows = snapshot_refresh_rows
         self._db = ConnectionHolder(self.path, busy_timeout_s=busy_timeout_s, init=init)
         self._db.connection()
@@ -276,10 +283,13 @@ class SQLiteCatalog:
         chunks, the latest pointers kept up to date, all or nothing. Items are
         consumed lazily. ``upstream_assets[asset]`` are the assets ``asset``
         depends on (see :meth:`record_step_outcome`). Returns how many were
-        recorded.
+        recorded. Afterwards the state blocks are brought up to date (in a
+        transaction of their own), so the next state load reads columns.
         """
         with self._db.write() as conn:
-            return len(insert_materializations(conn, items, upstream_assets or {}))
+            count = len(insert_materializations(conn, items, upstream_assets or {}))
+        self._refresh_blocks()
+        return count
 
     def record_checks(self, checks: Sequence[CheckRecord]) -> None:
         """Record check results of published data (``partita check``, source checks).
@@ -334,7 +344,7 @@ class SQLiteCatalog:
         cleared) and loses its ``latest_materialization`` row, in one
         transaction; a whole-asset wipe adds a row without a partition, which
         also ends the failures of partitions never built. The catalog's
-        generation moves on, so state snapshots taken before are not used again.
+        generation moves on, so state blocks written before are not used again.
         """
         with self._db.write() as conn:
             return record_wipe(conn, asset, partitions, now=now)
@@ -408,18 +418,31 @@ class SQLiteCatalog:
     ) -> PlannerState:
         """The bulk state of ``assets`` as Arrow tables, from one consistent point in time.
 
-        Served from the state snapshot beside the catalog plus what was
-        recorded since (see :mod:`partita.catalog.state`); the result is
-        always exactly what the catalog holds. With ``as_of``, the state as it
-        was then (see :mod:`partita.catalog.sqlite.state_as_of`), through the
-        snapshot too when nothing was recorded after ``as_of``.
+        Served from the state blocks inside the catalog plus what was
+        recorded since (see :mod:`partita.catalog.sqlite.state`); the result
+        is always exactly what the catalog holds. With ``as_of``, the state as
+        it was then (see :mod:`partita.catalog.sqlite.state_as_of`), through
+        the blocks too when nothing was recorded after ``as_of``.
         """
         with self._db.read() as conn:
             if as_of is not None and recorded_after(conn, as_of):
                 return load_planner_state_as_of(conn, assets, as_of)
-            return load_planner_state(
-                conn, assets, snapshot_path=self.snapshot_path, refresh_rows=self.refresh_rows
-            )
+            state, blocks = load_state(conn, assets, refresh_rows=self.refresh_rows)
+        if blocks is not None:
+            self._write_blocks(blocks)
+        return state
+
+    def _write_blocks(self, blocks: StateBlocks) -> None:
+        """Write new state blocks; a catalog that cannot be written keeps its old ones."""
+        with suppress(CatalogError), self._db.write() as conn:
+            write_blocks(conn, blocks, catalog_generation(conn))
+
+    def _refresh_blocks(self) -> None:
+        """Bring the state blocks up to date when enough rows were recorded since."""
+        with self._db.read() as conn:
+            _, blocks = load_state(conn, [], refresh_rows=self.refresh_rows)
+        if blocks is not None:
+            self._write_blocks(blocks)
 
     def inputs_of(self, materialization_ids: Sequence[int]) -> pa.Table:
         """The recorded inputs of some materializations (to explain a few stale partitions)."""

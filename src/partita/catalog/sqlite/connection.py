@@ -32,10 +32,13 @@ from partita.catalog.sqlite.integrity import OpenMarker, check_integrity, wal_ha
 from partita.catalog.sqlite.migrations import migrate
 from partita.errors import CatalogError
 
-__all__ = ["DEFAULT_BUSY_TIMEOUT_S", "ConnectionHolder", "from_epoch", "to_epoch"]
+__all__ = ["DEFAULT_BUSY_TIMEOUT_S", "MMAP_BYTES", "ConnectionHolder", "from_epoch", "to_epoch"]
 
 DEFAULT_BUSY_TIMEOUT_S = 60.0
 """How long a writer waits for another process's write transaction."""
+
+MMAP_BYTES = 1 << 30
+"""How much of the catalog file SQLite reads through a memory map (``PRAGMA mmap_size``)."""
 
 
 def to_epoch(moment: datetime) -> float:
@@ -101,6 +104,10 @@ class ConnectionHolder:
                 raise CatalogError(f"cannot put the catalog {path} in {journal_mode} mode ({mode})")
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
+            # reads through a memory map: the state blocks' large blobs come
+            # out of their overflow pages several times faster (writes still
+            # go through write(), so durability is unchanged)
+            conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
         except BaseException:
             conn.close()
             raise

@@ -275,7 +275,24 @@ _V6 = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
+_V7 = Migration(
+    7,
+    "state blocks: per asset, its latest rows and their edges as Arrow IPC streams "
+    "with their checksum, "
+    "valid for the materializations up to catalog_meta's state_max_id in its "
+    "state_generation (a derived cache, written when a state load read many rows; "
+    "an empty table is always correct)",
+    (
+        """CREATE TABLE state_blocks (
+            asset TEXT PRIMARY KEY,
+            latest BLOB NOT NULL,
+            edges BLOB NOT NULL,
+            checksum INTEGER NOT NULL
+        )""",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7)
 """Every schema version in order; ``MIGRATIONS[i].version == i + 1``."""
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

@@ -1,178 +1,209 @@
-"""State snapshots: the latest materializations and their edges as one Arrow file.
+"""State blocks: the planner's state kept inside the catalog as Arrow columns.
 
-A snapshot lives beside the catalog (``catalog.db.state/state.arrow``) and
-holds, for every asset, its ``latest`` rows and their ``edges`` as of
-materialization id ``max_id``. Loading the planner state memory-maps it and
-fetches from SQLite only the rows recorded after ``max_id``.
+Reading a million ``latest_materialization`` rows through ``sqlite3`` costs
+seconds (a Python object per value); reading the same rows as a few Arrow
+blobs costs tens of milliseconds. So the catalog keeps, in the table
+``state_blocks`` (schema version 7), one row per asset holding the Arrow IPC
+stream of its ``latest`` rows and the one of their ``edges``, and in
+``catalog_meta`` the point they describe: ``state_max_id`` (every
+materialization up to that id is in the blocks) and ``state_generation`` (the
+catalog's generation when they were written).
 
-A snapshot is a cache, never trusted: it names the catalog it was taken from
-(its random id, its generation, which any non-append change bumps, and its
-schema version), the id and ``output_hash`` of the newest materialization it
-covers (checked against the catalog, so a restored or replaced file is
-caught), and a CRC-32 of its body. Any mismatch, a truncated or garbled file,
-or any read error makes it ignored (and replaced on the next refresh).
-
-File layout: ``MAGIC``, an 8-byte little-endian header length, a JSON header,
-then the Arrow IPC file of ``latest`` and the one of ``edges``, each sorted by
-asset (the header holds each asset's row counts). It is written to a
-temporary file in the same folder, fsynced and moved over the old one with
-``os.replace``, so readers see either the old or the new snapshot, whole;
-concurrent writers each write their own temporary file and the last replace
-wins (both are valid).
+Blocks are a cache with the catalog's own guarantees: they are written in a
+write transaction with their mark, so a crash leaves the old blocks and mark
+or the new ones, whole, and a copied or restored catalog file carries blocks
+that match its rows. They are trusted only when their generation is the
+catalog's (any non-append change, a wipe, moves the generation on) and their
+``max_id`` is not above the newest materialization; rows recorded after
+``max_id`` are read from ``latest_materialization`` and merged on top
+(:mod:`partita.catalog.sqlite.state`). A block whose checksum does not match,
+that does not decode or holds other columns makes the load fall back to the
+rows. In a block the asset column is left out (it is the block's asset).
+Dictionary-encoding the columns that repeat a few values (code versions,
+config hashes, run ids) made the blocks 20 % smaller and the load slower
+(decoding them costs more than reading their bytes): not done.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-import zlib
-from collections.abc import Mapping
+import sqlite3
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 
 from partita.records import EDGES_SCHEMA, LATEST_SCHEMA
 
-__all__ = ["AssetRows", "CatalogIdentity", "StateSnapshot", "read_snapshot", "write_snapshot"]
-
-MAGIC = b"PARTITA-STATE-v1"
-_LENGTH_BYTES = 8
+__all__ = [
+    "AssetRows",
+    "BlockMark",
+    "StateBlocks",
+    "read_blocks",
+    "read_mark",
+    "repeated",
+    "write_blocks",
+]
 
 AssetRows = Mapping[str, tuple[pa.Table, pa.Table]]
 """Per asset: its ``latest`` rows and the ``edges`` of those materializations."""
 
+_MAX_ID = "state_max_id"
+_WORD = 1 << 64  # checksums are computed modulo 2**64 (an odd multiplier keeps every bit)
+_GENERATION = "state_generation"
+
 
 @dataclass(frozen=True, slots=True)
-class CatalogIdentity:
-    """What a snapshot must match: the catalog's id, generation and schema version."""
+class BlockMark:
+    """The point the blocks describe: materializations up to ``max_id`` in ``generation``."""
 
-    catalog_id: str
+    max_id: int
     generation: int
-    schema_version: int
 
 
 @dataclass(frozen=True)
-class StateSnapshot:
-    """The state of every asset as of materialization ``max_id`` (whose hash is ``anchor``)."""
+class StateBlocks:
+    """New blocks to write: the state of ``assets`` as of ``mark``.
 
-    identity: CatalogIdentity
-    max_id: int
-    anchor: int
+    ``base`` is the mark the catalog held when they were made: they are
+    written only if it still holds it, so two processes compacting at once
+    never mix their blocks. ``replace_all``: they replace every block (the
+    old ones did not apply); otherwise they replace the blocks of ``assets``
+    and the other blocks stay valid (no materialization of those assets
+    was recorded between ``base`` and ``mark``).
+    """
+
+    mark: BlockMark
+    base: BlockMark | None
     assets: AssetRows
-
-    @property
-    def rows(self) -> int:
-        """How many latest materializations the snapshot holds."""
-        return sum(latest.num_rows for latest, _ in self.assets.values())
+    replace_all: bool
 
 
-def _ipc_bytes(table: pa.Table, schema: pa.Schema) -> pa.Buffer:
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_file(sink, schema) as writer:
-        writer.write_table(table.combine_chunks())
-    return sink.getvalue()
-
-
-def write_snapshot(path: Path, snapshot: StateSnapshot) -> None:
-    """Write ``snapshot`` to ``path`` atomically (temporary file, fsync, ``os.replace``)."""
-    names = sorted(snapshot.assets)
-    latest = pa.concat_tables(
-        [LATEST_SCHEMA.empty_table()] + [snapshot.assets[n][0] for n in names]
+def read_mark(conn: sqlite3.Connection) -> BlockMark | None:
+    """The mark of the blocks in the catalog, ``None`` when there are none."""
+    meta = dict(
+        conn.execute(
+            "SELECT key, value FROM catalog_meta WHERE key IN (?, ?)", (_MAX_ID, _GENERATION)
+        ).fetchall()
     )
-    edges = pa.concat_tables([EDGES_SCHEMA.empty_table()] + [snapshot.assets[n][1] for n in names])
-    latest_bytes = _ipc_bytes(latest, LATEST_SCHEMA)
-    edges_bytes = _ipc_bytes(edges, EDGES_SCHEMA)
-    crc = zlib.crc32(edges_bytes, zlib.crc32(latest_bytes))
-    header = json.dumps(
-        {
-            "catalog_id": snapshot.identity.catalog_id,
-            "generation": snapshot.identity.generation,
-            "schema_version": snapshot.identity.schema_version,
-            "max_id": snapshot.max_id,
-            "anchor": snapshot.anchor,
-            "assets": [
-                [n, snapshot.assets[n][0].num_rows, snapshot.assets[n][1].num_rows] for n in names
-            ],
-            "latest_bytes": latest_bytes.size,
-            "edges_bytes": edges_bytes.size,
-            "crc32": crc,
-        }
-    ).encode()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".state-", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(MAGIC)
-            out.write(len(header).to_bytes(_LENGTH_BYTES, "little"))
-            out.write(header)
-            out.write(memoryview(latest_bytes))
-            out.write(memoryview(edges_bytes))
-            out.flush()
-            os.fsync(out.fileno())
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
-def _read_ipc(buffer: pa.Buffer, schema: pa.Schema) -> pa.Table:
-    table = pa.ipc.open_file(pa.BufferReader(buffer)).read_all()
-    if not table.schema.equals(schema):
-        raise ValueError("unexpected snapshot schema")
-    return table
-
-
-def _split(table: pa.Table, counts: list[int]) -> list[pa.Table]:
-    parts = []
-    offset = 0
-    for count in counts:
-        parts.append(table.slice(offset, count))
-        offset += count
-    return parts
-
-
-def read_snapshot(path: Path) -> StateSnapshot | None:
-    """The snapshot at ``path`` (memory-mapped), or ``None`` if missing or not whole."""
-    try:
-        source = pa.memory_map(str(path), "r")
-        buffer = source.read_buffer()
-        start = len(MAGIC) + _LENGTH_BYTES
-        if buffer.size < start or buffer.slice(0, len(MAGIC)).to_pybytes() != MAGIC:
-            return None
-        header_size = int.from_bytes(buffer.slice(len(MAGIC), _LENGTH_BYTES).to_pybytes(), "little")
-        header = json.loads(buffer.slice(start, header_size).to_pybytes())
-        body = start + header_size
-        latest_size, edges_size = int(header["latest_bytes"]), int(header["edges_bytes"])
-        if buffer.size != body + latest_size + edges_size:
-            return None
-        latest_buffer = buffer.slice(body, latest_size)
-        edges_buffer = buffer.slice(body + latest_size, edges_size)
-        if zlib.crc32(edges_buffer, zlib.crc32(latest_buffer)) != int(header["crc32"]):
-            return None
-        latest = _read_ipc(latest_buffer, LATEST_SCHEMA)
-        edges = _read_ipc(edges_buffer, EDGES_SCHEMA)
-        names = [str(n) for n, _, _ in header["assets"]]
-        latest_counts = [int(c) for _, c, _ in header["assets"]]
-        edge_counts = [int(c) for _, _, c in header["assets"]]
-        if sum(latest_counts) != latest.num_rows or sum(edge_counts) != edges.num_rows:
-            return None
-        assets = dict(
-            zip(
-                names,
-                zip(_split(latest, latest_counts), _split(edges, edge_counts), strict=True),
-                strict=True,
-            )
-        )
-        identity = CatalogIdentity(
-            str(header["catalog_id"]), int(header["generation"]), int(header["schema_version"])
-        )
-        return StateSnapshot(identity, int(header["max_id"]), int(header["anchor"]), assets)
-    except (OSError, ValueError, KeyError, TypeError, pa.ArrowException):
+    if _MAX_ID not in meta or _GENERATION not in meta:
         return None
+    return BlockMark(int(meta[_MAX_ID]), int(meta[_GENERATION]))
+
+
+# In a block, the asset column is left out: it is the block's asset.
+def _block_schema(schema: pa.Schema) -> pa.Schema:
+    return pa.schema([f for f in schema if f.name != "asset"])
+
+
+_LATEST_BLOCK = _block_schema(LATEST_SCHEMA)
+_EDGES_BLOCK = _block_schema(EDGES_SCHEMA)
+
+
+def _ipc(table: pa.Table, block_schema: pa.Schema) -> bytes:
+    columns = [table[f.name].combine_chunks() for f in block_schema]
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, block_schema) as writer:
+        writer.write_table(pa.Table.from_arrays(columns, schema=block_schema))
+    blob: bytes = sink.getvalue().to_pybytes()
+    return blob
+
+
+def repeated(text: str, count: int) -> pa.Array:
+    """A string array of ``count`` times ``text``, built from its buffers."""
+    data = text.encode()
+    offsets = np.arange(count + 1, dtype=np.int32) * len(data)
+    return pa.StringArray.from_buffers(count, pa.py_buffer(offsets), pa.py_buffer(data * count))
+
+
+def _table(blob: bytes, asset: str, block_schema: pa.Schema, schema: pa.Schema) -> pa.Table:
+    block = pa.ipc.open_stream(pa.py_buffer(blob)).read_all()
+    if not block.schema.equals(block_schema):
+        raise ValueError("unexpected state block schema")
+    columns = []
+    for field in schema:
+        if field.name == "asset":
+            columns.append(repeated(asset, block.num_rows))
+        else:
+            columns.append(block[field.name])
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+def read_blocks(
+    conn: sqlite3.Connection, assets: Iterable[str]
+) -> dict[str, tuple[pa.Table, pa.Table]] | None:
+    """The blocks of ``assets`` (those that have one), or ``None`` if one does not decode."""
+    names = sorted(set(assets))
+    if not names:
+        return {}
+    rows = []
+    for rowid, asset, checksum in conn.execute(
+        "SELECT rowid, asset, checksum FROM state_blocks "
+        "WHERE asset IN (SELECT value FROM json_each(?))",
+        (json.dumps(names),),
+    ).fetchall():
+        latest, edges = _blob(conn, rowid, "latest"), _blob(conn, rowid, "edges")
+        if _checksum(latest, edges) != checksum:
+            return None
+        rows.append((str(asset), latest, edges))
+    try:
+        return {
+            asset: (
+                _table(latest, asset, _LATEST_BLOCK, LATEST_SCHEMA),
+                _table(edges, asset, _EDGES_BLOCK, EDGES_SCHEMA),
+            )
+            for asset, latest, edges in rows
+        }
+    except (OSError, ValueError, TypeError, pa.ArrowException):
+        return None
+
+
+def _blob(conn: sqlite3.Connection, rowid: int, column: str) -> bytes:
+    """One blob of a block, read in one piece (much faster than as a fetched column)."""
+    with conn.blobopen("state_blocks", column, rowid, readonly=True) as blob:
+        return blob.read()
+
+
+def _checksum(latest: bytes, edges: bytes) -> int:
+    """A checksum of a block: the sums of each blob's 64-bit words, with their lengths.
+
+    Modulo 2**64, so any one changed byte changes it; ~20 times faster than a
+    CRC-32 of the same bytes.
+    """
+    total = 0
+    for blob in (latest, edges):
+        whole = len(blob) // 8
+        words = int(np.frombuffer(blob, dtype="<u8", count=whole).sum(dtype=np.uint64))
+        tail = int.from_bytes(blob[whole * 8 :], "little")
+        total = (total * 1_000_003 + words + tail + len(blob)) % _WORD
+    return total - _WORD if total >= _WORD // 2 else total  # as SQLite's signed INTEGER
+
+
+def write_blocks(conn: sqlite3.Connection, blocks: StateBlocks, generation: int) -> bool:
+    """Write ``blocks`` in ``conn``'s open write transaction; ``False`` when they no longer apply.
+
+    ``generation`` is the catalog's generation read inside that transaction.
+    Blocks taken at another generation, or merged from a mark the catalog no
+    longer holds (another process compacted first), are not written.
+    """
+    if blocks.mark.generation != generation or read_mark(conn) != blocks.base:
+        return False
+    if blocks.replace_all:
+        conn.execute("DELETE FROM state_blocks")
+    rows = []
+    for asset, (latest, edges) in sorted(blocks.assets.items()):
+        latest_blob, edges_blob = _ipc(latest, _LATEST_BLOCK), _ipc(edges, _EDGES_BLOCK)
+        rows.append((asset, latest_blob, edges_blob, _checksum(latest_blob, edges_blob)))
+    conn.executemany(
+        "INSERT INTO state_blocks (asset, latest, edges, checksum) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (asset) DO UPDATE SET latest = excluded.latest, edges = excluded.edges, "
+        "checksum = excluded.checksum",
+        rows,
+    )
+    conn.executemany(
+        "INSERT INTO catalog_meta (key, value) VALUES (?, ?) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [(_MAX_ID, str(blocks.mark.max_id)), (_GENERATION, str(blocks.mark.generation))],
+    )
+    return True

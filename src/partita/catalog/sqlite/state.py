@@ -1,15 +1,18 @@
 """The planner's bulk state: latest materializations and their edges as Arrow columns.
 
 The state of every asset (its ``latest`` rows and their ``edges``) comes from
-a :mod:`~partita.catalog.snapshot` when a valid one exists, plus the rows
-recorded since (``materialization_id`` above the snapshot's, read through an
-index); without one, from two full queries. Rows recorded since replace the
-snapshot's rows of the same ``(asset, partition)``, asset by asset with
+its state block (:mod:`~partita.catalog.sqlite.snapshot`) when the blocks
+apply, plus the rows recorded since (``materialization_id`` above the blocks'
+mark, read through an index); without them, from two full queries
+(:func:`load_planner_state`, the reference). Rows recorded since replace the
+block's rows of the same ``(asset, partition)``, asset by asset with
 vectorized ``is_in`` masks, so the cost grows with what changed. When the
-rows read from SQLite reach ``refresh_rows``, the merged state is written
-back as the new snapshot. ``failed`` and ``observations`` are small and are
-queried each time. Everything is read inside the caller's read transaction,
-so the state is one consistent point in the catalog's history.
+rows read from SQLite reach ``refresh_rows``, :func:`load_state` also
+returns the blocks that bring the catalog's up to date, which the caller
+writes in a write transaction of its own. ``failed`` and ``observations``
+are small and are queried each time. Everything is read inside the caller's
+read transaction, so the state is one consistent point in the catalog's
+history.
 """
 
 from __future__ import annotations
@@ -17,21 +20,20 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
-from contextlib import suppress
 from itertools import pairwise
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from partita.catalog.sqlite.migrations import SCHEMA_VERSION
+from partita.catalog.sqlite.scan import MICROS, Column, scan_by_asset
 from partita.catalog.sqlite.snapshot import (
     AssetRows,
-    CatalogIdentity,
-    StateSnapshot,
-    read_snapshot,
-    write_snapshot,
+    BlockMark,
+    StateBlocks,
+    read_blocks,
+    read_mark,
+    repeated,
 )
 from partita.records import (
     EDGES_SCHEMA,
@@ -44,27 +46,22 @@ from partita.records import (
 
 __all__ = [
     "DEFAULT_REFRESH_ROWS",
-    "catalog_identity",
+    "catalog_generation",
     "load_inputs",
     "load_planner_state",
+    "load_state",
     "table_of",
 ]
 
 DEFAULT_REFRESH_ROWS = 20_000
-"""Rewrite the snapshot once this many latest rows had to be read from SQLite."""
+"""Write new state blocks once this many latest rows had to be read from SQLite."""
 
 _ASSETS = "SELECT value FROM json_each(?)"
-_LATEST_COLUMNS = """asset, partition, materialization_id, data_version, code_version,
-       config_hash, output_hash, run_id, created_at"""
-_ALL_LATEST = f"SELECT {_LATEST_COLUMNS} FROM latest_materialization ORDER BY asset, partition"
+# created_at in whole microseconds, rounded as the columnar scan rounds them
+_LATEST_COLUMNS = f"""asset, partition, materialization_id, data_version, code_version,
+       config_hash, output_hash, run_id, {MICROS.format("created_at")}"""
 # no ORDER BY: SQLite would scan the whole table in key order rather than sort
 _NEW_LATEST = f"SELECT {_LATEST_COLUMNS} FROM latest_materialization WHERE materialization_id > ?"
-_ALL_EDGES = """
-SELECT l.asset, e.materialization_id, e.upstream_asset, e.n_inputs, e.fingerprint
-FROM latest_materialization l
-JOIN input_edges e ON e.materialization_id = l.materialization_id
-ORDER BY l.asset
-"""
 # a range of the primary key; the rows of superseded materializations are
 # dropped against the new latest rows in Arrow
 _NEW_EDGES = """
@@ -115,7 +112,7 @@ FROM inputs WHERE materialization_id IN ({_ASSETS})
 ORDER BY materialization_id, upstream_asset, upstream_partition
 """
 
-_EDGES_WITH_ASSET = pa.schema([pa.field("asset", pa.string()), *EDGES_SCHEMA])
+_LATEST_WITHOUT_ASSET = pa.schema([f for f in LATEST_SCHEMA if f.name != "asset"])
 
 
 def table_of(
@@ -194,26 +191,55 @@ def _merge(base: AssetRows, newer: AssetRows) -> dict[str, tuple[pa.Table, pa.Ta
     return merged
 
 
-def catalog_identity(conn: sqlite3.Connection) -> CatalogIdentity:
-    """The catalog's id, generation and schema version."""
-    meta = dict(conn.execute("SELECT key, value FROM catalog_meta").fetchall())
-    return CatalogIdentity(str(meta["catalog_id"]), int(meta["generation"]), SCHEMA_VERSION)
+def catalog_generation(conn: sqlite3.Connection) -> int:
+    """The catalog's generation (bumped by every non-append change, such as a wipe)."""
+    row = conn.execute("SELECT value FROM catalog_meta WHERE key = 'generation'").fetchone()
+    return int(row[0])
 
 
-def _anchor(conn: sqlite3.Connection, max_id: int) -> int | None:
-    row = conn.execute(
-        "SELECT output_hash FROM materializations WHERE id = ?", (max_id,)
-    ).fetchone()
-    return None if row is None else int(row[0])
+def _scanned(
+    conn: sqlite3.Connection, source: str, asset: str, columns: list[Column], schema: pa.Schema
+) -> dict[str, pa.Table]:
+    """Per asset, the rows of a whole-table scan (see :mod:`.scan`)."""
+    names, counts, arrays = scan_by_asset(conn, source, asset, columns)
+    table = pa.Table.from_arrays(arrays, schema=schema)
+    starts = np.concatenate([[0], np.cumsum(counts)]).tolist()
+    return {
+        name: table.slice(begin, end - begin)
+        for name, begin, end in zip(names, starts[:-1], starts[1:], strict=True)
+    }
+
+
+def _all_rows(conn: sqlite3.Connection) -> dict[str, tuple[pa.Table, pa.Table]]:
+    """Every asset's latest rows and their edges, in two columnar scans."""
+    latest_columns = [
+        Column(MICROS.format(f.name) if f.name == "created_at" else f.name, f.type)
+        for f in LATEST_SCHEMA
+        if f.name != "asset"
+    ]
+    latest = _scanned(
+        conn, "latest_materialization", "asset", latest_columns, _LATEST_WITHOUT_ASSET
+    )
+    edges = _scanned(
+        conn,
+        "latest_materialization l JOIN input_edges e "
+        "ON e.materialization_id = l.materialization_id",
+        "l.asset",
+        [Column(f"e.{f.name}", f.type) for f in EDGES_SCHEMA],
+        EDGES_SCHEMA,
+    )
+    empty = EDGES_SCHEMA.empty_table()
+    return {
+        name: (rows.add_column(0, "asset", repeated(name, rows.num_rows)), edges.get(name, empty))
+        for name, rows in latest.items()
+    }
 
 
 def _rows_after(conn: sqlite3.Connection, after: int) -> dict[str, tuple[pa.Table, pa.Table]]:
     """Latest rows (and their edges) of materializations after id ``after``, per asset."""
     if after == 0:
-        latest = table_of(conn.execute(_ALL_LATEST).fetchall(), LATEST_SCHEMA, 8)
-        edges = table_of(conn.execute(_ALL_EDGES).fetchall(), _EDGES_WITH_ASSET, None)
-        return _asset_rows(latest, edges)
-    latest = table_of(conn.execute(_NEW_LATEST, (after,)).fetchall(), LATEST_SCHEMA, 8)
+        return _all_rows(conn)
+    latest = table_of(conn.execute(_NEW_LATEST, (after,)).fetchall(), LATEST_SCHEMA, None)
     latest = latest.take(pc.sort_indices(latest, [("asset", "ascending")]))
     edges = table_of(conn.execute(_NEW_EDGES, (after,)).fetchall(), EDGES_SCHEMA, None)
     ids = latest["materialization_id"].combine_chunks()
@@ -226,52 +252,65 @@ def _rows_after(conn: sqlite3.Connection, after: int) -> dict[str, tuple[pa.Tabl
     return _asset_rows(latest, edges)
 
 
-def _all_rows(conn: sqlite3.Connection, snapshot_path: Path | None, refresh_rows: int) -> AssetRows:
-    """Every asset's latest rows and edges, through the snapshot when it is valid."""
-    (max_id,) = conn.execute("SELECT COALESCE(MAX(id), 0) FROM materializations").fetchone()
-    max_id = int(max_id)
-    identity = catalog_identity(conn)
-    snapshot = None if snapshot_path is None else read_snapshot(snapshot_path)
-    if (
-        snapshot is not None
-        and snapshot.identity == identity
-        and snapshot.max_id <= max_id
-        and (snapshot.max_id == 0 or _anchor(conn, snapshot.max_id) == snapshot.anchor)
-    ):
-        if snapshot.max_id == max_id:
-            return snapshot.assets
-        newer = _rows_after(conn, snapshot.max_id)
-        assets: AssetRows = _merge(snapshot.assets, newer)
-    else:
-        newer = assets = _rows_after(conn, 0)
-    fetched = sum(latest.num_rows for latest, _ in newer.values())
-    if snapshot_path is not None and fetched >= refresh_rows and max_id > 0:
-        anchor = _anchor(conn, max_id) or 0
-        # in a read-only folder the state is still right; only the next load is slower
-        with suppress(OSError):
-            write_snapshot(snapshot_path, StateSnapshot(identity, max_id, anchor, assets))
-    return assets
-
-
-def load_planner_state(
-    conn: sqlite3.Connection,
-    assets: Sequence[str],
-    *,
-    snapshot_path: Path | None = None,
-    refresh_rows: int = DEFAULT_REFRESH_ROWS,
-) -> PlannerState:
-    """The planner state of ``assets`` inside the caller's read transaction."""
-    names = sorted(set(assets))
-    rows = _all_rows(conn, snapshot_path, refresh_rows)
+def _state(conn: sqlite3.Connection, names: list[str], rows: AssetRows) -> PlannerState:
+    """The planner state of ``names`` from their latest rows and edges."""
     chosen = [rows[name] for name in names if name in rows]
     latest = pa.concat_tables([LATEST_SCHEMA.empty_table()] + [lat for lat, _ in chosen])
     edges = pa.concat_tables([EDGES_SCHEMA.empty_table()] + [edg for _, edg in chosen])
     params = (json.dumps(names),)
     failed = table_of(conn.execute(_FAILED, params).fetchall(), FAILED_SCHEMA, None)
-    errors = [text.splitlines()[0] if text else "" for text in failed["error"].to_pylist()]
-    failed = failed.set_column(3, "error", pa.array(errors, type=pa.string()))
+    if failed.num_rows:  # (pa.array of a list imports pandas: not when there is nothing)
+        errors = [text.splitlines()[0] if text else "" for text in failed["error"].to_pylist()]
+        failed = failed.set_column(3, "error", pa.array(errors, type=pa.string()))
     observations = table_of(conn.execute(_OBSERVATIONS, params).fetchall(), OBSERVATIONS_SCHEMA, 4)
     return PlannerState(latest=latest, edges=edges, failed=failed, observations=observations)
+
+
+def load_planner_state(conn: sqlite3.Connection, assets: Sequence[str]) -> PlannerState:
+    """The planner state of ``assets`` straight from the rows, without the state blocks.
+
+    The reference the block path must always equal; inside the caller's
+    read transaction.
+    """
+    return _state(conn, sorted(set(assets)), _rows_after(conn, 0))
+
+
+def _fetched(rows: AssetRows) -> int:
+    return sum(latest.num_rows for latest, _ in rows.values())
+
+
+def load_state(
+    conn: sqlite3.Connection, assets: Sequence[str], *, refresh_rows: int = DEFAULT_REFRESH_ROWS
+) -> tuple[PlannerState, StateBlocks | None]:
+    """The planner state of ``assets`` through the state blocks, and new blocks to write.
+
+    Inside the caller's read transaction: the blocks of ``assets`` when they
+    apply (see :mod:`~partita.catalog.sqlite.snapshot`) plus the latest rows
+    recorded after them, else every row. When ``refresh_rows`` or more rows
+    had to be read, also returns the blocks that bring the catalog's blocks
+    up to date (the caller writes them with
+    :func:`~partita.catalog.sqlite.snapshot.write_blocks` in a write
+    transaction); ``None`` otherwise. With no ``assets``, only checks
+    whether new blocks are due.
+    """
+    names = sorted(set(assets))
+    (max_id,) = conn.execute("SELECT COALESCE(MAX(id), 0) FROM materializations").fetchone()
+    current = BlockMark(int(max_id), catalog_generation(conn))
+    mark = read_mark(conn)
+    if mark is not None and mark.generation == current.generation and mark.max_id <= current.max_id:
+        newer = _rows_after(conn, mark.max_id) if mark.max_id < current.max_id else {}
+        due = bool(newer) and _fetched(newer) >= refresh_rows
+        base = read_blocks(conn, [*names, *newer] if due else names)
+        if base is not None:
+            merged = _merge(base, newer)
+            blocks = (
+                StateBlocks(current, mark, {a: merged[a] for a in newer}, False) if due else None
+            )
+            return _state(conn, names, merged), blocks
+    rows = _rows_after(conn, 0)
+    due = current.max_id > 0 and _fetched(rows) >= refresh_rows
+    blocks = StateBlocks(current, mark, rows, True) if due else None
+    return _state(conn, names, rows), blocks
 
 
 def load_inputs(conn: sqlite3.Connection, materialization_ids: Sequence[int]) -> pa.Table:

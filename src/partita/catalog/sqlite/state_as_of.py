@@ -20,6 +20,7 @@ from datetime import datetime
 import pyarrow as pa
 
 from partita.catalog.sqlite.connection import to_epoch
+from partita.catalog.sqlite.scan import MICROS
 from partita.catalog.sqlite.state import table_of
 from partita.records import (
     EDGES_SCHEMA,
@@ -31,8 +32,8 @@ from partita.records import (
 
 __all__ = ["load_planner_state_as_of", "recorded_after"]
 
-_LATEST_COLUMNS = """l.asset, l.partition, l.materialization_id, l.data_version,
-       l.code_version, l.config_hash, l.output_hash, l.run_id, l.created_at"""
+_LATEST_COLUMNS = f"""l.asset, l.partition, l.materialization_id, l.data_version,
+       l.code_version, l.config_hash, l.output_hash, l.run_id, {MICROS.format("l.created_at")}"""
 # the latest materialization of every (asset, partition) created at or before ?2
 _AS_OF = """
 WITH latest AS (
@@ -114,7 +115,7 @@ def load_planner_state_as_of(
     """The planner state of ``assets`` as recorded at or before ``as_of``, inside the
     caller's read transaction."""
     params = (json.dumps(sorted(set(assets))), to_epoch(as_of))
-    latest = table_of(conn.execute(_LATEST, params).fetchall(), LATEST_SCHEMA, 8)
+    latest = table_of(conn.execute(_LATEST, params).fetchall(), LATEST_SCHEMA, None)
     edges = table_of(conn.execute(_EDGES, params).fetchall(), EDGES_SCHEMA, None)
     failed = table_of(conn.execute(_FAILED, params).fetchall(), FAILED_SCHEMA, None)
     errors = [text.splitlines()[0] if text else "" for text in failed["error"].to_pylist()]
