@@ -397,3 +397,27 @@ def test_the_columnar_scan_equals_the_rows_one_by_one(tmp_path: Path) -> None:
     )
     assert got == expected
     assert sorted(tuple(row.values()) for row in state.edges.to_pylist()) == sorted(edges)
+
+
+def test_a_load_never_waits_for_another_process_writing(tmp_path: Path) -> None:
+    """Writing blocks is optional: a load while another connection holds the write lock
+    returns the right state at once and leaves the blocks for a later load."""
+    path = tmp_path / "c.db"
+    catalog = SQLiteCatalog(path, snapshot_refresh_rows=1)
+    start_run(catalog, "r1")
+    _record_random(catalog, random.Random(3), "r1", 50)
+    assert _blocks(path)[1] == _max_id(path)  # the bulk record wrote blocks
+    build(catalog, "r1", "a", "p1", "newer")
+    reader = SQLiteCatalog(path, snapshot_refresh_rows=1)
+    holder = sqlite3.connect(path, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")  # another process's write transaction
+        started = time.monotonic()
+        state = reader.planner_state(ASSETS)
+        waited = time.monotonic() - started
+        holder.execute("ROLLBACK")
+    finally:
+        holder.close()
+    assert waited < 30  # the busy timeout is 60 s: a load that waited for it fails here
+    assert _rows(state) == _rows(_cold(path, ASSETS))
+    assert _blocks(path)[1] != _max_id(path)  # not refreshed while the lock was held

@@ -433,8 +433,9 @@ class SQLiteCatalog:
         return state
 
     def _write_blocks(self, blocks: StateBlocks) -> None:
-        """Write new state blocks; a catalog that cannot be written keeps its old ones."""
-        with suppress(CatalogError), self._db.write() as conn:
+        """Write new state blocks; a catalog that cannot be written now (another process
+        holds its write lock, a read-only file) keeps its old ones: never waited for."""
+        with suppress(CatalogError), self._db.write(wait=False) as conn:
             write_blocks(conn, blocks, catalog_generation(conn))
 
     def _refresh_blocks(self) -> None:

@@ -189,16 +189,25 @@ class ConnectionHolder:
             self.integrity_checked = True
 
     @contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
+    def write(self, *, wait: bool = True) -> Iterator[sqlite3.Connection]:
         """A write transaction (``BEGIN IMMEDIATE``): committed on exit, rolled back on error.
 
         SQLite errors become :class:`~partita.errors.CatalogError` (a full disk
-        says so, with the catalog's path).
+        says so, with the catalog's path). ``wait=False``: when another process
+        holds the write lock, fail at once instead of waiting up to the busy
+        timeout (for optional writes, such as a cache, that must never stall a reader).
         """
         with self._lock:
             conn = self.connection()
             try:
-                conn.execute("BEGIN IMMEDIATE")
+                if wait:
+                    conn.execute("BEGIN IMMEDIATE")
+                else:
+                    conn.execute("PRAGMA busy_timeout = 0")
+                    try:
+                        conn.execute("BEGIN IMMEDIATE")
+                    finally:
+                        conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_s * 1000)}")
             except sqlite3.Error as exc:
                 raise catalog_error(self.path, "write", exc) from exc
             try:

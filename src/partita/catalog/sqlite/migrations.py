@@ -342,9 +342,10 @@ def migrate(
 ) -> int:
     """Bring the catalog to schema version ``target``; return the version it had.
 
-    Each migration runs in its own ``BEGIN IMMEDIATE`` transaction and the
-    version is re-read inside it, so several processes opening an old file at
-    once upgrade it exactly once. ``conn`` must be in autocommit mode
+    Each migration the file lacks runs in its own ``BEGIN IMMEDIATE`` transaction
+    and the version is re-read inside it, so several processes opening an old
+    file at once upgrade it exactly once; opening an up-to-date catalog takes no
+    write lock. ``conn`` must be in autocommit mode
     (``isolation_level=None``).
     """
     found = schema_version(conn)
@@ -358,6 +359,8 @@ def migrate(
     for migration in migrations:
         if migration.version > target:
             break
+        if migration.version <= found:  # versions only grow: no write lock to take
+            continue
         conn.execute("BEGIN IMMEDIATE")
         try:
             conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
