@@ -197,16 +197,16 @@ class Committer:
             self.wait(min(timeout, 0.05))
         return found
 
-    def settle(self) -> list[Committed]:
+    def settle(self) -> tuple[list[Committed], list[FinishedStep]]:
         """For a run that stops: drop the steps not yet in a batch (:meth:`drop_waiting`),
-        let the batch being committed end, and return what is committed (an error
-        that stopped the committer stays for :meth:`close`)."""
-        self.drop_waiting()
+        let the batch being committed end; what is committed, and the steps dropped
+        (their attempts are cancelled)."""
+        dropped = self.drop_waiting()
         self.flush()
         with self._cond:
             done, self._done = self._done, []
             self._in_flight = 0
-            return done
+            return done, dropped
 
     def raise_error(self) -> None:
         """Raise the error that stopped the committer, if any (once)."""

@@ -49,7 +49,7 @@ from partita.runner.failed_observations import record_failed_observations
 from partita.runner.fencing import LeaseFence
 from partita.runner.heartbeat import HeartbeatThread
 from partita.runner.inputs import CurrentVersions
-from partita.runner.leasing import LeaseWaits, RunLeases, built_meanwhile
+from partita.runner.leasing import LeaseWaits, RunLeases, built_meanwhile, quiet_tasks
 from partita.runner.messages import Outcome, WorkItem, WorkResult
 from partita.runner.options import RunCatalog, RunOptions, new_run_id
 from partita.runner.partition_columns import WrittenColumns
@@ -112,30 +112,16 @@ class _Coordinator:
         unobserved = frozenset(
             name for name in needed if graph.spec(name).is_source and graph.spec(name).fn is None
         )
-        self.versions = CurrentVersions(
-            catalog.planner_state(sorted(needed)), unobserved, planned_from=planned_from
-        )
+        # read in run(), once the run holds its leases: then no other run builds them
+        self._versions_of = (sorted(needed), unobserved, planned_from)
+        self.versions: CurrentVersions
+        self.quiet: set[int] = set()
         self.written = WrittenColumns(catalog)
 
     # -- helpers ---------------------------------------------------------------
 
     def _items(self, task: Task) -> list[tuple[str, str | None]]:
         return [(str(task.asset), partition_value(k)) for k in task.keys]
-
-    def _outcome(self, index: int) -> TaskOutcome:
-        task = self.tasks.tasks[index]
-        run = self.board.runs[index]
-        return TaskOutcome(
-            asset=str(task.asset),
-            partition=task.label,
-            status=run.state,
-            attempts=run.attempts,
-            reason=run.reason,
-            error=run.error,
-            duration_s=run.duration_s,
-            partitions=task.keys if task.partitioned else (),
-            warnings=self.warnings.get(index, ()),
-        )
 
     def _record_skip(self, index: int, reason: str) -> None:
         task = self.tasks.tasks[index]
@@ -193,7 +179,9 @@ class _Coordinator:
             task = self.tasks.tasks[index]
             if self.leases.holds(mine[index]):
                 self.lease_waits.stop(index)
-                builder = built_meanwhile(self.catalog, self.versions, task, self.run_id)
+                builder = None
+                if index not in self.quiet:  # another run may have built it: ask
+                    builder = built_meanwhile(self.catalog, self.versions, task, self.run_id)
                 if builder is not None:
                     self.leases.release(mine[index])
                     self._skip(index, f"built by run {builder}", outputs_current=True)
@@ -319,6 +307,10 @@ class _Coordinator:
         error: str | None = None
         unobserved: tuple[TaskOutcome, ...] = ()
         self.leases.acquire([self._items(t) for t in self.tasks.tasks], started)
+        needed, sources, planned_from = self._versions_of
+        state = self.catalog.planner_state(needed)
+        self.versions = CurrentVersions(state, sources, planned_from=planned_from)
+        self.quiet = quiet_tasks(self.versions, self.tasks.tasks, self.leases)
         self.committer.start()
         heartbeat = HeartbeatThread(
             self.catalog,
@@ -371,7 +363,11 @@ class _Coordinator:
         return RunResult(
             run_id=self.run_id,
             status=RunOutcome(status),
-            outcomes=unobserved + tuple(self._outcome(i) for i in range(len(self.tasks))),
+            outcomes=unobserved
+            + tuple(
+                TaskOutcome.of(t, r, self.warnings.get(i, ()))
+                for i, (t, r) in enumerate(zip(self.tasks.tasks, self.board.runs, strict=True))
+            ),
             started_at=started,
             finished_at=finished,
             blocked=tuple(b.describe() for b in self.plan.blocked),
@@ -379,10 +375,11 @@ class _Coordinator:
         )
 
     def _stop(self, reason: str) -> None:
-        self._apply(self.committer.settle())
+        committed, dropped = self.committer.settle()
+        self._apply(committed)
         handles = self.executor.stop_all()
         now = self.clock()
-        stopped: dict[int, Attempt] = {}
+        stopped = {step.index: step.attempt for step in dropped}
         for handle in handles:
             attempt = self.running.pop(handle, None)
             if attempt is not None:

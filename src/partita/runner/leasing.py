@@ -19,7 +19,7 @@ run planned (or forced) after that build does build again.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -33,7 +33,7 @@ from partita.records import (
 from partita.runner.inputs import CurrentVersions
 from partita.runner.tasks import Task
 
-__all__ = ["LeaseWait", "LeaseWaits", "RunLeases", "built_meanwhile"]
+__all__ = ["LeaseWait", "LeaseWaits", "RunLeases", "built_meanwhile", "quiet_tasks"]
 
 
 class RunLeases:
@@ -186,6 +186,23 @@ def built_meanwhile(
     for key, mat in newer:
         versions.set(asset, key, mat.materialization_id, mat.data_version)
     return newer[-1][1].run_id
+
+
+def quiet_tasks(versions: CurrentVersions, tasks: Sequence[Task], leases: RunLeases) -> set[int]:
+    """The tasks no other run can have built since this run planned: the run holds
+    their leases (taken when it started, before ``versions`` was read) and no
+    partition of theirs has a newer materialization in ``versions`` than in the
+    plan's state. :func:`built_meanwhile` need not ask the catalog about them.
+    """
+    quiet: set[int] = set()
+    for index, task in enumerate(tasks):
+        asset = str(task.asset)
+        if leases.holds([(asset, partition_value(k)) for k in task.keys]) and all(
+            versions.latest_at_start(asset, k) == versions.latest_when_planned(asset, k)
+            for k in task.keys
+        ):
+            quiet.add(index)
+    return quiet
 
 
 def _inputs_by_materialization(
