@@ -15,6 +15,7 @@ import pickle
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -39,6 +40,7 @@ from partita.records import (
     Run,
     RunStatus,
     StepAttempt,
+    StepRecord,
     StepStatus,
     combine_hashes,
     partition_hash,
@@ -291,6 +293,66 @@ def test_a_step_outcome_is_all_or_nothing(catalog: Catalog) -> None:
     assert catalog.planner_state(["a"]).latest.num_rows == 0
     with pytest.raises(CatalogError):
         build(catalog, "no-such-run", "a", None, "v1")
+
+
+def test_a_batch_records_starts_outcomes_and_lease_releases_in_one_transaction(
+    catalog: Catalog,
+) -> None:
+    start_run(catalog, "r1")
+    catalog.acquire_leases("r1", [("a", "d1"), ("b", "d1"), ("c", None)], now=at(0), ttl_s=60)
+    a_start = StepAttempt("r1", "a", "d1", 1, StepStatus.RUNNING, at(1))
+    a_mat = Materialization("a", "d1", "r1", "va", at(2), location="a/d1")
+    b_mat = Materialization("b", "d1", "r1", "vb", at(2))
+    failed = StepAttempt("r1", "c", None, 1, StepStatus.FAILED, at(1), at(2), error="boom")
+    steps = [
+        StepRecord(a_start, start=True),
+        StepRecord(
+            replace(a_start, status=StepStatus.SUCCEEDED, finished_at=at(2), logs="done\n"),
+            materializations=(a_mat,),
+            checks=(CheckRecord("a", "d1", "not_empty", True),),
+        ),
+        StepRecord(
+            StepAttempt("r1", "b", "d1", 1, StepStatus.SUCCEEDED, at(1), at(2)),
+            materializations=(b_mat,),
+            inputs=((Input("a", "d1", "va"),),),
+            upstream_assets=("a",),
+        ),
+        StepRecord(failed),
+    ]
+    ids = catalog.record_batch("r1", steps, release=[("a", "d1"), ("b", "d1")])
+    assert ids[0] == () and ids[3] == ()
+    (a_id,), (b_id,) = ids[1], ids[2]
+    assert b_id > a_id
+    # the input of b links a's materialization recorded earlier in the same batch
+    assert catalog.inputs_of([b_id]).to_pylist()[0]["upstream_materialization_id"] == a_id
+    [check] = catalog.checks_of_materializations([a_id])[a_id]
+    assert check.check_name == "not_empty"
+    statuses = {(x.asset, x.status) for x in catalog.attempts("r1")}
+    assert statuses == {
+        ("a", StepStatus.SUCCEEDED),
+        ("b", StepStatus.SUCCEEDED),
+        ("c", StepStatus.FAILED),
+    }
+    held = catalog.lease_holders([("a", "d1"), ("b", "d1"), ("c", None)], now=at(3))
+    assert held == {("c", None): "r1"}
+
+
+def test_a_batch_is_all_or_nothing(catalog: Catalog) -> None:
+    start_run(catalog, "r1")
+    catalog.acquire_leases("r1", [("a", "d1")], now=at(0), ttl_s=60)
+    good = StepRecord(
+        StepAttempt("r1", "a", "d1", 1, StepStatus.SUCCEEDED, at(0), at(1)),
+        materializations=(Materialization("a", "d1", "r1", "v1", at(1)),),
+    )
+    bad = StepRecord(
+        StepAttempt("r1", "a", "d2", 1, StepStatus.SUCCEEDED, at(0), at(1)),
+        materializations=(Materialization("a", "d2", "no-such-run", "v1", at(1)),),
+    )
+    with pytest.raises(CatalogError):
+        catalog.record_batch("r1", [good, bad], release=[("a", "d1")])
+    assert catalog.history("a") == []
+    assert catalog.attempts("r1") == []
+    assert catalog.lease_holders([("a", "d1")], now=at(1)) == {("a", "d1"): "r1"}
 
 
 def test_a_batched_step_gives_one_materialization_per_partition(catalog: Catalog) -> None:

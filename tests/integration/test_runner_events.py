@@ -29,7 +29,7 @@ from partita.events import (
     StepStarted,
     StepSucceeded,
 )
-from partita.records import CheckRecord, Input, Materialization, RunStatus, StepAttempt
+from partita.records import RunStatus, StepRecord, StepStatus
 from partita.runner import RunOptions, run_plan
 from tests.conftest import write_project
 
@@ -249,22 +249,18 @@ def test_a_failing_subscriber_does_not_fail_the_run(
 
 
 class _BrokenDisk(SQLiteCatalog):
-    """A real catalog whose writes of one asset's outcomes fail, as a full disk would."""
+    """A real catalog whose batches holding one asset's outcomes fail, as a full disk would."""
 
-    def record_step_outcome(
+    def record_batch(
         self,
-        attempt: StepAttempt,
-        materializations: Sequence[Materialization] = (),
-        inputs: Sequence[Sequence[Input]] = (),
-        checks: Sequence[CheckRecord] = (),
+        run_id: str,
+        steps: Sequence[StepRecord],
         *,
-        upstream_assets: Sequence[str] = (),
-    ) -> tuple[int, ...]:
-        if attempt.asset == "clean":
+        release: Sequence[tuple[str, str | None]] = (),
+    ) -> list[tuple[int, ...]]:
+        if any(s.attempt.asset == "clean" and not s.start for s in steps):
             raise sqlite3.OperationalError("database or disk is full")
-        return super().record_step_outcome(
-            attempt, materializations, inputs, checks, upstream_assets=upstream_assets
-        )
+        return super().record_batch(run_id, steps, release=release)
 
 
 def test_a_failed_catalog_write_fails_the_run_and_is_never_announced(tmp_path: Path) -> None:
@@ -286,11 +282,15 @@ def test_a_failed_catalog_write_fails_the_run_and_is_never_announced(tmp_path: P
         ("PartitionPublished", 1),
         ("StepSucceeded", 1),
     ]
-    # its outcome was never recorded, so never announced; the failing run cancels it
-    assert _step_events(seen, "clean") == [("StepStarted", 1), ("StepCancelled", 1)]
+    # its outcome was never recorded, so never announced; nor is its start unless a
+    # batch recorded it before (its row waits for the batch of its outcome)
     last = seen[-1]
     assert isinstance(last, RunFinished) and last.status == "failed"
     assert "OperationalError: database or disk is full" in (last.error or "")
     with SQLiteCatalog(project.catalog_path) as catalog:
         run = catalog.get_run(last.run_id, now=datetime.now(UTC))
         assert run is not None and run.status is RunStatus.FAILED
+        recorded = catalog.attempts(last.run_id, asset="clean")
+    announced = _step_events(seen, "clean")
+    assert announced == ([("StepStarted", 1)] if recorded else [])
+    assert [a.status for a in recorded] in ([], [StepStatus.ABANDONED])

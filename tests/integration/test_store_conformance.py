@@ -22,7 +22,15 @@ import pyarrow.parquet as pq
 import pytest
 
 from partita.errors import SchemaChangeError, StorageError
-from partita.io import DuckDBStore, ParquetStore, Store, load_as, to_arrow_reader, write_partition
+from partita.io import (
+    DuckDBStore,
+    GroupCommitStore,
+    ParquetStore,
+    Store,
+    load_as,
+    to_arrow_reader,
+    write_partition,
+)
 from partita.versions import data_version
 
 DAYS = [f"2025-03-{d:02d}" for d in range(1, 8)]
@@ -385,3 +393,28 @@ def test_a_fence_and_its_publish_are_one_step_for_other_fenced_publishes(store: 
     other.join(timeout=30)
     assert seen == ["first", "first checked", "second"]
     assert store.read("t", [day(DAYS[0])], pa.Table).column("x").to_pylist() == [2]
+
+
+def test_a_group_commit_store_publishes_a_batch_as_publish_does(store: Store) -> None:
+    """The optional capability: stage without syncing, sync the batch, publish each
+    (fenced), sync the publishes; the result is what ``stage`` + ``publish`` give."""
+    if not isinstance(store, GroupCommitStore):
+        pytest.skip(f"{store!r} publishes durably on its own (no group commit)")
+    write_partition(store, "t", day(DAYS[0]), pa.table({"x": [0]}))
+    batch = [store.stage_unsynced("t", day(d), pa.table({"x": [i]})) for i, d in enumerate(DAYS)]
+    assert store.list_partitions("t") == [day(DAYS[0])]  # nothing visible yet
+    store.sync_staged(batch)
+
+    def refuse() -> None:
+        raise StorageError("not yours")
+
+    with pytest.raises(StorageError, match="not yours"):
+        store.publish_unsynced(batch[1], refuse)
+    published = [b for b in batch if b is not batch[1]]
+    results = [store.publish_unsynced(b, lambda: None) for b in published]
+    store.sync_published(published)
+    assert results == [b.result for b in published]
+    assert store.list_partitions("t") == [day(d) for d in DAYS if d != DAYS[1]]
+    table = store.read("t", [day(d) for d in DAYS if d != DAYS[1]], pa.Table)
+    assert sorted(table.column("x").to_pylist()) == [0, 2, 3, 4, 5, 6]
+    assert pickle.loads(pickle.dumps(batch[0])) == batch[0]

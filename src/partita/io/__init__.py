@@ -16,13 +16,21 @@ from partita.io.arrow import load_as, resolve_type, to_arrow_reader
 from partita.io.duckdb_store import DuckDBStore
 from partita.io.parquet import ParquetStore
 from partita.io.paths import PartitionPath, partition_label, validate_partition
-from partita.io.protocol import PublishFence, StagedWrite, Store, WriteResult, write_partition
+from partita.io.protocol import (
+    GroupCommitStore,
+    PublishFence,
+    StagedWrite,
+    Store,
+    WriteResult,
+    write_partition,
+)
 
 __all__ = [
     "DuckDBStore",
     "ParquetStore",
     "PartitionPath",
     "PublishFence",
+    "GroupCommitStore",
     "StagedWrite",
     "Store",
     "WriteResult",

@@ -5,8 +5,9 @@ in declared order; an unpartitioned asset is ``<root>/<asset/key>/data.parquet``
 Values are percent-encoded (see :mod:`partita.io.paths`).
 
 Publishing is ``os.replace`` of a fully written, fsynced temp file in the same
-folder, then an fsync of the folder: readers see the old file or the new one,
-never a mix, and a writer killed at any point leaves the previous version in
+folder, then an fsync of the folder (the runner does both for a batch of steps
+at once: :class:`~partita.io.protocol.GroupCommitStore`): readers see the old
+file or the new one, never a mix, and a writer killed at any point leaves the previous version in
 place (its hidden temp file is removed by the next write of that partition and
 is never read). A partition folder the write creates is made durable too: its
 parent folder is fsynced once, after the staged file's own fsync (on a
@@ -54,7 +55,13 @@ from partita.io.protocol import (
     schema_json,
     write_partition,
 )
-from partita.io.staging import fsync_path, remove_stale_temps, temp_name, write_parquet
+from partita.io.staging import (
+    fsync_all,
+    fsync_path,
+    remove_stale_temps,
+    temp_name,
+    write_parquet,
+)
 from partita.keys import AssetKey, AssetKeyLike
 
 __all__ = ["DATA_FILE", "ParquetStore"]
@@ -209,6 +216,18 @@ class ParquetStore:
                 column that disagrees with ``partition``, or an incompatible
                 change of a column's type.
         """
+        return self._stage(asset, partition, data, sync=self.durable)
+
+    def stage_unsynced(
+        self, asset: AssetKeyLike, partition: PartitionPath, data: object
+    ) -> StagedWrite:
+        """:meth:`stage` without any fsync: :meth:`sync_staged` makes the file and the
+        folders it created durable later (group commit)."""
+        return self._stage(asset, partition, data, sync=False)
+
+    def _stage(
+        self, asset: AssetKeyLike, partition: PartitionPath, data: object, *, sync: bool
+    ) -> StagedWrite:
         key = AssetKey.parse(asset)
         part = validate_partition(partition)
         reader = to_arrow_reader(data)
@@ -223,10 +242,11 @@ class ParquetStore:
             remove_stale_temps(folder, DATA_FILE)
         if evolved != recorded:  # recorded now, so that a new folder's fsync covers it
             with self._asset_lock(top):
-                self._record_schema(key, part, columns, sync_folder=top not in new_entries)
+                sync_top = sync and top not in new_entries
+                self._record_schema(key, part, columns, sync_folder=sync_top)
         temp = folder / temp_name(DATA_FILE)
-        staged = write_parquet(reader, temp, part, durable=self.durable)
-        if self.durable:
+        staged = write_parquet(reader, temp, part, durable=sync)
+        if sync:
             # after the file's fsync, which on ext4/xfs already committed the mkdir
             for parent in new_entries:
                 fsync_path(parent)
@@ -238,6 +258,26 @@ class ParquetStore:
             location=str(data_file),
         )
         return StagedWrite(str(key), part, str(temp), result, local_parquet=str(temp))
+
+    def sync_staged(self, staged: Sequence[StagedWrite]) -> None:
+        """fsync the staged files, then every folder above their partition folders up to
+        the root's parent, each once, in parallel (nothing when not ``durable``).
+
+        Whoever created a folder on the way (this write, or another one staged
+        at the same time in another process), its entry is durable before the
+        write is published; the asset's schema record too (its folder is among
+        them). A folder with nothing new costs little to fsync.
+        """
+        if not self.durable:
+            return
+        fsync_all([Path(s.handle) for s in staged])
+        folders: list[Path] = []
+        for one in staged:
+            folder = Path(one.result.location).parent
+            while folder not in (self.root.parent, folder.parent):
+                folder = folder.parent
+                folders.append(folder)
+        fsync_all(folders)
 
     def publish(self, staged: StagedWrite, fence: PublishFence | None = None) -> WriteResult:
         """Atomically replace the partition's file with the staged one.
@@ -252,6 +292,15 @@ class ParquetStore:
             SchemaChangeError: the write no longer fits the asset's schema.
             StorageError: the staged file is gone.
         """
+        result = self.publish_unsynced(staged, fence)
+        if self.durable:
+            fsync_path(Path(staged.result.location).parent)
+        return result
+
+    def publish_unsynced(
+        self, staged: StagedWrite, fence: PublishFence | None = None
+    ) -> WriteResult:
+        """:meth:`publish` without the folder's fsync (:meth:`sync_published` does it)."""
         temp, final = Path(staged.handle), Path(staged.result.location)
         folder = self._confined.asset_dir(AssetKey.parse(staged.asset))
         try:
@@ -272,9 +321,12 @@ class ParquetStore:
                 f"{staged.asset} [{partition_label(staged.partition)}]: the staged data is "
                 "gone (discarded, or removed after its writer crashed)"
             ) from None
-        if self.durable:
-            fsync_path(final.parent)
         return staged.result
+
+    def sync_published(self, published: Sequence[StagedWrite]) -> None:
+        """fsync each folder a file of ``published`` was renamed into, in parallel."""
+        if self.durable:
+            fsync_all([Path(s.result.location).parent for s in published])
 
     def discard(self, staged: StagedWrite) -> None:
         """Remove the staged file; the published partition is untouched."""

@@ -12,6 +12,15 @@ visible, so the fence's check and the publish are one step for every other
 fenced publish of that partition; a fence that raises refuses the publish.
 The runner fences every publish with its run's lease
 (:mod:`partita.runner.fencing`).
+
+Durability: a store's ``publish`` returns once the partition is durable (it
+survives a power loss). A store may instead offer *group commit*
+(:class:`GroupCommitStore`, an optional capability): stage without syncing,
+then make many staged writes durable together (:meth:`GroupCommitStore.sync_staged`)
+before publishing them, and their published entries together
+(:meth:`GroupCommitStore.sync_published`) before the catalog records them. The
+runner uses it when a store has it (:mod:`partita.runner.commit`); a store
+without it keeps publish-is-durable semantics and costs its own syncs.
 """
 
 from __future__ import annotations
@@ -28,6 +37,7 @@ from partita.io.paths import PartitionPath
 from partita.keys import AssetKeyLike
 
 __all__ = [
+    "GroupCommitStore",
     "PublishFence",
     "StagedWrite",
     "Store",
@@ -151,6 +161,40 @@ class Store(Protocol):
         """Remove one published partition, or every one of ``asset`` (``None``), with
         whatever the store keeps about them (a table, column types), so the next
         write starts the asset afresh. Deleting what is not stored does nothing."""
+        ...
+
+
+@runtime_checkable
+class GroupCommitStore(Protocol):
+    """The optional group-commit capability of a :class:`Store` (see the module's text).
+
+    The runner's committer calls, for a batch of finished steps: ``stage_unsynced``
+    (in the worker), then ``sync_staged`` for the whole batch, ``publish_unsynced``
+    for each write (fenced, as :meth:`Store.publish`), ``sync_published`` for the
+    whole batch, and only then records the batch in the catalog. So a staged
+    file is durable before it becomes visible (no torn file after a power loss),
+    and a published file and its folder entry are durable before the catalog
+    says it exists.
+    """
+
+    def stage_unsynced(
+        self, asset: AssetKeyLike, partition: PartitionPath, data: object
+    ) -> StagedWrite:
+        """:meth:`Store.stage` without making anything durable yet."""
+        ...
+
+    def sync_staged(self, staged: Sequence[StagedWrite]) -> None:
+        """Make staged writes (their data and new folders) durable, together."""
+        ...
+
+    def publish_unsynced(
+        self, staged: StagedWrite, fence: PublishFence | None = None
+    ) -> WriteResult:
+        """:meth:`Store.publish` of a synced staged write, without syncing the publish."""
+        ...
+
+    def sync_published(self, published: Sequence[StagedWrite]) -> None:
+        """Make the publishes of ``published`` durable, together."""
         ...
 
 

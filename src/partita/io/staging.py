@@ -15,7 +15,7 @@ import contextlib
 import os
 import secrets
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +34,7 @@ __all__ = [
     "ROW_GROUP_ROWS",
     "Staged",
     "check_partition_columns",
+    "fsync_all",
     "fsync_path",
     "remove_stale_temps",
     "temp_name",
@@ -88,6 +89,45 @@ def fsync_path(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+class _SyncPool:
+    """A small pool of threads that fsync in parallel (created on first use, recreated
+    in a forked child): the filesystem's journal commits overlapping fsyncs together."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+        self._pid = 0
+
+    def run(self, paths: list[Path]) -> None:
+        with self._lock:
+            if self._pool is None or self._pid != os.getpid():
+                self._pool = ThreadPoolExecutor(SYNC_THREADS, thread_name_prefix="partita-sync")
+                self._pid = os.getpid()
+            pool = self._pool
+        futures = [pool.submit(fsync_path, path) for path in paths]
+        wait(futures)
+        for future in futures:
+            future.result()
+
+
+SYNC_THREADS = 8
+"""Threads of the pool :func:`fsync_all` uses."""
+_SYNC_POOL = _SyncPool()
+
+
+def fsync_all(paths: list[Path]) -> None:
+    """fsync every file or folder of ``paths`` (each once), in parallel when several.
+
+    Raises the first error (every fsync has ended by then).
+    """
+    unique = list(dict.fromkeys(paths))
+    if len(unique) <= 1:
+        for path in unique:
+            fsync_path(path)
+        return
+    _SYNC_POOL.run(unique)
 
 
 def check_partition_columns(batch: pa.RecordBatch, partition: PartitionPath) -> None:

@@ -34,6 +34,7 @@ from partita.records.values import (
     RunStatus,
     RunSummary,
     StepAttempt,
+    StepRecord,
 )
 
 __all__ = ["Catalog", "CatalogReader", "CatalogWriter", "LeaseItem", "LeaseReader"]
@@ -272,6 +273,20 @@ class CatalogWriter(Protocol):
         appended); one never started is inserted. A materialization becomes
         its partition's latest. All or nothing; returns the ids given to the
         materializations, in order.
+        """
+        ...
+
+    def record_batch(
+        self, run_id: str, steps: Sequence[StepRecord], *, release: Sequence[LeaseItem] = ()
+    ) -> list[tuple[int, ...]]:
+        """Record many step rows of run ``run_id`` and release some of its leases, in one
+        transaction (the runner's group commit).
+
+        ``steps`` are applied in order (a start, then the outcome of the same
+        attempt, may be in one batch), each as :meth:`record_attempt_start` or
+        :meth:`record_step_outcome` records it; ``release`` are leases of the run
+        to release in the same transaction. All or nothing; returns, per step, the
+        ids given to its materializations (``()`` for a start).
         """
         ...
 

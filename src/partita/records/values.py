@@ -30,6 +30,7 @@ __all__ = [
     "RunStatus",
     "RunSummary",
     "StepAttempt",
+    "StepRecord",
     "StepStatus",
     "combine_hashes",
     "partition_column",
@@ -223,6 +224,24 @@ class Materialization:
         """False for a side-effect asset's build: its function returned ``None`` and
         nothing was stored (no data version, rows or location)."""
         return self.data_version != ""
+
+
+@dataclass(frozen=True, slots=True)
+class StepRecord:
+    """One step row of a batch (:meth:`~partita.records.CatalogWriter.record_batch`).
+
+    With ``start=True`` the attempt row is inserted as it is (what
+    :meth:`~partita.records.CatalogWriter.record_attempt_start` does); otherwise it
+    is a finished attempt with its materializations, inputs and checks (what
+    :meth:`~partita.records.CatalogWriter.record_step_outcome` does).
+    """
+
+    attempt: StepAttempt
+    start: bool = False
+    materializations: tuple[Materialization, ...] = ()
+    inputs: tuple[tuple[Input, ...], ...] = ()
+    checks: tuple[CheckRecord, ...] = ()
+    upstream_assets: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

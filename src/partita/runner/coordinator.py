@@ -2,21 +2,21 @@
 
 Only the coordinator writes the catalog. It starts the run, expands the plan
 into tasks (:mod:`partita.runner.tasks`), keeps their live state
-(:mod:`partita.runner.state`), holds a catalog lease on every partition before
-building it (another live run building the same partition is waited for, up to
-a bound), applies the early cutoff, sends work items to the executor, records
-each outcome in one transaction and then publishes it as an event
+(:mod:`partita.runner.state`), leases every partition of the run in one
+transaction when it starts (a partition another live run is building is
+waited for, up to a bound), applies the early cutoff, sends work items to the
+executor, hands what they staged to its committer (:mod:`partita.runner.commit`:
+published and recorded in batches, one transaction each, with the leases of
+finished steps released in it), then publishes each outcome as an event
 (:mod:`partita.events`) to the run's subscribers, retries with the asset's
 :class:`~partita.policies.RetryPolicy`, and on Ctrl-C / SIGTERM stops: no
 new task starts, running ones are killed (nothing half-published), the run is
 recorded ``cancelled``.
 
-Its parts live beside it: the rows it writes and the events it publishes in
-:mod:`partita.runner.recording`, waiting for other runs' leases in
-:mod:`partita.runner.leasing`, the heartbeat and lease renewal (a thread of
-their own, whatever the executor) in :mod:`partita.runner.heartbeat`, source checks in
-:mod:`partita.runner.source_checks`, its options in :mod:`partita.runner.options`, and
-:class:`CancelToken` with the signal
+Its parts live beside it: the rows and events in :mod:`partita.runner.recording`,
+leases in :mod:`partita.runner.leasing`, the heartbeat (a thread) in
+:mod:`partita.runner.heartbeat`, source checks in :mod:`partita.runner.source_checks`,
+options in :mod:`partita.runner.options`, :class:`CancelToken` and the signal
 handling in :mod:`partita.runner.cancelling`.
 """
 
@@ -42,13 +42,14 @@ from partita.records import (
     partition_value,
 )
 from partita.runner.cancelling import CancelToken, cancel_on_signals
+from partita.runner.commit import Committed, Committer, FinishedStep
 from partita.runner.executor_protocol import Executor
 from partita.runner.executors import ExecutorKind, make_executor
 from partita.runner.failed_observations import record_failed_observations
 from partita.runner.fencing import LeaseFence
 from partita.runner.heartbeat import HeartbeatThread
 from partita.runner.inputs import CurrentVersions
-from partita.runner.leasing import LeaseWaits, built_meanwhile
+from partita.runner.leasing import LeaseWaits, RunLeases, built_meanwhile, quiet_tasks
 from partita.runner.messages import Outcome, WorkItem, WorkResult
 from partita.runner.options import RunCatalog, RunOptions, new_run_id
 from partita.runner.partition_columns import WrittenColumns
@@ -79,7 +80,8 @@ class _Coordinator:
         clock: Callable[[], datetime],
         cancel: CancelToken,
         dynamic: DynamicPartitionsStore | None,
-        checker: WorkerRuntime | None = None,
+        runtime: WorkerRuntime,
+        fence: LeaseFence,
         planned_from: PlannerState | None = None,
     ) -> None:
         self.plan = plan
@@ -96,11 +98,13 @@ class _Coordinator:
         self.rng = random.Random()
         self.run_id = new_run_id(clock())
         self.recorder = RunRecorder(catalog, self.run_id, bus)
+        checker = runtime if options.staged_checks is not None else None
         self.sources = SourceChecks(graph, catalog, checker, bus, clock, self.run_id)
+        self.committer = Committer(catalog, self.recorder, runtime.store_of, fence)
+        self.leases = RunLeases(catalog, self.run_id, options.lease_ttl_s, self.recorder.release)
         self.queue: list[int] = []
         self.lease_waits = LeaseWaits(options.lease_wait_s, self._waiting)
         self.running: dict[int, Attempt] = {}
-        self.to_release: list[tuple[str, str | None]] = []
         self.next_handle = 0
         needed = {str(s.asset) for s in plan.steps}
         for step in plan.steps:
@@ -108,9 +112,10 @@ class _Coordinator:
         unobserved = frozenset(
             name for name in needed if graph.spec(name).is_source and graph.spec(name).fn is None
         )
-        self.versions = CurrentVersions(
-            catalog.planner_state(sorted(needed)), unobserved, planned_from=planned_from
-        )
+        # read in run(), once the run holds its leases: then no other run builds them
+        self._versions_of = (sorted(needed), unobserved, planned_from)
+        self.versions: CurrentVersions
+        self.quiet: set[int] = set()
         self.written = WrittenColumns(catalog)
 
     # -- helpers ---------------------------------------------------------------
@@ -118,23 +123,9 @@ class _Coordinator:
     def _items(self, task: Task) -> list[tuple[str, str | None]]:
         return [(str(task.asset), partition_value(k)) for k in task.keys]
 
-    def _outcome(self, index: int) -> TaskOutcome:
-        task = self.tasks.tasks[index]
-        run = self.board.runs[index]
-        return TaskOutcome(
-            asset=str(task.asset),
-            partition=task.label,
-            status=run.state,
-            attempts=run.attempts,
-            reason=run.reason,
-            error=run.error,
-            duration_s=run.duration_s,
-            partitions=task.keys if task.partitioned else (),
-            warnings=self.warnings.get(index, ()),
-        )
-
     def _record_skip(self, index: int, reason: str) -> None:
         task = self.tasks.tasks[index]
+        self.leases.release(self._items(task))
         now = self.clock()
         self.recorder.skipped(task, self.board.runs[index].attempts + 1, reason, now)
 
@@ -182,28 +173,22 @@ class _Coordinator:
         self.queue = keep
         if not chosen:
             return
-        items = [item for index in chosen for item in self._items(self.tasks.tasks[index])]
-        acquired = set(
-            self.catalog.acquire_leases(
-                self.run_id, items, now=self.clock(), ttl_s=self.options.lease_ttl_s
-            )
-        )
+        mine = {index: self._items(self.tasks.tasks[index]) for index in chosen}
+        self.leases.acquire([g for g in mine.values() if not self.leases.holds(g)], self.clock())
         for index in chosen:
             task = self.tasks.tasks[index]
-            mine = self._items(task)
-            if all(item in acquired for item in mine):
+            if self.leases.holds(mine[index]):
                 self.lease_waits.stop(index)
-                builder = built_meanwhile(self.catalog, self.versions, task, self.run_id)
+                builder = None
+                if index not in self.quiet:  # another run may have built it: ask
+                    builder = built_meanwhile(self.catalog, self.versions, task, self.run_id)
                 if builder is not None:
-                    self.to_release.extend(mine)
+                    self.leases.release(mine[index])
                     self._skip(index, f"built by run {builder}", outputs_current=True)
                     continue
                 self._dispatch(index)
             else:
-                partial = [item for item in mine if item in acquired]
-                if partial:
-                    self.catalog.release_leases(self.run_id, partial)
-                self._wait_for_lease(index, mine, now_m)
+                self._wait_for_lease(index, mine[index], now_m)
 
     def _wait_for_lease(
         self, index: int, items: list[tuple[str, str | None]], now_m: float
@@ -242,22 +227,37 @@ class _Coordinator:
         attempt = self.running.pop(handle)
         index = attempt.task
         task = self.tasks.tasks[index]
-        asset = str(task.asset)
         finished = self.clock()
         if result.outcome is Outcome.SUCCEEDED:
-            upstream = [str(e.upstream) for e in self.graph.upstream_edges(task.asset)]
+            upstream = tuple(str(e.upstream) for e in self.graph.upstream_edges(task.asset))
             warned = [c for c in result.checks if not c.passed]
             if warned:
                 self.warnings[index] = tuple(f"{c.check_name}: {c.message}" for c in warned)
-            written = self.recorder.succeeded(
-                task, attempt, result, finished, upstream, self.warnings.get(index, ())
-            )
-            for key, mid, data_version in written:
-                self.versions.set(asset, key, mid, data_version)
-            self.written.forget(asset)
-            self.board.succeed(index, result.duration_s)
-            self.to_release.extend(self._items(task))
+            self.committer.submit(FinishedStep(index, task, attempt, result, finished, upstream))
             return
+        self._failed(attempt, result, finished)
+
+    def _apply(self, batches: list[Committed]) -> None:
+        """Publish the events of committed batches; their successes become final."""
+        for batch in batches:
+            for event in batch.events:
+                self.bus.publish(event)
+            for step, result, record, ids in batch.succeeded:
+                asset = str(step.task.asset)
+                self.leases.released(step.items())
+                written = self.recorder.succeeded(
+                    step.task, step.attempt, result, record, ids, self.warnings.get(step.index, ())
+                )
+                for key, mid, data_version in written:
+                    self.versions.set(asset, key, mid, data_version)
+                self.written.forget(asset)
+                self.board.succeed(step.index, result.duration_s)
+            for step, result in batch.failed:
+                self._failed(step.attempt, result, step.finished)
+
+    def _failed(self, attempt: Attempt, result: WorkResult, finished: datetime) -> None:
+        index = attempt.task
+        task = self.tasks.tasks[index]
         timed_out = result.outcome is Outcome.TIMED_OUT
         if result.outcome is Outcome.CANCELLED:
             status = StepStatus.CANCELLED
@@ -281,7 +281,7 @@ class _Coordinator:
         self.recorder.failed(task, attempt, status, result, finished, None)
         self.board.runs[index].duration_s = result.duration_s
         skipped = self.board.fail(index, error, timed_out=timed_out)
-        self.to_release.extend(self._items(task))
+        self.leases.release(self._items(task))
         for dep in skipped:
             self._record_skip(dep, self.board.runs[dep].reason)
 
@@ -306,6 +306,12 @@ class _Coordinator:
         status = RunStatus.FAILED
         error: str | None = None
         unobserved: tuple[TaskOutcome, ...] = ()
+        self.leases.acquire([self._items(t) for t in self.tasks.tasks], started)
+        needed, sources, planned_from = self._versions_of
+        state = self.catalog.planner_state(needed)
+        self.versions = CurrentVersions(state, sources, planned_from=planned_from)
+        self.quiet = quiet_tasks(self.versions, self.tasks.tasks, self.leases)
+        self.committer.start()
         heartbeat = HeartbeatThread(
             self.catalog,
             self.run_id,
@@ -344,14 +350,24 @@ class _Coordinator:
         finally:
             heartbeat.stop()
             self.executor.close()
+            failure = self.committer.close()
+            self._apply(self.committer.completed())
             finished = self.clock()
             self.catalog.release_leases(self.run_id)
+            if failure is not None and status is not RunStatus.FAILED:
+                status, error = RunStatus.FAILED, f"{type(failure).__name__}: {failure}"
             self.recorder.run_finished(status, started, finished, error)
+        if failure is not None:
+            raise failure
         delivery = self.bus.close()
         return RunResult(
             run_id=self.run_id,
             status=RunOutcome(status),
-            outcomes=unobserved + tuple(self._outcome(i) for i in range(len(self.tasks))),
+            outcomes=unobserved
+            + tuple(
+                TaskOutcome.of(t, r, self.warnings.get(i, ()))
+                for i, (t, r) in enumerate(zip(self.tasks.tasks, self.board.runs, strict=True))
+            ),
             started_at=started,
             finished_at=finished,
             blocked=tuple(b.describe() for b in self.plan.blocked),
@@ -359,9 +375,11 @@ class _Coordinator:
         )
 
     def _stop(self, reason: str) -> None:
+        committed, dropped = self.committer.settle()
+        self._apply(committed)
         handles = self.executor.stop_all()
         now = self.clock()
-        stopped: dict[int, Attempt] = {}
+        stopped = {step.index: step.attempt for step in dropped}
         for handle in handles:
             attempt = self.running.pop(handle, None)
             if attempt is not None:
@@ -380,6 +398,10 @@ class _Coordinator:
                 self.recorder.cancelling(self.cancel.reason, self.clock())
                 self._stop(self.cancel.reason)
                 return
+            self.committer.raise_error()
+            self._apply(self.committer.completed())
+            if self.board.done:
+                return
             self._start_some()
             now_m = time.monotonic()
             waits = [0.1]
@@ -388,11 +410,8 @@ class _Coordinator:
                 if run.not_before > now_m:
                     waits.append(run.not_before - now_m)
             timeout = 0.0 if self.board.done else max(0.0, min(waits))
-            for done in self.executor.poll(timeout):
+            for done in self.committer.poll(self.executor, timeout):
                 self._finish(done.handle, done.result)
-            if self.to_release:
-                self.catalog.release_leases(self.run_id, self.to_release)
-                self.to_release = []
 
 
 def run_plan(
@@ -449,13 +468,23 @@ def run_plan(
         ref=project,
         max_workers=workers,
         staged_checks=opts.staged_checks,
-        fence=fence,
     )
-    checker = None if opts.staged_checks is None else WorkerRuntime.for_data_path(graph, data_path)
+    runtime = WorkerRuntime.for_data_path(graph, data_path)
     bus = EventBus(subscribers, flush_timeout_s=opts.events_flush_s)
     try:
         coordinator = _Coordinator(
-            plan, graph, catalog, executor, opts, bus, clock, token, dynamic, checker, planned_from
+            plan,
+            graph,
+            catalog,
+            executor,
+            opts,
+            bus,
+            clock,
+            token,
+            dynamic,
+            runtime,
+            fence,
+            planned_from,
         )
         interrupt = ExecutorKind.parse(opts.executor) is ExecutorKind.INPROCESS
         if opts.handle_signals:

@@ -9,8 +9,8 @@
 - :class:`InProcessExecutor`: one task at a time in the coordinator's thread
   (for debugging); timeouts are not enforced.
 
-Every executor's workers publish through the run's
-:class:`~partita.runner.fencing.LeaseFence`. All three share one small interface
+Workers stage and check; the coordinator publishes what they staged
+(:mod:`partita.runner.commit`). All three share one small interface
 (:class:`~partita.runner.executor_protocol.Executor`): ``submit`` a work item
 under a handle, ``poll`` for finished ones, ``stop_all``, ``close``;
 :func:`make_executor` makes one of an :class:`ExecutorKind`.
@@ -29,7 +29,6 @@ from partita.errors import PartitaError
 from partita.graph import AssetGraph
 from partita.runner.checking import StagedChecks
 from partita.runner.executor_protocol import Executor, Finished, timed_out
-from partita.runner.fencing import LeaseFence
 from partita.runner.messages import WorkItem, WorkResult
 from partita.runner.process_executor import ProcessExecutor, ProjectRef
 from partita.runner.worker import WorkerRuntime
@@ -195,9 +194,8 @@ def make_executor(
     ref: ProjectRef | None,
     max_workers: int,
     staged_checks: StagedChecks | None,
-    fence: LeaseFence | None = None,
 ) -> Executor:
-    """An executor of ``kind`` whose workers publish through ``fence``."""
+    """An executor of ``kind``."""
     kind = ExecutorKind.parse(kind)
     if kind is ExecutorKind.PROCESS:
         if ref is None:
@@ -205,10 +203,8 @@ def make_executor(
                 "the process executor needs the project's origin (a definitions file or module)",
                 hint="use executor='thread' or 'inprocess' for graphs built in memory",
             )
-        return ProcessExecutor(ref, max_workers, staged_checks=staged_checks, fence=fence)
-    runtime = WorkerRuntime.for_data_path(
-        graph, data_path, staged_checks=staged_checks, fence=fence
-    )
+        return ProcessExecutor(ref, max_workers, staged_checks=staged_checks)
+    runtime = WorkerRuntime.for_data_path(graph, data_path, staged_checks=staged_checks)
     if kind is ExecutorKind.THREAD:
         return ThreadExecutor(runtime, max_workers)
     return InProcessExecutor(runtime)

@@ -1,6 +1,9 @@
-"""Waiting for partitions another live run is building.
+"""Leasing a run's partitions, and waiting for partitions another live run is building.
 
-Before building a partition the coordinator takes a catalog lease on it. When
+A run leases every partition it may build in one transaction when it starts
+(:class:`RunLeases`); the leases of a finished step are released in the
+committer's next batch transaction (:mod:`partita.runner.commit`), the rest when
+the run ends. When
 another live run holds the lease, the task waits (:class:`LeaseWaits`): it is
 looked at again every half second or so and skipped once it waited longer than
 :attr:`~partita.runner.RunOptions.lease_wait_s`.
@@ -16,14 +19,77 @@ run planned (or forced) after that build does build again.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
-from partita.records import CatalogReader, Materialization, partition_value
+from partita.records import (
+    CatalogReader,
+    CatalogWriter,
+    LeaseItem,
+    Materialization,
+    partition_value,
+)
 from partita.runner.inputs import CurrentVersions
 from partita.runner.tasks import Task
 
-__all__ = ["LeaseWait", "LeaseWaits", "built_meanwhile"]
+__all__ = ["LeaseWait", "LeaseWaits", "RunLeases", "built_meanwhile", "quiet_tasks"]
+
+
+class RunLeases:
+    """The leases a run holds, as far as it knows (the publish fence checks them again).
+
+    Args:
+        catalog: where leases are taken and released.
+        run_id: the run.
+        ttl_s: how long a lease lasts unless renewed (the heartbeat renews them).
+        release_later: releases items in the next batch transaction.
+    """
+
+    def __init__(
+        self,
+        catalog: CatalogWriter,
+        run_id: str,
+        ttl_s: float,
+        release_later: Callable[[list[LeaseItem]], None],
+    ) -> None:
+        self.catalog = catalog
+        self.run_id = run_id
+        self.ttl_s = ttl_s
+        self.release_later = release_later
+        self.held: set[LeaseItem] = set()
+
+    def holds(self, items: list[LeaseItem]) -> bool:
+        """Whether the run holds every one of ``items``."""
+        return all(item in self.held for item in items)
+
+    def acquire(self, groups: list[list[LeaseItem]], now: datetime) -> None:
+        """Lease the items of ``groups`` in one transaction; a group gets all of its
+        items or none (a part acquired is released at once, so two runs never wait
+        for each other's halves)."""
+        items = [item for group in groups for item in group]
+        if not items:
+            return
+        acquired = set(self.catalog.acquire_leases(self.run_id, items, now=now, ttl_s=self.ttl_s))
+        partial: list[LeaseItem] = []
+        for group in groups:
+            if all(item in acquired for item in group):
+                self.held.update(group)
+            else:
+                partial.extend(item for item in group if item in acquired)
+        if partial:
+            self.catalog.release_leases(self.run_id, partial)
+
+    def release(self, items: list[LeaseItem]) -> None:
+        """Release those of ``items`` the run holds, in the next batch transaction."""
+        mine = [item for item in items if item in self.held]
+        if mine:
+            self.held.difference_update(mine)
+            self.release_later(mine)
+
+    def released(self, items: list[LeaseItem]) -> None:
+        """``items`` were released by a batch transaction (a step's success)."""
+        self.held.difference_update(items)
 
 
 @dataclass
@@ -120,6 +186,23 @@ def built_meanwhile(
     for key, mat in newer:
         versions.set(asset, key, mat.materialization_id, mat.data_version)
     return newer[-1][1].run_id
+
+
+def quiet_tasks(versions: CurrentVersions, tasks: Sequence[Task], leases: RunLeases) -> set[int]:
+    """The tasks no other run can have built since this run planned: the run holds
+    their leases (taken when it started, before ``versions`` was read) and no
+    partition of theirs has a newer materialization in ``versions`` than in the
+    plan's state. :func:`built_meanwhile` need not ask the catalog about them.
+    """
+    quiet: set[int] = set()
+    for index, task in enumerate(tasks):
+        asset = str(task.asset)
+        if leases.holds([(asset, partition_value(k)) for k in task.keys]) and all(
+            versions.latest_at_start(asset, k) == versions.latest_when_planned(asset, k)
+            for k in task.keys
+        ):
+            quiet.add(index)
+    return quiet
 
 
 def _inputs_by_materialization(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from partita.io.protocol import WriteResult
+from partita.io.protocol import StagedWrite, WriteResult
 from partita.records import CheckRecord
 
 __all__ = ["Outcome", "ReadRequest", "WorkItem", "WorkResult"]
@@ -73,7 +73,10 @@ class WorkResult:
     Attributes:
         outcome: how it ended.
         writes: per partition key, the published write (``None`` for a
-            side-effect asset that returned no data).
+            side-effect asset that returned no data); filled in by the
+            coordinator's committer once it published ``staged``.
+        staged: per partition key, what the worker staged and checked (``None``
+            for no data); the coordinator publishes it (:mod:`partita.runner.commit`).
         checks: check outcomes of the staged data.
         logs: captured log text (``context.log``, stdout/stderr, the traceback).
         error: the error's message (first line first), when it failed.
@@ -85,6 +88,7 @@ class WorkResult:
 
     outcome: Outcome
     writes: tuple[tuple[str, WriteResult | None], ...] = ()
+    staged: tuple[tuple[str, StagedWrite | None], ...] = ()
     checks: tuple[CheckRecord, ...] = ()
     logs: str = ""
     error: str | None = None

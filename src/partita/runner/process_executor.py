@@ -20,10 +20,10 @@ publish); a step inside ``time.sleep`` or a long computation is stopped too,
 since the watcher needs no cooperation from the main thread. As a second
 guard (a ``fork`` context, where children inherit the write end), the watcher
 also checks every half second that the coordinator's pid is alive. Processes
-the user's step starts itself are not covered. Publishes stay fenced anyway
-(:mod:`partita.runner.fencing`): a worker that slips through the half second
-between the coordinator's death and its own cannot overwrite a newer run's
-partition.
+the user's step starts itself are not covered. A worker never publishes (the
+coordinator publishes what it staged, fenced by the run's lease:
+:mod:`partita.runner.commit`), so a worker that slips through the half second
+between the coordinator's death and its own cannot overwrite any partition.
 """
 
 from __future__ import annotations
@@ -51,7 +51,6 @@ from partita.graph import AssetGraph
 from partita.processes import pid_alive
 from partita.runner.checking import StagedChecks
 from partita.runner.executor_protocol import Finished, timed_out
-from partita.runner.fencing import LeaseFence
 from partita.runner.messages import Outcome, WorkItem, WorkResult
 from partita.runner.worker import WorkerRuntime
 
@@ -148,7 +147,6 @@ def _process_main(
     pickled_checks: bytes,
     alive: Connection,
     coordinator: int,
-    fence: LeaseFence | None,
 ) -> None:
     """A worker process: load the project once, then run items until told to stop.
 
@@ -170,7 +168,7 @@ def _process_main(
         graph = ref.load_graph()
         staged_checks: StagedChecks | None = pickle.loads(pickled_checks)
         runtime = WorkerRuntime.for_data_path(
-            graph, ref.data_path, staged_checks=staged_checks, capture_output=True, fence=fence
+            graph, ref.data_path, staged_checks=staged_checks, capture_output=True
         )
     except Exception as exc:
         load_error = "".join(traceback.format_exception(exc))
@@ -275,7 +273,6 @@ class ProcessExecutor:
         max_workers: processes at most (started on demand).
         staged_checks: run on each staged partition (a module-level function).
         context: a ``multiprocessing`` context (default: :func:`default_context`).
-        fence: every worker's publishes go through it (it travels pickled).
     """
 
     def __init__(
@@ -285,10 +282,8 @@ class ProcessExecutor:
         *,
         staged_checks: StagedChecks | None = None,
         context: BaseContext | None = None,
-        fence: LeaseFence | None = None,
     ) -> None:
         self.ref = ref
-        self.fence = fence
         self.max_workers = max(1, max_workers)
         self.staged_checks = staged_checks
         self._pickled_checks = pickle.dumps(staged_checks)
@@ -306,7 +301,7 @@ class ProcessExecutor:
         watched, alive = self._ctx.Pipe(duplex=False)
         process = self._ctx.Process(  # type: ignore[attr-defined]
             target=_process_main,
-            args=(child, self.ref, self._pickled_checks, watched, os.getpid(), self.fence),
+            args=(child, self.ref, self._pickled_checks, watched, os.getpid()),
             daemon=True,
             name="partita-worker",
         )

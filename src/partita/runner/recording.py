@@ -2,23 +2,34 @@
 
 :class:`RunRecorder` turns each thing that happens to a run or a task into
 catalog rows (:class:`~partita.records.StepAttempt`,
-:class:`~partita.records.Materialization`, check results) and writes them, and
-only then publishes the matching :mod:`partita.events` event on the run's
-:class:`~partita.events.EventBus`. The catalog is the system of record: its
-writes are synchronous and a failed write raises (and fails the run); an
-event always describes something already recorded. The coordinator is the
-only writer; it passes the times in, so it alone reads the clock.
+:class:`~partita.records.Materialization`, check results), and publishes the
+matching :mod:`partita.events` event on the run's
+:class:`~partita.events.EventBus` only once the rows are committed. The
+catalog is the system of record: a failed write raises (and fails the run);
+an event always describes something already recorded. The coordinator is
+the only writer; it passes the times in, so it alone reads the clock.
+
+The run's start and end are written at once. The rows of its steps (starts,
+skips, failures, retries, cancellations, lease releases) wait in
+:class:`PendingRows` with their events, and the committer
+(:mod:`partita.runner.commit`) writes them in its next batch transaction,
+with the batch's successes: at the latest :data:`FLUSH_S` after the first
+one waits, so ``partita runs`` sees a running attempt quickly.
 :class:`Attempt` is one attempt in flight on the executor.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from partita.events import (
     CheckEvaluated,
+    Event,
     EventBus,
     PartitionPublished,
     RunCancelling,
@@ -34,17 +45,22 @@ from partita.events import (
 )
 from partita.records import (
     CatalogWriter,
+    LeaseItem,
     Materialization,
     Run,
     RunStatus,
     StepAttempt,
+    StepRecord,
     StepStatus,
     partition_value,
 )
 from partita.runner.messages import WorkResult
 from partita.runner.tasks import Task
 
-__all__ = ["Attempt", "Retry", "RunRecorder"]
+__all__ = ["FLUSH_S", "Attempt", "PendingRows", "Retry", "RunRecorder"]
+
+FLUSH_S = 0.15
+"""Seconds a step row waits for its batch transaction at most (while the run goes on)."""
 
 
 @dataclass
@@ -72,13 +88,61 @@ class Retry:
     max_attempts: int
 
 
+@dataclass
+class PendingRows:
+    """Step rows, their events and lease releases waiting for the next batch transaction.
+
+    ``cond`` guards the lists and wakes the committer when rows arrive.
+    """
+
+    steps: list[StepRecord] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    release: list[LeaseItem] = field(default_factory=list)
+    since: float | None = None
+    cond: threading.Condition = field(default_factory=threading.Condition)
+
+    def add(
+        self, steps: list[StepRecord], events: list[Event], release: Sequence[LeaseItem] = ()
+    ) -> None:
+        """Queue rows, the events that describe them and leases to release."""
+        with self.cond:
+            self.steps.extend(steps)
+            self.events.extend(events)
+            self.release.extend(release)
+            if self.since is None:
+                self.since = time.monotonic()
+            self.cond.notify_all()
+
+    def take(self) -> tuple[list[StepRecord], list[Event], list[LeaseItem]]:
+        """Everything queued (the caller holds ``cond``); the queue is then empty."""
+        taken = (self.steps, self.events, self.release)
+        self.steps, self.events, self.release, self.since = [], [], [], None
+        return taken
+
+    def due(self, now_m: float) -> float | None:
+        """Seconds until the queued rows must be written (``0`` when due), ``None``
+        when nothing waits (the caller holds ``cond``)."""
+        if self.since is None:
+            return None
+        return max(0.0, self.since + FLUSH_S - now_m)
+
+
 class RunRecorder:
-    """Writes one run's rows to the catalog, then publishes each as an event on ``bus``."""
+    """Records one run's rows, then publishes each as an event on ``bus``.
+
+    The run's start and end are written at once; step rows wait in ``pending``
+    for the committer's next batch (:mod:`partita.runner.commit`).
+    """
 
     def __init__(self, catalog: CatalogWriter, run_id: str, bus: EventBus) -> None:
         self.catalog = catalog
         self.run_id = run_id
         self.bus = bus
+        self.pending = PendingRows()
+
+    def release(self, items: list[LeaseItem]) -> None:
+        """Release the run's leases of ``items`` in the next batch transaction."""
+        self.pending.add([], [], items)
 
     # -- the run ---------------------------------------------------------------
 
@@ -114,26 +178,23 @@ class RunRecorder:
 
     def started(self, task: Task, attempt: int, at: datetime) -> None:
         """Record that attempt ``attempt`` of ``task`` started ``at``."""
-        self.catalog.record_attempt_start(
-            StepAttempt(
-                run_id=self.run_id,
-                asset=str(task.asset),
-                partition=task.label,
-                attempt=attempt,
-                status=StepStatus.RUNNING,
-                started_at=at,
-            )
+        row = StepAttempt(
+            run_id=self.run_id,
+            asset=str(task.asset),
+            partition=task.label,
+            attempt=attempt,
+            status=StepStatus.RUNNING,
+            started_at=at,
         )
-        self.bus.publish(
-            StepStarted(
-                run_id=self.run_id,
-                at=at,
-                asset=str(task.asset),
-                partition=task.label,
-                attempt=attempt,
-                partitions=task.keys if task.partitioned else (),
-            )
+        event = StepStarted(
+            run_id=self.run_id,
+            at=at,
+            asset=str(task.asset),
+            partition=task.label,
+            attempt=attempt,
+            partitions=task.keys if task.partitioned else (),
         )
+        self.pending.add([StepRecord(row, start=True)], [event])
 
     def waiting(self, task: Task, attempt: int, holder: str, at: datetime) -> None:
         """Tell that ``task`` waits for run ``holder``, which is building its partitions."""
@@ -150,45 +211,37 @@ class RunRecorder:
 
     def skipped(self, task: Task, attempt: int, reason: str, at: datetime) -> None:
         """Record ``task`` as skipped (attempt number ``attempt``) for ``reason``."""
-        self.catalog.record_step_outcome(
-            StepAttempt(
-                run_id=self.run_id,
-                asset=str(task.asset),
-                partition=task.label,
-                attempt=attempt,
-                status=StepStatus.SKIPPED,
-                started_at=at,
-                finished_at=at,
-                logs=f"skipped: {reason}\n",
-            )
+        row = StepAttempt(
+            run_id=self.run_id,
+            asset=str(task.asset),
+            partition=task.label,
+            attempt=attempt,
+            status=StepStatus.SKIPPED,
+            started_at=at,
+            finished_at=at,
+            logs=f"skipped: {reason}\n",
         )
-        self.bus.publish(
-            StepSkipped(
-                run_id=self.run_id,
-                at=at,
-                asset=str(task.asset),
-                partition=task.label,
-                attempt=attempt,
-                reason=reason,
-            )
+        event = StepSkipped(
+            run_id=self.run_id,
+            at=at,
+            asset=str(task.asset),
+            partition=task.label,
+            attempt=attempt,
+            reason=reason,
         )
+        self.pending.add([StepRecord(row)], [event])
 
-    def succeeded(
+    def success_record(
         self,
         task: Task,
         attempt: Attempt,
         result: WorkResult,
         finished: datetime,
-        upstream_assets: list[str],
-        warnings: tuple[str, ...],
-    ) -> list[tuple[str, int, str]]:
-        """Record a successful attempt with its materializations, inputs and checks.
-
-        Publishes the checks, each partition published, then the success.
-        Returns, per partition written, ``(partition key, materialization id, data version)``.
-        """
+        upstream_assets: tuple[str, ...],
+    ) -> StepRecord:
+        """The rows of a successful attempt whose writes are published (``result.writes``)."""
         asset = str(task.asset)
-        mats = [
+        mats = tuple(
             Materialization(
                 asset=asset,
                 partition=partition_value(key) if task.partitioned else None,
@@ -204,15 +257,33 @@ class RunRecorder:
                 location=None if write is None else write.location,
             )
             for key, write in result.writes
-        ]
-        ids = self.catalog.record_step_outcome(
+        )
+        return StepRecord(
             self.attempt_row(task, attempt, StepStatus.SUCCEEDED, result, finished),
-            mats,
-            attempt.inputs,
-            result.checks,
+            materializations=mats,
+            inputs=tuple(tuple(i) for i in attempt.inputs),
+            checks=result.checks,
             upstream_assets=upstream_assets,
         )
+
+    def succeeded(
+        self,
+        task: Task,
+        attempt: Attempt,
+        result: WorkResult,
+        record: StepRecord,
+        ids: tuple[int, ...],
+        warnings: tuple[str, ...],
+    ) -> list[tuple[str, int, str]]:
+        """Publish the events of a success recorded (``record``, given ``ids``).
+
+        Publishes the checks, each partition published, then the success.
+        Returns, per partition written, ``(partition key, materialization id, data version)``.
+        """
+        asset = str(task.asset)
+        finished = record.attempt.finished_at or record.attempt.started_at
         self._publish_checks(result, attempt.attempt, finished)
+        mats = record.materializations
         for mat, mid in zip(mats, ids, strict=True):
             self.bus.publish(
                 PartitionPublished(
@@ -264,16 +335,16 @@ class RunRecorder:
         partition.
         """
         row = self.attempt_row(task, attempt, status, result, finished)
-        self.catalog.record_step_outcome(row, checks=result.checks)
+        rows = [StepRecord(row, checks=result.checks)]
         if retry is None and len(task.keys) > 1:
-            for key in task.keys:
-                self.catalog.record_attempt_start(
-                    replace(row, partition=partition_value(key), logs="")
-                )
-        self._publish_checks(result, attempt.attempt, finished)
+            rows.extend(
+                StepRecord(replace(row, partition=partition_value(key), logs=""), start=True)
+                for key in task.keys
+            )
+        events: list[Event] = self._check_events(result, attempt.attempt, finished)
         error = result.error or str(status)
         if retry is not None:
-            self.bus.publish(
+            events.append(
                 StepRetried(
                     run_id=self.run_id,
                     at=finished,
@@ -285,20 +356,21 @@ class RunRecorder:
                     max_attempts=retry.max_attempts,
                 )
             )
-            return
-        self.bus.publish(
-            StepFailed(
-                run_id=self.run_id,
-                at=finished,
-                asset=str(task.asset),
-                partition=task.label,
-                attempt=attempt.attempt,
-                status=str(status),
-                error=error,
-                started_at=attempt.started_at,
-                duration_s=result.duration_s,
+        else:
+            events.append(
+                StepFailed(
+                    run_id=self.run_id,
+                    at=finished,
+                    asset=str(task.asset),
+                    partition=task.label,
+                    attempt=attempt.attempt,
+                    status=str(status),
+                    error=error,
+                    started_at=attempt.started_at,
+                    duration_s=result.duration_s,
+                )
             )
-        )
+        self.pending.add(rows, events)
 
     def cancelled(
         self, task: Task, number: int, reason: str, at: datetime, running: Attempt | None
@@ -309,30 +381,29 @@ class RunRecorder:
         for a task that had not started (nothing to record). ``number`` is the
         attempt it concerns.
         """
+        rows = []
         if running is not None:
-            self.catalog.record_step_outcome(
-                StepAttempt(
-                    run_id=self.run_id,
-                    asset=str(task.asset),
-                    partition=task.label,
-                    attempt=running.attempt,
-                    status=StepStatus.CANCELLED,
-                    started_at=running.started_at,
-                    finished_at=at,
-                    error=reason,
-                    logs=f"cancelled: {reason}\n",
-                )
-            )
-        self.bus.publish(
-            StepCancelled(
+            row = StepAttempt(
                 run_id=self.run_id,
-                at=at,
                 asset=str(task.asset),
                 partition=task.label,
-                attempt=number,
-                reason=reason,
+                attempt=running.attempt,
+                status=StepStatus.CANCELLED,
+                started_at=running.started_at,
+                finished_at=at,
+                error=reason,
+                logs=f"cancelled: {reason}\n",
             )
+            rows.append(StepRecord(row))
+        event = StepCancelled(
+            run_id=self.run_id,
+            at=at,
+            asset=str(task.asset),
+            partition=task.label,
+            attempt=number,
+            reason=reason,
         )
+        self.pending.add(rows, [event])
 
     def attempt_row(
         self,
@@ -355,6 +426,12 @@ class RunRecorder:
             logs=result.logs,
         )
 
+    def _check_events(self, result: WorkResult, attempt: int, at: datetime) -> list[Event]:
+        return [
+            CheckEvaluated.of(record, run_id=self.run_id, at=at, attempt=attempt)
+            for record in result.checks
+        ]
+
     def _publish_checks(self, result: WorkResult, attempt: int, at: datetime) -> None:
-        for record in result.checks:
-            self.bus.publish(CheckEvaluated.of(record, run_id=self.run_id, at=at, attempt=attempt))
+        for event in self._check_events(result, attempt, at):
+            self.bus.publish(event)

@@ -14,7 +14,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from partita.runner.state import TaskState
+from partita.runner.state import TaskRun, TaskState
+from partita.runner.tasks import Task
 
 __all__ = ["RunOutcome", "RunResult", "TaskOutcome", "logs_command"]
 
@@ -64,6 +65,21 @@ class TaskOutcome:
     duration_s: float = 0.0
     partitions: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, task: Task, run: TaskRun, warnings: tuple[str, ...] = ()) -> TaskOutcome:
+        """How ``task`` ended, from its live state ``run``."""
+        return cls(
+            asset=str(task.asset),
+            partition=task.label,
+            status=run.state,
+            attempts=run.attempts,
+            reason=run.reason,
+            error=run.error,
+            duration_s=run.duration_s,
+            partitions=task.keys if task.partitioned else (),
+            warnings=warnings,
+        )
 
     @property
     def label(self) -> str:

@@ -1,14 +1,15 @@
-"""Running one task: context, inputs, the user's function, staging, audit, publish.
+"""Running one task: context, inputs, the user's function, staging, audit.
 
 A :class:`WorkerRuntime` is built once per worker (process or thread) from the
 project's graph and stores; :meth:`WorkerRuntime.run` executes one
 :class:`~partita.runner.messages.WorkItem` and always returns a
 :class:`~partita.runner.messages.WorkResult` (errors included), never raises
-for a failure of the user's code or of a store. Workers never write the
-catalog: the coordinator records what they return. With a
-:class:`~partita.runner.fencing.LeaseFence`, every publish is fenced: a
-partition whose lease the run lost is discarded, not published
-(:attr:`~partita.runner.messages.Outcome.LEASE_LOST`).
+for a failure of the user's code or of a store. Workers neither publish nor
+write the catalog: they return what they staged and checked, and the
+coordinator's committer (:mod:`partita.runner.commit`) publishes it (fenced
+by the run's lease) and records it. A store with the group-commit capability
+(:class:`~partita.io.GroupCommitStore`) stages without syncing: the committer
+makes a batch of staged writes durable together.
 """
 
 from __future__ import annotations
@@ -34,13 +35,12 @@ from partita.context import AssetContext
 from partita.definitions import Definitions
 from partita.errors import (
     DefinitionError,
-    LeaseLostError,
     PartitaError,
     StorageError,
     UserCodeError,
 )
 from partita.graph import AssetGraph
-from partita.io import ParquetStore, StagedWrite, Store, WriteResult
+from partita.io import GroupCommitStore, ParquetStore, StagedWrite, Store
 from partita.io.arrow import load_as, resolve_type, to_arrow_reader
 from partita.keys import AssetKey
 from partita.partitions import TimeWindowRange
@@ -56,7 +56,6 @@ from partita.runner.checking import (
     related_reader,
     staged_data,
 )
-from partita.runner.fencing import LeaseFence
 from partita.runner.inputs import missing_input
 from partita.runner.messages import Outcome, ReadRequest, WorkItem, WorkResult
 from partita.runner.partition_columns import InputColumns
@@ -118,8 +117,6 @@ class WorkerRuntime:
         staged_checks: run on each staged partition before publishing (``None``: no checks).
         capture_output: also capture ``print`` output (stdout/stderr) into the
             step log; only for workers that run one task at a time.
-        fence: checked by the store just before each publish (``None``: unfenced,
-            for writes outside a run).
     """
 
     def __init__(
@@ -129,10 +126,8 @@ class WorkerRuntime:
         *,
         staged_checks: StagedChecks | None = None,
         capture_output: bool = False,
-        fence: LeaseFence | None = None,
     ) -> None:
         self.graph = graph
-        self.fence = fence
         self.definitions = graph.definitions
         self.default_store = default_store
         self.staged_checks = staged_checks
@@ -158,13 +153,13 @@ class WorkerRuntime:
     # -- running --------------------------------------------------------------
 
     def run(self, item: WorkItem, cancelled: Callable[[], bool] | None = None) -> WorkResult:
-        """Run one attempt; ``cancelled()`` true before publishing discards the output."""
+        """Run one attempt; ``cancelled()`` true once checked discards the staged output."""
         started = time.perf_counter()
         key = AssetKey(item.asset)
         spec = self.graph.spec(key)
         captured = _capture_logger(f"partita.asset.{item.asset}")
         outcome: Outcome = Outcome.FAILED
-        writes: tuple[tuple[str, WriteResult | None], ...] = ()
+        writes: tuple[tuple[str, StagedWrite | None], ...] = ()
         checks: tuple[CheckRecord, ...] = ()
         error: str | None = None
         retryable = True
@@ -177,9 +172,6 @@ class WorkerRuntime:
                     outcome, writes, checks, error = self._run(item, spec, captured, cancelled)
             else:
                 outcome, writes, checks, error = self._run(item, spec, captured, cancelled)
-        except LeaseLostError as exc:
-            outcome, error, retryable = Outcome.LEASE_LOST, str(exc), False
-            captured.buffer.write(f"error: {error}\n")
         except UserCodeError as exc:
             captured.buffer.write(exc.user_traceback)
             first = (str(exc.original).splitlines() or [""])[0]
@@ -195,7 +187,7 @@ class WorkerRuntime:
         secrets = secret_values(self._configs.get((item.asset, item.config_json or "{}")))
         return WorkResult(
             outcome=outcome,
-            writes=writes,
+            staged=writes,
             checks=checks,
             logs=scrub(captured.buffer.getvalue(), secrets),
             error=None if error is None else scrub(error, secrets),
@@ -210,7 +202,7 @@ class WorkerRuntime:
         captured: _Captured,
         cancelled: Callable[[], bool] | None,
     ) -> tuple[
-        Outcome, tuple[tuple[str, WriteResult | None], ...], tuple[CheckRecord, ...], str | None
+        Outcome, tuple[tuple[str, StagedWrite | None], ...], tuple[CheckRecord, ...], str | None
     ]:
         kwargs = self._inputs(spec, item.reads)
         context = self._context(item, spec, captured.logger)
@@ -230,15 +222,14 @@ class WorkerRuntime:
             ) from exc
         pieces = self._split(spec, item.keys, value)
         store = self.store_of(spec.key)
+        stage = store.stage_unsynced if isinstance(store, GroupCommitStore) else store.stage
         staged: list[tuple[str, StagedWrite | None]] = []
         try:
             for part_key, data in pieces:
                 if data is None:
                     staged.append((part_key, None))
                 else:
-                    staged.append(
-                        (part_key, store.stage(spec.key, partition_path(spec, part_key), data))
-                    )
+                    staged.append((part_key, stage(spec.key, partition_path(spec, part_key), data)))
             checks: list[CheckRecord] = []
             all_checks = self.graph.checks_of(spec.key)
             if self.staged_checks is not None and all_checks:
@@ -266,10 +257,7 @@ class WorkerRuntime:
                 if blocking:
                     return Outcome.CHECK_FAILED, (), tuple(checks), failure_text(blocking)
                 return Outcome.CANCELLED, (), tuple(checks), "cancelled"
-            writes = tuple(
-                (part_key, None if one is None else self._publish(store, item, part_key, one))
-                for part_key, one in staged
-            )
+            writes = tuple(staged)
             staged = []
             return Outcome.SUCCEEDED, writes, tuple(checks), None
         finally:
@@ -277,11 +265,6 @@ class WorkerRuntime:
                 if one is not None:
                     with contextlib.suppress(Exception):
                         store.discard(one)
-
-    def _publish(self, store: Store, item: WorkItem, key: str, staged: StagedWrite) -> WriteResult:
-        if self.fence is None:
-            return store.publish(staged)
-        return store.publish(staged, self.fence.for_publish(item.run_id, item.asset, key))
 
     def check_published(
         self, key: AssetKey, partition: str | None, *, now: datetime, run_id: str = ""

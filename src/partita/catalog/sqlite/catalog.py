@@ -56,7 +56,7 @@ from partita.catalog.sqlite.writes import (
     insert_attempt,
     insert_checks,
     insert_materializations,
-    upsert_attempt,
+    record_steps,
 )
 from partita.errors import CatalogError
 from partita.records import (
@@ -71,6 +71,7 @@ from partita.records import (
     RunStatus,
     RunSummary,
     StepAttempt,
+    StepRecord,
     partition_column,
 )
 
@@ -255,21 +256,31 @@ class SQLiteCatalog:
         attempt not started before is inserted; one started is updated
         (status, end, error, logs appended).
         """
-        if len(inputs) > len(materializations):
-            raise CatalogError("more input lists than materializations in one step outcome")
-        padded = [*inputs, *([()] * (len(materializations) - len(inputs)))]
-        depends = {m.asset: tuple(upstream_assets) for m in materializations}
+        step = StepRecord(
+            attempt,
+            materializations=tuple(materializations),
+            inputs=tuple(tuple(i) for i in inputs),
+            checks=tuple(checks),
+            upstream_assets=tuple(upstream_assets),
+        )
         with self._db.write() as conn:
-            upsert_attempt(conn, attempt)
-            ids = insert_materializations(
-                conn, list(zip(materializations, padded, strict=True)), depends
-            )
-            by_partition = {
-                (m.asset, partition_column(m.partition)): mid
-                for m, mid in zip(materializations, ids, strict=True)
-            }
-            insert_checks(conn, attempt, checks, by_partition)
-        return tuple(ids)
+            return record_steps(conn, [step])[0]
+
+    def record_batch(
+        self,
+        run_id: str,
+        steps: Sequence[StepRecord],
+        *,
+        release: Sequence[tuple[str, str | None]] = (),
+    ) -> list[tuple[int, ...]]:
+        """Record step rows of a run and release some of its leases in one transaction
+        (starts inserted, outcomes as :meth:`record_step_outcome`); returns each step's
+        materialization ids."""
+        with self._db.write() as conn:
+            ids = record_steps(conn, steps)
+            if release:
+                leases.release(conn, run_id, release)
+            return ids
 
     def record_materializations_bulk(
         self,

@@ -23,6 +23,7 @@ from partita.records import (
     Input,
     Materialization,
     StepAttempt,
+    StepRecord,
     combine_hashes,
     partition_column,
     partition_hash,
@@ -33,6 +34,7 @@ __all__ = [
     "insert_attempt",
     "insert_checks",
     "insert_materializations",
+    "record_steps",
     "upsert_attempt",
 ]
 
@@ -284,3 +286,47 @@ def insert_checks(
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         rows,
     )
+
+
+def record_steps(conn: sqlite3.Connection, steps: Sequence[StepRecord]) -> list[tuple[int, ...]]:
+    """Record step rows in order (starts inserted, outcomes upserted with their
+    materializations, inputs, edges and checks); return each step's materialization ids.
+
+    The materializations of consecutive outcomes are inserted together, so a
+    batch costs a few statements, not a few per step.
+    """
+    ids: list[tuple[int, ...]] = [() for _ in steps]
+    group: list[int] = []
+
+    def flush() -> None:
+        items: list[tuple[Materialization, Sequence[Input]]] = []
+        depends: dict[str, Sequence[str]] = {}
+        for index in group:
+            step = steps[index]
+            if len(step.inputs) > len(step.materializations):
+                raise CatalogError("more input lists than materializations in one step outcome")
+            padded = [*step.inputs, *([()] * (len(step.materializations) - len(step.inputs)))]
+            items.extend(zip(step.materializations, padded, strict=True))
+            for mat in step.materializations:
+                depends.setdefault(mat.asset, step.upstream_assets)
+        new_ids = iter(insert_materializations(conn, items, depends)) if items else iter(())
+        for index in group:
+            step = steps[index]
+            mids = tuple(next(new_ids) for _ in step.materializations)
+            ids[index] = mids
+            by_partition = {
+                (m.asset, partition_column(m.partition)): mid
+                for m, mid in zip(step.materializations, mids, strict=True)
+            }
+            insert_checks(conn, step.attempt, step.checks, by_partition)
+        group.clear()
+
+    for index, step in enumerate(steps):
+        if step.start:
+            flush()
+            insert_attempt(conn, step.attempt)
+            continue
+        upsert_attempt(conn, step.attempt)
+        group.append(index)
+    flush()
+    return ids
