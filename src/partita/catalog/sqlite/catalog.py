@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 import json
-import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import suppress
 from datetime import datetime, timedelta
@@ -40,6 +39,8 @@ from partita.catalog.sqlite.reads import (
 from partita.catalog.sqlite.runs import (
     DEFAULT_HEARTBEAT_TIMEOUT,
     RUN_COLUMNS,
+    finish_run,
+    insert_run,
     mark_dead_runs,
     run_from_row,
 )
@@ -157,27 +158,7 @@ class SQLiteCatalog:
     def start_run(self, run: Run) -> None:
         """Record a new run (status ``running``) with its host, pid and time."""
         with self._db.write() as conn:
-            try:
-                conn.execute(
-                    f"INSERT INTO runs ({RUN_COLUMNS}) VALUES ({', '.join('?' * 13)})",
-                    (
-                        run.run_id,
-                        str(run.status),
-                        to_epoch(run.started_at),
-                        None if run.finished_at is None else to_epoch(run.finished_at),
-                        to_epoch(run.heartbeat_at or run.started_at),
-                        json.dumps(list(run.selection)),
-                        json.dumps(list(run.partitions)),
-                        run.config,
-                        run.host,
-                        run.pid,
-                        run.partita_version,
-                        run.error,
-                        run.kind,
-                    ),
-                )
-            except sqlite3.IntegrityError as exc:
-                raise CatalogError(f"a run with id {run.run_id!r} already exists") from exc
+            insert_run(conn, run)
 
     def heartbeat(self, run_id: str, *, now: datetime) -> None:
         """Record that the run's coordinator is alive at ``now``."""
@@ -190,20 +171,8 @@ class SQLiteCatalog:
         self, run_id: str, status: RunStatus, *, now: datetime, error: str | None = None
     ) -> None:
         """Record the final status of a run; its unfinished attempts become ``abandoned``."""
-        if status is RunStatus.RUNNING:
-            raise CatalogError("finish_run needs a final status, not 'running'")
         with self._db.write() as conn:
-            updated = conn.execute(
-                "UPDATE runs SET status = ?, finished_at = ?, error = ? WHERE run_id = ?",
-                (str(status), to_epoch(now), error, run_id),
-            ).rowcount
-            if updated == 0:
-                raise CatalogError(f"no run with id {run_id!r}")
-            conn.execute(
-                "UPDATE step_attempts SET status = 'abandoned', finished_at = ? "
-                "WHERE run_id = ? AND status IN ('pending', 'running')",
-                (to_epoch(now), run_id),
-            )
+            finish_run(conn, run_id, status, now=now, error=error)
 
     def mark_dead_runs(self, *, now: datetime) -> list[str]:
         """Mark runs whose process is gone (or silent too long) ``crashed``; return their ids."""

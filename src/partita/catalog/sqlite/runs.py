@@ -14,12 +14,15 @@ import sqlite3
 from datetime import datetime, timedelta
 
 from partita.catalog.sqlite.connection import from_epoch, to_epoch
+from partita.errors import CatalogError
 from partita.processes import pid_alive, this_host
 from partita.records import Run, RunStatus
 
 __all__ = [
     "DEFAULT_HEARTBEAT_TIMEOUT",
     "RUN_COLUMNS",
+    "finish_run",
+    "insert_run",
     "mark_dead_runs",
     "run_from_row",
 ]
@@ -84,3 +87,61 @@ def mark_dead_runs(
             (stamp, run_id),
         )
     return dead
+
+
+def insert_run(conn: sqlite3.Connection, run: Run) -> None:
+    """Insert a new run's row (in the caller's write transaction).
+
+    Raises:
+        CatalogError: a run with that id exists.
+    """
+    try:
+        conn.execute(
+            f"INSERT INTO runs ({RUN_COLUMNS}) VALUES ({', '.join('?' * 13)})",
+            (
+                run.run_id,
+                str(run.status),
+                to_epoch(run.started_at),
+                None if run.finished_at is None else to_epoch(run.finished_at),
+                to_epoch(run.heartbeat_at or run.started_at),
+                json.dumps(list(run.selection)),
+                json.dumps(list(run.partitions)),
+                run.config,
+                run.host,
+                run.pid,
+                run.partita_version,
+                run.error,
+                run.kind,
+            ),
+        )
+    except sqlite3.IntegrityError as exc:
+        raise CatalogError(f"a run with id {run.run_id!r} already exists") from exc
+
+
+def finish_run(
+    conn: sqlite3.Connection,
+    run_id: str,
+    status: RunStatus,
+    *,
+    now: datetime,
+    error: str | None = None,
+) -> None:
+    """Set a run's final status (in the caller's write transaction); its unfinished
+    attempts become ``abandoned``.
+
+    Raises:
+        CatalogError: ``status`` is ``running``, or no run has that id.
+    """
+    if status is RunStatus.RUNNING:
+        raise CatalogError("finish_run needs a final status, not 'running'")
+    updated = conn.execute(
+        "UPDATE runs SET status = ?, finished_at = ?, error = ? WHERE run_id = ?",
+        (str(status), to_epoch(now), error, run_id),
+    ).rowcount
+    if updated == 0:
+        raise CatalogError(f"no run with id {run_id!r}")
+    conn.execute(
+        "UPDATE step_attempts SET status = 'abandoned', finished_at = ? "
+        "WHERE run_id = ? AND status IN ('pending', 'running')",
+        (to_epoch(now), run_id),
+    )
