@@ -72,6 +72,14 @@ class KeyIndex:
 
     def indices_of(self, partitions: pa.Array | pa.ChunkedArray) -> npt.NDArray[np.int64]:
         """The index of each partition key (-1 for keys that do not exist at ``now``)."""
+        if len(partitions) == self.size:
+            whole = (
+                partitions.combine_chunks()
+                if isinstance(partitions, pa.ChunkedArray)
+                else partitions
+            )
+            if whole.cast(pa.string()).equals(self.array):  # every key, in index order
+                return np.arange(self.size, dtype=np.int64)
         found = pc.index_in(partitions, value_set=self.array)
         return np.asarray(found.fill_null(-1), dtype=np.int64)
 
@@ -95,9 +103,9 @@ class KeyIndex:
             if not mask.any():
                 return definition.empty_subset()
             padded = np.concatenate(([False], mask, [False]))
-            changes = np.flatnonzero(padded[1:] != padded[:-1])
-            runs = zip(changes[0::2].tolist(), changes[1::2].tolist(), strict=True)
-            return definition.index_subset(runs)
+            changes = np.flatnonzero(padded[1:] != padded[:-1]).tolist()
+            # The runs of a mask are already normalized (sorted, non-empty, apart).
+            return IntervalSubset(definition, tuple(zip(changes[0::2], changes[1::2], strict=True)))
         return definition.subset(self.keys[i] for i in np.flatnonzero(mask).tolist())
 
 
@@ -131,9 +139,12 @@ class AssetRows:
 
     @classmethod
     def group(cls, table: pa.Table) -> AssetRows:
-        """Group ``table`` by its ``asset`` column."""
+        """Group ``table`` by its ``asset`` column (no copy when it already is grouped)."""
         if table.num_rows == 0:
             return cls(table, {})
+        grouped = cls._grouped(table)
+        if grouped is not None:
+            return grouped
         encoded = pc.dictionary_encode(table["asset"]).combine_chunks()
         codes = np.asarray(encoded.indices, dtype=np.int64)
         names = encoded.dictionary.to_pylist()
@@ -141,6 +152,19 @@ class AssetRows:
         bounds = np.searchsorted(codes[order], np.arange(len(names) + 1)).tolist()
         ordered = table.take(pa.array(order)).combine_chunks()
         return cls(ordered, {n: (bounds[i], bounds[i + 1]) for i, n in enumerate(names)})
+
+    @classmethod
+    def _grouped(cls, table: pa.Table) -> AssetRows | None:
+        """The groups of a table whose rows of each asset are together (as the
+        catalog returns them), found by comparing neighbours; None when they are not."""
+        column, n = table["asset"], table.num_rows
+        changed = pc.not_equal(column.slice(1), column.slice(0, n - 1)).fill_null(True)
+        starts = np.flatnonzero(np.concatenate(([True], np.asarray(changed, dtype=np.bool_))))
+        names = column.take(pa.array(starts)).to_pylist()
+        if len(set(names)) != len(names):
+            return None
+        stops = [*starts[1:].tolist(), n]
+        return cls(table, dict(zip(names, zip(starts.tolist(), stops, strict=True), strict=True)))
 
     def of(self, asset: str) -> pa.Table | None:
         """The rows of one asset (a zero-copy slice), or ``None`` when it has none."""

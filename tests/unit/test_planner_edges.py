@@ -18,6 +18,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 
+import numpy as np
+import numpy.typing as npt
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -47,6 +49,7 @@ from partita.partitions import (
 )
 from partita.planner.edges import EdgeRows, edge_rows, merge_rows
 from partita.planner.space import AssetSpace
+from partita.records import partition_hash
 from partita.spaces import KeyIndex
 
 SETTINGS = settings(max_examples=300, deadline=None, derandomize=True, database=None)
@@ -234,6 +237,36 @@ def assert_same_as_mapping(
         up_def.subset([up.keys[p] for p in picked]), up_def, down_def, now, dynamic=dynamic
     )
     assert rows.downstream_of(mask).tolist() == down.index.mask_of(readers).tolist(), context
+    assert_shortcuts_equal_csr(rows, up.size, mask, upstream_picks, context)
+
+
+def assert_shortcuts_equal_csr(
+    rows: EdgeRows, n_up: int, mask: npt.NDArray[np.bool_], picks: Sequence[int], context: str
+) -> None:
+    """Rows with bounds or ``identity`` answer every question as their plain CSR does."""
+    plain = EdgeRows(indptr=rows.indptr, indices=rows.indices)
+    n_down = len(rows.indptr) - 1
+    down_mask = np.zeros(n_down, dtype=np.bool_)
+    if n_down:
+        down_mask[[p % n_down for p in picks]] = True
+    values = np.asarray(
+        [partition_hash("a", str(i), str(picks)) for i in range(n_up)], dtype=np.int64
+    ).view(np.uint64)
+    for name, fast, slow in (
+        ("counts", rows.counts(), plain.counts()),
+        ("row_count", rows.row_count(mask), plain.row_count(mask)),
+        ("row_sum_u64", rows.row_sum_u64(values), plain.row_sum_u64(values)),
+        ("downstream_of", rows.downstream_of(mask), plain.downstream_of(mask)),
+        ("lacking", rows.lacking(mask), plain.lacking(mask)),
+        ("upstream_of", rows.upstream_of(down_mask, n_up), plain.upstream_of(down_mask, n_up)),
+        ("pairs/down", rows.pairs()[0], plain.pairs()[0]),
+        ("pairs/up", rows.pairs()[1], plain.pairs()[1]),
+    ):
+        assert fast.tolist() == slow.tolist(), f"{name}: {context}"
+    expected = np.zeros(n_up, dtype=np.bool_)
+    for d in np.flatnonzero(down_mask).tolist():
+        expected[rows.indices[rows.indptr[d] : rows.indptr[d + 1]]] = True
+    assert rows.upstream_of(down_mask, n_up).tolist() == expected.tolist(), context
 
 
 picks = st.lists(st.integers(0, 10_000), max_size=6)
@@ -313,6 +346,8 @@ def test_identity_between_equal_definitions_fast_path_equals_mapping_upstream(
     definition = data.draw(any_definitions(anchor, grain), "definition")
     now = data.draw(nows(anchor, grain), "now")
     assert_same_as_mapping(Identity(), definition, definition, now, store, upstream_picks)
+    same = space(definition, now, store)
+    assert edge_rows(Identity(), same, same, now, store).identity, "the identity shortcut"
 
 
 @SETTINGS

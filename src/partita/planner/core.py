@@ -86,6 +86,11 @@ def _changed_upstream_partitions(
     return mask
 
 
+def _or(mask: Mask | None, other: Mask) -> Mask:
+    """``mask | other`` (a new array), where ``None`` stands for no partition."""
+    return other.copy() if mask is None else mask | other
+
+
 @dataclass(frozen=True)
 class _Unobserved:
     """The partitions of one source whose observation failed, and each one's error."""
@@ -134,8 +139,12 @@ class _Planner:
         self.steps: list[PlanStep] = []
         self.blocked: list[Blocked] = []
         self._rows: dict[tuple[object, ...], EdgeRows] = {}
+        self._by_edge: dict[int, EdgeRows] = {}  # the graph keeps its edges alive
 
     def rows(self, edge: Edge) -> EdgeRows:
+        by_edge = self._by_edge.get(id(edge))
+        if by_edge is not None:
+            return by_edge
         down = self.view.spaces[edge.downstream]
         up = self.view.spaces[edge.upstream]
         cache_key = (edge.mapping, down.definition, up.definition, down.size, up.size)
@@ -143,11 +152,15 @@ class _Planner:
         if found is None:
             found = edge_rows(edge.mapping, down, up, self.now, self.dynamic)
             self._rows[cache_key] = found
+        self._by_edge[id(edge)] = found
         return found
 
     def plan_asset(self, key: AssetKey, target: Mask) -> None:
         space = self.view.spaces[key]
         built = space.materialized
+        # Of the targets, the built ones (None when nothing is built: no reason
+        # that compares with a recorded build can apply).
+        built_target = target & built if built.any() else None
         reasons: list[tuple[Reason, Mask, AssetKey | None, Mask | None, str]] = []
 
         def add(
@@ -162,69 +175,98 @@ class _Planner:
 
         if self.request.force:
             add(Reason.FORCED, target)
-        add(Reason.MISSING, target & ~built)
-        code_changed = target & built & ~self.view.code_ok.get(key, built | True)
-        add(Reason.CODE_CHANGED, code_changed, detail=self._code_detail(key, space, code_changed))
-        add(Reason.CONFIG_CHANGED, target & built & ~self.view.config_ok.get(key, built | True))
-        failed = target & space.failed
-        add(Reason.FAILED, failed)
-        missing_input, missing_from = self._inputs(key, space, target, add)
-        wanted = np.zeros(space.size, dtype=np.bool_)
-        for _, mask, *_ in reasons:
-            wanted |= mask
-        blocked = wanted & missing_input
-        chosen = wanted & ~blocked
-        self.planned[key] = chosen
-        if blocked.any():
-            for upstream, lacking, absent, unobserved in missing_from:
-                mask = blocked & lacking
-                if mask.any():
-                    hit = self._absent_inputs(key, upstream, mask, absent)
-                    self.blocked.append(
-                        Blocked(
-                            asset=key,
-                            partitions=space.index.subset_of(mask),
-                            upstream=upstream,
-                            upstream_partitions=self.view.spaces[upstream].index.subset_of(hit),
-                            detail=self.unobserved[upstream].detail(hit) if unobserved else "",
-                        )
-                    )
-        if not chosen.any():
+        add(Reason.MISSING, target if built_target is None else target & ~built)
+        if built_target is not None:
+            code_ok = self.view.code_ok.get(key)
+            if code_ok is not None:
+                code_changed = built_target & ~code_ok
+                add(
+                    Reason.CODE_CHANGED,
+                    code_changed,
+                    detail=self._code_detail(key, space, code_changed),
+                )
+            config_ok = self.view.config_ok.get(key)
+            if config_ok is not None:
+                add(Reason.CONFIG_CHANGED, built_target & ~config_ok)
+        if space.failed.any():
+            add(Reason.FAILED, target & space.failed)
+        missing_input, missing_from = self._inputs(key, space, target, built_target, add)
+        if not reasons:
+            self.planned[key] = np.zeros(space.size, dtype=np.bool_)
             return
-        step_reasons = tuple(
-            StepReason(
-                reason=reason,
-                partitions=space.index.subset_of(mask & chosen),
-                upstream=upstream,
-                upstream_partitions=None
-                if upstream_mask is None or upstream is None
-                else self.view.spaces[upstream].index.subset_of(upstream_mask),
-                detail=detail,
+        wanted = reasons[0][1]
+        for _, mask, *_ in reasons[1:]:
+            wanted = wanted | mask
+        chosen = wanted
+        if missing_input is not None:
+            blocked = wanted & missing_input
+            if blocked.any():
+                chosen = wanted & ~blocked
+                self._block(key, space, blocked, missing_from)
+        self.planned[key] = chosen
+        if chosen is not wanted and not chosen.any():
+            return
+        index = space.index
+        step_reasons = []
+        for reason, mask, upstream, upstream_mask, detail in reasons:
+            applies = mask if chosen is wanted else mask & chosen
+            if applies is not mask and not applies.any():
+                continue
+            step_reasons.append(
+                StepReason(
+                    reason=reason,
+                    partitions=index.subset_of(applies),
+                    upstream=upstream,
+                    upstream_partitions=None
+                    if upstream_mask is None or upstream is None
+                    else self.view.spaces[upstream].index.subset_of(upstream_mask),
+                    detail=detail,
+                )
             )
-            for reason, mask, upstream, upstream_mask, detail in reasons
-            if (mask & chosen).any()
-        )
         self.steps.append(
             PlanStep(
                 asset=key,
-                partitions=space.index.subset_of(chosen),
-                reasons=step_reasons,
+                partitions=index.subset_of(chosen),
+                reasons=tuple(step_reasons),
                 code_version=self.graph.code_version(key),
                 config_hash=self.request.config_hashes.get(str(key), ""),
             )
         )
+
+    def _block(
+        self,
+        key: AssetKey,
+        space: AssetSpace,
+        blocked: Mask,
+        missing_from: list[tuple[AssetKey, Mask, Mask, bool]],
+    ) -> None:
+        """Record the ``blocked`` partitions of ``key``, per upstream asset they lack."""
+        for upstream, lacking, absent, unobserved in missing_from:
+            mask = blocked & lacking
+            if mask.any():
+                hit = self._absent_inputs(key, upstream, mask, absent)
+                self.blocked.append(
+                    Blocked(
+                        asset=key,
+                        partitions=space.index.subset_of(mask),
+                        upstream=upstream,
+                        upstream_partitions=self.view.spaces[upstream].index.subset_of(hit),
+                        detail=self.unobserved[upstream].detail(hit) if unobserved else "",
+                    )
+                )
 
     def _inputs(
         self,
         key: AssetKey,
         space: AssetSpace,
         target: Mask,
+        built_target: Mask | None,
         add: Callable[..., None],
-    ) -> tuple[Mask, list[tuple[AssetKey, Mask, Mask, bool]]]:
-        """Add the upstream reasons; return which partitions lack inputs, and from where
-        (with ``True`` for inputs that are source partitions whose observation failed)."""
-        built = space.materialized
-        missing_input = np.zeros(space.size, dtype=np.bool_)
+    ) -> tuple[Mask | None, list[tuple[AssetKey, Mask, Mask, bool]]]:
+        """Add the upstream reasons; return which partitions lack inputs (None: none do),
+        and from where (with ``True`` for inputs that are source partitions whose
+        observation failed)."""
+        missing_input: Mask | None = None
         missing_from: list[tuple[AssetKey, Mask, Mask, bool]] = []
         by_upstream: dict[AssetKey, list[Edge]] = defaultdict(list)
         for edge in self.graph.upstream_edges(key):
@@ -232,44 +274,44 @@ class _Planner:
         for upstream, edges in by_upstream.items():
             up = self.view.spaces[upstream]
             rows = merge_rows([self.rows(e) for e in edges], up.size)
-            expected = rows.row_sum_u64(up.output_hash)
-            recorded = self.view.edges.get((key, str(upstream)))
-            recorded_fp = recorded.fingerprint if recorded is not None else np.zeros_like(expected)
-            changed = target & built & (expected != recorded_fp)
-            if changed.any():
-                add(
-                    Reason.UPSTREAM_CHANGED,
-                    changed,
-                    upstream,
-                    _changed_upstream_partitions(
-                        rows,
-                        space,
-                        up,
+            if built_target is not None:
+                expected = rows.row_sum_u64(up.output_hash)
+                recorded = self.view.edges.get((key, str(upstream)))
+                differs = expected != 0 if recorded is None else expected != recorded.fingerprint
+                changed = built_target & differs
+                if changed.any():
+                    add(
+                        Reason.UPSTREAM_CHANGED,
                         changed,
-                        missing_allowed=all(e.mapping.reads_what_exists for e in edges),
-                    ),
-                )
+                        upstream,
+                        _changed_upstream_partitions(
+                            rows,
+                            space,
+                            up,
+                            changed,
+                            missing_allowed=all(e.mapping.reads_what_exists for e in edges),
+                        ),
+                    )
             planned_up = self.planned.get(upstream)
             available = up.materialized
-            if planned_up is not None:
+            if planned_up is not None and planned_up.any():
                 stale = target & rows.downstream_of(planned_up)
                 if stale.any():
-                    reads_planned = np.zeros(up.size, dtype=np.bool_)
-                    down_idx, up_idx = rows.pairs()
-                    hit = stale[down_idx] & planned_up[up_idx]
-                    reads_planned[up_idx[hit]] = True
+                    reads_planned = planned_up & rows.upstream_of(stale, up.size)
                     add(Reason.UPSTREAM_STALE, stale, upstream, reads_planned)
                 available = available | planned_up
             unobserved = self.unobserved.get(upstream)
             if unobserved is not None:
                 reads_failed = rows.downstream_of(unobserved.mask)
                 if reads_failed.any():
-                    missing_input |= reads_failed
+                    missing_input = _or(missing_input, reads_failed)
                     missing_from.append((upstream, reads_failed, unobserved.mask, True))
                 available = available | unobserved.mask  # failed, not missing
+            if available.all():
+                continue  # every mapped input is there (or planned)
             lacking = self._lacking(edges, rows, up.size, available)
             if lacking.any():
-                missing_input |= lacking
+                missing_input = _or(missing_input, lacking)
                 missing_from.append((upstream, lacking, ~available, False))
         return missing_input, missing_from
 
@@ -280,14 +322,13 @@ class _Planner:
         (``AllPartitions(allow_missing=True)``), all of them (when it maps any)."""
         relaxed = [e for e in edges if e.mapping.reads_what_exists]
         if not relaxed:
-            waiting: Mask = rows.counts() - rows.row_count(available) > 0
-            return waiting
+            return rows.lacking(available)
         strict = [e for e in edges if not e.mapping.reads_what_exists]
         some = merge_rows([self.rows(e) for e in relaxed], n_up)
         lacking: Mask = (some.counts() > 0) & (some.row_count(available) == 0)
         if strict:
             every = merge_rows([self.rows(e) for e in strict], n_up)
-            lacking |= every.counts() - every.row_count(available) > 0
+            lacking |= every.lacking(available)
         return lacking
 
     def _absent_inputs(
