@@ -50,7 +50,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from partita.io import ParquetStore, StagedWrite, Store
-from partita.io.arrow import load_as, resolve_type
+from partita.io.arrow import THREADED_ROWS, load_as, resolve_type
 from partita.io.paths import PartitionPath
 
 __all__ = ["OUTPUT_CACHE_BYTES", "OutputCache", "in_memory_table"]
@@ -86,7 +86,7 @@ def in_memory_table(value: object) -> tuple[pa.Table, bool] | None:
     pandas = sys.modules.get("pandas")
     if pandas is not None and isinstance(value, pandas.DataFrame):
         # the store's own conversion (threads only for a large frame)
-        threads = None if len(value) >= 500_000 else 1
+        threads = None if len(value) >= THREADED_ROWS else 1
         return pa.Table.from_pandas(value, nthreads=threads), True
     return None
 
