@@ -6,11 +6,21 @@ W1's chain ``raw -> clean -> daily_agg`` (BENCHMARKS.md): daily partitions of
 ``int(day.strftime("%Y%m%d"))``; ``clean`` keeps ``amount > 0`` and adds
 ``amount_cents``; ``daily_agg`` sums ``amount`` by ``user_id``.
 
+Where BENCHMARKS.md leaves room, :func:`raw_frame` reads it literally: one
+``numpy.random.default_rng`` draws the three columns in the order the text
+lists them, each with one vectorised call; ``ts`` is the day's midnight plus a
+uniform offset in whole microseconds (``integers(0, 86_400_000_000)``), in the
+order drawn (the text asks for no sorting, so rows are not sorted);
+``user_id`` is ``integers(0, 100)`` (0..99 inclusive); ``amount`` is
+``normal(loc=10, scale=20)``.
+
 The data functions below are the single source of the pandas work: their
 source text is copied into each generated ``defs.py`` and the bare loop calls
 them directly, so Partita and the baseline do exactly the same work. The bare
 loop writes each frame as Partita's Parquet store lays it out
-(``<asset>/date=<day>/data.parquet``) with a temp file and ``os.replace``.
+(``<asset>/date=<day>/data.parquet``) with a temp file and ``os.replace`` (no
+fsync), and reads each step's input back from the file it wrote, as separate
+steps must (``pyarrow.parquet.read_table(...).to_pandas()``).
 
 Also: W5's no-op projects (independent assets, or a linear chain).
 """
@@ -63,7 +73,7 @@ def raw_frame(day: date, salt: int = 0) -> pd.DataFrame:
     """``raw`` for ``day``: 1,000 rows seeded with ``YYYYMMDD`` (plus a salt for W3)."""
     rng = np.random.default_rng(int(day.strftime("%Y%m%d")) + salt * _SALT_STRIDE)
     rows = 1000
-    micros = np.sort(rng.integers(0, 86_400_000_000, rows))
+    micros = rng.integers(0, 86_400_000_000, rows)
     start = pd.Timestamp(day.year, day.month, day.day)
     return pd.DataFrame(
         {
@@ -200,8 +210,14 @@ def _write(frame: pd.DataFrame, folder: Path) -> None:
     temp.replace(folder / "data.parquet")  # os.replace
 
 
+def _read(folder: Path) -> pd.DataFrame:
+    frame: pd.DataFrame = pq.read_table(folder / "data.parquet").to_pandas()
+    return frame
+
+
 def bare_loop(root: Path, days: Sequence[date]) -> dict[tuple[str, str], int]:
-    """W1 without orchestration: the same pandas work and Parquet writes in a ``for`` loop.
+    """W1 without orchestration: the same pandas work and Parquet writes in a ``for`` loop,
+    each step reading its input back from the file the step before wrote.
 
     Returns the rows written per ``(asset, day)``.
     """
@@ -210,9 +226,9 @@ def bare_loop(root: Path, days: Sequence[date]) -> dict[tuple[str, str], int]:
         key = day.isoformat()
         raw = raw_frame(day)
         _write(raw, root / "raw" / f"date={key}")
-        clean = clean_frame(raw)
+        clean = clean_frame(_read(root / "raw" / f"date={key}"))
         _write(clean, root / "clean" / f"date={key}")
-        agg = agg_frame(clean)
+        agg = agg_frame(_read(root / "clean" / f"date={key}"))
         _write(agg, root / "daily_agg" / f"date={key}")
         rows[("raw", key)] = len(raw)
         rows[("clean", key)] = len(clean)

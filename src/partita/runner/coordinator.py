@@ -143,7 +143,9 @@ class _Coordinator:
     # -- starting tasks --------------------------------------------------------
 
     def _start_some(self) -> None:
-        self.queue.extend(self.board.take_ready())
+        # newly ready tasks first: a partition's downstream runs right after it, on the
+        # worker just freed, which holds its output in memory (runner/output_cache.py)
+        self.queue[:0] = self.board.take_ready()
         free = self.executor.free_slots
         if free <= 0 or not self.queue:
             return

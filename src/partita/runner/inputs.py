@@ -118,17 +118,18 @@ class CurrentVersions:
         self._now[(asset, key)] = (materialization_id, data_version)
 
     def reads(self, task: Task) -> tuple[ReadRequest, ...]:
-        """What the task's worker loads: materialized upstream partitions, per edge, and
-        the ones built with no data (a side effect: its function returned ``None``)."""
+        """What the task's worker loads: materialized upstream partitions, per edge, with
+        their current data versions, and the ones built with no data (a side effect:
+        its function returned ``None``)."""
         out: list[ReadRequest] = []
         for edge in task.merged_reads():
             upstream = str(edge.upstream)
             found = {k: self.get(upstream, k) for k in edge.keys}
-            keys = tuple(k for k, v in found.items() if v is not None)
-            no_data = tuple(
-                k for k, v in found.items() if v is not None and v[0] is not None and not v[1]
-            )
-            out.append(ReadRequest(edge.param, upstream, keys, no_data=no_data))
+            present = [(k, v) for k, v in found.items() if v is not None]
+            keys = tuple(k for k, _ in present)
+            versions = tuple(v[1] for _, v in present)
+            no_data = tuple(k for k, v in present if v[0] is not None and not v[1])
+            out.append(ReadRequest(edge.param, upstream, keys, no_data=no_data, versions=versions))
         return tuple(out)
 
     def inputs(self, task: Task) -> list[list[Input]]:

@@ -22,14 +22,18 @@ class ReadRequest:
     """One upstream asset a task reads: the parameter (``None``: order-only), the
     upstream partition keys that are materialized now (``""`` when unpartitioned),
     the upstream's dimension columns that its data holds itself (not added by
-    the read; see :mod:`partita.runner.partition_columns`), and the keys whose
-    latest build stored no data (a side-effect asset, which cannot be read)."""
+    the read; see :mod:`partita.runner.partition_columns`), the keys whose
+    latest build stored no data (a side-effect asset, which cannot be read), and
+    the current data version of each key (as ``keys``; ``""`` when unknown), so
+    that a worker hands over a table it staged only while it is still the
+    partition's data (:mod:`partita.runner.output_cache`)."""
 
     param: str | None
     upstream: str
     keys: tuple[str, ...]
     written_columns: tuple[str, ...] = ()
     no_data: tuple[str, ...] = ()
+    versions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

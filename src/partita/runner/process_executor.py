@@ -38,8 +38,9 @@ import sys
 import threading
 import time
 import traceback
+from collections import OrderedDict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
@@ -221,6 +222,13 @@ def _main_module_hidden() -> Iterator[None]:
             setattr(main, name, value)
 
 
+_Output = tuple[str, str, str]
+"""``(asset, partition key, data version)`` of a partition a worker staged."""
+
+_OUTPUTS_TRACKED = 4096
+"""Per worker, the latest outputs remembered for :meth:`ProcessExecutor.submit`'s choice."""
+
+
 @dataclass
 class _Worker:
     process: BaseProcess
@@ -229,6 +237,31 @@ class _Worker:
     handle: int | None = None
     deadline: float | None = None
     timeout: float | None = None
+    asset: str = ""
+    outputs: OrderedDict[_Output, None] = field(default_factory=OrderedDict)
+
+    def built(self, result: WorkResult) -> None:
+        """Remember what the worker's last task staged (its cache may hold the tables)."""
+        if result.outcome is not Outcome.SUCCEEDED:
+            return
+        for key, write in result.writes:
+            if write is not None:
+                self.outputs[(self.asset, key, write.data_version)] = None
+        while len(self.outputs) > _OUTPUTS_TRACKED:
+            self.outputs.popitem(last=False)
+
+    def holds(self, wanted: set[_Output]) -> int:
+        """How many of ``wanted`` this worker built (so may hand over from memory)."""
+        return sum(1 for output in wanted if output in self.outputs)
+
+
+def _inputs_of(item: WorkItem) -> set[_Output]:
+    return {
+        (read.upstream, key, version)
+        for read in item.reads
+        if read.param is not None
+        for key, version in zip(read.keys, read.versions, strict=False)
+    }
 
 
 WORKER_PRELOAD = ("partita.runner.worker",)
@@ -318,11 +351,25 @@ class ProcessExecutor:
         while len(self._workers) < min(count, self.max_workers):
             self._start_worker()
 
+    def _choose(self, item: WorkItem) -> _Worker | None:
+        """The idle worker that built most of ``item``'s inputs (its cache may hold them),
+        else the first idle one; ``None`` when none is idle. A busy worker is never
+        waited for."""
+        idle = [w for w in self._workers if w.handle is None]
+        if len(idle) <= 1:
+            return idle[0] if idle else None
+        wanted = _inputs_of(item)
+        if not wanted:
+            return idle[0]
+        return max(idle, key=lambda w: w.holds(wanted))  # the first of the best
+
     def submit(self, handle: int, item: WorkItem, timeout: float | None) -> None:
-        """Send ``item`` to an idle worker (starting one if needed)."""
-        worker = next((w for w in self._workers if w.handle is None), None)
+        """Send ``item`` to an idle worker (starting one if needed): the one whose
+        earlier tasks built its inputs, when there is a choice."""
+        worker = self._choose(item)
         if worker is None:
             worker = self._start_worker()
+        worker.asset = item.asset
         worker.handle = handle
         worker.timeout = timeout
         worker.deadline = None if timeout is None else time.monotonic() + timeout
@@ -366,6 +413,7 @@ class ProcessExecutor:
                 except (EOFError, OSError):
                     result = None
                 if isinstance(result, WorkResult):
+                    worker.built(result)
                     finished.append(Finished(self._free(worker), result))
                     continue
                 ready.add(worker.process.sentinel)

@@ -58,6 +58,7 @@ from partita.runner.checking import (
 )
 from partita.runner.inputs import missing_input
 from partita.runner.messages import Outcome, ReadRequest, WorkItem, WorkResult
+from partita.runner.output_cache import OutputCache, in_memory_table
 from partita.runner.partition_columns import InputColumns
 
 __all__ = ["WorkerRuntime", "resolve_store"]
@@ -117,6 +118,9 @@ class WorkerRuntime:
         staged_checks: run on each staged partition before publishing (``None``: no checks).
         capture_output: also capture ``print`` output (stdout/stderr) into the
             step log; only for workers that run one task at a time.
+        outputs: the tables this worker staged, handed to its later tasks that read
+            them (:mod:`partita.runner.output_cache`; default: a new cache of
+            :data:`~partita.runner.output_cache.OUTPUT_CACHE_BYTES`).
     """
 
     def __init__(
@@ -126,8 +130,10 @@ class WorkerRuntime:
         *,
         staged_checks: StagedChecks | None = None,
         capture_output: bool = False,
+        outputs: OutputCache | None = None,
     ) -> None:
         self.graph = graph
+        self.outputs = OutputCache() if outputs is None else outputs
         self.definitions = graph.definitions
         self.default_store = default_store
         self.staged_checks = staged_checks
@@ -222,14 +228,13 @@ class WorkerRuntime:
             ) from exc
         pieces = self._split(spec, item.keys, value)
         store = self.store_of(spec.key)
-        stage = store.stage_unsynced if isinstance(store, GroupCommitStore) else store.stage
         staged: list[tuple[str, StagedWrite | None]] = []
         try:
             for part_key, data in pieces:
                 if data is None:
                     staged.append((part_key, None))
                 else:
-                    staged.append((part_key, stage(spec.key, partition_path(spec, part_key), data)))
+                    staged.append((part_key, self._stage(store, spec, part_key, data)))
             checks: list[CheckRecord] = []
             all_checks = self.graph.checks_of(spec.key)
             if self.staged_checks is not None and all_checks:
@@ -265,6 +270,18 @@ class WorkerRuntime:
                 if one is not None:
                     with contextlib.suppress(Exception):
                         store.discard(one)
+
+    def _stage(self, store: Store, spec: AssetSpec, key: str, data: object) -> StagedWrite:
+        """Stage one partition (without fsync when the coordinator's group commit makes
+        it durable); keep the table written for later readers, if in memory."""
+        stage = store.stage_unsynced if isinstance(store, GroupCommitStore) else store.stage
+        path = partition_path(spec, key)
+        table = in_memory_table(data) if self.outputs.serves(store) else None
+        if table is None:
+            return stage(spec.key, path, data)
+        staged = stage(spec.key, path, table[0])
+        self.outputs.keep(store, key, staged, table[0], borrowed=table[1])
+        return staged
 
     def check_published(
         self, key: AssetKey, partition: str | None, *, now: datetime, run_id: str = ""
@@ -347,8 +364,13 @@ class WorkerRuntime:
             kind = resolve_type(annotation)
             as_type = pa.Table if columns.changes and kind in ("pandas", "table") else annotation
             store = self.store_of(up_key)
+            # what this worker staged, still current, is handed over without a read-back
+            value = self.outputs.read(
+                store, read.upstream, read.keys, read.versions, paths, as_type
+            )
             try:
-                value = store.read(up_key, paths, as_type=as_type)
+                if value is None:
+                    value = store.read(up_key, paths, as_type=as_type)
             except StorageError as exc:  # data recorded as built is gone: say whose it is
                 missing = missing_input(store, up_key, read.keys, paths, read.param)
                 if missing is None:
