@@ -32,6 +32,8 @@ from partita.runner.messages import Outcome, ReadRequest, WorkItem
 from partita.runner.output_cache import OutputCache
 from partita.runner.worker import WorkerRuntime
 
+from .runtime_support import published
+
 DAYS = DailyPartitions(start="2025-01-01", end="2025-01-06")
 REGION_KEYS = ["plain", "a:b", "x+y", "v1.2-rc_3"]
 REGIONS = StaticPartitions(REGION_KEYS)
@@ -76,7 +78,8 @@ def _build(runtime: WorkerRuntime, values: dict[str, object]) -> dict[str, str] 
     versions: dict[str, str] = {}
     for key, value in values.items():
         UPSTREAM[key] = value
-        result = runtime.run(WorkItem(run_id="r", asset="up", keys=(key,), attempt=1))
+        item = WorkItem(run_id="r", asset="up", keys=(key,), attempt=1)
+        result = published(runtime.default_store, runtime.run(item))
         if result.outcome is not Outcome.SUCCEEDED:
             return None
         write = result.writes[0][1]

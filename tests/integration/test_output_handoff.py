@@ -30,6 +30,8 @@ from partita.runner.output_cache import OutputCache
 from partita.runner.process_executor import ProcessExecutor, ProjectRef
 from partita.runner.worker import WorkerRuntime
 
+from .runtime_support import published
+
 KEYS = ["2025-01-01", "2025-01-02", "2025-01-03"]
 DAYS = DailyPartitions(start=KEYS[0], end="2025-01-04")
 RECEIVED: dict[str, pd.DataFrame] = {}
@@ -128,7 +130,8 @@ def _read_item(key: str, version: str) -> WorkItem:
 
 
 def _built(runtime: WorkerRuntime, key: str) -> str:
-    result = runtime.run(WorkItem(run_id="r", asset="raw", keys=(key,), attempt=1))
+    item = WorkItem(run_id="r", asset="raw", keys=(key,), attempt=1)
+    result = published(runtime.default_store, runtime.run(item))
     assert result.outcome is Outcome.SUCCEEDED, result.logs
     write = result.writes[0][1]
     assert write is not None
@@ -213,7 +216,7 @@ def test_the_process_executor_sends_a_task_to_the_worker_holding_its_inputs(
         built = _wait(executor, {0, 1})
         versions = {}
         for handle, key in enumerate(keys):
-            write = built[handle].writes[0][1]
+            write = published(ParquetStore(tmp_path), built[handle]).writes[0][1]
             assert write is not None
             versions[key] = write.data_version
             spoil(tmp_path / "raw" / f"date={key}" / "data.parquet")

@@ -244,9 +244,9 @@ class _Worker:
         """Remember what the worker's last task staged (its cache may hold the tables)."""
         if result.outcome is not Outcome.SUCCEEDED:
             return
-        for key, write in result.writes:
-            if write is not None:
-                self.outputs[(self.asset, key, write.data_version)] = None
+        for key, staged in result.staged:  # published by the coordinator's committer
+            if staged is not None:
+                self.outputs[(self.asset, key, staged.result.data_version)] = None
         while len(self.outputs) > _OUTPUTS_TRACKED:
             self.outputs.popitem(last=False)
 
