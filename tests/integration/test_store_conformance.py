@@ -41,6 +41,10 @@ STORES: dict[str, Callable[[Path], Store]] = {
 }
 """Every store Partita ships, by name: a factory given an empty folder."""
 
+GROUP_COMMIT_STORES = ("parquet",)
+"""The stores with the optional group-commit capability (the others publish durably
+on their own); checked against the stores themselves below."""
+
 
 @pytest.fixture(params=sorted(STORES))
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
@@ -395,11 +399,17 @@ def test_a_fence_and_its_publish_are_one_step_for_other_fenced_publishes(store: 
     assert store.read("t", [day(DAYS[0])], pa.Table).column("x").to_pylist() == [2]
 
 
-def test_a_group_commit_store_publishes_a_batch_as_publish_does(store: Store) -> None:
+def test_the_group_commit_stores_are_the_ones_with_the_capability(tmp_path: Path) -> None:
+    capable = {n for n, make in STORES.items() if isinstance(make(tmp_path / n), GroupCommitStore)}
+    assert capable == set(GROUP_COMMIT_STORES)
+
+
+@pytest.mark.parametrize("name", GROUP_COMMIT_STORES)
+def test_a_group_commit_store_publishes_a_batch_as_publish_does(name: str, tmp_path: Path) -> None:
     """The optional capability: stage without syncing, sync the batch, publish each
     (fenced), sync the publishes; the result is what ``stage`` + ``publish`` give."""
-    if not isinstance(store, GroupCommitStore):
-        pytest.skip(f"{store!r} publishes durably on its own (no group commit)")
+    store = STORES[name](tmp_path)
+    assert isinstance(store, GroupCommitStore)
     write_partition(store, "t", day(DAYS[0]), pa.table({"x": [0]}))
     batch = [store.stage_unsynced("t", day(d), pa.table({"x": [i]})) for i, d in enumerate(DAYS)]
     assert store.list_partitions("t") == [day(DAYS[0])]  # nothing visible yet
