@@ -286,11 +286,27 @@ class Outcome:
     peak_rss_children_mb: float | None = None
     wall_s: float = 0.0
     runs: int = 0
+    load_avg: tuple[float, float] | None = None
+    """The machine's 1-minute load average when the workload started and ended."""
 
     @property
     def ok(self) -> bool:
         """True when every run passed."""
         return self.status == "ok"
+
+
+def _load_1m() -> float | None:
+    """The 1-minute load average (``None`` where the OS has none): a figure measured
+    above the core count is not a quiet-machine figure, and the record says so."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return None
+
+
+def _load_span(start: float | None) -> tuple[float, float] | None:
+    end = _load_1m()
+    return None if start is None or end is None else (start, end)
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
@@ -373,6 +389,7 @@ def run_workload(
     rss: list[float] = []
     rss_children: list[float] = []
     started = time.perf_counter()
+    load_start = _load_1m()
     error: str | None = None
     for _ in range(repeat):
         workdir = Path(tempfile.mkdtemp(prefix=f"{ref.short}-", dir=work_root))
@@ -425,6 +442,7 @@ def run_workload(
         peak_rss_children_mb=max(rss_children) if rss_children else None,
         wall_s=wall,
         runs=len(runs),
+        load_avg=_load_span(load_start),
     )
 
 
@@ -462,6 +480,7 @@ def to_record(
             "peak_rss_mb": outcome.peak_rss_mb,
             "peak_rss_children_mb": outcome.peak_rss_children_mb,
             "wall_s": round(outcome.wall_s, 3),
+            "load_avg": None if outcome.load_avg is None else list(outcome.load_avg),
             "machine": dict(machine),
             "partita_commit": commit,
             "timestamp": timestamp.isoformat(timespec="seconds"),

@@ -34,6 +34,7 @@ RECORD_KEYS = {
     "peak_rss_mb",
     "peak_rss_children_mb",
     "wall_s",
+    "load_avg",
     "machine",
     "partita_commit",
     "timestamp",
@@ -71,6 +72,8 @@ def check_record_shape(record: dict[str, object], *, quick: bool) -> None:
     assert set(record) == expected
     assert record["status"] in ("ok", "failed")
     assert record["quick"] is quick
+    load = record["load_avg"]  # Linux has a load average: at the start and at the end
+    assert isinstance(load, list) and len(load) == 2 and all(x >= 0 for x in load)
     machine = record["machine"]
     assert isinstance(machine, dict) and set(machine) == MACHINE_KEYS
     assert isinstance(machine["cores"], int) and machine["cores"] >= 1
