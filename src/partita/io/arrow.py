@@ -21,8 +21,16 @@ import pyarrow.dataset as ds
 
 from partita.datatypes import data_kind
 from partita.errors import StorageError
+from partita.io.paths import PartitionPath
 
-__all__ = ["BATCH_ROWS", "THREADED_ROWS", "load_as", "resolve_type", "to_arrow_reader"]
+__all__ = [
+    "BATCH_ROWS",
+    "THREADED_ROWS",
+    "load_as",
+    "resolve_type",
+    "to_arrow_reader",
+    "with_partition_columns",
+]
 
 BATCH_ROWS = 1 << 17
 """Rows per batch when a store pulls batches from a DuckDB relation."""
@@ -173,4 +181,14 @@ def load_as(data: object, annotation: Any = None) -> Any:
         raise StorageError(f"cannot load a value of type {type(data).__name__}")
     if kind == "pandas":
         return table.to_pandas(use_threads=table.num_rows >= THREADED_ROWS)
+    return table
+
+
+def with_partition_columns(table: pa.Table, partition: PartitionPath) -> pa.Table:
+    """Append each dimension as a string column, unless the data has one of that name
+    (what a store's read of one partition adds; the output cache shapes kept tables alike)."""
+    for dim, value in partition:
+        if dim not in table.schema.names:
+            column = pa.repeat(pa.scalar(value, pa.string()), table.num_rows)
+            table = table.append_column(pa.field(dim, pa.string()), column)
     return table

@@ -43,7 +43,13 @@ import pyarrow.parquet as pq
 
 from partita.datatypes import canonical_type
 from partita.errors import SchemaChangeError, StorageError
-from partita.io.arrow import THREADED_ROWS, load_as, resolve_type, to_arrow_reader
+from partita.io.arrow import (
+    THREADED_ROWS,
+    load_as,
+    resolve_type,
+    to_arrow_reader,
+    with_partition_columns,
+)
 from partita.io.asset_schema import AssetSchema, SchemaRecords, unify_published
 from partita.io.confinement import RootConfinement
 from partita.io.locking import folder_lock
@@ -85,15 +91,6 @@ def _read_file(path: Path) -> pa.Table:
     """The whole of one Parquet file, read directly (no dataset discovery)."""
     with pq.ParquetFile(path) as file:
         table: pa.Table = file.read(use_threads=file.metadata.num_rows >= THREADED_ROWS)
-    return table
-
-
-def _with_partition_columns(table: pa.Table, partition: PartitionPath) -> pa.Table:
-    """Append each dimension as a string column, unless the data has one of that name."""
-    for dim, value in partition:
-        if dim not in table.schema.names:
-            column = pa.repeat(pa.scalar(value, pa.string()), table.num_rows)
-            table = table.append_column(pa.field(dim, pa.string()), column)
     return table
 
 
@@ -410,7 +407,7 @@ class ParquetStore:
                     "(1 of 1 requested partitions missing)",
                     hint="materialize it first",
                 ) from None
-            return load_as(_with_partition_columns(table, part), as_type)
+            return load_as(with_partition_columns(table, part), as_type)
         return load_as(self.dataset(asset, partitions), as_type)
 
     def read_staged(self, staged: StagedWrite, as_type: Any = None) -> Any:

@@ -50,7 +50,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from partita.io import ParquetStore, StagedWrite, Store
-from partita.io.arrow import THREADED_ROWS, load_as, resolve_type
+from partita.io.arrow import THREADED_ROWS, load_as, resolve_type, with_partition_columns
 from partita.io.paths import PartitionPath
 
 __all__ = ["OUTPUT_CACHE_BYTES", "OutputCache", "in_memory_table"]
@@ -105,15 +105,6 @@ class _Entry:
     size: int
     location: str
     file: _FileId
-
-
-def _with_dimensions(table: pa.Table, partition: PartitionPath) -> pa.Table:
-    """Each dimension appended as a string column unless the data has one (as stores read)."""
-    for dim, value in partition:
-        if dim not in table.schema.names:
-            column = pa.repeat(pa.scalar(value, pa.string()), table.num_rows)
-            table = table.append_column(pa.field(dim, pa.string()), column)
-    return table
 
 
 def _joinable(tables: list[pa.Table]) -> list[pa.Table] | None:
@@ -265,7 +256,7 @@ class OutputCache:
         joinable = _joinable(tables)
         if joinable is None:
             return None  # the store's scan unifies differing columns: let it
-        shaped = [_with_dimensions(t, p) for t, p in zip(joinable, partitions, strict=True)]
+        shaped = [with_partition_columns(t, p) for t, p in zip(joinable, partitions, strict=True)]
         with self._lock:
             self.hits += len(keys)
         table = shaped[0] if len(shaped) == 1 else pa.concat_tables(shaped)
