@@ -116,6 +116,19 @@ def _failed(result: WorkResult, exc: BaseException) -> WorkResult:
     )
 
 
+def _sync(
+    sync: Callable[[list[StagedWrite]], None],
+    group: list[tuple[int, StagedWrite]],
+    errors: dict[int, BaseException],
+) -> None:
+    """Make one store's writes of a batch durable; a failure fails each step of the group."""
+    try:
+        sync([s for _, s in group])
+    except Exception as exc:
+        for i, _ in group:
+            errors.setdefault(i, exc)
+
+
 def _discard(store: Store, staged: StagedWrite | None) -> None:
     if staged is not None:
         with contextlib.suppress(Exception):
@@ -320,21 +333,13 @@ class Committer:
                 group = by_store.setdefault(id(store), (store, []))[1]
                 group.extend((i, s) for _, s in step.result.staged if s is not None)
         for capable, group in by_store.values():
-            try:
-                capable.sync_staged([s for _, s in group])
-            except Exception as exc:
-                for i, _ in group:
-                    errors.setdefault(i, exc)
+            _sync(capable.sync_staged, group, errors)
         writes: dict[int, list[tuple[str, WriteResult | None]]] = {}
         done: dict[int, tuple[GroupCommitStore, list[tuple[int, StagedWrite]]]] = {}
         for i, (step, store) in enumerate(zip(steps, stores, strict=True)):
             writes[i] = self._publish_step(i, step, store, errors, done)
         for capable, group in done.values():
-            try:
-                capable.sync_published([s for _, s in group])
-            except Exception as exc:
-                for i, _ in group:
-                    errors.setdefault(i, exc)
+            _sync(capable.sync_published, group, errors)
         ok: list[tuple[FinishedStep, WorkResult]] = []
         failed: list[tuple[FinishedStep, WorkResult]] = []
         for i, step in enumerate(steps):
