@@ -22,7 +22,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.w4_wide import NOW, _fill
+from bench.plan_support import fill
+from bench.w4_wide import NOW
 from partita.api import freshness_report, load_project, status_report
 from partita.catalog.sqlite import SQLiteCatalog
 from partita.records import Materialization, Run
@@ -98,7 +99,7 @@ def run(quick: bool, workdir: Path) -> dict[str, object]:
         catalog.start_run(Run(run_id="fill", started_at=BUILT_AT))
         upstreams = {str(k): [str(e.upstream) for e in graph.upstream_edges(k)] for k in graph.keys}
         recorded = catalog.record_materializations_bulk(
-            ((replace(m, created_at=BUILT_AT), ins) for m, ins in _fill(graph, days, "fill")),
+            ((replace(m, created_at=BUILT_AT), ins) for m, ins in fill(graph, days, "fill", NOW)),
             upstream_assets=upstreams,
         )
         assert recorded == total, (recorded, total)

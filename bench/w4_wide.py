@@ -11,12 +11,12 @@ the downstream cone of the changed partition.
 
 from __future__ import annotations
 
-import resource
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.plan_support import change_one, fill, rss_mb
 from partita.assets import AssetSpec, asset
 from partita.catalog.sqlite import SQLiteCatalog
 from partita.definitions import Definitions
@@ -24,7 +24,7 @@ from partita.graph import AssetGraph
 from partita.keys import AssetKey
 from partita.partitions import DailyPartitions
 from partita.planner import Plan, PlanRequest, assets_needed, plan
-from partita.records import Input, Materialization, PlannerState, Run
+from partita.records import PlannerState, Run
 
 NAME = "W4"
 DESCRIPTION = "plan 200 assets x 1,096 daily partitions: missing, up to date, one changed"
@@ -49,22 +49,6 @@ def _specs(layers: int, width: int, daily: DailyPartitions) -> list[AssetSpec]:
                 asset(key=f"l{layer}_{pos}", partitions=daily, deps=deps, code_version="1")(body)
             )
     return specs
-
-
-def _rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _fill(
-    graph: AssetGraph, keys: list[str], run_id: str
-) -> Iterator[tuple[Materialization, list[Input]]]:
-    for key in graph.keys:
-        ups = [str(e.upstream) for e in graph.upstream_edges(key)]
-        for day in keys:
-            yield (
-                Materialization(str(key), day, run_id, f"{key}@{day}", NOW, code_version="1"),
-                [Input(up, day, f"{up}@{day}") for up in ups],
-            )
 
 
 def _timed_plans(
@@ -96,7 +80,7 @@ def run(quick: bool, workdir: Path) -> dict[str, object]:
         started = time.perf_counter()
         graph = AssetGraph(Definitions(assets=_specs(layers, width, daily)))
         load.append(time.perf_counter() - started)
-    rss_load = _rss_mb()
+    rss_load = rss_mb()
     total = len(graph) * len(days)
     names = [str(k) for k in assets_needed(graph, None)]
 
@@ -106,13 +90,13 @@ def run(quick: bool, workdir: Path) -> dict[str, object]:
         assert result.partition_count == total, (result.partition_count, total)
 
     missing_state, missing_plan, _ = _timed_plans(catalog, graph, names, all_missing)
-    rss_missing = _rss_mb()
+    rss_missing = rss_mb()
 
     catalog.start_run(Run(run_id="fill", started_at=NOW))
     upstreams = {str(k): [str(e.upstream) for e in graph.upstream_edges(k)] for k in graph.keys}
     started = time.perf_counter()
     recorded = catalog.record_materializations_bulk(
-        _fill(graph, days, "fill"), upstream_assets=upstreams
+        fill(graph, days, "fill", NOW), upstream_assets=upstreams
     )
     fill_s = time.perf_counter() - started
     assert recorded == total, (recorded, total)
@@ -122,27 +106,9 @@ def run(quick: bool, workdir: Path) -> dict[str, object]:
 
     fresh_state, fresh_plan, state = _timed_plans(catalog, graph, names, up_to_date)
     assert state.latest.num_rows == total, state.latest.num_rows
-    rss_fresh = _rss_mb()
+    rss_fresh = rss_mb()
 
-    changed = AssetKey("l0_0")
-    catalog.record_materializations_bulk(
-        [
-            (
-                Materialization(
-                    str(changed), CHANGED_DAY, "fill", "changed", NOW, code_version="1"
-                ),
-                [],
-            )
-        ],
-        upstream_assets={str(changed): []},
-    )
-    cone = graph.descendants(changed)
-
-    def exact_cone(result: Plan) -> None:
-        planned = {s.asset for s in result.steps}
-        assert planned == cone, f"planned {len(planned)} assets, the cone has {len(cone)}"
-        for step in result.steps:
-            assert list(step.partitions) == [CHANGED_DAY], (step.asset, step.partitions.to_text())
+    cone, exact_cone = change_one(catalog, graph, AssetKey("l0_0"), CHANGED_DAY, NOW)
 
     one_state, one_plan, _ = _timed_plans(catalog, graph, names, exact_cone)
     catalog.close()
@@ -161,5 +127,5 @@ def run(quick: bool, workdir: Path) -> dict[str, object]:
         "cone_assets": len(cone),
         "state_one_changed_s": one_state,
         "plan_one_changed_s": one_plan,
-        "rss_after_one_changed_mb": round(_rss_mb(), 1),
+        "rss_after_one_changed_mb": round(rss_mb(), 1),
     }

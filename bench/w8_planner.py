@@ -14,20 +14,20 @@ scenario (as W4 does). Quick mode: 100 assets in layers of 10, one year.
 from __future__ import annotations
 
 import json
-import resource
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.plan_support import change_one, fill, rss_mb
 from partita import api
 from partita.catalog.sqlite import SQLiteCatalog
 from partita.graph import AssetGraph
 from partita.keys import AssetKey
 from partita.planner import Plan, PlanRequest, assets_needed, plan
-from partita.records import Input, Materialization, PlannerState, Run
+from partita.records import PlannerState, Run
 
 NAME = "W8"
 DESCRIPTION = "plan 1,000 assets x 3,650 daily partitions: missing, up to date, one changed"
@@ -78,28 +78,11 @@ def write_project(folder: Path, layers: int, width: int, start: str) -> Path:
     return path
 
 
-def _rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def _partita() -> list[str]:
     script = Path(sys.executable).with_name("partita")
     if script.exists():
         return [str(script)]
     return [sys.executable, "-c", "from partita.cli import main; main()"]
-
-
-def fill(
-    graph: AssetGraph, days: list[str], run_id: str
-) -> Iterator[tuple[Materialization, list[Input]]]:
-    """Every partition of every asset, built from its inputs of the same day."""
-    for key in graph.keys:
-        ups = [str(e.upstream) for e in graph.upstream_edges(key)]
-        for day in days:
-            yield (
-                Materialization(str(key), day, run_id, f"{key}@{day}", NOW, code_version="1"),
-                [Input(up, day, f"{up}@{day}") for up in ups],
-            )
 
 
 def _timed(
@@ -172,14 +155,14 @@ def run(quick: bool, workdir: Path) -> dict[str, object]:
         "state_missing_s": state_s,
         "plan_missing_s": plan_s,
         "command_missing_s": command_s,
-        "rss_after_missing_mb": round(_rss_mb(), 1),
+        "rss_after_missing_mb": round(rss_mb(), 1),
     }
 
     catalog.start_run(Run(run_id="fill", started_at=NOW))
     upstreams = {str(k): [str(e.upstream) for e in graph.upstream_edges(k)] for k in graph.keys}
     started = time.perf_counter()
     recorded = catalog.record_materializations_bulk(
-        fill(graph, days, "fill"), upstream_assets=upstreams
+        fill(graph, days, "fill", NOW), upstream_assets=upstreams
     )
     figures["bulk_fill_s"] = round(time.perf_counter() - started, 3)
     assert recorded == total, (recorded, total)
@@ -197,28 +180,10 @@ def run(quick: bool, workdir: Path) -> dict[str, object]:
         "state_up_to_date_s": state_s,
         "plan_up_to_date_s": plan_s,
         "command_up_to_date_s": command_s,
-        "rss_after_up_to_date_mb": round(_rss_mb(), 1),
+        "rss_after_up_to_date_mb": round(rss_mb(), 1),
     }
 
-    changed, changed_day = AssetKey("l0_0"), days[len(days) // 2]
-    catalog.record_materializations_bulk(
-        [
-            (
-                Materialization(
-                    str(changed), changed_day, "fill", "changed", NOW, code_version="1"
-                ),
-                [],
-            )
-        ],
-        upstream_assets={str(changed): []},
-    )
-    cone = graph.descendants(changed)
-
-    def exact_cone(result: Plan) -> None:
-        planned = {s.asset for s in result.steps}
-        assert planned == cone, f"planned {len(planned)} assets, the cone has {len(cone)}"
-        for step in result.steps:
-            assert list(step.partitions) == [changed_day], (step.asset, step.partitions.to_text())
+    cone, exact_cone = change_one(catalog, graph, AssetKey("l0_0"), days[len(days) // 2], NOW)
 
     def count_cone(data: dict[str, object]) -> None:
         assert data["total_steps"] == len(cone), (data["total_steps"], len(cone))
@@ -232,5 +197,5 @@ def run(quick: bool, workdir: Path) -> dict[str, object]:
         "state_one_changed_s": state_s,
         "plan_one_changed_s": plan_s,
         "command_one_changed_s": command_s,
-        "rss_after_one_changed_mb": round(_rss_mb(), 1),
+        "rss_after_one_changed_mb": round(rss_mb(), 1),
     }
