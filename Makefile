@@ -10,6 +10,9 @@ W ?=
 N ?=
 SEED ?=
 K ?=
+# pytest workers (pytest-xdist): the suite's tests are independent (each in its own
+# temporary folder, no fixed ports), so two processes keep a 2-core machine busy.
+PYTEST_WORKERS ?= 2
 
 .PHONY: demo test lint typecheck contracts pytest chaos bench bench-quick lock clean
 
@@ -35,7 +38,7 @@ contracts: $(STAMP)
 	$(BIN)/lint-imports
 
 pytest: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS)
 
 # The kill campaign (tests/chaos, not part of `make test`): N trials (default 8)
 # from seed SEED (default random; or PARTITA_CHAOS_TRIALS / PARTITA_CHAOS_SEED in the

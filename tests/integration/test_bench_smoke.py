@@ -20,6 +20,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from bench import WORKLOAD_MODULES  # the repository root is on pytest's pythonpath
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -99,33 +100,24 @@ def check_record_shape(record: dict[str, object], *, quick: bool) -> None:
 
 
 def existing_workloads() -> list[str]:
-    """Module names of the standard workloads present in ``bench/``."""
-    bench = json.loads(
-        subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                "import json, bench; print(json.dumps(bench.WORKLOAD_MODULES))",
-            ],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    )
-    return [name for name in bench if (REPO / "bench" / f"{name}.py").exists()]
+    """Module names of the standard workloads present in ``bench/``, in run order."""
+    return [name for name in WORKLOAD_MODULES if (REPO / "bench" / f"{name}.py").exists()]
 
 
+def test_every_listed_workload_exists() -> None:
+    assert existing_workloads() == list(WORKLOAD_MODULES)
+
+
+# One test per workload, so pytest-xdist spreads the slowest test of the suite
+# over its workers; each still runs ``python -m bench`` as a user runs it.
 @pytest.mark.slow
-def test_quick_run_of_every_existing_workload(tmp_path: Path) -> None:
-    names = existing_workloads()
-    if not names:
-        pytest.skip("no workload module exists yet")
+@pytest.mark.parametrize("name", existing_workloads())
+def test_quick_run_of_every_existing_workload(name: str, tmp_path: Path) -> None:
     out = tmp_path / "results"
-    done = run_bench("--quick", "--json-only", "--out", str(out), "--timeout", "600")
+    done = run_bench("--quick", "-w", name, "--json-only", "--out", str(out), "--timeout", "600")
     assert done.returncode == 0, done.stderr[-4000:]
     records = json_lines(done.stdout)
-    assert [r["module"] for r in records] == [f"bench.{n}" for n in names]
+    assert [r["module"] for r in records] == [f"bench.{name}"]
     for record in records:
         check_record_shape(record, quick=True)
         assert record["status"] == "ok"
