@@ -128,6 +128,12 @@ class SqlModel:
             separators=(",", ":"),
         )
 
+    def record_json(self) -> str:
+        """What the catalog records with a build: ``{"dialect", "query", "column_lineage"}``."""
+        lineage = json.loads(self.lineage_json())
+        record = {"dialect": self.dialect, "query": self.query, "column_lineage": lineage}
+        return json.dumps(record, separators=(",", ":"))
+
     def to_json(self) -> dict[str, Any]:
         """A JSON-able dict (:meth:`from_json` reads it back)."""
         return {
