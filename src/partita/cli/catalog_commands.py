@@ -41,7 +41,7 @@ from partita.api.checks import (
 from partita.cli.app import pass_project, print_json, show, stdout
 from partita.cli.check_commands import checks_label
 from partita.cli.render import to_dot, to_mermaid
-from partita.cli.sql_lineage import show_column_lineage
+from partita.cli.sql_models import show_column_lineage
 from partita.records import CheckRecord, RunSummary
 
 __all__ = []

@@ -46,9 +46,21 @@ def place_of(node: exp.Expr, text: str) -> tuple[int, int]:
     ]
     if not starts:
         return 0, 0
-    offset = min(starts)
-    line = text.count("\n", 0, offset) + 1
-    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return _offset_place(text, min(starts))
+
+
+def _offset_place(text: str, offset: int) -> tuple[int, int]:
+    return text.count("\n", 0, offset) + 1, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+def _error_place(text: str, error: dict[str, object]) -> tuple[int, int]:
+    """Where a parse error is: found from the text around it (sqlglot's own line
+    numbers can be off after some tokens), else as sqlglot reports it."""
+    before, highlight = str(error.get("start_context") or ""), str(error.get("highlight") or "")
+    found = text.find(before + highlight) if before or highlight else -1
+    if found >= 0:
+        return _offset_place(text, found + len(before))
+    return int(str(error.get("line") or 0)), int(str(error.get("col") or 0))
 
 
 def _parse(text: str, dialect: str, where: str) -> exp.Expr:
@@ -56,10 +68,11 @@ def _parse(text: str, dialect: str, where: str) -> exp.Expr:
         statements = [s for s in sqlglot.parse(text, read=dialect) if s is not None]
     except ParseError as error:
         first = error.errors[0] if error.errors else {}
+        line, column = _error_place(text, first)
         raise SqlModelError(
             where,
-            int(first.get("line") or 0),
-            int(first.get("col") or 0),
+            line,
+            column,
             f"syntax error: {first.get('description') or error}",
             hint=f"fix the query (it is read as {dialect} SQL)",
         ) from None
@@ -94,9 +107,7 @@ def _bind_parameters(node: exp.Expr, text: str, where: str) -> tuple[str, ...]:
             line, column = place_of(item, text)
             written = re.search(rf"[$:@]{re.escape(name)}\b", text)
             if line == 0 and written is not None:
-                offset = written.start()
-                line = text.count("\n", 0, offset) + 1
-                column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+                line, column = _offset_place(text, written.start())
             raise SqlModelError(
                 where,
                 line,

@@ -1,4 +1,5 @@
-"""Printing a SQL asset's column-level lineage (``partita lineage ASSET --columns``)."""
+"""SQL assets in the CLI: ``partita lineage ASSET --columns``, and the kind of each SQL
+change ``partita plan`` shows."""
 
 from __future__ import annotations
 
@@ -6,10 +7,11 @@ from rich.table import Table
 from rich.text import Text
 
 from partita.api import Project
-from partita.api.sql_lineage import column_lineage
+from partita.api.sql_models import SqlChange, column_lineage, sql_changes
+from partita.planner import Plan
 from partita.cli.app import print_json, show, stdout
 
-__all__ = ["show_column_lineage"]
+__all__ = ["show_column_lineage", "show_sql_changes", "sql_changes_json"]
 
 
 def show_column_lineage(
@@ -36,3 +38,24 @@ def show_column_lineage(
             sources = (sources + ", " if sources else "") + "? (unresolved)"
         table.add_row(str(item["column"]), sources or "(no upstream column)")
     show(table)
+
+
+def sql_changes_json(project: Project, plan: Plan) -> dict[str, dict[str, str]]:
+    """Per changed SQL asset ``{"kind", "summary"}`` (the ``sql_changes`` of ``plan --json``)."""
+    return {
+        asset: {"kind": change.kind, "summary": change.summary}
+        for asset, change in sql_changes(project, plan).items()
+    }
+
+
+def show_sql_changes(project: Project, plan: Plan) -> None:
+    """One line per changed SQL asset: breaking (downstream rebuilds) or not."""
+    changes: dict[str, SqlChange] = sql_changes(project, plan)
+    for asset, change in changes.items():
+        effect = "what reads it must rebuild" if change.breaking else "what reads it keeps its meaning"
+        stdout.print(
+            Text(
+                f"{asset}: {change.kind} SQL change ({change.summary}); {effect}",
+                style="yellow" if change.breaking else "green",
+            )
+        )

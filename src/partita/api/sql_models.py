@@ -1,8 +1,14 @@
-"""The column-level lineage of a SQL asset (``partita lineage ASSET --columns``).
+"""SQL assets in the catalog: column lineage, and how a changed model changed.
 
-What a partition's latest build recorded (the model it was built with: its
-dialect, normalized query and, per output column, the upstream asset columns
-it derives from); for a partition not built yet, what the definition says now.
+:func:`column_lineage` (``partita lineage ASSET --columns``): what a
+partition's latest build recorded (the model it was built with: its dialect,
+normalized query and, per output column, the upstream asset columns it
+derives from); for a partition not built yet, what the definition says now.
+
+:func:`sql_changes` (``partita plan``): for each SQL asset planned because its
+code changed, whether the change is breaking, from the query recorded with a
+changed partition's latest build and the current one (the planner stays pure:
+this reads the catalog beside it).
 """
 
 from __future__ import annotations
@@ -13,8 +19,10 @@ from typing import Any
 from partita.api.project import Project
 from partita.errors import DefinitionError, PartitionKeyError
 from partita.keys import AssetKey
+from partita.planner import Plan, Reason
+from partita.sql.changes import SqlChange
 
-__all__ = ["ColumnLineageView", "column_lineage"]
+__all__ = ["ColumnLineageView", "SqlChange", "column_lineage", "sql_changes"]
 
 
 @dataclass(frozen=True)
@@ -94,3 +102,39 @@ def column_lineage(
         for item in model.column_lineage
     ]
     return ColumnLineageView(str(key), canonical, None, model.dialect, model.query, tuple(current))
+
+
+def sql_changes(project: Project, plan: Plan) -> dict[str, SqlChange]:
+    """Per SQL asset planned with ``code_changed``: is the change breaking?
+
+    Compares the query recorded with the latest build of its first changed
+    partition with the current one (``sqlglot.diff``; see
+    :mod:`partita.sql.changes`). Assets whose recorded query is unknown are left out.
+    """
+    from partita.sql.changes import classify_change  # noqa: PLC0415 - sqlglot: only here
+
+    found: dict[str, SqlChange] = {}
+    with project.existing_catalog() as catalog:
+        if catalog is None:
+            return found
+        for step in plan.steps:
+            model = project.graph.spec(step.asset).sql_model
+            changed = [r for r in step.reasons if r.reason is Reason.CODE_CHANGED]
+            if model is None or not changed:
+                continue
+            first = next(iter(changed[0].partitions), None) if step.partitioned else None
+            latest = catalog.latest_materialization(str(step.asset), first)
+            if latest is None or latest.materialization_id is None:
+                continue
+            recorded = catalog.sql_model(latest.materialization_id)
+            if recorded is None:
+                continue
+            if recorded["dialect"] != model.dialect:
+                found[str(step.asset)] = SqlChange(
+                    "breaking", f"dialect {recorded['dialect']} -> {model.dialect}"
+                )
+                continue
+            found[str(step.asset)] = classify_change(
+                str(recorded["query"]), model.query, model.dialect
+            )
+    return found
