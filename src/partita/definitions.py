@@ -120,7 +120,9 @@ def _with_sql_models(definitions: Definitions, folders: tuple[str, ...], base: P
     """Add the models of ``folders`` to ``definitions`` and resolve every SQL model."""
     from partita.sql import SqlCache, load_folders, resolve_models  # noqa: PLC0415
 
-    cache = SqlCache.in_home(base / (definitions.home or DEFAULT_HOME)) if folders else SqlCache(None)
+    cache = (
+        SqlCache.in_home(base / (definitions.home or DEFAULT_HOME)) if folders else SqlCache(None)
+    )
     loaded = load_folders([base / folder for folder in folders], cache)
     specs = resolve_models(
         (*definitions.sources, *definitions.assets, *loaded.specs), cache, loaded.parsed

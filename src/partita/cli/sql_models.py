@@ -8,8 +8,8 @@ from rich.text import Text
 
 from partita.api import Project
 from partita.api.sql_models import SqlChange, column_lineage, sql_changes
-from partita.planner import Plan
 from partita.cli.app import print_json, show, stdout
+from partita.planner import Plan
 
 __all__ = ["show_column_lineage", "show_sql_changes", "sql_changes_json"]
 
@@ -52,7 +52,9 @@ def show_sql_changes(project: Project, plan: Plan) -> None:
     """One line per changed SQL asset: breaking (downstream rebuilds) or not."""
     changes: dict[str, SqlChange] = sql_changes(project, plan)
     for asset, change in changes.items():
-        effect = "what reads it must rebuild" if change.breaking else "what reads it keeps its meaning"
+        effect = (
+            "what reads it must rebuild" if change.breaking else "what reads it keeps its meaning"
+        )
         stdout.print(
             Text(
                 f"{asset}: {change.kind} SQL change ({change.summary}); {effect}",

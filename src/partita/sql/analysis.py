@@ -30,7 +30,7 @@ Schemas = Mapping[str, Sequence[str] | None]
 """Per view name, the upstream's column names (``None``: unknown)."""
 
 
-def _sqlglot_schema(schemas: Schemas) -> dict[str, dict[str, str]]:
+def _sqlglot_schema(schemas: Schemas) -> dict[str, object]:
     return {
         view: dict.fromkeys(columns, "UNKNOWN")
         for view, columns in schemas.items()
@@ -143,9 +143,7 @@ def _sources_of(node: Node, views: Mapping[str, str]) -> tuple[tuple[ColumnSourc
     return tuple(sorted(found, key=lambda s: (s.asset, s.column))), resolved
 
 
-def analyse(
-    parsed: exp.Query, model: SqlModel, schemas: Schemas, *, where: str
-) -> SqlModel:
+def analyse(parsed: exp.Query, model: SqlModel, schemas: Schemas, *, where: str) -> SqlModel:
     """``model`` with its output columns, column lineage and used columns (see the module).
 
     Raises:
@@ -182,4 +180,3 @@ def analyse(
         (view, None if cols is None else tuple(cols)) for view, cols in used.items()
     )
     return model.with_analysis(columns, tuple(items), used_columns)
-

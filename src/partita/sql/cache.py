@@ -84,8 +84,8 @@ class SqlCache:
             try:
                 with os.fdopen(handle, "w", encoding="utf-8") as out:
                     json.dump(data, out, separators=(",", ":"))
-                os.replace(temp, self.path)
+                Path(temp).replace(self.path)
             except OSError:
                 with contextlib.suppress(OSError):
-                    os.unlink(temp)
+                    Path(temp).unlink()
                 raise

@@ -33,12 +33,18 @@ def _check_parameters(model: SqlModel, key: AssetKey, partitions: object, where:
     for name in model.parameters:
         if name == "partition_key" and partitions is None:
             raise SqlModelError(
-                where, 0, 0, f"{key} uses $partition_key but has no partitions",
+                where,
+                0,
+                0,
+                f"{key} uses $partition_key but has no partitions",
                 hint="declare partitions, or remove the parameter",
             )
         if name != "partition_key" and not time_based:
             raise SqlModelError(
-                where, 0, 0, f"{key} uses ${name} but has no time partitions",
+                where,
+                0,
+                0,
+                f"{key} uses ${name} but has no time partitions",
                 hint="declare time partitions (DailyPartitions(...)), or remove the parameter",
             )
 
@@ -74,7 +80,10 @@ def model_asset(
     unknown = sorted(set(given) - known)
     if unknown:
         raise SqlModelError(
-            where, 0, 0, f"mappings name {unknown}, which the query does not read",
+            where,
+            0,
+            0,
+            f"mappings name {unknown}, which the query does not read",
             hint="key mappings by the table name as the query writes it",
         )
     return AssetSpec(

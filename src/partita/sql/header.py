@@ -193,9 +193,10 @@ class _Reader:
 
     def error(self, node: ast.AST | None, message: str, **kwargs: Any) -> SqlModelError:
         line, column = _position(self.text, self.offset)
-        if node is not None and hasattr(node, "lineno"):
-            line += node.lineno - 1
-            column = (column if node.lineno == 1 else 1) + node.col_offset
+        lineno, col_offset = getattr(node, "lineno", None), getattr(node, "col_offset", 0)
+        if isinstance(lineno, int):
+            line += lineno - 1
+            column = (column if lineno == 1 else 1) + int(col_offset)
         return SqlModelError(self.where, line, column, message, **kwargs)
 
     def value(self, node: ast.AST) -> Any:
@@ -219,8 +220,12 @@ class _Reader:
             }
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
             return self.call(node, node.func.id)
-        raise self.error(node, "cannot read this value", hint="write a string, name, tuple, "
-                         "{key: value} mapping or a call such as DailyPartitions(start='...')")
+        raise self.error(
+            node,
+            "cannot read this value",
+            hint="write a string, name, tuple, "
+            "{key: value} mapping or a call such as DailyPartitions(start='...')",
+        )
 
     def call(self, node: ast.Call, name: str) -> Any:
         function = _CALLS.get(name)
@@ -253,7 +258,7 @@ def split_header(text: str, where: str) -> tuple[Header, str]:
         SqlModelError: a malformed block, an unknown setting, a value that cannot be read.
     """
     start = _skip_space_and_comments(text, 0)
-    if not text[start : start + 5].upper() == "MODEL":
+    if text[start : start + 5].upper() != "MODEL":
         return Header(), text
     open_at = _skip_space_and_comments(text, start + 5)
     if open_at >= len(text) or text[open_at] != "(":

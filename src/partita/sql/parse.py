@@ -92,9 +92,7 @@ def _parse(text: str, dialect: str, where: str) -> exp.Expr:
 def _placeholders(node: exp.Expr) -> Iterator[tuple[exp.Expr, str]]:
     """The parameters written ``$name``, ``:name`` or ``@name`` (as each dialect parses them)."""
     for item in node.walk():
-        if isinstance(item, exp.Placeholder) and item.name:
-            yield item, item.name
-        elif isinstance(item, exp.Parameter):
+        if (isinstance(item, exp.Placeholder) and item.name) or isinstance(item, exp.Parameter):
             yield item, item.name
         elif isinstance(item, exp.Column) and item.name.startswith("$") and not item.table:
             yield item, item.name[1:]
@@ -143,17 +141,17 @@ def _rename_tables(node: exp.Expr, text: str) -> tuple[TableRef, ...]:
         view = _view_name(parts)
         line, column = place_of(table, text)
         known = found.get(view)
-        if known is None or (0 < line and (line, column) < (known.line, known.column)):
+        if known is None or (line > 0 and (line, column) < (known.line, known.column)):
             found[view] = TableRef(".".join(parts), "/".join(parts), view, line, column)
         alias = table.alias or table.name
         table.set("this", exp.to_identifier(view))
         table.set("db", None)
         table.set("catalog", None)
         table.set("alias", exp.TableAlias(this=exp.to_identifier(alias)))
-    for column in node.find_all(exp.Column):
-        if column.args.get("db") is not None:  # sales.orders.amount -> orders.amount
-            column.set("db", None)
-            column.set("catalog", None)
+    for reference in node.find_all(exp.Column):
+        if reference.args.get("db") is not None:  # sales.orders.amount -> orders.amount
+            reference.set("db", None)
+            reference.set("catalog", None)
     return tuple(found.values())
 
 

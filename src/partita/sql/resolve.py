@@ -124,7 +124,9 @@ def _analysed(
     from partita.sql.parse import parse_query  # noqa: PLC0415
 
     if parsed is None:
-        parsed = parse_query(model.source_text or model.query, model.dialect, where=where).expression
+        parsed = parse_query(
+            model.source_text or model.query, model.dialect, where=where
+        ).expression
     result = analyse(parsed, model, schemas, where=where)
     if cache is not None:
         cache.put(key, result.to_json())
@@ -180,12 +182,17 @@ def resolve_models(
                 schemas[table.view] = declared_columns(up.checks)
         expression = None if parsed is None else parsed.get(key)
         model = _analysed(model, schemas, _where(model, key), cache, expression)
-        model = _with_keys(model, {t.key: str(k) for t, k in zip(model.tables, resolved[key], strict=True)})
-        deps = tuple(
-            AssetDep(d.param, upstream, d.mapping, d.partition_columns)
-            if d.param == table.view
-            else d
-            for d, table, upstream in zip(spec.deps, model.tables, resolved[key], strict=False)
-        ) + spec.deps[len(model.tables) :]
+        model = _with_keys(
+            model, {t.key: str(k) for t, k in zip(model.tables, resolved[key], strict=True)}
+        )
+        deps = (
+            tuple(
+                AssetDep(d.param, upstream, d.mapping, d.partition_columns)
+                if d.param == table.view
+                else d
+                for d, table, upstream in zip(spec.deps, model.tables, resolved[key], strict=False)
+            )
+            + spec.deps[len(model.tables) :]
+        )
         done[key] = replace(spec, sql_model=model, deps=deps, fn=SqlRunner(model, str(key)))
     return tuple(done.get(spec.key, spec) for spec in specs)

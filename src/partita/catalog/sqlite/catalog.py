@@ -45,6 +45,7 @@ from partita.catalog.sqlite.runs import (
     run_from_row,
 )
 from partita.catalog.sqlite.snapshot import StateBlocks, write_blocks
+from partita.catalog.sqlite.sql_models import sql_model_of
 from partita.catalog.sqlite.state import (
     DEFAULT_REFRESH_ROWS,
     catalog_generation,
@@ -53,7 +54,6 @@ from partita.catalog.sqlite.state import (
 )
 from partita.catalog.sqlite.state_as_of import load_planner_state_as_of, recorded_after
 from partita.catalog.sqlite.wipes import record_wipe
-from partita.catalog.sqlite.sql_models import sql_model_of
 from partita.catalog.sqlite.writes import (
     insert_attempt,
     insert_checks,
