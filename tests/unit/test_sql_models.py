@@ -139,7 +139,9 @@ def test_columns_of_an_upstream_without_schema_are_marked_not_dropped() -> None:
     model = specs["copy"].sql_model  # type: ignore[attr-defined]
     assert model.columns is None
     assert [(i.column, i.resolved) for i in model.column_lineage] == [("*", False)]
-    named = _resolve(sql_asset("named", "SELECT kind, count(*) AS n FROM untyped_events GROUP BY 1"))
+    named = _resolve(
+        sql_asset("named", "SELECT kind, count(*) AS n FROM untyped_events GROUP BY 1")
+    )
     assert _lineage(named["named"])["kind"] == ({"untyped_events.kind"}, True)
 
 
@@ -155,7 +157,9 @@ def test_formatting_and_comments_do_not_change_the_code_version() -> None:
         group by 1
         """,
     )
-    three = sql_asset("m", "SELECT customer_id, sum(amount) AS s FROM sales.clean_orders GROUP BY 1 HAVING s > 0")
+    three = sql_asset(
+        "m", "SELECT customer_id, sum(amount) AS s FROM sales.clean_orders GROUP BY 1 HAVING s > 0"
+    )
     assert one.code_version == two.code_version
     assert one.code_version != three.code_version
     assert one.sql_model.query == two.sql_model.query  # type: ignore[union-attr]
@@ -178,21 +182,29 @@ def test_bad_input_is_one_error_with_its_place_and_close_names() -> None:
     assert "sales.clean_orders" in table.suggestions
     parameter = _error("SELECT 1 AS one FROM customers WHERE region = $partition_ky")
     assert parameter.suggestions[0] == "partition_key" and parameter.column == 47
-    cannot = _error("SELECT ARRAY_AGG(name IGNORE NULLS LIMIT 2) AS names FROM customers", "bigquery")
+    cannot = _error(
+        "SELECT ARRAY_AGG(name IGNORE NULLS LIMIT 2) AS names FROM customers", "bigquery"
+    )
     assert "cannot run bigquery SQL on DuckDB" in str(cannot) and cannot.column == 8
 
 
 def test_partition_parameters_need_partitions() -> None:
     with pytest.raises(SqlModelError, match="no time partitions"):
         sql_asset("m", "SELECT * FROM customers WHERE region > $partition_start")
-    spec = sql_asset("m", "SELECT 1 AS x FROM customers WHERE region > $partition_start", partitions=DAYS)
+    spec = sql_asset(
+        "m", "SELECT 1 AS x FROM customers WHERE region > $partition_start", partitions=DAYS
+    )
     assert spec.sql_model is not None and spec.sql_model.parameters == ("partition_start",)
 
 
 @pytest.mark.parametrize(
     ("old", "new", "kind"),
     [
-        ("SELECT a, sum(b) AS s FROM t GROUP BY a", "SELECT a, sum(b) AS s, max(b) AS m FROM t GROUP BY a", "non-breaking"),
+        (
+            "SELECT a, sum(b) AS s FROM t GROUP BY a",
+            "SELECT a, sum(b) AS s, max(b) AS m FROM t GROUP BY a",
+            "non-breaking",
+        ),
         ("SELECT a, b FROM t", "SELECT a FROM t", "breaking"),
         ("SELECT a FROM t", "SELECT a FROM t WHERE a > 0", "breaking"),
         ("SELECT DISTINCT a FROM t", "SELECT DISTINCT a, b FROM t", "breaking"),

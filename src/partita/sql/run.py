@@ -73,7 +73,7 @@ class SqlRunner:
             for view, value in inputs.items():
                 connection.register(view, self._input(value, view))
             parameters = bound_parameters(self.model, context)
-            result = connection.execute(self.model.duckdb_query, parameters or None)
+            result = connection.sql(self.model.duckdb_query, params=parameters or None)
             table: pa.Table = result.to_arrow_table()
             return table
         finally:
