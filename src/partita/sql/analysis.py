@@ -168,14 +168,25 @@ def analyse(parsed: exp.Query, model: SqlModel, schemas: Schemas, *, where: str)
             continue
         sources, resolved = _sources_of(node, views)
         items.append(ColumnLineage(name, sources, resolved))
-    used: dict[str, dict[str, None] | None] = {
-        t.view: ({} if schemas.get(t.view) is not None else None) for t in model.tables
-    }
+    used: dict[str, dict[str, None] | None] = {t.view: {} for t in model.tables}
     for scope_item in traverse_scope(root):
         for column in scope_item.columns:
             source = scope_item.sources.get(column.table)
-            if isinstance(source, exp.Table) and used.get(source.name) is not None:
-                used[source.name][column.name] = None  # type: ignore[index]
+            if not isinstance(source, exp.Table) or source.name not in used:
+                continue
+            bucket = used[source.name]
+            if bucket is None:
+                continue
+            if column.name == "*" or isinstance(column.this, exp.Star):
+                used[source.name] = None
+            else:
+                bucket[column.name] = None
+        if isinstance(scope_item.expression, exp.Select) and any(
+            isinstance(s, exp.Star) for s in scope_item.expression.selects
+        ):  # an unexpanded * (unknown columns): its sources are read whole
+            for source in scope_item.sources.values():
+                if isinstance(source, exp.Table) and source.name in used:
+                    used[source.name] = None
     used_columns = tuple(
         (view, None if cols is None else tuple(cols)) for view, cols in used.items()
     )

@@ -2,11 +2,15 @@
 
 The runner hands a SQL asset each upstream as a lazy DuckDB relation over
 exactly the partitions its mapping selects (read through the Store
-protocol). :class:`SqlRunner` keeps of each only the columns the query reads,
-registers it under its view name in a private in-memory DuckDB, and runs the
-transpiled query with the partition's bounds as bound parameters
-(``$partition_start``, ``$partition_end``, ``$partition_key``): they are never
-pasted into the SQL text, so no partition key can change the query.
+protocol). A model that reads one upstream and uses no parameter runs on that
+relation's own connection (no copy). Otherwise :class:`SqlRunner` keeps of
+each input only the columns the query reads, registers it under its view name
+in a private in-memory DuckDB, and runs the transpiled query with the
+partition's bounds as bound parameters (``$partition_start``,
+``$partition_end``, ``$partition_key``): they are never pasted into the SQL
+text, so no partition key can change the query. The session time zone is the
+partitions' own, so a ``DATE`` compared with ``$partition_start`` means the
+local day.
 """
 
 from __future__ import annotations
@@ -61,6 +65,12 @@ class SqlRunner:
 
     def __call__(self, context: AssetContext | None = None, **inputs: Any) -> pa.Table:
         """Run the query over ``inputs`` (per view name: a relation, table or frame)."""
+        parameters = bound_parameters(self.model, context)
+        if len(inputs) == 1 and not parameters:
+            ((view, value),) = inputs.items()
+            if _is_relation(value):  # run where the input is scanned: no copy between databases
+                table: pa.Table = value.query(view, self.model.duckdb_query).to_arrow_table()
+                return table
         import duckdb  # noqa: PLC0415 - only a worker that runs SQL needs it
 
         connection = duckdb.connect()
@@ -68,13 +78,11 @@ class SqlRunner:
             window = None if context is None else context.time_window
             zone = getattr(window.start.tzinfo, "key", None) if window is not None else None
             if window is not None:
-                name = zone or "UTC"
-                connection.execute(f"SET TimeZone = {_literal(name)}")
+                connection.execute(f"SET TimeZone = {_literal(zone or 'UTC')}")
             for view, value in inputs.items():
                 connection.register(view, self._input(value, view))
-            parameters = bound_parameters(self.model, context)
             result = connection.sql(self.model.duckdb_query, params=parameters or None)
-            table: pa.Table = result.to_arrow_table()
+            table = result.to_arrow_table()
             return table
         finally:
             connection.close()
@@ -83,11 +91,15 @@ class SqlRunner:
         """One input, reduced to the columns the query reads, as Arrow."""
         used = dict(self.model.used_columns).get(view)
         columns = getattr(value, "columns", None)
-        if hasattr(value, "project") and hasattr(value, "to_arrow_table"):  # a relation
+        if _is_relation(value):
             if used and columns is not None and set(used) <= set(columns):
                 value = value.project(", ".join(_quoted(c) for c in used))
             return value.to_arrow_table()
         return value
+
+
+def _is_relation(value: object) -> bool:
+    return hasattr(value, "project") and hasattr(value, "query") and hasattr(value, "columns")
 
 
 def _literal(text: str) -> str:
