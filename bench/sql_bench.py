@@ -130,7 +130,7 @@ QUERY = "SELECT customer_id, sum(amount) AS revenue, count(*) AS orders FROM {ta
 
 def _partitions(store: ParquetStore, days: int, rows: int) -> list[tuple[tuple[str, str], ...]]:
     rng = np.random.default_rng(17)
-    paths = []
+    paths: list[tuple[tuple[str, str], ...]] = []
     start = datetime(2025, 1, 1)
     for day in range(days):
         key = (start + timedelta(days=day)).date().isoformat()

@@ -18,11 +18,11 @@ from sqlglot import exp
 from sqlglot.errors import OptimizeError, SqlglotError
 from sqlglot.lineage import Node, lineage
 from sqlglot.optimizer.qualify import qualify
-from sqlglot.optimizer.scope import Scope, build_scope, traverse_scope
+from sqlglot.optimizer.scope import Scope, build_scope
 
 from partita.sql.errors import SqlModelError, close_names
 from partita.sql.model import ColumnLineage, ColumnSource, SqlModel
-from partita.sql.parse import place_of
+from partita.sql.parse import dialect_of, place_of
 
 __all__ = ["Schemas", "analyse"]
 
@@ -70,8 +70,8 @@ def _offered(scope: Scope, schemas: Schemas) -> dict[str, list[str] | None]:
     return {name: _source_columns(source, schemas) for name, source in scope.sources.items()}
 
 
-def _check_columns(root: exp.Expr, schemas: Schemas, text: str, where: str) -> None:
-    for scope in traverse_scope(root):
+def _check_columns(scopes: list[Scope], schemas: Schemas, text: str, where: str) -> None:
+    for scope in scopes:
         offered = _offered(scope, schemas)
         everything = [c for cols in offered.values() if cols is not None for c in cols]
         all_known = all(cols is not None for cols in offered.values())
@@ -106,8 +106,8 @@ def _qualified(parsed: exp.Query, schemas: Schemas, text: str, where: str) -> ex
     schema = _sqlglot_schema(schemas)
     try:
         return qualify(
-            parsed.copy(),
-            dialect="duckdb",
+            parsed,  # in place: the parsed expression is not used after the analysis
+            dialect=dialect_of("duckdb"),
             schema=schema,
             validate_qualify_columns=False,
             identify=False,
@@ -151,14 +151,25 @@ def analyse(parsed: exp.Query, model: SqlModel, schemas: Schemas, *, where: str)
             upstreams' columns are known).
     """
     root = _qualified(parsed, schemas, model.source_text, where)
-    _check_columns(root, schemas, model.source_text, where)
+    top = build_scope(root)
+    scopes = list(top.traverse()) if top is not None else []
+    _check_columns(scopes, schemas, model.source_text, where)
     names = list(root.named_selects) if isinstance(root, exp.Query) else []
     columns = None if not names or "*" in names else tuple(names)
     views = {t.view: t.key for t in model.tables}
     items: list[ColumnLineage] = []
     try:
-        scope = build_scope(root)
-        nodes = lineage(None, root, _sqlglot_schema(schemas), dialect="duckdb", scope=scope)
+        if top is None:
+            raise SqlglotError("not a query")
+        nodes = lineage(
+            None,
+            root,
+            _sqlglot_schema(schemas),
+            dialect=dialect_of("duckdb"),
+            scope=top,
+            trim_selects=False,
+            copy=False,
+        )
     except SqlglotError:
         nodes = {}
     for name in names:
@@ -169,7 +180,7 @@ def analyse(parsed: exp.Query, model: SqlModel, schemas: Schemas, *, where: str)
         sources, resolved = _sources_of(node, views)
         items.append(ColumnLineage(name, sources, resolved))
     used: dict[str, dict[str, None] | None] = {t.view: {} for t in model.tables}
-    for scope_item in traverse_scope(root):
+    for scope_item in scopes:
         for column in scope_item.columns:
             source = scope_item.sources.get(column.table)
             if not isinstance(source, exp.Table) or source.name not in used:

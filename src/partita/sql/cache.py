@@ -83,7 +83,7 @@ class SqlCache:
             handle, temp = tempfile.mkstemp(prefix=".sql-models-", dir=self.path.parent)
             try:
                 with os.fdopen(handle, "w", encoding="utf-8") as out:
-                    json.dump(data, out, separators=(",", ":"))
+                    out.write(json.dumps(data, separators=(",", ":")))
                 Path(temp).replace(self.path)
             except OSError:
                 with contextlib.suppress(OSError):

@@ -25,6 +25,7 @@ evaluated: unknown keys and calls are errors with a close-name suggestion.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -78,6 +79,10 @@ _CALLS: dict[str, Callable[..., Any]] = {
         )
     },
 }
+
+
+_SIMPLE = re.compile(r"([A-Za-z_][\w.]*)|'([^'\\]*)'")
+"""A value that is a bare or dotted name, or a plain single-quoted string."""
 
 
 @dataclass(frozen=True)
@@ -287,6 +292,10 @@ def split_header(text: str, where: str) -> tuple[Header, str]:
             )
         value_offset = key_offset + len(key) + (len(rest) - len(rest.lstrip())) + 1
         reader = _Reader(text, where, value_offset)
+        simple = _SIMPLE.fullmatch(rest.strip())
+        if simple is not None:  # a name or a quoted string: no need to parse
+            values[key] = simple.group(1) if simple.group(1) is not None else simple.group(2)
+            continue
         try:
             tree = ast.parse(rest.strip(), mode="eval")
         except SyntaxError as exc:

@@ -9,19 +9,20 @@ naming the file, line and column.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ErrorLevel, ParseError, TokenError, UnsupportedError
-from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
+from partita.errors import DefinitionError
 from partita.sql.errors import SqlModelError, close_names
 from partita.sql.model import PARTITION_PARAMETERS, SqlModel, TableRef
 
-__all__ = ["DIALECTS", "ParsedQuery", "parse_query", "place_of"]
+__all__ = ["DIALECTS", "ParsedQuery", "dialect_of", "parse_query", "place_of"]
 
 DIALECTS = ("duckdb", "snowflake", "bigquery", "postgres", "redshift", "trino", "spark", "mysql")
 """Dialects a model may be written in (any dialect sqlglot reads works; these are tested
@@ -63,9 +64,27 @@ def _error_place(text: str, error: dict[str, object]) -> tuple[int, int]:
     return int(str(error.get("line") or 0)), int(str(error.get("col") or 0))
 
 
+@functools.cache
+def dialect_of(name: str) -> Dialect:
+    """sqlglot's dialect of ``name`` (one instance per name: sqlglot makes one per call
+    when given the name).
+
+    Raises:
+        DefinitionError: sqlglot knows no such dialect.
+    """
+    try:
+        return Dialect.get_or_raise(name)
+    except ValueError as exc:
+        raise DefinitionError(f"unknown SQL dialect {name!r}: {exc}") from None
+
+
 def _parse(text: str, dialect: str, where: str) -> exp.Expr:
     try:
-        statements = [s for s in sqlglot.parse(text, read=dialect) if s is not None]
+        read = dialect_of(dialect)
+    except DefinitionError as exc:
+        raise SqlModelError(where, 0, 0, exc.message, hint="see docs/sql.md#dialects") from None
+    try:
+        statements = [s for s in read.parse(text) if s is not None]
     except ParseError as error:
         first = error.errors[0] if error.errors else {}
         line, column = _error_place(text, first)
@@ -159,7 +178,7 @@ def _unsupported_node(node: exp.Expr) -> exp.Expr:
     """The deepest part of ``node`` that DuckDB's generator refuses."""
     for child in node.iter_expressions():
         try:
-            child.sql(dialect="duckdb", unsupported_level=ErrorLevel.RAISE)
+            child.sql(dialect=dialect_of("duckdb"), unsupported_level=ErrorLevel.RAISE)
         except UnsupportedError:
             return _unsupported_node(child)
     return node
@@ -167,11 +186,13 @@ def _unsupported_node(node: exp.Expr) -> exp.Expr:
 
 def _transpile(node: exp.Expr, dialect: str, text: str, where: str) -> str:
     try:
-        return node.sql(dialect="duckdb", unsupported_level=ErrorLevel.RAISE)
+        return node.sql(
+            dialect=dialect_of("duckdb"), unsupported_level=ErrorLevel.RAISE, copy=False
+        )
     except UnsupportedError as error:
         culprit = _unsupported_node(node)
         line, column = place_of(culprit, text)
-        snippet = culprit.sql(dialect=dialect)
+        snippet = culprit.sql(dialect=dialect_of(dialect))
         if len(snippet) > 60:
             snippet = snippet[:57] + "..."
         raise SqlModelError(
@@ -203,8 +224,8 @@ def parse_query(text: str, dialect: str = "duckdb", *, where: str, path: str = "
             hint="write the SELECT whose rows the asset holds; Partita stores them",
         )
     parameters = _bind_parameters(node, text, where)
-    normalized = normalize_identifiers(node.copy(), dialect=dialect)
-    query = normalized.sql(dialect=dialect, comments=False)
+    # the DuckDB generator's own rewrites may stay in the tree (it is transpiled to DuckDB next)
+    query = node.sql(dialect=dialect_of(dialect), comments=False, copy=dialect != "duckdb")
     tables = _rename_tables(node, text)
     duckdb_query = _transpile(node, dialect, text, where)
     model = SqlModel(

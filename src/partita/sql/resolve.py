@@ -22,7 +22,7 @@ from partita.checks import declared_columns
 from partita.keys import AssetKey
 from partita.sql.cache import SqlCache
 from partita.sql.errors import SqlModelError, close_names
-from partita.sql.model import SqlModel, TableRef
+from partita.sql.model import ColumnLineage, ColumnSource, SqlModel, TableRef
 from partita.sql.run import SqlRunner
 
 if TYPE_CHECKING:
@@ -135,14 +135,18 @@ def _analysed(
 
 def _with_keys(model: SqlModel, keys: Mapping[str, str]) -> SqlModel:
     """``model`` with its tables and lineage naming the resolved asset keys."""
+    renamed = {written: key for written, key in keys.items() if written != key}
+    if not renamed:
+        return model
     lineage = tuple(
-        replace(
-            item,
-            sources=tuple(replace(s, asset=keys.get(s.asset, s.asset)) for s in item.sources),
+        ColumnLineage(
+            item.column,
+            tuple(ColumnSource(renamed.get(s.asset, s.asset), s.column) for s in item.sources),
+            item.resolved,
         )
         for item in model.column_lineage
     )
-    tables = tuple(replace(t, key=keys.get(t.key, t.key)) for t in model.tables)
+    tables = tuple(replace(t, key=renamed.get(t.key, t.key)) for t in model.tables)
     return replace(model, column_lineage=lineage, tables=tables)
 
 
