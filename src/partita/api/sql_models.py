@@ -114,6 +114,8 @@ def sql_changes(project: Project, plan: Plan) -> dict[str, SqlChange]:
     from partita.sql.changes import classify_change  # noqa: PLC0415 - sqlglot: only here
 
     found: dict[str, SqlChange] = {}
+    if not any(project.graph.spec(step.asset).sql_model is not None for step in plan.steps):
+        return found  # no SQL asset planned: the catalog is not opened
     with project.existing_catalog() as catalog:
         if catalog is None:
             return found
