@@ -14,6 +14,7 @@ from partita import DailyPartitions, Definitions, asset
 from partita.checks import schema
 from partita.sql import SqlModelError, sql_asset
 from partita.sql.changes import classify_change
+from partita.sql.header import split_header
 
 DAYS = DailyPartitions(start="2025-01-01")
 
@@ -213,3 +214,28 @@ def test_partition_parameters_need_partitions() -> None:
 )
 def test_a_change_is_breaking_unless_it_only_adds_columns(old: str, new: str, kind: str) -> None:
     assert classify_change(old, new, "duckdb").kind == kind
+
+
+def test_the_model_header_is_read_without_evaluating_and_errors_point_at_the_setting() -> None:
+    text = (
+        "MODEL (\n"
+        "  name sales.top,\n"
+        "  partitions DailyPartitions(start='2025-01-01'),\n"
+        "  tags {tier: 'gold'},  -- a comment\n"
+        "  owners ('ana@example.com',),\n"
+        ");\n"
+        "SELECT 1 AS one\n"
+    )
+    header, query = split_header(text, "m.sql")
+    assert header.get("name") == "sales.top"
+    assert header.get("partitions") == DailyPartitions(start="2025-01-01")
+    assert header.get("tags") == {"tier": "gold"}
+    assert header.get("owners") == ("ana@example.com",)
+    assert query.splitlines()[6] == "SELECT 1 AS one" and not query.splitlines()[0].strip()
+    with pytest.raises(SqlModelError) as setting:
+        split_header("MODEL (\n  partition DailyPartitions(start='2025-01-01')\n);", "m.sql")
+    assert (setting.value.line, setting.value.column) == (2, 3)
+    assert setting.value.suggestions[0] == "partitions"
+    with pytest.raises(SqlModelError) as call:
+        split_header("MODEL (checks (not_nul(x),));\nSELECT 1", "m.sql")
+    assert call.value.suggestions[0] == "not_null" and call.value.column == 16
