@@ -297,13 +297,13 @@ _V8 = Migration(
     "SQL models: each distinct (dialect, normalized query, column lineage) a SQL asset was "
     "built with, content-addressed, and the model of each materialization of a SQL asset",
     (
-        """CREATE TABLE sql_models (
+        """CREATE TABLE IF NOT EXISTS sql_models (
             digest TEXT PRIMARY KEY,
             dialect TEXT NOT NULL,
             query TEXT NOT NULL,
             column_lineage TEXT NOT NULL
         ) WITHOUT ROWID""",
-        """CREATE TABLE materialization_sql_models (
+        """CREATE TABLE IF NOT EXISTS materialization_sql_models (
             materialization_id INTEGER PRIMARY KEY REFERENCES materializations (id),
             digest TEXT NOT NULL REFERENCES sql_models (digest)
         )""",
