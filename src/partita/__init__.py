@@ -87,6 +87,7 @@ if TYPE_CHECKING:
     )
     from partita.policies import Freshness, RetryPolicy
     from partita.sources import source
+    from partita.sql import sql_asset
 
 #: The package's version, the same as ``project.version`` in pyproject.toml (a
 #: test keeps them equal). A literal, not ``importlib.metadata.version()``:
@@ -153,6 +154,7 @@ _LAZY: dict[str, str] = {
     "row_count": "partita.checks",
     "schema": "partita.checks",
     "source": "partita.sources",
+    "sql_asset": "partita.sql",
     "unique": "partita.checks",
 }
 
@@ -220,5 +222,6 @@ __all__ = [
     "row_count",
     "schema",
     "source",
+    "sql_asset",
     "unique",
 ]

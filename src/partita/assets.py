@@ -32,6 +32,8 @@ from partita.partitions import PartitionsDefinition
 
 if TYPE_CHECKING:  # pydantic (~0.1 s) is imported by the projects whose assets take config
     from pydantic import BaseModel
+
+    from partita.sql.model import SqlModel
 from partita.policies import Freshness, RetryPolicy, parse_duration
 from partita.references import global_reference
 
@@ -110,6 +112,9 @@ class AssetSpec:
     config_param: str | None = None
     config_model: type[BaseModel] | None = None
     annotations: Mapping[str, Any] = field(default_factory=dict)
+    sql_model: SqlModel | None = None
+    """A SQL asset's query (:class:`partita.sql.SqlModel`: ``query``, ``dialect``,
+    ``column_lineage``...); ``None`` for a Python asset."""
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Call the function the asset was declared with."""

@@ -15,6 +15,7 @@ re-imports its modules.
 from __future__ import annotations
 
 import os
+import sys
 import tomllib
 import traceback
 from collections.abc import Iterable, Mapping
@@ -49,6 +50,8 @@ class Definitions:
             (default ``.partita``).
         checks: custom ``@check`` functions, each naming its asset (they may
             also be listed in the asset's own ``checks=``).
+        sql: folders of ``.sql`` models (:mod:`partita.sql`), relative to the
+            file that makes the Definitions; each file is an asset.
     """
 
     assets: tuple[AssetSpec, ...] = ()
@@ -57,6 +60,7 @@ class Definitions:
     resources: Mapping[str, Any] = field(default_factory=dict)
     home: str | None = None
     checks: tuple[CheckDefinition, ...] = ()
+    sql: tuple[str, ...] = ()
 
     def __init__(
         self,
@@ -66,8 +70,10 @@ class Definitions:
         resources: Mapping[str, Any] | None = None,
         home: str | None = None,
         checks: Iterable[CheckDefinition] = (),
+        sql: Iterable[str | os.PathLike[str]] = (),
     ) -> None:
         all_assets = tuple(assets)
+        folders = tuple(str(folder) for folder in sql)
         all_sources = tuple(sources)
         for item in (*all_assets, *all_sources):
             if isinstance(item, SourceDecorator):
@@ -99,11 +105,30 @@ class Definitions:
                     hint="built-in checks such as not_null('id') go in the asset's checks=",
                 )
         object.__setattr__(self, "checks", all_checks)
+        object.__setattr__(self, "sql", folders)
+        if folders or any(a.sql_model is not None for a in all_assets):
+            caller = sys._getframe(1).f_globals.get("__file__")
+            _with_sql_models(self, folders, Path(caller).parent if caller else Path.cwd())
 
     @property
     def all_specs(self) -> tuple[AssetSpec, ...]:
         """Sources first, then assets, as declared."""
         return self.sources + self.assets
+
+
+def _with_sql_models(definitions: Definitions, folders: tuple[str, ...], base: Path) -> None:
+    """Add the models of ``folders`` to ``definitions`` and resolve every SQL model."""
+    from partita.sql import SqlCache, load_folders, resolve_models  # noqa: PLC0415
+
+    cache = (
+        SqlCache.in_home(base / (definitions.home or DEFAULT_HOME)) if folders else SqlCache(None)
+    )
+    loaded = load_folders([base / folder for folder in folders], cache)
+    specs = resolve_models(
+        (*definitions.sources, *definitions.assets, *loaded.specs), cache, loaded.parsed
+    )
+    cache.save()
+    object.__setattr__(definitions, "assets", tuple(s for s in specs if not s.is_source))
 
 
 @dataclass(frozen=True)

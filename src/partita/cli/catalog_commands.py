@@ -41,6 +41,7 @@ from partita.api.checks import (
 from partita.cli.app import pass_project, print_json, show, stdout
 from partita.cli.check_commands import checks_label
 from partita.cli.render import to_dot, to_mermaid
+from partita.cli.sql_models import show_column_lineage
 from partita.records import CheckRecord, RunSummary
 
 __all__ = []
@@ -250,6 +251,9 @@ def _lineage_diagram(graph: LineageGraph, render: Callable[..., str]) -> str:
     help="Output format.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@click.option(
+    "--columns", is_flag=True, help="A SQL asset's column-level lineage (per output column)."
+)
 @pass_project
 def lineage_command(
     project: Project,
@@ -259,8 +263,12 @@ def lineage_command(
     depth: int,
     fmt: str,
     as_json: bool,
+    columns: bool,
 ) -> None:
     """Show the lineage of a partition's latest materialization, with versions and runs."""
+    if columns:
+        show_column_lineage(project, asset, partition, as_json=as_json or fmt == "json")
+        return
     now = datetime.now(UTC)
     direction: Direction = "up" if upstream else "down"
     graph = lineage(project, asset, partition, direction=direction, depth=depth)

@@ -21,6 +21,7 @@ from partita.api import (
 )
 from partita.cli import app
 from partita.cli.app import pass_project, print_json, show
+from partita.cli.sql_models import show_sql_changes, sql_changes_json
 
 if TYPE_CHECKING:
     from rich.tree import Tree
@@ -171,8 +172,10 @@ def plan_command(
         data = planned.plan.to_json()
         if why is not None:
             data["explain"] = why.to_json()
+        data["sql_changes"] = sql_changes_json(project, planned.plan)
         print_json(data)
         return
     render_plan(planned.plan)
+    show_sql_changes(project, planned.plan)
     if why is not None:
         show(_why_tree(why))

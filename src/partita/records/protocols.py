@@ -110,6 +110,11 @@ class CatalogReader(Protocol):
         """The component digests recorded with a code version, or ``None`` (to explain it)."""
         ...
 
+    def sql_model(self, materialization_id: int) -> dict[str, object] | None:
+        """The SQL model a materialization was built with (``{"dialect", "query",
+        "column_lineage"}``), or ``None`` for a Python asset's build."""
+        ...
+
     def latest_materialization(
         self, asset: str, partition: str | None = None
     ) -> Materialization | None:

@@ -198,6 +198,8 @@ class Materialization:
     ``code_components`` is the JSON object of the code version's component
     digests (:meth:`partita.versions.CodeVersion.components_json`), ``""``
     for an explicit version; the catalog keeps it once per code version.
+    ``sql_model`` is, for a SQL asset, the JSON of the model it was built with
+    (dialect, normalized query, column lineage), ``""`` otherwise.
     """
 
     asset: str
@@ -213,6 +215,7 @@ class Materialization:
     location: str | None = None
     materialization_id: int | None = None
     code_components: str = ""
+    sql_model: str = ""
 
     @property
     def output_hash(self) -> int:

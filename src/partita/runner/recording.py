@@ -250,6 +250,7 @@ class RunRecorder:
                 created_at=finished,
                 code_version=task.code_version,
                 code_components=task.code_components,
+                sql_model=task.sql_model,
                 config_hash=task.config_hash,
                 rows=None if write is None else write.rows,
                 bytes=None if write is None else write.bytes,

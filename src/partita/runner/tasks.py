@@ -51,6 +51,7 @@ class Task:
         config_hash: the config hash to record.
         code_components: the code version's components as JSON, to record
             with it (``""``: none, e.g. an explicit version).
+        sql_model: a SQL asset's model as JSON, to record with it (``""``: not SQL).
     """
 
     index: int
@@ -63,6 +64,7 @@ class Task:
     code_version: str
     config_hash: str
     code_components: str = ""
+    sql_model: str = ""
 
     @property
     def label(self) -> str | None:
@@ -130,6 +132,8 @@ def expand_plan(
         spec = graph.spec(step.asset)
         code = graph.code_components(step.asset)
         components = code.components_json() if code.version == step.code_version else ""
+        current = spec.sql_model is not None and code.version == step.code_version
+        sql_model = spec.sql_model.record_json() if current and spec.sql_model else ""
         edges = graph.upstream_edges(step.asset)
         groups = _batches(step) if spec.batch else [(k,) for k in step.partitions]
         for group in groups:
@@ -163,6 +167,7 @@ def expand_plan(
                     code_version=step.code_version,
                     config_hash=step.config_hash,
                     code_components=components,
+                    sql_model=sql_model,
                 )
             )
             for key in group:

@@ -45,6 +45,7 @@ from partita.catalog.sqlite.runs import (
     run_from_row,
 )
 from partita.catalog.sqlite.snapshot import StateBlocks, write_blocks
+from partita.catalog.sqlite.sql_models import sql_model_of
 from partita.catalog.sqlite.state import (
     DEFAULT_REFRESH_ROWS,
     catalog_generation,
@@ -437,6 +438,11 @@ class SQLiteCatalog:
                 "SELECT components FROM code_components WHERE code_version = ?", (code_version,)
             ).fetchone()
         return None if row is None else dict(json.loads(row[0]))
+
+    def sql_model(self, materialization_id: int) -> dict[str, object] | None:
+        """The SQL model a materialization was built with, or ``None`` (see the protocol)."""
+        with self._db.read() as conn:
+            return sql_model_of(conn, materialization_id)
 
     def latest_materialization(
         self, asset: str, partition: str | None = None

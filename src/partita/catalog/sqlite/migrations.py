@@ -292,7 +292,25 @@ _V7 = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7)
+_V8 = Migration(
+    8,
+    "SQL models: each distinct (dialect, normalized query, column lineage) a SQL asset was "
+    "built with, content-addressed, and the model of each materialization of a SQL asset",
+    (
+        """CREATE TABLE IF NOT EXISTS sql_models (
+            digest TEXT PRIMARY KEY,
+            dialect TEXT NOT NULL,
+            query TEXT NOT NULL,
+            column_lineage TEXT NOT NULL
+        ) WITHOUT ROWID""",
+        """CREATE TABLE IF NOT EXISTS materialization_sql_models (
+            materialization_id INTEGER PRIMARY KEY REFERENCES materializations (id),
+            digest TEXT NOT NULL REFERENCES sql_models (digest)
+        )""",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8)
 """Every schema version in order; ``MIGRATIONS[i].version == i + 1``."""
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

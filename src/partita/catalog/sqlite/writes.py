@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from itertools import islice
 
 from partita.catalog.sqlite.connection import to_epoch
+from partita.catalog.sqlite.sql_models import insert_sql_models
 from partita.errors import CatalogError
 from partita.records import (
     CheckRecord,
@@ -141,6 +142,7 @@ def insert_materializations(
         i_rows: list[tuple[object, ...]] = []
         e_rows: list[tuple[object, ...]] = []
         code_rows: dict[str, str] = {}
+        sql_rows: list[tuple[int, str]] = []
         for mat, mat_inputs in chunk:
             mid = next_id
             next_id += 1
@@ -185,6 +187,8 @@ def insert_materializations(
             e_rows.extend(mat_edge_rows)
             if mat.code_components:
                 code_rows.setdefault(mat.code_version, mat.code_components)
+            if mat.sql_model:
+                sql_rows.append((mid, mat.sql_model))
         # pointers before inputs, so an input may link an upstream recorded
         # earlier in the same call
         conn.executemany(_INSERT_MATERIALIZATION, m_rows)
@@ -192,6 +196,7 @@ def insert_materializations(
         conn.executemany(_INSERT_INPUT, i_rows)
         conn.executemany(_INSERT_EDGE, e_rows)
         conn.executemany(_INSERT_CODE_COMPONENTS, code_rows.items())
+        insert_sql_models(conn, sql_rows)
 
 
 def upsert_attempt(conn: sqlite3.Connection, attempt: StepAttempt) -> None:
