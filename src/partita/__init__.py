@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from partita.lazy import lazy_module
 
 if TYPE_CHECKING:
+    from partita.alert_targets import Alert, email, env, webhook
     from partita.api.planning import plan
     from partita.api.running import (
         ExecutorKind,
@@ -94,6 +95,7 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 _LAZY: dict[str, str] = {
+    "Alert": "partita.alert_targets",
     "AllPartitions": "partita.mappings",
     "AssetContext": "partita.context",
     "AssetGraph": "partita.graph",
@@ -144,6 +146,8 @@ _LAZY: dict[str, str] = {
     "accepted_values": "partita.checks",
     "asset": "partita.assets",
     "check": "partita.checks",
+    "email": "partita.alert_targets",
+    "env": "partita.alert_targets",
     "expression": "partita.checks",
     "in_range": "partita.checks",
     "materialize": "partita.api.running",
@@ -154,12 +158,14 @@ _LAZY: dict[str, str] = {
     "schema": "partita.checks",
     "source": "partita.sources",
     "unique": "partita.checks",
+    "webhook": "partita.alert_targets",
 }
 
 
 __getattr__, __dir__ = lazy_module("partita", _LAZY, globals())
 
 __all__ = [
+    "Alert",
     "AllPartitions",
     "AssetContext",
     "AssetGraph",
@@ -211,6 +217,8 @@ __all__ = [
     "accepted_values",
     "asset",
     "check",
+    "email",
+    "env",
     "expression",
     "in_range",
     "materialize",
@@ -221,4 +229,5 @@ __all__ = [
     "schema",
     "source",
     "unique",
+    "webhook",
 ]
