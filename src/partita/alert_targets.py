@@ -146,7 +146,8 @@ def _shown_url(url: TextOrEnv) -> str:
     if isinstance(url, EnvVar):
         return repr(url)
     parts = urlsplit(url)  # a literal webhook URL carries its token in the path: hide it
-    return f"'{parts.scheme}://{parts.hostname or ''}/...'"
+    port = f":{parts.port}" if parts.port else ""
+    return f"'{parts.scheme}://{parts.hostname or ''}{port}/...'"
 
 
 @dataclass(frozen=True, slots=True)

@@ -138,7 +138,7 @@ class AlertSender:
     def __init__(self) -> None:
         self.sent: dict[str, int] = {}
         self.problems: list[DeliveryProblem] = []
-        self._logged: set[str] = set()
+        self._logged: set[object] = set()
         self._lock = threading.Lock()
 
     def send(self, alert: Alert, targets: Iterable[AlertTarget]) -> list[DeliveryProblem]:
@@ -162,17 +162,18 @@ class AlertSender:
             except Exception as exc:
                 problem = DeliveryProblem(name, scrub(_describe(exc), secrets))
                 problems.append(problem)
-                self._failed(problem, clean)
+                key = target if isinstance(target, Webhook | Email) else id(target)
+                self._failed(key, problem, clean)
             else:
                 with self._lock:
                     self.sent[name] = self.sent.get(name, 0) + 1
         return problems
 
-    def _failed(self, problem: DeliveryProblem, alert: Alert) -> None:
+    def _failed(self, key: object, problem: DeliveryProblem, alert: Alert) -> None:
         with self._lock:
             self.problems.append(problem)
-            first = problem.target not in self._logged
-            self._logged.add(problem.target)
+            first = key not in self._logged
+            self._logged.add(key)
         if first:
             logger.warning(
                 "alert %r not delivered to %s: %s (later failures of this target are "

@@ -67,7 +67,7 @@ def evaluate_freshness_alerts(
             prints it too), instead of judging again.
         sender: share one across evaluations so a dead target is logged once.
     """
-    moment = now or datetime.now(UTC)
+    moment = report.now if report is not None else now or datetime.now(UTC)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     definitions = project.loaded.definitions
