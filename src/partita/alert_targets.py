@@ -196,9 +196,7 @@ def _check_timeout(value: object, what: str) -> float:
     return float(value)
 
 
-def webhook(
-    url: TextOrEnv, *, format: WebhookFormat = "slack", timeout_s: float = 5.0
-) -> Webhook:
+def webhook(url: TextOrEnv, *, format: WebhookFormat = "slack", timeout_s: float = 5.0) -> Webhook:
     """An incoming webhook: Slack (``format="slack"``, the default), Microsoft Teams
     (``"teams"``, a MessageCard) or any receiver of the alert as plain JSON (``"json"``).
 
@@ -269,9 +267,7 @@ def targets_of(value: object, where: str) -> tuple[AlertTarget, ...]:
     if value is None:
         return ()
     items: tuple[Any, ...]
-    if isinstance(value, Webhook | Email) or (callable(value) and not isinstance(value, type)):
-        items = (value,)
-    elif isinstance(value, str | bytes | Mapping):
+    if isinstance(value, Webhook | Email | str | bytes | Mapping) or callable(value):
         items = (value,)
     elif isinstance(value, Iterable):
         items = tuple(value)

@@ -114,7 +114,9 @@ class Definitions:
                 )
         object.__setattr__(self, "checks", all_checks)
         object.__setattr__(self, "pools", _checked_pools(pools or {}, self.assets))
-        object.__setattr__(self, "on_failure", targets_of(on_failure, "Definitions(on_failure=...)"))
+        object.__setattr__(
+            self, "on_failure", targets_of(on_failure, "Definitions(on_failure=...)")
+        )
         object.__setattr__(
             self,
             "on_freshness_violation",

@@ -1,4 +1,4 @@
-"""Freshness alerts: one per violation, none while it lasts, one "recovered" (state in the catalog)."""
+"""Freshness alerts: one per violation, none while it lasts, one "recovered" (state: catalog)."""
 
 from __future__ import annotations
 

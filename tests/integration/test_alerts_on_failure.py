@@ -69,7 +69,9 @@ def test_one_webhook_and_one_email_per_failed_step_after_its_last_retry(
 
 def test_teams_and_json_webhooks_get_their_own_payloads(tmp_path: Path) -> None:
     with webhook_receiver() as teams, webhook_receiver() as plain:
-        defs = _failing_defs(webhook(url=teams.url, format="teams"), webhook(plain.url, format="json"))
+        defs = _failing_defs(
+            webhook(url=teams.url, format="teams"), webhook(plain.url, format="json")
+        )
         partita.materialize(defs, "orders", home=tmp_path)
     card = teams.posts[0][1]
     assert card["@type"] == "MessageCard" and card["summary"] == "partita: orders failed"

@@ -1,8 +1,7 @@
-"""Concurrency pools: slots in the catalog, two concurrent ``partita materialize``, a killed holder."""
+"""Concurrency pools: slots in the catalog, two concurrent runs, a killed holder."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -91,7 +90,8 @@ def call_api(context, name):
     started = time.time()
     time.sleep(float(os.environ.get("POOL_TEST_SLEEP", "0.3")))
     with STAMPS.open("a") as out:
-        out.write(f"{{name}} {{context.partition_key}} {{os.getpid()}} {{started}} {{time.time()}}\\n")
+        key, pid = context.partition_key, os.getpid()
+        out.write(f"{{name}} {{key}} {{pid}} {{started}} {{time.time()}}\\n")
     return pd.DataFrame({{"day": [context.partition_key]}})
 
 @asset(partitions=DAYS, pool="shop_api")
@@ -157,12 +157,15 @@ def test_two_concurrent_runs_never_exceed_a_pool_of_two(tmp_path: Path) -> None:
     """Six pooled partitions per run, worker room for four: across both runs (one with
     worker processes, one with threads) exactly two steps of the pool run at once."""
     project = write_project(tmp_path / "p", POOLED.format(last=7))
-    first = _materialize(project, "orders", "--executor", "process", "--max-workers", "4")
+    first = _materialize(
+        project, "orders", "--executor", "process", "--max-workers", "4", POOL_TEST_SLEEP="0.6"
+    )
     _wait_for_slot(project)  # the second run starts while the first holds the pool
     second = _materialize(project, "refunds", "--executor", "thread", "--max-workers", "4")
     for run in (first, second):
         out, err = run.communicate(timeout=180)
         assert run.returncode == 0, out + err
+    assert "for a slot of pool shop_api (2 slots, held by orders[" in out + err
     lines = (project / "stamps").read_text().splitlines()
     assert len(lines) == 12
     assert len({line.split()[2] for line in lines}) >= 3  # worker processes and a thread run

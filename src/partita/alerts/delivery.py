@@ -37,7 +37,7 @@ __all__ = ["AlertSender", "DeliveryProblem", "target_name"]
 logger = logging.getLogger("partita.alerts")
 
 
-class _Unset(Exception):
+class _UnsetError(Exception):
     """An environment variable a target names is not set."""
 
 
@@ -66,7 +66,7 @@ def _value(value: TextOrEnv) -> str:
     if isinstance(value, EnvVar):
         found = os.environ.get(value.name)
         if not found:
-            raise _Unset(f"environment variable {value.name} is not set")
+            raise _UnsetError(f"environment variable {value.name} is not set")
         return found
     return value
 

@@ -93,9 +93,7 @@ def freshness_alert_transitions(
         watched += 1
         violated = item.level is Level.ERROR
         asset = str(item.asset)
-        if catalog.change_freshness_alert_state(
-            asset, violated, status=item.status.value, now=now
-        ):
+        if catalog.change_freshness_alert_state(asset, violated, status=item.status.value, now=now):
             alert = freshness_alert(item, violated=violated, at=now)
             alerts.append(alert)
             problems.extend(send.send(alert, targets))

@@ -78,6 +78,4 @@ def evaluate_freshness_alerts(
         return FreshnessAlerts()
     judged = report if report is not None else freshness_report(project, selection, now=moment)
     with project.open_catalog() as catalog:
-        return freshness_alert_transitions(
-            definitions, judged, catalog, now=moment, sender=sender
-        )
+        return freshness_alert_transitions(definitions, judged, catalog, now=moment, sender=sender)

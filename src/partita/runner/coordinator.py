@@ -137,10 +137,9 @@ class _Coordinator:
         for dep in dependents:
             self._record_skip(dep, self.board.runs[dep].reason)
 
-    def _waiting(self, index: int, holder: str) -> None:
-        task = self.tasks.tasks[index]
+    def _waiting(self, index: int, holder: str, pool: str | None = None) -> None:
         attempt = self.board.runs[index].attempts + 1
-        self.recorder.waiting(task, attempt, holder, self.clock())
+        self.recorder.waiting(self.tasks.tasks[index], attempt, holder, self.clock(), pool)
 
     # -- starting tasks --------------------------------------------------------
 

@@ -36,8 +36,8 @@ class PoolSlots:
         run_id: the run.
         graph: the asset graph (each asset's ``pool``; its definitions' ``pools``).
         ttl_s: how long a slot lasts unless renewed (the run's lease TTL).
-        on_wait: called as ``on_wait(index, holders)`` when task ``index`` starts
-            waiting for a slot, ``holders`` saying who holds the pool.
+        on_wait: called as ``on_wait(index, holders, pool)`` when task ``index``
+            starts waiting for a slot of ``pool``, ``holders`` saying who holds it.
         recheck_s: how often a waiting task asks again.
     """
 
@@ -47,7 +47,7 @@ class PoolSlots:
         run_id: str,
         graph: AssetGraph,
         ttl_s: float,
-        on_wait: Callable[[int, str], None],
+        on_wait: Callable[[int, str, str], None],
         *,
         recheck_s: float = 0.2,
     ) -> None:
@@ -79,7 +79,7 @@ class PoolSlots:
             self.next_check.pop(index, None)
             return True
         if index not in self.next_check:
-            self.on_wait(index, self._holders(pool, size, now))
+            self.on_wait(index, self._holders(pool, size, now), pool)
         self.next_check[index] = now_m + self.recheck_s
         return False
 
@@ -89,7 +89,7 @@ class PoolSlots:
             f"{asset}[{part}] (run {run})" if part else f"{asset} (run {run})"
             for run, asset, part in holders[:size]
         )
-        return f"pool {pool} ({size} slot{'s' * (size != 1)}" + (f": {steps})" if steps else ")")
+        return f"{size} slot{'s' * (size != 1)}, held by " + (steps or "steps that just ended")
 
     def release(self, index: int) -> None:
         """Task ``index``'s attempt ended: give its slot back, if it holds one."""

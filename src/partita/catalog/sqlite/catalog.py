@@ -29,8 +29,8 @@ from partita.catalog.sqlite.checks import (
 from partita.catalog.sqlite.connection import DEFAULT_BUSY_TIMEOUT_S, ConnectionHolder, to_epoch
 from partita.catalog.sqlite.dynamic import SQLiteDynamicPartitions
 from partita.catalog.sqlite.leases import SQLiteLeaseReader
-from partita.catalog.sqlite.pools import PoolsAndAlertStates, renew_slots
 from partita.catalog.sqlite.lineage import query_lineage
+from partita.catalog.sqlite.pools import PoolsAndAlertStates, renew_slots
 from partita.catalog.sqlite.reads import (
     attempts_of_run,
     latest_of_partition,

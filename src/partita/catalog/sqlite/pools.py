@@ -100,9 +100,7 @@ def renew_slots(conn: sqlite3.Connection, run_id: str, *, now: datetime, ttl_s: 
     return int(cursor.rowcount)
 
 
-def release_slots(
-    conn: sqlite3.Connection, run_id: str, items: Sequence[SlotItem] | None
-) -> int:
+def release_slots(conn: sqlite3.Connection, run_id: str, items: Sequence[SlotItem] | None) -> int:
     """Delete the slots of ``run_id`` (only ``items`` when given); return how many."""
     if items is None:
         return int(conn.execute("DELETE FROM pool_slots WHERE run_id = ?", (run_id,)).rowcount)
