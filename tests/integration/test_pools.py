@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -28,31 +28,7 @@ def _start(catalog: SQLiteCatalog, run_id: str, pid: int | None = None, host: st
     )
 
 
-def test_slots_are_counted_per_pool_renewed_released_and_expire(tmp_path: Path) -> None:
-    catalog = SQLiteCatalog(tmp_path / "c.db")
-    _start(catalog, "r1")
-    _start(catalog, "r2", host="elsewhere", pid=1)
-    take = catalog.acquire_pool_slot
-    assert take("r1", "api", 2, ("a", "d1"), now=NOW, ttl_s=60)
-    assert take("r1", "api", 2, ("a", "d1"), now=NOW, ttl_s=60)  # held: kept, not doubled
-    assert take("r2", "api", 2, ("b", None), now=NOW, ttl_s=60)
-    assert not take("r1", "api", 2, ("a", "d2"), now=NOW, ttl_s=60)
-    assert take("r1", "other", 1, ("c", None), now=NOW, ttl_s=60)  # pools are apart
-    assert catalog.pool_holders("api", now=NOW) == [("r1", "a", "d1"), ("r2", "b", "")]
-
-    # r2 (another host) stops renewing: its slot expires; r1's renewed slot lives on
-    later = NOW + timedelta(seconds=90)
-    catalog.renew_leases("r1", now=NOW + timedelta(seconds=50), ttl_s=60)
-    assert catalog.pool_holders("api", now=later) == [("r1", "a", "d1")]
-    assert take("r1", "api", 2, ("a", "d2"), now=later, ttl_s=60)
-
-    assert catalog.release_pool_slots("r1", [("a", "d1")]) == 1
-    assert catalog.pool_holders("api", now=later) == [("r1", "a", "d2")]
-    assert catalog.release_pool_slots("r1") == 2
-    assert catalog.pool_holders("api", now=later) == []
-
-
-def test_a_finished_or_dead_run_holds_no_slot(tmp_path: Path) -> None:
+def test_the_slot_of_a_run_whose_process_is_gone_is_free_at_once(tmp_path: Path) -> None:
     catalog = SQLiteCatalog(tmp_path / "c.db")
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait(timeout=30)
