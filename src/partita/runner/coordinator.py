@@ -13,11 +13,11 @@ finished steps released in it), then publishes each outcome as an event
 new task starts, running ones are killed (nothing half-published), the run is
 recorded ``cancelled``.
 
-Its parts live beside it: the rows and events in :mod:`partita.runner.recording`,
-leases in :mod:`partita.runner.leasing`, the heartbeat (a thread) in
-:mod:`partita.runner.heartbeat`, source checks in :mod:`partita.runner.source_checks`,
-options in :mod:`partita.runner.options`, :class:`CancelToken` and the signal
-handling in :mod:`partita.runner.cancelling`.
+Its parts live beside it: rows and events (:mod:`~partita.runner.recording`),
+leases (:mod:`~partita.runner.leasing`), concurrency pool slots, taken just
+before a pooled step is dispatched (:mod:`~partita.runner.pools`), the heartbeat
+(:mod:`~partita.runner.heartbeat`), source checks (:mod:`~partita.runner.source_checks`),
+options (:mod:`~partita.runner.options`), signals (:mod:`~partita.runner.cancelling`).
 """
 
 from __future__ import annotations
