@@ -58,8 +58,11 @@ class PoolSlots:
         self.ttl_s = ttl_s
         self.on_wait = on_wait
         self.recheck_s = recheck_s
-        self.held: dict[int, LeaseItem] = {}
+        self.held: dict[int, tuple[str, LeaseItem]] = {}
+        self.waiting: dict[int, str] = {}
         self.next_check: dict[int, float] = {}
+        self.full_until: dict[str, float] = {}
+        self.holders: dict[str, str] = {}
         self.used = False
 
     def pending(self, index: int, now_m: float) -> bool:
@@ -67,20 +70,32 @@ class PoolSlots:
         return self.next_check.get(index, 0.0) > now_m
 
     def take(self, index: int, task: Task, now: datetime, now_m: float) -> bool:
-        """Take a slot for task ``index`` if its asset is pooled; ``False``: wait."""
+        """Take a slot for task ``index`` if its asset is pooled; ``False``: wait.
+
+        Once the pool was found full, the run's other tasks of that pool wait
+        without asking the catalog until ``recheck_s`` passed or one of the
+        run's own steps of the pool gave its slot back.
+        """
         pool = self.graph.spec(task.asset).pool
         if pool is None or index in self.held:
             return True
-        item: LeaseItem = (str(task.asset), task.label)
         size = self.pools[pool]
-        if self.catalog.acquire_pool_slot(self.run_id, pool, size, item, now=now, ttl_s=self.ttl_s):
-            self.held[index] = item
-            self.used = True
-            self.next_check.pop(index, None)
-            return True
-        if index not in self.next_check:
-            self.on_wait(index, self._holders(pool, size, now), pool)
-        self.next_check[index] = now_m + self.recheck_s
+        if self.full_until.get(pool, 0.0) <= now_m:
+            item: LeaseItem = (str(task.asset), task.label)
+            if self.catalog.acquire_pool_slot(
+                self.run_id, pool, size, item, now=now, ttl_s=self.ttl_s
+            ):
+                self.held[index] = (pool, item)
+                self.used = True
+                self.next_check.pop(index, None)
+                self.waiting.pop(index, None)
+                return True
+            self.full_until[pool] = now_m + self.recheck_s
+            self.holders[pool] = self._holders(pool, size, now)
+        if index not in self.waiting:
+            self.waiting[index] = pool
+            self.on_wait(index, self.holders[pool], pool)
+        self.next_check[index] = self.full_until[pool]
         return False
 
     def _holders(self, pool: str, size: int, now: datetime) -> str:
@@ -92,10 +107,17 @@ class PoolSlots:
         return f"{size} slot{'s' * (size != 1)}, held by " + (steps or "steps that just ended")
 
     def release(self, index: int) -> None:
-        """Task ``index``'s attempt ended: give its slot back, if it holds one."""
-        item = self.held.pop(index, None)
-        if item is not None:
-            self.catalog.release_pool_slots(self.run_id, [item])
+        """Task ``index``'s attempt ended: give its slot back, if it holds one; the
+        run's tasks waiting for that pool ask again at once."""
+        found = self.held.pop(index, None)
+        if found is None:
+            return
+        pool, item = found
+        self.catalog.release_pool_slots(self.run_id, [item])
+        self.full_until.pop(pool, None)
+        for waiting, its_pool in self.waiting.items():
+            if its_pool == pool:
+                self.next_check.pop(waiting, None)
 
     def release_all(self) -> None:
         """The run ends: give every slot back."""
