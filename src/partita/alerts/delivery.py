@@ -20,13 +20,9 @@ from __future__ import annotations
 import json
 import logging
 import os
-import smtplib
 import threading
-import urllib.error
-import urllib.request
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from email.message import EmailMessage
 
 from partita.alert_targets import Alert, AlertTarget, Email, EnvVar, TextOrEnv, Webhook
 from partita.alerts.messages import webhook_payload
@@ -88,6 +84,8 @@ def _secrets(targets: Iterable[AlertTarget]) -> set[str]:
 
 
 def _post(target: Webhook, alert: Alert) -> None:
+    import urllib.request  # noqa: PLC0415  (http and ssl only for a run that alerts)
+
     body = json.dumps(webhook_payload(alert, target.format)).encode()
     request = urllib.request.Request(
         _value(target.url),
@@ -100,6 +98,9 @@ def _post(target: Webhook, alert: Alert) -> None:
 
 
 def _mail(target: Email, alert: Alert) -> None:
+    import smtplib  # noqa: PLC0415  (smtp and ssl only for a run that alerts)
+    from email.message import EmailMessage  # noqa: PLC0415
+
     host, _, port = _value(target.smtp).rpartition(":")
     if not host or not port.isdigit():
         host, port = _value(target.smtp), "25"
@@ -118,6 +119,8 @@ def _mail(target: Email, alert: Alert) -> None:
 
 
 def _describe(exc: BaseException) -> str:
+    import urllib.error  # noqa: PLC0415
+
     if isinstance(exc, urllib.error.HTTPError):
         return f"HTTP {exc.code} {exc.reason}"
     if isinstance(exc, urllib.error.URLError):
