@@ -198,7 +198,8 @@ def _check_timeout(value: object, what: str) -> float:
 
 def webhook(url: TextOrEnv, *, format: WebhookFormat = "slack", timeout_s: float = 5.0) -> Webhook:
     """An incoming webhook: Slack (``format="slack"``, the default), Microsoft Teams
-    (``"teams"``, a MessageCard) or any receiver of the alert as plain JSON (``"json"``).
+    (``"teams"``, an Adaptive Card message) or any receiver of the alert as plain JSON
+    (``"json"``).
 
     Args:
         url: the webhook URL; pass ``env("NAME")`` so the secret URL stays out of the code.

@@ -73,9 +73,10 @@ def test_teams_and_json_webhooks_get_their_own_payloads(tmp_path: Path) -> None:
             webhook(url=teams.url, format="teams"), webhook(plain.url, format="json")
         )
         partita.materialize(defs, "orders", home=tmp_path)
-    card = teams.posts[0][1]
-    assert card["@type"] == "MessageCard" and card["summary"] == "partita: orders failed"
-    assert {"name": "asset", "value": "orders"} in card["sections"][0]["facts"]
+    message = teams.posts[0][1]
+    card = message["attachments"][0]["content"]
+    assert card["type"] == "AdaptiveCard" and card["body"][0]["text"] == "partita: orders failed"
+    assert {"title": "asset", "value": "orders"} in card["body"][2]["facts"]
     assert plain.posts[0][1]["kind"] == "step_failed" and plain.posts[0][1]["attempt"] == 3
 
 

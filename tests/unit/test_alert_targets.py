@@ -86,9 +86,15 @@ def test_a_failure_alert_and_its_slack_and_teams_payloads() -> None:
     assert section["type"] == "mrkdwn"
     assert "&lt;!channel&gt; &amp; co" in section["text"] and "<!channel>" not in section["text"]
     teams = webhook_payload(alert, "teams")
-    assert teams["@type"] == "MessageCard" and teams["@context"] == "http://schema.org/extensions"
-    assert teams["summary"] == alert.title and teams["themeColor"] == "D93025"
-    facts = {f["name"]: f["value"] for f in teams["sections"][0]["facts"]}
+    assert teams["type"] == "message"
+    (attachment,) = teams["attachments"]
+    assert attachment["contentType"] == "application/vnd.microsoft.card.adaptive"
+    card = attachment["content"]
+    assert card["type"] == "AdaptiveCard" and card["version"] == "1.4"
+    title, text, fact_set = card["body"]
+    assert (title["text"], title["color"]) == (alert.title, "Attention")
+    assert text["text"] == alert.text and fact_set["type"] == "FactSet"
+    facts = {f["title"]: f["value"] for f in fact_set["facts"]}
     assert facts == {
         "asset": "sales/orders",
         "partition": "2025-02-28",
@@ -133,4 +139,5 @@ def test_freshness_alerts_say_violated_or_recovered() -> None:
     assert "violates its freshness policy [max lag 26h]: 2 days old" in violated.text
     recovered = freshness_alert(item, violated=False, at=AT)
     assert recovered.kind is AlertKind.FRESHNESS_RECOVERED
-    assert webhook_payload(recovered, "teams")["themeColor"] == "188038"
+    card = webhook_payload(recovered, "teams")["attachments"][0]["content"]
+    assert card["body"][0]["color"] == "Good"

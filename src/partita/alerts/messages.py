@@ -6,9 +6,10 @@
   violated, or recovered.
 - :func:`webhook_payload`: what a webhook posts. Slack: ``text`` (the
   notification's fallback) and ``blocks`` (a header and a ``mrkdwn`` section),
-  as Slack's incoming webhooks take them. Teams: a legacy ``MessageCard``
-  (``@type``, ``@context``, ``summary``, ``themeColor``, ``title``, ``text``,
-  ``sections`` with ``facts``), which Teams' incoming webhook connector takes.
+  as Slack's incoming webhooks take them. Teams: a ``message`` whose one
+  attachment is an Adaptive Card (a bold title coloured by kind, the text, a
+  ``FactSet``), the one format both Teams Workflows webhooks (which take
+  Adaptive Cards only) and the older Microsoft 365 connector webhooks accept.
   ``json``: the alert itself (:meth:`~partita.alert_targets.Alert.to_json`).
 """
 
@@ -24,10 +25,10 @@ from partita.freshness import AssetFreshness
 __all__ = ["failure_alert", "freshness_alert", "webhook_payload"]
 
 _SLACK_TEXT_LIMIT = 2900  # a section's text may hold 3000 characters
-_COLOURS = {
-    AlertKind.STEP_FAILED: "D93025",
-    AlertKind.FRESHNESS_VIOLATED: "E37400",
-    AlertKind.FRESHNESS_RECOVERED: "188038",
+_COLOURS = {  # Adaptive Card text colours
+    AlertKind.STEP_FAILED: "Attention",
+    AlertKind.FRESHNESS_VIOLATED: "Warning",
+    AlertKind.FRESHNESS_RECOVERED: "Good",
 }
 
 
@@ -98,14 +99,33 @@ def webhook_payload(alert: Alert, format: WebhookFormat) -> dict[str, Any]:
     if format == "json":
         return alert.to_json()
     if format == "teams":
+        card = {
+            "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+            "type": "AdaptiveCard",
+            "version": "1.4",
+            "body": [
+                {
+                    "type": "TextBlock",
+                    "text": alert.title,
+                    "weight": "Bolder",
+                    "size": "Medium",
+                    "color": _COLOURS[alert.kind],
+                    "wrap": True,
+                },
+                {"type": "TextBlock", "text": alert.text, "wrap": True},
+                {"type": "FactSet", "facts": [{"title": k, "value": v} for k, v in _facts(alert)]},
+            ],
+        }
         return {
-            "@type": "MessageCard",
-            "@context": "http://schema.org/extensions",
+            "type": "message",
             "summary": alert.title,
-            "themeColor": _COLOURS[alert.kind],
-            "title": alert.title,
-            "text": alert.text.replace("\n", "\n\n"),
-            "sections": [{"facts": [{"name": k, "value": v} for k, v in _facts(alert)]}],
+            "attachments": [
+                {
+                    "contentType": "application/vnd.microsoft.card.adaptive",
+                    "contentUrl": None,
+                    "content": card,
+                }
+            ],
         }
     body = _escape_slack(alert.text)[:_SLACK_TEXT_LIMIT]
     facts = " · ".join(f"*{k}*: {_escape_slack(v)}" for k, v in _facts(alert))
