@@ -166,3 +166,18 @@ def test_an_unset_variable_is_named_without_failing_the_run(
         )
     assert result.status == "failed"
     assert "environment variable PARTITA_TEST_UNSET is not set" in caplog.text
+
+
+def test_an_error_answer_is_logged_without_the_secret_url(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with webhook_receiver(status=500) as hook, caplog.at_level(logging.DEBUG):
+        monkeypatch.setenv("PARTITA_TEST_HOOK", hook.url)
+        defs = _failing_defs(webhook(url=env("PARTITA_TEST_HOOK")))
+        result = partita.materialize(defs, "orders", home=tmp_path)
+    assert result.status == "failed" and len(hook.posts) == 1
+    assert "HTTP 500" in caplog.text
+    assert "s3cr3tToken" not in caplog.text
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            assert b"s3cr3tToken" not in path.read_bytes(), path

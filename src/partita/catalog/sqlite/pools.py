@@ -74,6 +74,11 @@ def take_slot(
         raise CatalogError(f"a pool slot needs a positive size and time to live ({size}, {ttl_s})")
     asset, partition = item
     stored = partition_column(partition)
+    conn.execute(  # slots a finished or crashed run left behind (a kill skips releasing)
+        "DELETE FROM pool_slots WHERE pool = ? AND run_id IN "
+        "(SELECT run_id FROM runs WHERE status <> 'running')",
+        (pool,),
+    )
     live = live_slots(conn, pool, now)
     if (run_id, asset, stored) in live:
         return True
