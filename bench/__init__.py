@@ -29,5 +29,6 @@ WORKLOAD_MODULES: tuple[str, ...] = (
     "freshness_bench",
     "w9_startup",
     "sql_bench",
+    "pools_bench",
 )
 """Module names (inside ``bench``) of the standard workloads, in run order."""

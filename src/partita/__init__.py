@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from partita.lazy import lazy_module
 
 if TYPE_CHECKING:
+    from partita.alert_targets import Alert, email, env, webhook
     from partita.api.planning import plan
     from partita.api.running import (
         ExecutorKind,
@@ -95,6 +96,7 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 _LAZY: dict[str, str] = {
+    "Alert": "partita.alert_targets",
     "AllPartitions": "partita.mappings",
     "AssetContext": "partita.context",
     "AssetGraph": "partita.graph",
@@ -145,6 +147,8 @@ _LAZY: dict[str, str] = {
     "accepted_values": "partita.checks",
     "asset": "partita.assets",
     "check": "partita.checks",
+    "email": "partita.alert_targets",
+    "env": "partita.alert_targets",
     "expression": "partita.checks",
     "in_range": "partita.checks",
     "materialize": "partita.api.running",
@@ -156,12 +160,14 @@ _LAZY: dict[str, str] = {
     "source": "partita.sources",
     "sql_asset": "partita.sql",
     "unique": "partita.checks",
+    "webhook": "partita.alert_targets",
 }
 
 
 __getattr__, __dir__ = lazy_module("partita", _LAZY, globals())
 
 __all__ = [
+    "Alert",
     "AllPartitions",
     "AssetContext",
     "AssetGraph",
@@ -213,6 +219,8 @@ __all__ = [
     "accepted_values",
     "asset",
     "check",
+    "email",
+    "env",
     "expression",
     "in_range",
     "materialize",
@@ -224,4 +232,5 @@ __all__ = [
     "source",
     "sql_asset",
     "unique",
+    "webhook",
 ]

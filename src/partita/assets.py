@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, SupportsIndex, overload
 
+from partita.alert_targets import AlertTarget, targets_of
 from partita.checks import AnyCheck, CheckDefinition, CheckSpec
 from partita.context import AssetContext
 from partita.errors import DefinitionError
@@ -115,6 +116,9 @@ class AssetSpec:
     sql_model: SqlModel | None = None
     """A SQL asset's query (:class:`partita.sql.SqlModel`: ``query``, ``dialect``,
     ``column_lineage``...); ``None`` for a Python asset."""
+    pool: str | None = None
+    on_failure: tuple[AlertTarget, ...] = ()
+    on_freshness_violation: tuple[AlertTarget, ...] = ()
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Call the function the asset was declared with."""
@@ -290,6 +294,9 @@ def asset(
     checks: Sequence[AnyCheck] = (),
     store: object | None = None,
     batch: bool = False,
+    pool: str | None = None,
+    on_failure: AlertTarget | Iterable[AlertTarget] = (),
+    on_freshness_violation: AlertTarget | Iterable[AlertTarget] = (),
 ) -> Callable[[Callable[..., Any]], AssetSpec]: ...
 
 
@@ -314,6 +321,9 @@ def asset(
     checks: Sequence[AnyCheck] = (),
     store: object | None = None,
     batch: bool = False,
+    pool: str | None = None,
+    on_failure: AlertTarget | Iterable[AlertTarget] = (),
+    on_freshness_violation: AlertTarget | Iterable[AlertTarget] = (),
 ) -> AssetSpec | Callable[[Callable[..., Any]], AssetSpec]:
     """Declare an asset from a function (usable as ``@asset`` or ``@asset(...)``).
 
@@ -331,6 +341,13 @@ def asset(
         freshness: a :class:`Freshness` policy. checks: data-quality checks.
         store: the store (or the name of a resource holding one) to write to.
         batch: receive a whole partition range in one call (``context.partition_keys``).
+        pool: the concurrency pool whose slots the asset's steps take
+            (``Definitions(pools={"shop_api": 2})``): across all runs, no more steps
+            of the pool's assets run at once than it has slots.
+        on_failure: alert targets told when a step fails for good (after its
+            last retry): ``webhook(...)``, ``email(...)`` or callables.
+        on_freshness_violation: alert targets told when the asset's freshness
+            policy is violated, and again when it recovers.
     """
 
     def decorate(func: Callable[..., Any]) -> AssetSpec:
@@ -343,6 +360,8 @@ def asset(
         check_common(asset_key, partitions, group, tags or {}, checks)
         if batch and partitions is None:
             raise DefinitionError(f"asset {asset_key}: batch=True needs partitions=")
+        if pool is not None and (not isinstance(pool, str) or not pool):
+            raise DefinitionError(f"asset {asset_key}: pool= must be a pool's name, got {pool!r}")
         return AssetSpec(
             key=asset_key,
             kind="asset",
@@ -369,6 +388,11 @@ def asset(
             config_param=config_param,
             config_model=config_model,
             annotations=annotations,
+            pool=pool,
+            on_failure=targets_of(on_failure, f"asset {asset_key}: on_failure"),
+            on_freshness_violation=targets_of(
+                on_freshness_violation, f"asset {asset_key}: on_freshness_violation"
+            ),
         )
 
     if fn is not None:

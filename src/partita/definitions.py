@@ -14,6 +14,7 @@ re-imports its modules.
 
 from __future__ import annotations
 
+import difflib
 import os
 import sys
 import tomllib
@@ -24,6 +25,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from partita.alert_targets import AlertTarget, targets_of
 from partita.assets import AssetSpec
 from partita.checks import CheckDefinition
 from partita.errors import DefinitionError
@@ -52,6 +54,12 @@ class Definitions:
             also be listed in the asset's own ``checks=``).
         sql: folders of ``.sql`` models (:mod:`partita.sql`), relative to the
             file that makes the Definitions; each file is an asset.
+        pools: concurrency pools by name, each with its number of slots
+            (``{"shop_api": 2}``); assets join one with ``@asset(pool=...)``.
+        on_failure: alert targets told of every failed step of every asset
+            (besides the asset's own ``on_failure``).
+        on_freshness_violation: alert targets told of every asset whose
+            freshness policy is violated, and when it recovers.
     """
 
     assets: tuple[AssetSpec, ...] = ()
@@ -61,6 +69,9 @@ class Definitions:
     home: str | None = None
     checks: tuple[CheckDefinition, ...] = ()
     sql: tuple[str, ...] = ()
+    pools: Mapping[str, int] = field(default_factory=dict)
+    on_failure: tuple[AlertTarget, ...] = ()
+    on_freshness_violation: tuple[AlertTarget, ...] = ()
 
     def __init__(
         self,
@@ -71,6 +82,9 @@ class Definitions:
         home: str | None = None,
         checks: Iterable[CheckDefinition] = (),
         sql: Iterable[str | os.PathLike[str]] = (),
+        pools: Mapping[str, int] | None = None,
+        on_failure: AlertTarget | Iterable[AlertTarget] = (),
+        on_freshness_violation: AlertTarget | Iterable[AlertTarget] = (),
     ) -> None:
         all_assets = tuple(assets)
         folders = tuple(str(folder) for folder in sql)
@@ -109,6 +123,15 @@ class Definitions:
         if folders or any(a.sql_model is not None for a in all_assets):
             caller = sys._getframe(1).f_globals.get("__file__")
             _with_sql_models(self, folders, Path(caller).parent if caller else Path.cwd())
+        object.__setattr__(self, "pools", _checked_pools(pools or {}, self.assets))
+        object.__setattr__(
+            self, "on_failure", targets_of(on_failure, "Definitions(on_failure=...)")
+        )
+        object.__setattr__(
+            self,
+            "on_freshness_violation",
+            targets_of(on_freshness_violation, "Definitions(on_freshness_violation=...)"),
+        )
 
     @property
     def all_specs(self) -> tuple[AssetSpec, ...]:
@@ -129,6 +152,29 @@ def _with_sql_models(definitions: Definitions, folders: tuple[str, ...], base: P
     )
     cache.save()
     object.__setattr__(definitions, "assets", tuple(s for s in specs if not s.is_source))
+
+
+def _checked_pools(pools: Mapping[str, int], assets: Iterable[AssetSpec]) -> dict[str, int]:
+    """``pools`` checked: positive whole sizes, and every asset's pool declared."""
+    for name, size in pools.items():
+        if not isinstance(name, str) or not name:
+            raise DefinitionError(f"Definitions(pools=...): {name!r} is not a pool name")
+        if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
+            raise DefinitionError(
+                f"pool {name!r} has size {size!r}: a pool needs at least one slot",
+                hint=f"pools={{{name!r}: 1}} runs its assets one at a time",
+            )
+    for spec in assets:
+        if spec.pool is not None and spec.pool not in pools:
+            close = difflib.get_close_matches(spec.pool, sorted(pools), n=3, cutoff=0.6)
+            guess = "; did you mean " + " or ".join(map(repr, close)) + "?" if close else ""
+            raise DefinitionError(
+                f"asset {spec.key}: unknown pool {spec.pool!r}{guess}",
+                hint=f"declare it: Definitions(pools={{{spec.pool!r}: 2}}, ...)"
+                if not close
+                else "pools: " + ", ".join(sorted(pools)),
+            )
+    return dict(pools)
 
 
 @dataclass(frozen=True)

@@ -277,9 +277,16 @@ class StepSkipped(StepEvent):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StepWaiting(StepEvent):
-    """The task waits for a partition another live run is building."""
+    """The task waits for a partition another live run is building, or for a slot of
+    its concurrency pool.
+
+    Attributes:
+        holder: the run building the partition; for a pool, the steps holding its slots.
+        pool: the pool whose slot the task waits for (``None``: it waits for a partition).
+    """
 
     holder: str
+    pool: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -938,3 +938,56 @@ def test_dynamic_partitions_refuse_a_hostile_key_naming_the_definition(
         keys.add("files", ["fine.csv", key])
     assert repr(key) in str(refused.value)
     assert keys.get("files") == ["ok.csv"]  # the whole batch refused
+
+
+# ------------------------------------------------------------- pools and alert states
+
+
+def test_pool_slots_are_counted_per_pool_renewed_released_and_expire(catalog: Catalog) -> None:
+    start_run(catalog, "r1")
+    start_run(catalog, "r2")
+    take = catalog.acquire_pool_slot
+    assert take("r1", "api", 2, ("a", "d1"), now=at(0), ttl_s=60)
+    assert take("r1", "api", 2, ("a", "d1"), now=at(0), ttl_s=60)  # held: kept, not doubled
+    assert take("r2", "api", 2, ("b", None), now=at(0), ttl_s=60)
+    assert not take("r1", "api", 2, ("a", "d2"), now=at(0), ttl_s=60)
+    assert take("r1", "other", 1, ("c", None), now=at(0), ttl_s=60)  # pools are apart
+    assert catalog.pool_holders("api", now=at(0)) == [("r1", "a", "d1"), ("r2", "b", "")]
+
+    # r1's heartbeat renews its slots with its leases; r2's slot expires
+    catalog.renew_leases("r1", now=at(50), ttl_s=60)
+    assert catalog.pool_holders("api", now=at(90)) == [("r1", "a", "d1")]
+    assert take("r1", "api", 2, ("a", "d2"), now=at(90), ttl_s=60)
+
+    assert catalog.release_pool_slots("r1", [("a", "d1")]) == 1
+    assert catalog.pool_holders("api", now=at(90)) == [("r1", "a", "d2")]
+    assert catalog.release_pool_slots("r1") == 2
+    assert catalog.pool_holders("api", now=at(90)) == []
+    with pytest.raises(CatalogError):
+        take("r1", "api", 0, ("a", "d1"), now=at(0), ttl_s=60)
+
+
+def test_slots_of_finished_or_dead_runs_are_free(catalog: Catalog) -> None:
+    now = T0 + timedelta(days=1)
+    catalog.start_run(Run(run_id="done", started_at=now, pid=os.getpid()))
+    catalog.start_run(Run(run_id="silent", started_at=now, host="elsewhere", pid=1))
+    catalog.start_run(Run(run_id="next", started_at=now, pid=os.getpid()))
+    assert catalog.acquire_pool_slot("done", "api", 2, ("a", "d1"), now=now, ttl_s=600)
+    assert catalog.acquire_pool_slot("silent", "api", 2, ("a", "d2"), now=now, ttl_s=600)
+    catalog.finish_run("done", RunStatus.SUCCEEDED, now=now)
+    later = now + timedelta(days=1)
+    catalog.mark_dead_runs(now=later)  # silent for a day: crashed
+    assert catalog.pool_holders("api", now=now) == []
+    assert catalog.acquire_pool_slot("next", "api", 1, ("b", None), now=later, ttl_s=600)
+
+
+def test_freshness_alert_states_change_once_per_transition(connect: Connect) -> None:
+    with connect() as first, connect() as second:
+        change = first.change_freshness_alert_state
+        assert not change("orders", False, status="fresh", now=at(0))  # never violated
+        assert change("orders", True, status="late", now=at(1))
+        assert not second.change_freshness_alert_state("orders", True, status="stale", now=at(2))
+        assert second.freshness_alert_states() == {"orders": True}
+        assert second.change_freshness_alert_state("orders", False, status="fresh", now=at(3))
+        assert not change("orders", False, status="fresh", now=at(4))
+        assert first.freshness_alert_states() == {"orders": False}

@@ -22,6 +22,11 @@ from typing import TYPE_CHECKING
 from partita.lazy import lazy_module
 
 if TYPE_CHECKING:
+    from partita.api.alerting import (
+        FreshnessAlerts,
+        evaluate_freshness_alerts,
+        run_alert_subscribers,
+    )
     from partita.api.catalog import (
         Direction,
         DynamicPartitionsUpdate,
@@ -86,6 +91,7 @@ _LAZY: dict[str, str] = {
     "DriftKind": "partita.api.verifying",
     "DynamicPartitionsUpdate": "partita.api.catalog",
     "ExecutorKind": "partita.api.running",
+    "FreshnessAlerts": "partita.api.alerting",
     "GraphView": "partita.api.project",
     "LineageEdge": "partita.api.catalog",
     "LineageGraph": "partita.api.catalog",
@@ -107,6 +113,7 @@ _LAZY: dict[str, str] = {
     "config_values": "partita.api.planning",
     "delete_dynamic_partitions": "partita.api.catalog",
     "dynamic_partitions_definitions": "partita.api.project",
+    "evaluate_freshness_alerts": "partita.api.alerting",
     "explain_partition": "partita.api.planning",
     "freshness_report": "partita.api.freshness",
     "graph_view": "partita.api.project",
@@ -126,6 +133,7 @@ _LAZY: dict[str, str] = {
     "planned_partitions": "partita.api.freshness",
     "project_ref": "partita.api.running",
     "requested": "partita.api.planning",
+    "run_alert_subscribers": "partita.api.alerting",
     "run_json": "partita.api.catalog",
     "run_summary_json": "partita.api.catalog",
     "runs": "partita.api.catalog",
@@ -147,6 +155,7 @@ __all__ = [
     "DriftKind",
     "DynamicPartitionsUpdate",
     "ExecutorKind",
+    "FreshnessAlerts",
     "GraphView",
     "LineageEdge",
     "LineageGraph",
@@ -168,6 +177,7 @@ __all__ = [
     "config_values",
     "delete_dynamic_partitions",
     "dynamic_partitions_definitions",
+    "evaluate_freshness_alerts",
     "explain_partition",
     "freshness_report",
     "graph_view",
@@ -187,6 +197,7 @@ __all__ = [
     "planned_partitions",
     "project_ref",
     "requested",
+    "run_alert_subscribers",
     "run_json",
     "run_summary_json",
     "runs",

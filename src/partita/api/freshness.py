@@ -138,7 +138,11 @@ def _moment(at: datetime | None) -> datetime:
 
 
 def freshness_report(
-    project: Project, selection: str | None = None, *, at: datetime | None = None
+    project: Project,
+    selection: str | None = None,
+    *,
+    at: datetime | None = None,
+    now: datetime | None = None,
 ) -> FreshnessReport:
     """Judge the freshness policy of every selected asset and source.
 
@@ -146,14 +150,16 @@ def freshness_report(
         selection: an asset selection (``None``: everything).
         at: the time to judge at (default: now; a naive datetime is UTC): the
             catalog as it was then, only what was recorded at or before ``at``.
+        now: instead of ``at``, the time to judge at with the catalog as it is
+            (an injected clock's now).
     """
-    now = _moment(at)
-    found = _inputs(project, selection, now, as_of=None if at is None else now)
+    moment = _moment(at if at is not None else now)
+    found = _inputs(project, selection, moment, as_of=None if at is None else moment)
     return evaluate(
         project.graph,
         found.state,
         found.planned,
-        now,
+        moment,
         selection,
         loaded_at=found.loaded_at,
         dynamic=found.dynamic,

@@ -17,6 +17,9 @@ from typing import Any
 
 import pyarrow as pa
 
+from partita.alert_targets import AlertTarget
+from partita.alerts import AlertSender
+from partita.api.alerting import run_alert_subscribers
 from partita.api.config import recorded_config, worker_configs
 from partita.api.planning import plan_project, requested
 from partita.api.project import Project, ProjectLike, as_project
@@ -128,6 +131,8 @@ def materialize(
     staged_checks: StagedChecks | None = run_asset_checks,
     lease_wait_s: float = 300.0,
     handle_signals: bool = True,
+    on_failure: Sequence[AlertTarget] = (),
+    alert_sender: AlertSender | None = None,
 ) -> MaterializeResult:
     """Build the stale partitions of ``selection`` and record them in the catalog.
 
@@ -159,6 +164,11 @@ def materialize(
             (default: every check of each asset; ``None``: no checks).
         lease_wait_s: how long to wait for a partition another run is building.
         handle_signals: Ctrl-C / SIGTERM cancel the run (main thread only).
+        on_failure: alert targets for this run's failed steps, besides the assets'
+            and the project's ``on_failure`` (which every run alerts, see
+            :mod:`partita.api.alerting`).
+        alert_sender: sends the alerts; one shared across runs (a daemon's) logs a
+            dead target once, not once per run.
 
     Returns:
         The run's result: ``success`` is false (``exit_code`` 1) when anything failed.
@@ -205,7 +215,7 @@ def materialize(
             data_path=project.data_path,
             project=ref,
             options=options,
-            subscribers=subscribers,
+            subscribers=(*subscribers, *run_alert_subscribers(project, on_failure, alert_sender)),
             cancel=cancel,
             dynamic=catalog.dynamic_partitions,
             planned_from=planned.state,

@@ -8,7 +8,13 @@ import click
 from rich.table import Table
 from rich.text import Text
 
-from partita.api import Project, freshness_report, parse_at, status_report
+from partita.api import (
+    Project,
+    evaluate_freshness_alerts,
+    freshness_report,
+    parse_at,
+    status_report,
+)
 from partita.cli.app import pass_project, print_json, show, stdout
 from partita.freshness import FreshnessReport, FreshnessStatus, Level, StatusReport, format_lag
 
@@ -82,20 +88,38 @@ def render_status(report: StatusReport) -> None:
 @click.argument("selection", required=False)
 @click.option("--at", "at", metavar="TIMESTAMP", help="Judge at this time (ISO 8601; naive = UTC).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option(
+    "--alert",
+    is_flag=True,
+    help="Send on_freshness_violation alerts for assets that became violated or "
+    "recovered since the last evaluation (for cron).",
+)
 @pass_project
 def freshness_command(
-    project: Project, selection: str | None, at: str | None, as_json: bool
+    project: Project, selection: str | None, at: str | None, as_json: bool, alert: bool
 ) -> int:
     """Check the freshness policies of SELECTION (default: everything).
 
     Exit status 1 when any error-level policy is violated (late, stale,
-    missing, failed); warnings exit 0.
+    missing, failed); warnings exit 0. With --alert, one alert goes out per
+    violation and one when it recovers (the state is kept in the catalog).
     """
+    if alert and at is not None:
+        raise click.UsageError("--alert judges now: it cannot be combined with --at")
     report = freshness_report(project, selection, at=None if at is None else parse_at(at))
+    alerts = evaluate_freshness_alerts(project, selection, report=report) if alert else None
     if as_json:
-        print_json(report.to_json())
+        data = report.to_json()
+        if alerts is not None:
+            data["alerts"] = {
+                "sent": [a.to_json() for a in alerts.alerts],
+                "undelivered": [{"target": p.target, "error": p.error} for p in alerts.problems],
+            }
+        print_json(data)
     else:
         render_freshness(report)
+        if alerts is not None:
+            stdout.print(alerts.describe())
     return 1 if report.violated else 0
 
 

@@ -66,6 +66,8 @@ class RunDisplay:
                     f"retrying {event.label} in {event.delay_s:.1f}s "
                     f"(attempt {event.attempt + 1} of {event.max_attempts}): {first}"
                 )
+            case StepWaiting(pool=str(pool)):
+                self.note(f"waiting: {event.label} for a slot of pool {pool} ({event.holder})")
             case StepWaiting():
                 self.note(f"waiting: {event.label} is being built by run {event.holder}")
             case CheckEvaluated() if event.source and not event.passed:

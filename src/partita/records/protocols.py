@@ -205,6 +205,15 @@ class CatalogReader(Protocol):
         """Which live run holds each of ``items`` (items nobody holds are left out)."""
         ...
 
+    def pool_holders(self, pool: str, *, now: datetime) -> list[tuple[str, str, str]]:
+        """The live slots of a concurrency pool: ``(run_id, asset, partition)``, oldest
+        first (a slot lives as a lease does: until it expires, or its run ends or dies)."""
+        ...
+
+    def freshness_alert_states(self) -> dict[str, bool]:
+        """Per asset whose freshness-alert state is recorded, whether it was violated."""
+        ...
+
     def lease_reader_factory(self) -> Callable[[], LeaseReader]:
         """A picklable function that opens a :class:`LeaseReader` on this catalog.
 
@@ -330,11 +339,37 @@ class CatalogWriter(Protocol):
         ...
 
     def renew_leases(self, run_id: str, *, now: datetime, ttl_s: float) -> int:
-        """Extend every lease of a run to ``now + ttl_s``; returns how many it holds."""
+        """Extend every lease and pool slot of a run to ``now + ttl_s``; returns how many
+        leases it holds."""
         ...
 
     def release_leases(self, run_id: str, items: Sequence[LeaseItem] | None = None) -> int:
         """Release some (default: all) leases of a run; returns how many were released."""
+        ...
+
+    def acquire_pool_slot(
+        self, run_id: str, pool: str, size: int, item: LeaseItem, *, now: datetime, ttl_s: float
+    ) -> bool:
+        """Take one of the ``size`` slots of concurrency pool ``pool`` for one step
+        (``item``: its asset and partition label) of a run, until ``now + ttl_s``.
+
+        ``False`` when live steps hold every slot (wait and ask again). Counting
+        and taking are one transaction: two runs asking at once never both take
+        the last slot. A slot the step already holds is kept (``True``).
+        """
+        ...
+
+    def release_pool_slots(self, run_id: str, items: Sequence[LeaseItem] | None = None) -> int:
+        """Release some (default: all) pool slots of a run; returns how many."""
+        ...
+
+    def change_freshness_alert_state(
+        self, asset: str, violated: bool, *, status: str, now: datetime
+    ) -> bool:
+        """Record whether an asset's freshness policy is violated (``status``: the
+        freshness status in words); ``True`` when that changed (an asset never
+        recorded counts as not violated). A compare-and-set in one transaction: of
+        two callers at once, only one gets ``True`` and alerts."""
         ...
 
 

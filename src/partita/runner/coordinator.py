@@ -13,11 +13,11 @@ finished steps released in it), then publishes each outcome as an event
 new task starts, running ones are killed (nothing half-published), the run is
 recorded ``cancelled``.
 
-Its parts live beside it: the rows and events in :mod:`partita.runner.recording`,
-leases in :mod:`partita.runner.leasing`, the heartbeat (a thread) in
-:mod:`partita.runner.heartbeat`, source checks in :mod:`partita.runner.source_checks`,
-options in :mod:`partita.runner.options`, :class:`CancelToken` and the signal
-handling in :mod:`partita.runner.cancelling`.
+Its parts live beside it: rows and events (:mod:`~partita.runner.recording`),
+leases (:mod:`~partita.runner.leasing`), concurrency pool slots, taken just
+before a pooled step is dispatched (:mod:`~partita.runner.pools`), the heartbeat
+(:mod:`~partita.runner.heartbeat`), source checks (:mod:`~partita.runner.source_checks`),
+options (:mod:`~partita.runner.options`), signals (:mod:`~partita.runner.cancelling`).
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ from partita.runner.leasing import LeaseWaits, RunLeases, built_meanwhile, quiet
 from partita.runner.messages import Outcome, WorkItem, WorkResult
 from partita.runner.options import RunCatalog, RunOptions, new_run_id
 from partita.runner.partition_columns import WrittenColumns
+from partita.runner.pools import PoolSlots
 from partita.runner.process_executor import ProjectRef
 from partita.runner.recording import Attempt, Retry, RunRecorder
 from partita.runner.source_checks import SourceChecks
@@ -104,6 +105,7 @@ class _Coordinator:
         self.leases = RunLeases(catalog, self.run_id, options.lease_ttl_s, self.recorder.release)
         self.queue: list[int] = []
         self.lease_waits = LeaseWaits(options.lease_wait_s, self._waiting)
+        self.pools = PoolSlots(catalog, self.run_id, graph, options.lease_ttl_s, self._waiting)
         self.running: dict[int, Attempt] = {}
         self.next_handle = 0
         needed = {str(s.asset) for s in plan.steps}
@@ -135,10 +137,9 @@ class _Coordinator:
         for dep in dependents:
             self._record_skip(dep, self.board.runs[dep].reason)
 
-    def _waiting(self, index: int, holder: str) -> None:
-        task = self.tasks.tasks[index]
+    def _waiting(self, index: int, holder: str, pool: str | None = None) -> None:
         attempt = self.board.runs[index].attempts + 1
-        self.recorder.waiting(task, attempt, holder, self.clock())
+        self.recorder.waiting(self.tasks.tasks[index], attempt, holder, self.clock(), pool)
 
     # -- starting tasks --------------------------------------------------------
 
@@ -160,6 +161,7 @@ class _Coordinator:
                 len(chosen) >= free
                 or run.not_before > now_m
                 or self.lease_waits.pending(index, now_m)
+                or self.pools.pending(index, now_m)
             ):
                 keep.append(index)
                 continue
@@ -187,8 +189,11 @@ class _Coordinator:
                 if builder is not None:
                     self.leases.release(mine[index])
                     self._skip(index, f"built by run {builder}", outputs_current=True)
-                    continue
-                self._dispatch(index)
+                elif self.pools.take(index, task, self.clock(), now_m):
+                    self._dispatch(index)
+                else:
+                    self.quiet.add(index)  # it holds its leases: nobody else builds it
+                    self.queue.append(index)
             else:
                 self._wait_for_lease(index, mine[index], now_m)
 
@@ -228,6 +233,7 @@ class _Coordinator:
     def _finish(self, handle: int, result: WorkResult) -> None:
         attempt = self.running.pop(handle)
         index = attempt.task
+        self.pools.release(index)
         task = self.tasks.tasks[index]
         finished = self.clock()
         if result.outcome is Outcome.SUCCEEDED:
@@ -356,6 +362,7 @@ class _Coordinator:
             self._apply(self.committer.completed())
             finished = self.clock()
             self.catalog.release_leases(self.run_id)
+            self.pools.release_all()
             if failure is not None and status is not RunStatus.FAILED:
                 status, error = RunStatus.FAILED, f"{type(failure).__name__}: {failure}"
             self.recorder.run_finished(status, started, finished, error)

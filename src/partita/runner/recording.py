@@ -196,8 +196,11 @@ class RunRecorder:
         )
         self.pending.add([StepRecord(row, start=True)], [event])
 
-    def waiting(self, task: Task, attempt: int, holder: str, at: datetime) -> None:
-        """Tell that ``task`` waits for run ``holder``, which is building its partitions."""
+    def waiting(
+        self, task: Task, attempt: int, holder: str, at: datetime, pool: str | None = None
+    ) -> None:
+        """Tell that ``task`` waits for run ``holder``, which is building its partitions
+        (or, with ``pool``, for a slot of that pool, ``holder`` naming who holds them)."""
         self.bus.publish(
             StepWaiting(
                 run_id=self.run_id,
@@ -206,6 +209,7 @@ class RunRecorder:
                 partition=task.label,
                 attempt=attempt,
                 holder=holder,
+                pool=pool,
             )
         )
 

@@ -30,6 +30,7 @@ from partita.catalog.sqlite.connection import DEFAULT_BUSY_TIMEOUT_S, Connection
 from partita.catalog.sqlite.dynamic import SQLiteDynamicPartitions
 from partita.catalog.sqlite.leases import SQLiteLeaseReader
 from partita.catalog.sqlite.lineage import query_lineage
+from partita.catalog.sqlite.pools import PoolsAndAlertStates, renew_slots
 from partita.catalog.sqlite.reads import (
     attempts_of_run,
     latest_of_partition,
@@ -83,7 +84,7 @@ DEFAULT_CATALOG_PATH = Path(".partita") / "catalog.db"
 """Where a project keeps its catalog, relative to the project folder."""
 
 
-class SQLiteCatalog:
+class SQLiteCatalog(PoolsAndAlertStates):
     """The lineage catalog in one SQLite file (created with its folders if missing).
 
     Args:
@@ -367,8 +368,10 @@ class SQLiteCatalog:
             return leases.acquire(conn, run_id, items, now=now, ttl_s=ttl_s)
 
     def renew_leases(self, run_id: str, *, now: datetime, ttl_s: float) -> int:
-        """Extend every lease of a run to ``now + ttl_s``; returns how many it holds."""
+        """Extend every lease (and pool slot) of a run to ``now + ttl_s``; returns how
+        many leases it holds."""
         with self._db.write() as conn:
+            renew_slots(conn, run_id, now=now, ttl_s=ttl_s)
             return leases.renew(conn, run_id, now=now, ttl_s=ttl_s)
 
     def release_leases(

@@ -310,7 +310,33 @@ _V8 = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8)
+_V9 = Migration(
+    9,
+    "concurrency pool slots (one row per running step of a pooled asset, live while its "
+    "run is and until expires_at, renewed with the run's leases) and the freshness-alert "
+    "state of each asset (violated or not, so an alert is sent once per violation and "
+    "once on recovery, across restarts)",
+    (
+        """CREATE TABLE pool_slots (
+            run_id TEXT NOT NULL REFERENCES runs (run_id),
+            asset TEXT NOT NULL,
+            partition TEXT NOT NULL,
+            pool TEXT NOT NULL,
+            acquired_at REAL NOT NULL,
+            expires_at REAL NOT NULL,
+            PRIMARY KEY (run_id, asset, partition)
+        )""",
+        "CREATE INDEX pool_slots_by_pool ON pool_slots (pool)",
+        """CREATE TABLE freshness_alert_states (
+            asset TEXT PRIMARY KEY,
+            violated INTEGER NOT NULL,
+            status TEXT NOT NULL,
+            changed_at REAL NOT NULL
+        )""",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9)
 """Every schema version in order; ``MIGRATIONS[i].version == i + 1``."""
 
 SCHEMA_VERSION = MIGRATIONS[-1].version
