@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 from tests.conftest import run_cli, write_project
@@ -120,3 +122,15 @@ def test_file_option_before_or_after_the_command(tmp_path: Path) -> None:
     clash = run_cli(["-f", "pipeline.py", "list", "-f", "other.py"], project)
     assert clash.returncode == 2
     assert "-f/--file is given twice" in clash.stderr
+
+
+def test_python_dash_m_partita_is_the_partita_command() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "partita", "--version"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("partita, version ")
+    assert done.stderr == ""
