@@ -27,6 +27,8 @@ from partita.assets import AssetSpec
 from partita.checks import CheckDefinition
 from partita.errors import DefinitionError
 from partita.project_imports import import_project_file, import_project_module
+from partita.schedules import Schedule
+from partita.sensors import AnySensor, Eager, checked_automation
 from partita.sources import SourceDecorator
 
 __all__ = ["Definitions", "LoadedProject", "load_project"]
@@ -49,6 +51,10 @@ class Definitions:
             (default ``.partita``).
         checks: custom ``@check`` functions, each naming its asset (they may
             also be listed in the asset's own ``checks=``).
+        schedules: :class:`~partita.schedules.Schedule` values (``partita daemon``).
+        sensors: ``FileSensor``, ``SourceSensor`` and ``@sensor`` functions
+            (:mod:`partita.sensors`).
+        eager: :class:`~partita.sensors.Eager` selections, built when their inputs change.
     """
 
     assets: tuple[AssetSpec, ...] = ()
@@ -57,6 +63,9 @@ class Definitions:
     resources: Mapping[str, Any] = field(default_factory=dict)
     home: str | None = None
     checks: tuple[CheckDefinition, ...] = ()
+    schedules: tuple[Schedule, ...] = ()
+    sensors: tuple[AnySensor, ...] = ()
+    eager: tuple[Eager, ...] = ()
 
     def __init__(
         self,
@@ -66,6 +75,9 @@ class Definitions:
         resources: Mapping[str, Any] | None = None,
         home: str | None = None,
         checks: Iterable[CheckDefinition] = (),
+        schedules: Iterable[Schedule] = (),
+        sensors: Iterable[AnySensor] = (),
+        eager: Iterable[Eager] = (),
     ) -> None:
         all_assets = tuple(assets)
         all_sources = tuple(sources)
@@ -99,6 +111,10 @@ class Definitions:
                     hint="built-in checks such as not_null('id') go in the asset's checks=",
                 )
         object.__setattr__(self, "checks", all_checks)
+        automation = checked_automation(schedules, sensors, eager)
+        object.__setattr__(self, "schedules", automation[0])
+        object.__setattr__(self, "sensors", automation[1])
+        object.__setattr__(self, "eager", automation[2])
 
     @property
     def all_specs(self) -> tuple[AssetSpec, ...]:
