@@ -230,14 +230,15 @@ def sensor(
 ) -> Callable[[SensorFunction], CustomSensor]:
     """Declare a custom sensor::
 
-        @sensor(every="5m")
-        def new_exports(context: SensorContext) -> SensorResult:
-            ...
-            return SensorResult([RunRequest("exports", partition_key=day)], cursor=day)
+    @sensor(every="5m")
+    def new_exports(context: SensorContext) -> SensorResult:
+        ...
+        return SensorResult([RunRequest("exports", partition_key=day)], cursor=day)
     """
 
     def wrap(fn: SensorFunction) -> CustomSensor:
-        return CustomSensor(name=name or getattr(fn, "__name__", "sensor"), fn=fn, every=every)
+        label: str = name or str(getattr(fn, "__name__", "sensor"))
+        return CustomSensor(name=label, fn=fn, every=every)
 
     return wrap
 
@@ -280,21 +281,24 @@ def checked_automation(
     Raises:
         DefinitionError: a value of the wrong kind, or two with one name.
     """
-    found_schedules = tuple(schedules)
-    found_sensors = tuple(sensors)
-    found_eager = tuple(eager)
-    for one in found_schedules:
+    found_schedules: list[Schedule] = []
+    found_sensors: list[AnySensor] = []
+    found_eager: list[Eager] = []
+    for one in schedules:
         if not isinstance(one, Schedule):
             raise DefinitionError(f"Definitions(schedules=...) takes Schedule values, got {one!r}")
-    for item in found_sensors:
+        found_schedules.append(one)
+    for item in sensors:
         if not isinstance(item, FileSensor | SourceSensor | CustomSensor):
             raise DefinitionError(
                 f"Definitions(sensors=...) takes FileSensor, SourceSensor or @sensor "
                 f"functions, got {item!r}"
             )
-    for value in found_eager:
+        found_sensors.append(item)
+    for value in eager:
         if not isinstance(value, Eager):
             raise DefinitionError(f"Definitions(eager=...) takes Eager values, got {value!r}")
+        found_eager.append(value)
     for label, names in (
         ("schedule", [s.name for s in found_schedules]),
         ("sensor", [s.name for s in found_sensors]),
@@ -305,4 +309,4 @@ def checked_automation(
             raise DefinitionError(
                 f"two {label}s are named {twice[0]!r}", hint="give each its own name="
             )
-    return found_schedules, found_sensors, found_eager
+    return tuple(found_schedules), tuple(found_sensors), tuple(found_eager)
