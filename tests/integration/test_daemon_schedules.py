@@ -75,7 +75,7 @@ def test_dst_days_in_berlin_build_23_and_25_hours(tmp_path: Path) -> None:
     fall_built = built(fall, "events")
     assert len(fall_built) == 25 and set(fall_built.values()) == {1}
     assert {"2025-10-26T02:00+02:00", "2025-10-26T02:00+01:00"} <= set(fall_built)
-    assert len(ticks(fall)) == 1 + 24  (the repeated 02:00 fires once)
+    assert len(ticks(fall)) == 1 + 24  # the repeated 02:00 fires once
 
 
 def _daily_project(home: Path, max_catchup: int | None) -> Project:
@@ -110,9 +110,7 @@ def test_a_daemon_stopped_three_days_catches_up_once(tmp_path: Path) -> None:
         "2025-03-05T01:00:00+00:00",
     )
     assert "caught up 3 ticks in one run" in catchup.detail
-    assert dict(built(project, "orders")) == {
-        f"2025-03-0{day}": 1 for day in range(1, 5)
-    }
+    assert dict(built(project, "orders")) == {f"2025-03-0{day}": 1 for day in range(1, 5)}
 
 
 def test_max_catchup_bounds_the_catch_up(tmp_path: Path) -> None:
