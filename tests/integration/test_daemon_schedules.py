@@ -62,20 +62,34 @@ def test_a_failing_asset_does_not_stop_the_daemon(tmp_path: Path) -> None:
     assert "2025-03-02T02:00" not in built(project, "events")
 
 
-def test_dst_days_in_berlin_build_23_and_25_hours(tmp_path: Path) -> None:
+def test_dst_nights_in_berlin_build_every_hour_once(tmp_path: Path) -> None:
+    # spring forward: local 00:00-05:00 CEST; 02:00 does not exist
     spring = _hourly_project(tmp_path / "spring", "Europe/Berlin", "2025-03-30T00:00")
-    run_daemon(spring, utc(2025, 3, 29, 23), utc(2025, 3, 30, 22, 0, 30))
-    spring_built = built(spring, "events")
-    assert len(spring_built) == 23 and set(spring_built.values()) == {1}
-    assert "2025-03-30T02:00" not in spring_built  # that hour does not exist
-    assert len(ticks(spring)) == 1 + 23
+    run_daemon(spring, utc(2025, 3, 29, 23), utc(2025, 3, 30, 3, 0, 30))
+    assert dict(built(spring, "events")) == {
+        key: 1
+        for key in ("2025-03-30T00:00", "2025-03-30T01:00", "2025-03-30T03:00", "2025-03-30T04:00")
+    }
+    assert [t.tick_at for t in ticks(spring)[1:]] == [utc(2025, 3, 30, h) for h in range(4)]
 
+    # fall back: local 00:00 CEST - 04:00 CET; 02:00 occurs twice, its tick fires once
     fall = _hourly_project(tmp_path / "fall", "Europe/Berlin", "2025-10-26T00:00")
-    run_daemon(fall, utc(2025, 10, 25, 22), utc(2025, 10, 26, 23, 0, 30))
-    fall_built = built(fall, "events")
-    assert len(fall_built) == 25 and set(fall_built.values()) == {1}
-    assert {"2025-10-26T02:00+02:00", "2025-10-26T02:00+01:00"} <= set(fall_built)
-    assert len(ticks(fall)) == 1 + 24  # the repeated 02:00 fires once
+    run_daemon(fall, utc(2025, 10, 25, 22), utc(2025, 10, 26, 3, 0, 30))
+    assert dict(built(fall, "events")) == {
+        key: 1
+        for key in (
+            "2025-10-26T00:00",
+            "2025-10-26T01:00",
+            "2025-10-26T02:00+02:00",
+            "2025-10-26T02:00+01:00",
+            "2025-10-26T03:00",
+        )
+    }
+    fall_ticks = ticks(fall)[1:]
+    assert [t.tick_at for t in fall_ticks] == [utc(2025, 10, 25, 23)] + [
+        utc(2025, 10, 26, h) for h in (0, 2, 3)
+    ]
+    assert all(t.status is TickStatus.SUCCEEDED for t in fall_ticks)
 
 
 def _daily_project(home: Path, max_catchup: int | None) -> Project:

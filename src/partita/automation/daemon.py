@@ -24,7 +24,13 @@ from datetime import UTC, datetime, timedelta
 from types import FrameType
 
 from partita.api import CancelToken, Project, RunOutcome, RunResult
-from partita.automation.launching import LaunchSettings, RunOrigin, launch_run, tick_status
+from partita.automation.launching import (
+    LaunchSettings,
+    RunOrigin,
+    failure_text,
+    launch_run,
+    tick_status,
+)
 from partita.automation.lock import DaemonLock
 from partita.automation.scheduling import catchup_definition, due_ticks, evaluate_schedule
 from partita.automation.sensing import evaluate_sensor
@@ -77,6 +83,7 @@ class Daemon:
         lock_ttl_s: the daemon lock's time to live (see :mod:`.lock`).
         max_sleep_s: the longest single sleep.
         on_tick: called with each recorded evaluation (the CLI prints a line).
+        on_start: called once the lock is held, before the first evaluation.
     """
 
     def __init__(
@@ -91,6 +98,7 @@ class Daemon:
         lock_ttl_s: float = 60.0,
         max_sleep_s: float = 60.0,
         on_tick: Callable[[TickRecord], None] = lambda record: None,
+        on_start: Callable[[], None] = lambda: None,
     ) -> None:
         definitions = project.loaded.definitions
         self.project = project
@@ -104,6 +112,7 @@ class Daemon:
         self.lock_ttl_s = lock_ttl_s
         self.max_sleep_s = max_sleep_s
         self.on_tick = on_tick
+        self.on_start = on_start
         self.schedules: tuple[Schedule, ...] = definitions.schedules
         self.sensors: tuple[AnySensor, ...] = definitions.sensors
         self.eager: tuple[Eager, ...] = definitions.eager
@@ -123,8 +132,11 @@ class Daemon:
         self.cancel.cancel(reason)
         self._wake.set()
 
-    def run(self, *, until: datetime | None = None, handle_signals: bool = True) -> None:
-        """Hold the lock and loop until stopped (or until the clock passes ``until``).
+    def run(
+        self, *, until: datetime | None = None, once: bool = False, handle_signals: bool = True
+    ) -> None:
+        """Hold the lock and loop until stopped (or until the clock passes ``until``;
+        ``once``: evaluate what is due once, then return).
 
         Raises:
             DaemonRunningError: another daemon holds the project's lock.
@@ -138,9 +150,10 @@ class Daemon:
                 on_lost=lambda: self.stop("lost the daemon lock"),
             )
             with lock, self._signals(handle_signals):
-                self._loop(catalog, until)
+                self.on_start()
+                self._loop(catalog, until, once)
 
-    def _loop(self, catalog: Catalog, until: datetime | None) -> None:
+    def _loop(self, catalog: Catalog, until: datetime | None, once: bool) -> None:
         while not self.cancel.cancelled:
             now = self.clock()
             if until is not None and now >= until:
@@ -148,6 +161,8 @@ class Daemon:
             try:
                 self.evaluate(catalog.automation, now)
             except _StoppedError:
+                return
+            if once:
                 return
             later = self.clock()
             wait = (self.next_wake(now) - later).total_seconds()
@@ -300,7 +315,7 @@ class Daemon:
             status, run_ids, detail = (
                 tick_status(result),
                 () if result.run_id is None else (result.run_id,),
-                "",
+                failure_text(result),
             )
         except _StoppedError:
             raise

@@ -18,7 +18,7 @@ from partita.events import Subscriber
 from partita.records import TickKind, TickStatus
 from partita.sensors import RunRequest
 
-__all__ = ["LaunchSettings", "RunOrigin", "launch_run", "tick_status"]
+__all__ = ["LaunchSettings", "RunOrigin", "failure_text", "launch_run", "tick_status"]
 
 
 @dataclass(frozen=True)
@@ -83,3 +83,14 @@ def tick_status(result: RunResult) -> TickStatus:
     if result.status is RunOutcome.SUCCEEDED:
         return TickStatus.SUCCEEDED
     return TickStatus.FAILED
+
+
+def failure_text(result: RunResult) -> str:
+    """What failed in ``result``, in one line (empty when nothing did)."""
+    failed = result.failed
+    if not failed:
+        return ""
+    first = failed[0]
+    error = (first.error or str(first.status)).splitlines()[0]
+    more = f" and {len(failed) - 1} more" if len(failed) > 1 else ""
+    return f"failed {first.label}: {error}{more}"

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from partita.api import Project, RunResult
-from partita.automation.launching import tick_status
+from partita.automation.launching import failure_text, tick_status
 from partita.errors import DefinitionError
 from partita.partitions.time import TimePartitions
 from partita.planner import targets
@@ -141,6 +141,8 @@ def evaluate_schedule(
             run_ids = () if result.run_id is None else (result.run_id,)
             if request.partition_range is not None:
                 notes.append("partitions {}..{}".format(*request.partition_range))
+            if failure_text(result):
+                notes.append(failure_text(result))
     record = TickRecord(
         kind=TickKind.SCHEDULE,
         name=schedule.name,

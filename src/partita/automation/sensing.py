@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 from partita.api import Project, RunResult
-from partita.automation.launching import tick_status
+from partita.automation.launching import failure_text, tick_status
 from partita.errors import PartitaError
 from partita.records import AutomationRecords, TickKind, TickRecord, TickStatus
 from partita.sensors import (
@@ -74,21 +74,28 @@ def list_files(sensor: FileSensor, root: Path) -> list[str]:
 
 def _run_all(
     requests: Sequence[RunRequest], now: datetime, launch: Launch
-) -> tuple[TickStatus, tuple[str, ...]]:
-    """Launch each request; the worst status and the run ids."""
+) -> tuple[TickStatus, tuple[str, ...], str]:
+    """Launch each request; the worst status, the run ids and what failed."""
     if not requests:
-        return TickStatus.NOTHING_TO_DO, ()
+        return TickStatus.NOTHING_TO_DO, (), ""
     statuses: list[TickStatus] = []
     run_ids: list[str] = []
+    failures: list[str] = []
     for request in requests:
         result = launch(request, now)
         statuses.append(tick_status(result))
         if result.run_id is not None:
             run_ids.append(result.run_id)
+        if failure_text(result):
+            failures.append(failure_text(result))
     for worst in (TickStatus.FAILED, TickStatus.SUCCEEDED):
         if worst in statuses:
-            return worst, tuple(run_ids)
-    return TickStatus.NOTHING_TO_DO, tuple(run_ids)
+            return worst, tuple(run_ids), "; ".join(failures)
+    return TickStatus.NOTHING_TO_DO, tuple(run_ids), ""
+
+
+def _joined(*parts: str) -> str:
+    return "; ".join(part for part in parts if part)
 
 
 def _record(
@@ -131,13 +138,14 @@ def _file_sensor(
         else:
             request = RunRequest(sensor.selection, partition_range=(keys[0], keys[-1]))
         detail = f"{len(new)} new files; {len(added)} keys added to {sensor.partitions}"
-    status, run_ids = _run_all([request], now, launch)
-    return SensorEvaluation(_record(sensor, now, status, run_ids, new, detail), files=new)
+    status, run_ids, failed = _run_all([request], now, launch)
+    record = _record(sensor, now, status, run_ids, new, _joined(detail, failed))
+    return SensorEvaluation(record, files=new)
 
 
 def _source_sensor(sensor: SourceSensor, now: datetime, launch: Launch) -> SensorEvaluation:
-    status, run_ids = _run_all([RunRequest(sensor.selection)], now, launch)
-    return SensorEvaluation(_record(sensor, now, status, run_ids))
+    status, run_ids, failed = _run_all([RunRequest(sensor.selection)], now, launch)
+    return SensorEvaluation(_record(sensor, now, status, run_ids, detail=failed))
 
 
 def _custom_sensor(
@@ -153,10 +161,11 @@ def _custom_sensor(
         with project.open_catalog() as catalog:
             for name, keys in result.dynamic_partitions.items():
                 catalog.dynamic_partitions.add(name, keys)
-    status, run_ids = _run_all(result.run_requests, now, launch)
+    status, run_ids, failed = _run_all(result.run_requests, now, launch)
     detail = f"{len(result.run_requests)} run requests" if result.run_requests else ""
     return SensorEvaluation(
-        _record(sensor, now, status, run_ids, detail=detail), cursor=result.cursor
+        _record(sensor, now, status, run_ids, detail=_joined(detail, failed)),
+        cursor=result.cursor,
     )
 
 
