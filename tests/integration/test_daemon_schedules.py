@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from partita.api import Project, as_project
+from partita.api import Project, as_project, materialize
 from partita.assets import asset
 from partita.definitions import Definitions
 from partita.partitions import DailyPartitions, HourlyPartitions
@@ -139,3 +139,29 @@ def test_max_catchup_bounds_the_catch_up(tmp_path: Path) -> None:
         "2025-03-03",
         "2025-03-04",
     }
+
+
+def test_a_quiet_tick_skips_planning_until_something_changes(tmp_path: Path) -> None:
+    calls = {"n": 0}
+
+    @asset
+    def report() -> pd.DataFrame:
+        calls["n"] += 1
+        return pd.DataFrame({"n": [calls["n"]]})
+
+    @asset
+    def summary(report: pd.DataFrame) -> pd.DataFrame:
+        return report
+
+    hourly = Schedule("0 * * * *", selection="summary", name="hourly")
+    project = as_project(Definitions(assets=[report, summary], schedules=[hourly]), tmp_path)
+    run_daemon(project, utc(2025, 3, 1), utc(2025, 3, 1, 3, 0, 30))
+    details = [t.detail for t in ticks(project)[1:]]
+    statuses = [t.status for t in ticks(project)[1:]]
+    assert statuses[0] is TickStatus.NOTHING_TO_DO  # summary has no built input yet: blocked
+    materialize(project, "report", now=utc(2025, 3, 1, 3, 30))  # an upstream change
+    run_daemon(project, utc(2025, 3, 1, 3, 30), utc(2025, 3, 1, 5, 0, 30))
+    later = ticks(project)[4:]
+    assert [t.status for t in later] == [TickStatus.SUCCEEDED, TickStatus.NOTHING_TO_DO]
+    assert "up to date" in details[2] and "up to date" not in later[1].detail
+    assert dict(built(project, "summary")) == {"None": 1}

@@ -32,7 +32,12 @@ from partita.automation.launching import (
     tick_status,
 )
 from partita.automation.lock import DaemonLock
-from partita.automation.scheduling import catchup_definition, due_ticks, evaluate_schedule
+from partita.automation.scheduling import (
+    UpToDateMemory,
+    catchup_definition,
+    due_ticks,
+    evaluate_schedule,
+)
 from partita.automation.sensing import evaluate_sensor
 from partita.events import Subscriber
 from partita.partitions.time import TimePartitions
@@ -119,6 +124,7 @@ class Daemon:
         self._catchup: dict[str, TimePartitions | None] = {
             s.name: catchup_definition(project, s) for s in self.schedules
         }
+        self._memory = {s.name: UpToDateMemory(project, s) for s in self.schedules}
         self._cursors: dict[str, str | None] = {}
         self._due: dict[tuple[TickKind, str], datetime] = {}
         self._eager_marker: dict[str, tuple[int, ...] | None] = {}
@@ -239,9 +245,24 @@ class Daemon:
             self._cursors[schedule.name] = records.cursor(TickKind.SCHEDULE, schedule.name)
         cursor = self._cursors[schedule.name]
         origin = RunOrigin(TickKind.SCHEDULE, schedule.name)
+        memory = self._memory[schedule.name]
+        marker = records.change_marker() if memory.usable else ()
+        launcher = self._launcher(origin)
+
+        def launch(request: RunRequest, tick: datetime) -> RunResult:
+            result = launcher(request, tick)
+            quiet = result.status is RunOutcome.NOTHING_TO_DO and request.partition_range is None
+            memory.remember(memory.fingerprint(marker, tick) if quiet else None)
+            return result
+
         try:
             found = evaluate_schedule(
-                schedule, cursor, now, self._launcher(origin), self._catchup[schedule.name]
+                schedule,
+                cursor,
+                now,
+                launch,
+                self._catchup[schedule.name],
+                unchanged=lambda tick: memory.unchanged(memory.fingerprint(marker, tick)),
             )
         except _StoppedError:
             raise

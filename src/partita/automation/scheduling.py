@@ -17,12 +17,18 @@ from partita.api import Project, RunResult
 from partita.automation.launching import failure_text, tick_status
 from partita.errors import DefinitionError
 from partita.partitions.time import TimePartitions
-from partita.planner import targets
+from partita.planner import assets_needed, targets
 from partita.records import TickKind, TickRecord, TickStatus
 from partita.schedules import Schedule
 from partita.sensors import RunRequest
 
-__all__ = ["ScheduleTick", "catchup_definition", "due_ticks", "evaluate_schedule"]
+__all__ = [
+    "ScheduleTick",
+    "UpToDateMemory",
+    "catchup_definition",
+    "due_ticks",
+    "evaluate_schedule",
+]
 
 Launch = Callable[[RunRequest, datetime], RunResult]
 """Run a request planned as of a time (the daemon's :func:`launch_run`, bound)."""
@@ -82,6 +88,45 @@ def catchup_definition(project: Project, schedule: Schedule) -> TimePartitions |
     )
 
 
+class UpToDateMemory:
+    """Remembers that a schedule's tick planned nothing, so that the next tick skips
+    planning when nothing it depends on changed.
+
+    A plan is a pure function of the catalog state, the request and the time.
+    The state is summed up by the catalog's change marker (any materialization,
+    observation, attempt, wipe or dynamic partition key changes it); the time
+    matters only through which time partitions exist. So a tick whose marker
+    and partition counts equal those of a tick that planned nothing would plan
+    nothing too. Selections that read sources with an observe function always
+    plan (observing is how their changes are seen), and so do those with
+    multi-dimensional time partitions.
+    """
+
+    def __init__(self, project: Project, schedule: Schedule) -> None:
+        specs = [project.graph.spec(k) for k in assets_needed(project.graph, schedule.selection)]
+        observed = any(spec.is_source and spec.fn is not None for spec in specs)
+        definitions = {spec.partitions for spec in specs if spec.partitions is not None}
+        self._times = sorted((d for d in definitions if isinstance(d, TimePartitions)), key=repr)
+        self.usable = not observed and all(
+            isinstance(d, TimePartitions) or not d.is_time for d in definitions
+        )
+        self._remembered: tuple[object, ...] | None = None
+
+    def fingerprint(self, marker: tuple[int, ...], tick: datetime) -> tuple[object, ...] | None:
+        """What a plan at ``tick`` depends on besides the code (``None``: not usable)."""
+        if not self.usable:
+            return None
+        return (marker, tuple(d.count(tick) for d in self._times))
+
+    def remember(self, fingerprint: tuple[object, ...] | None) -> None:
+        """Remember the fingerprint of a tick that planned nothing (``None``: forget)."""
+        self._remembered = fingerprint
+
+    def unchanged(self, fingerprint: tuple[object, ...] | None) -> bool:
+        """Whether a tick with this fingerprint would plan nothing."""
+        return fingerprint is not None and fingerprint == self._remembered
+
+
 def _request(
     schedule: Schedule, ticks: ScheduleTick, definition: TimePartitions | None
 ) -> RunRequest | None:
@@ -104,9 +149,11 @@ def evaluate_schedule(
     now: datetime,
     launch: Launch,
     definition: TimePartitions | None = None,
+    unchanged: Callable[[datetime], bool] = lambda tick: False,
 ) -> tuple[TickRecord, str] | None:
     """Evaluate ``schedule`` at ``now``: the record to write and the new cursor, or
-    ``None`` when no tick is due. Launches at most one run (the catch-up)."""
+    ``None`` when no tick is due. Launches at most one run (the catch-up), none
+    when ``unchanged(tick)`` says a plan at the newest tick would be empty."""
     if cursor is None:
         detail = f"started; first tick {_iso(schedule.next_tick(now))}"
         record = TickRecord(
@@ -135,6 +182,9 @@ def evaluate_schedule(
         request = _request(schedule, ticks, definition)
         if request is None:
             status = TickStatus.NOTHING_TO_DO
+        elif request.partition_range is None and unchanged(ticks.kept[-1]):
+            status = TickStatus.NOTHING_TO_DO
+            notes.append("up to date: nothing changed since a tick that planned nothing")
         else:
             result = launch(request, ticks.kept[-1])
             status = tick_status(result)

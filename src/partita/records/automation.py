@@ -138,6 +138,7 @@ class AutomationRecords(Protocol):
         ...
 
     def change_marker(self) -> tuple[int, ...]:
-        """A value that changes whenever a materialization, observation or wipe is
-        recorded (cheap: for eager selections, to plan only after a change)."""
+        """A value that changes whenever a materialization, observation, step attempt,
+        wipe or dynamic partition key is recorded or deleted (cheap: so that eager
+        selections and quiet schedules plan only after a change)."""
         ...

@@ -192,12 +192,16 @@ class SQLiteAutomation:
         return [_tick(row) for row in rows]
 
     def change_marker(self) -> tuple[int, ...]:
-        """The newest materialization and observation ids and the catalog generation."""
+        """The newest materialization, observation, attempt, wipe and dynamic key ids,
+        the number of dynamic keys, and the catalog generation (primary-key lookups)."""
         with self._db.read() as conn:
             row = conn.execute(
                 "SELECT (SELECT COALESCE(MAX(id), 0) FROM materializations), "
                 "(SELECT COALESCE(MAX(id), 0) FROM observations), "
+                "(SELECT COALESCE(MAX(id), 0) FROM step_attempts), "
                 "(SELECT COALESCE(MAX(id), 0) FROM wipes), "
+                "(SELECT COALESCE(MAX(id), 0) FROM dynamic_partitions), "
+                "(SELECT COUNT(*) FROM dynamic_partitions), "
                 "(SELECT value FROM catalog_meta WHERE key = 'generation')"
             ).fetchone()
         return tuple(int(str(value)) for value in row)
