@@ -86,6 +86,16 @@ if TYPE_CHECKING:
         WeeklyPartitions,
     )
     from partita.policies import Freshness, RetryPolicy
+    from partita.schedules import Schedule
+    from partita.sensors import (
+        Eager,
+        FileSensor,
+        RunRequest,
+        SensorContext,
+        SensorResult,
+        SourceSensor,
+        sensor,
+    )
     from partita.sources import source
 
 #: The package's version, the same as ``project.version`` in pyproject.toml (a
@@ -153,6 +163,14 @@ _LAZY: dict[str, str] = {
     "row_count": "partita.checks",
     "schema": "partita.checks",
     "source": "partita.sources",
+    "Schedule": "partita.schedules",
+    "Eager": "partita.sensors",
+    "FileSensor": "partita.sensors",
+    "RunRequest": "partita.sensors",
+    "SensorContext": "partita.sensors",
+    "SensorResult": "partita.sensors",
+    "SourceSensor": "partita.sensors",
+    "sensor": "partita.sensors",
     "unique": "partita.checks",
 }
 
@@ -220,5 +238,13 @@ __all__ = [
     "row_count",
     "schema",
     "source",
+    "Schedule",
+    "Eager",
+    "FileSensor",
+    "RunRequest",
+    "SensorContext",
+    "SensorResult",
+    "SourceSensor",
+    "sensor",
     "unique",
 ]
