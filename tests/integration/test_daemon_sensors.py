@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from partita.api import Project, as_project, materialize
+from partita.api import Project, as_project, materialize, runs
 from partita.assets import asset
 from partita.automation import Daemon, LaunchSettings, PeriodicJob
 from partita.definitions import Definitions
@@ -155,3 +156,40 @@ def test_eager_selection_coalesces_a_burst_into_one_run(tmp_path: Path) -> None:
     assert [t.status for t in second] == [TickStatus.SUCCEEDED]
     assert len(second[0].run_ids) == 1
     assert dict(built(project, "summary")) == {"2025-03-01": 2, "2025-03-02": 2, "2025-03-03": 2}
+
+
+def test_stop_cancels_the_run_in_progress_and_leaves_its_tick_to_the_next_start(
+    tmp_path: Path,
+) -> None:
+    started = threading.Event()
+    release = threading.Event()
+
+    @asset(partitions=DAYS)
+    def slow(context: Any) -> pd.DataFrame:
+        started.set()
+        release.wait(10)
+        return pd.DataFrame({"day": [str(context.partition_key)]})
+
+    hourly = Schedule("0 * * * *", name="hourly")
+    project = as_project(Definitions(assets=[slow], schedules=[hourly]), tmp_path)
+    clock = FakeClock(utc(2025, 3, 10))
+    daemon = Daemon(
+        project,
+        clock=clock.now,
+        sleep=clock.sleep,
+        settings=LaunchSettings(executor="thread", max_workers=1),
+    )
+
+    def stop_when_started() -> None:
+        started.wait(10)
+        daemon.stop("terminated")
+        release.set()
+
+    stopper = threading.Thread(target=stop_when_started)
+    stopper.start()
+    daemon.run(until=utc(2025, 3, 10, 2), handle_signals=False)
+    stopper.join()
+    assert [t.detail.split(";")[0] for t in ticks(project)] == ["started"]  # tick not recorded
+    (run,) = runs(project)
+    assert run.run.status == "cancelled"
+    assert len(built(project, "slow")) <= 1  # the running step finished or was cancelled, no other
