@@ -27,6 +27,7 @@ WORKLOAD_MODULES: tuple[str, ...] = (
     "w8_planner",
     "checks_bench",
     "freshness_bench",
+    "automation_bench",
     "w9_startup",
     "sql_bench",
     "pools_bench",

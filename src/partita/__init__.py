@@ -87,6 +87,16 @@ if TYPE_CHECKING:
         WeeklyPartitions,
     )
     from partita.policies import Freshness, RetryPolicy
+    from partita.schedules import Schedule
+    from partita.sensors import (
+        Eager,
+        FileSensor,
+        RunRequest,
+        SensorContext,
+        SensorResult,
+        SourceSensor,
+        sensor,
+    )
     from partita.sources import source
     from partita.sql import sql_asset
 
@@ -159,6 +169,14 @@ _LAZY: dict[str, str] = {
     "schema": "partita.checks",
     "source": "partita.sources",
     "sql_asset": "partita.sql",
+    "Schedule": "partita.schedules",
+    "Eager": "partita.sensors",
+    "FileSensor": "partita.sensors",
+    "RunRequest": "partita.sensors",
+    "SensorContext": "partita.sensors",
+    "SensorResult": "partita.sensors",
+    "SourceSensor": "partita.sensors",
+    "sensor": "partita.sensors",
     "unique": "partita.checks",
     "webhook": "partita.alert_targets",
 }
@@ -231,6 +249,14 @@ __all__ = [
     "schema",
     "source",
     "sql_asset",
+    "Schedule",
+    "Eager",
+    "FileSensor",
+    "RunRequest",
+    "SensorContext",
+    "SensorResult",
+    "SourceSensor",
+    "sensor",
     "unique",
     "webhook",
 ]

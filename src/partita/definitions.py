@@ -30,6 +30,8 @@ from partita.assets import AssetSpec
 from partita.checks import CheckDefinition
 from partita.errors import DefinitionError
 from partita.project_imports import import_project_file, import_project_module
+from partita.schedules import Schedule
+from partita.sensors import AnySensor, Eager, checked_automation
 from partita.sources import SourceDecorator
 
 __all__ = ["Definitions", "LoadedProject", "load_project"]
@@ -60,6 +62,10 @@ class Definitions:
             (besides the asset's own ``on_failure``).
         on_freshness_violation: alert targets told of every asset whose
             freshness policy is violated, and when it recovers.
+        schedules: :class:`~partita.schedules.Schedule` values (``partita daemon``).
+        sensors: ``FileSensor``, ``SourceSensor`` and ``@sensor`` functions
+            (:mod:`partita.sensors`).
+        eager: :class:`~partita.sensors.Eager` selections, built when their inputs change.
     """
 
     assets: tuple[AssetSpec, ...] = ()
@@ -72,6 +78,9 @@ class Definitions:
     pools: Mapping[str, int] = field(default_factory=dict)
     on_failure: tuple[AlertTarget, ...] = ()
     on_freshness_violation: tuple[AlertTarget, ...] = ()
+    schedules: tuple[Schedule, ...] = ()
+    sensors: tuple[AnySensor, ...] = ()
+    eager: tuple[Eager, ...] = ()
 
     def __init__(
         self,
@@ -85,6 +94,9 @@ class Definitions:
         pools: Mapping[str, int] | None = None,
         on_failure: AlertTarget | Iterable[AlertTarget] = (),
         on_freshness_violation: AlertTarget | Iterable[AlertTarget] = (),
+        schedules: Iterable[Schedule] = (),
+        sensors: Iterable[AnySensor] = (),
+        eager: Iterable[Eager] = (),
     ) -> None:
         all_assets = tuple(assets)
         folders = tuple(str(folder) for folder in sql)
@@ -132,6 +144,10 @@ class Definitions:
             "on_freshness_violation",
             targets_of(on_freshness_violation, "Definitions(on_freshness_violation=...)"),
         )
+        automation = checked_automation(schedules, sensors, eager)
+        object.__setattr__(self, "schedules", automation[0])
+        object.__setattr__(self, "sensors", automation[1])
+        object.__setattr__(self, "eager", automation[2])
 
     @property
     def all_specs(self) -> tuple[AssetSpec, ...]:

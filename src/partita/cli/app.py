@@ -155,6 +155,9 @@ COMMANDS: dict[str, str] = {
     "status": "partita.cli.freshness_commands:status_command",
     "wipe": "partita.cli.wipe_command:wipe_command",
     "verify": "partita.cli.verify_command:verify_command",
+    "daemon": "partita.cli.daemon_commands:daemon_command",
+    "ticks": "partita.cli.daemon_commands:ticks_command",
+    "schedules": "partita.cli.daemon_commands:schedules_command",
 }
 
 
@@ -162,6 +165,9 @@ COMMANDS: dict[str, str] = {
 #: imports no command module (they import the api, pandas, networkx...). A unit
 #: test keeps it equal to each command's own short help.
 SHORT_HELP: dict[str, str] = {
+    "daemon": "Run the project's schedules, sensors and eager assets until stopped (SIGTERM).",
+    "ticks": "List the daemon's recorded tick and sensor evaluations, newest first.",
+    "schedules": "List the schedules with their next ticks in their time zone.",
     "catalog": "Look after the project's catalog file (.partita/catalog.db).",
     "check": "Run the checks of SELECTION on its published data, without rebuilding anything.",
     "checks": "List the check results of each partition's current state, newest first.",

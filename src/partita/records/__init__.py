@@ -14,6 +14,13 @@ the :class:`LeaseReader` a worker's publish fence asks.
 
 from __future__ import annotations
 
+from partita.records.automation import (
+    AutomationRecords,
+    DaemonHolder,
+    TickKind,
+    TickRecord,
+    TickStatus,
+)
 from partita.records.lineage import (
     Direction,
     EdgeStatus,
@@ -58,6 +65,11 @@ from partita.records.values import (
 )
 
 __all__ = [
+    "AutomationRecords",
+    "DaemonHolder",
+    "TickKind",
+    "TickRecord",
+    "TickStatus",
     "DRIFT_ERROR_PREFIX",
     "EDGES_SCHEMA",
     "FAILED_SCHEMA",

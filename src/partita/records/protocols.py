@@ -23,6 +23,7 @@ from typing import Protocol, Self, runtime_checkable
 import pyarrow as pa
 
 from partita.partitions import DynamicPartitionsStore
+from partita.records.automation import AutomationRecords
 from partita.records.lineage import Direction, LineageGraph
 from partita.records.state import PlannerState
 from partita.records.values import (
@@ -382,6 +383,11 @@ class Catalog(CatalogReader, CatalogWriter, Protocol):
 
     def close(self) -> None:
         """Release this process's connection (a later call opens a new one)."""
+        ...
+
+    @property
+    def automation(self) -> AutomationRecords:
+        """The daemon's records: ticks, cursors, the daemon lock."""
         ...
 
     def __enter__(self) -> Self: ...

@@ -21,6 +21,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from partita.catalog.sqlite import leases
+from partita.catalog.sqlite.automation import SQLiteAutomation
 from partita.catalog.sqlite.checks import (
     check_results,
     checks_of_materializations,
@@ -119,6 +120,7 @@ class SQLiteCatalog(PoolsAndAlertStates):
         self._db = ConnectionHolder(self.path, busy_timeout_s=busy_timeout_s, init=init)
         self._db.connection()
         self._dynamic = SQLiteDynamicPartitions(self._db)
+        self._automation = SQLiteAutomation(self._db)
 
     @property
     def created(self) -> bool:
@@ -144,6 +146,11 @@ class SQLiteCatalog(PoolsAndAlertStates):
     def dynamic_partitions(self) -> SQLiteDynamicPartitions:
         """The keys of dynamic partitions definitions, in this file."""
         return self._dynamic
+
+    @property
+    def automation(self) -> SQLiteAutomation:
+        """The daemon's records (ticks, cursors, the daemon lock), in this file."""
+        return self._automation
 
     def close(self) -> None:
         """Close this process's connection."""

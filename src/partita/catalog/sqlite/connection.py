@@ -26,7 +26,9 @@ from partita.catalog.sqlite.files import (
     content_problem,
     create_atomically,
     file_problem,
+    hold_file,
     move_aside,
+    release_file,
 )
 from partita.catalog.sqlite.integrity import OpenMarker, check_integrity, wal_has_frames
 from partita.catalog.sqlite.migrations import migrate
@@ -82,6 +84,7 @@ class ConnectionHolder:
         self.integrity_checked = False
         self._conn: sqlite3.Connection | None = None
         self._marker: OpenMarker | None = None
+        self._held: tuple[int, int] | None = None
         self._pid = -1
         self._lock = threading.RLock()
 
@@ -89,8 +92,10 @@ class ConnectionHolder:
         """This process's connection, opened (and the file migrated) on first use."""
         if self._conn is None or self._pid != os.getpid():
             self._marker = None  # a parent's lock, inherited across fork, stays the parent's
+            self._held = None
             self._conn = self._open()
             self._pid = os.getpid()
+            self._held = hold_file(self.path)
         return self._conn
 
     def _connect(self, path: Path, *, journal_mode: str = "WAL") -> sqlite3.Connection:
@@ -252,8 +257,11 @@ class ConnectionHolder:
                 self._conn.close()
                 if self._marker is not None:
                     self._marker.release()
+                if self._held is not None:
+                    release_file(self._held)
             self._conn = None
             self._marker = None
+            self._held = None
 
 
 def _rollback(conn: sqlite3.Connection) -> None:

@@ -19,6 +19,7 @@ import contextlib
 import errno
 import os
 import sqlite3
+import threading
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -30,7 +31,9 @@ __all__ = [
     "content_problem",
     "create_atomically",
     "file_problem",
+    "hold_file",
     "move_aside",
+    "release_file",
 ]
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -47,6 +50,63 @@ def _page_size(header: bytes) -> int:
     return 65536 if raw == 1 else raw
 
 
+_HELD: dict[tuple[int, int], list[int]] = {}
+"""Per catalog file (device, inode): a read-only descriptor and how many open
+connections of this process use the file."""
+_HELD_LOCK = threading.Lock()
+
+
+def hold_file(path: Path) -> tuple[int, int]:
+    """Keep a descriptor of ``path`` open while this process has a connection to it.
+
+    Closing *any* descriptor of a file drops every POSIX lock the process holds
+    on it, including the locks of SQLite's own connections (``fcntl`` semantics).
+    Reading the header with ``open()``/``close()`` while a connection is open
+    would silently drop that connection's locks; another process could then
+    believe it is alone, checkpoint and remove the WAL under it. So the header
+    of a file this process has open is read through this kept descriptor.
+    Returns the key to give :func:`release_file` when the connection closes.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    info = os.fstat(fd)
+    key = (info.st_dev, info.st_ino)
+    with _HELD_LOCK:
+        held = _HELD.get(key)
+        if held is None:
+            _HELD[key] = [fd, 1]
+            return key
+        held[1] += 1
+    # a descriptor of this file is kept already: this one may not be closed while
+    # connections are open either, so keep it until the last one closes
+    held.append(fd)
+    return key
+
+
+def release_file(key: tuple[int, int]) -> None:
+    """A connection to the held file closed; the last one closes the descriptors."""
+    with _HELD_LOCK:
+        held = _HELD.get(key)
+        if held is None:
+            return
+        held[1] -= 1
+        if held[1] > 0:
+            return
+        del _HELD[key]
+    for fd in [held[0], *held[2:]]:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+
+
+def _read_header(path: Path) -> bytes:
+    info = path.stat()
+    with _HELD_LOCK:
+        held = _HELD.get((info.st_dev, info.st_ino))
+        if held is not None:
+            return os.pread(held[0], _HEADER_BYTES, 0)
+    with path.open("rb") as handle:
+        return handle.read(_HEADER_BYTES)
+
+
 def file_problem(path: Path) -> str | None:
     """Why the existing file ``path`` cannot be a catalog, read from its size and header.
 
@@ -58,8 +118,7 @@ def file_problem(path: Path) -> str | None:
     size = path.stat().st_size
     if size == 0:
         return "it is empty (0 bytes)"
-    with path.open("rb") as handle:
-        header = handle.read(_HEADER_BYTES)
+    header = _read_header(path)
     if not header.startswith(SQLITE_MAGIC[: len(header)]) or len(header) < len(SQLITE_MAGIC):
         return f"it is not a SQLite database (it starts with {header[:16]!r})"
     if len(header) < _HEADER_BYTES:

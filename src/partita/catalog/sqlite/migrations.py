@@ -336,7 +336,49 @@ _V9 = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9)
+_V10 = Migration(
+    10,
+    "the daemon's records: every tick and sensor evaluation (automation_ticks), the "
+    "cursor of each schedule and sensor, the files each file sensor handled, and the "
+    "project's daemon lock (one row per project: holder, pid, since, heartbeat)",
+    (
+        """CREATE TABLE automation_ticks (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,
+            name TEXT NOT NULL,
+            tick_at REAL NOT NULL,
+            evaluated_at REAL NOT NULL,
+            status TEXT NOT NULL,
+            run_ids TEXT NOT NULL DEFAULT '[]',
+            covered TEXT NOT NULL DEFAULT '[]',
+            detail TEXT NOT NULL DEFAULT ''
+        )""",
+        "CREATE INDEX automation_ticks_by_name ON automation_ticks (kind, name, id)",
+        """CREATE TABLE automation_cursors (
+            kind TEXT NOT NULL,
+            name TEXT NOT NULL,
+            cursor TEXT NOT NULL,
+            updated_at REAL NOT NULL,
+            PRIMARY KEY (kind, name)
+        )""",
+        """CREATE TABLE sensor_files (
+            sensor TEXT NOT NULL,
+            path TEXT NOT NULL,
+            tick_id INTEGER NOT NULL REFERENCES automation_ticks (id),
+            PRIMARY KEY (sensor, path)
+        )""",
+        """CREATE TABLE daemon_lock (
+            name TEXT PRIMARY KEY,
+            token TEXT NOT NULL,
+            host TEXT NOT NULL,
+            pid INTEGER NOT NULL,
+            since REAL NOT NULL,
+            heartbeat_at REAL NOT NULL
+        )""",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10)
 """Every schema version in order; ``MIGRATIONS[i].version == i + 1``."""
 
 SCHEMA_VERSION = MIGRATIONS[-1].version
