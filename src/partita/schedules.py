@@ -28,11 +28,12 @@ them: older ones are recorded as skipped, and their partitions left alone.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from partita.alert_targets import AlertTarget, targets_of
 from partita.errors import DefinitionError
 from partita.partitions import PartitionsDefinition
 from partita.partitions.base import require_aware
@@ -62,6 +63,9 @@ class Schedule:
         max_catchup: at most this many ticks missed while the daemon was down are
             caught up (as one run); ``None``: all of them. Bounding needs the
             selection's partitioned assets to share one time partitions definition.
+        on_failure: alert targets (:mod:`partita.alert_targets`: ``webhook``,
+            ``email``, a callable) told of every failed step of this schedule's
+            runs, besides the assets' and the project's own ``on_failure``.
     """
 
     cron: str
@@ -69,6 +73,7 @@ class Schedule:
     selection: str | None = None
     name: str = ""
     max_catchup: int | None = None
+    on_failure: AlertTarget | Sequence[AlertTarget] = ()
     _zone: ZoneInfo = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -105,6 +110,14 @@ class Schedule:
             )
         if not self.name:
             object.__setattr__(self, "name", f"{self.selection or '*'}@{self.cron}")
+        object.__setattr__(
+            self, "on_failure", targets_of(self.on_failure, f"Schedule {self.name!r} on_failure")
+        )
+
+    @property
+    def alert_targets(self) -> tuple[AlertTarget, ...]:
+        """The schedule's ``on_failure`` targets, as a tuple."""
+        return targets_of(self.on_failure, f"Schedule {self.name!r} on_failure")  # checked
 
     @property
     def zone(self) -> ZoneInfo:

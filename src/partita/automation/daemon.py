@@ -10,7 +10,11 @@ steps finish or are cancelled cleanly) and stops the loop; the tick of a
 cancelled run is not recorded, so the next start evaluates it again.
 
 Periodic jobs (``PeriodicJob(name, every, fn)``: ``fn(now)``) run on their
-cadence inside the loop; the freshness alerts plug in there.
+cadence inside the loop. When an asset or the project has
+``on_freshness_violation`` targets, the daemon adds one itself,
+``freshness-alerts``, every ``freshness_every`` (default one minute). Every
+run's failure alerts, and a schedule's own ``on_failure``, go through one
+shared :class:`~partita.alerts.AlertSender`, so a dead target is logged once.
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import FrameType
 
-from partita.api import CancelToken, Project, RunOutcome, RunResult
+from partita.alerts import AlertSender
+from partita.api import CancelToken, Project, RunOutcome, RunResult, evaluate_freshness_alerts
 from partita.automation.launching import (
     LaunchSettings,
     RunOrigin,
@@ -53,11 +58,16 @@ _EAGER_POLL = timedelta(seconds=30)
 
 @dataclass(frozen=True)
 class PeriodicJob:
-    """A function the daemon calls every ``every`` with the current time."""
+    """A function the daemon calls every ``every`` with the current time.
+
+    ``fn(now)`` returns a line when it did something worth recording (the
+    evaluation is recorded as ``succeeded`` with that detail, ``partita
+    ticks --kind job``), ``None`` when not; one that raises is recorded as ``error``.
+    """
 
     name: str
     every: timedelta
-    fn: Callable[[datetime], None]
+    fn: Callable[[datetime], str | None]
 
 
 class _StoppedError(Exception):
@@ -84,7 +94,9 @@ class Daemon:
         settings: how runs execute (executor, workers).
         subscribers_for: the extra event subscribers of a run, by who asked for it
             (e.g. a schedule's alerts); every run goes through :func:`launch_run`.
-        jobs: periodic jobs (e.g. freshness alerts).
+        jobs: periodic jobs, besides the freshness alerts the daemon adds itself.
+        freshness_every: how often freshness policies with
+            ``on_freshness_violation`` targets are judged (and alerted on).
         lock_ttl_s: the daemon lock's time to live (see :mod:`.lock`).
         max_sleep_s: the longest single sleep.
         on_tick: called with each recorded evaluation (the CLI prints a line).
@@ -100,6 +112,7 @@ class Daemon:
         settings: LaunchSettings | None = None,
         subscribers_for: Callable[[RunOrigin], Sequence[Subscriber]] = lambda origin: (),
         jobs: Sequence[PeriodicJob] = (),
+        freshness_every: timedelta = timedelta(minutes=1),
         lock_ttl_s: float = 60.0,
         max_sleep_s: float = 60.0,
         on_tick: Callable[[TickRecord], None] = lambda record: None,
@@ -113,12 +126,14 @@ class Daemon:
         self.sleep = sleep or self._wake.wait
         self.settings = settings or LaunchSettings()
         self.subscribers_for = subscribers_for
-        self.jobs = tuple(jobs)
+        self.alert_sender = AlertSender()
+        self.jobs = tuple(jobs) + self._freshness_jobs(freshness_every)
         self.lock_ttl_s = lock_ttl_s
         self.max_sleep_s = max_sleep_s
         self.on_tick = on_tick
         self.on_start = on_start
         self.schedules: tuple[Schedule, ...] = definitions.schedules
+        self._schedule_alerts = {s.name: s.alert_targets for s in self.schedules}
         self.sensors: tuple[AnySensor, ...] = definitions.sensors
         self.eager: tuple[Eager, ...] = definitions.eager
         self._catchup: dict[str, TimePartitions | None] = {
@@ -130,6 +145,21 @@ class Daemon:
         self._eager_marker: dict[str, tuple[int, ...] | None] = {}
         self._eager_pending: dict[str, bool] = {}
         self._eager_last: dict[str, datetime] = {}
+
+    def _freshness_jobs(self, every: timedelta) -> tuple[PeriodicJob, ...]:
+        """The freshness-alerts job, when any asset's violations have someone to tell."""
+        definitions = self.project.loaded.definitions
+        watched = definitions.on_freshness_violation or any(
+            spec.on_freshness_violation for spec in definitions.assets
+        )
+        if not watched:
+            return ()
+
+        def judge(now: datetime) -> str | None:
+            done = evaluate_freshness_alerts(self.project, now=now, sender=self.alert_sender)
+            return done.describe() if done.alerts or done.problems else None
+
+        return (PeriodicJob("freshness-alerts", every, judge),)
 
     # ------------------------------------------------------------------ loop
 
@@ -205,6 +235,10 @@ class Daemon:
                 cancel=self.cancel,
                 settings=self.settings,
                 subscribers=self.subscribers_for(origin),
+                on_failure=self._schedule_alerts.get(origin.name, ())
+                if origin.kind is TickKind.SCHEDULE
+                else (),
+                alert_sender=self.alert_sender,
             )
             if result.status is RunOutcome.CANCELLED or self.cancel.cancelled:
                 raise _StoppedError
@@ -359,7 +393,7 @@ class Daemon:
         if not self._is_due(TickKind.JOB, job.name, now, job.every):
             return []
         try:
-            job.fn(now)
+            detail = job.fn(now)
         except Exception as exc:  # a job that raises is recorded; the loop goes on
             record = TickRecord(
                 kind=TickKind.JOB,
@@ -370,7 +404,17 @@ class Daemon:
                 detail=_error_text(exc),
             )
             return [self._record(records, record)]
-        return []
+        if not detail:
+            return []
+        done = TickRecord(
+            kind=TickKind.JOB,
+            name=job.name,
+            tick_at=now,
+            evaluated_at=now,
+            status=TickStatus.SUCCEEDED,
+            detail=detail,
+        )
+        return [self._record(records, done)]
 
     def next_wake(self, now: datetime) -> datetime:
         """When something is next due (a tick, a sensor, an eager run, a job)."""

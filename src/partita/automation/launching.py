@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from partita.alert_targets import AlertTarget
+from partita.alerts import AlertSender
 from partita.api import CancelToken, Project, RunOutcome, RunResult, materialize
 from partita.events import Subscriber
 from partita.records import TickKind, TickStatus
@@ -46,6 +48,8 @@ def launch_run(
     cancel: CancelToken,
     settings: LaunchSettings | None = None,
     subscribers: Sequence[Subscriber] = (),
+    on_failure: Sequence[AlertTarget] = (),
+    alert_sender: AlertSender | None = None,
 ) -> RunResult:
     """Plan ``request`` as of ``now`` and run what is stale; return the run's result.
 
@@ -58,6 +62,9 @@ def launch_run(
         cancel: the daemon's token: SIGTERM cancels the run as it does ``materialize``.
         settings: executor and workers.
         subscribers: extra event subscribers for this run.
+        on_failure: alert targets for this run's failed steps (a schedule's),
+            besides the assets' and the project's.
+        alert_sender: the daemon's one sender (a dead target is logged once).
     """
     del origin  # recorded by the caller with the tick; subscribers may be made from it
     settings = settings or LaunchSettings()
@@ -71,6 +78,8 @@ def launch_run(
         max_workers=settings.max_workers,
         now=now,
         subscribers=subscribers,
+        on_failure=on_failure,
+        alert_sender=alert_sender,
         cancel=cancel,
         handle_signals=False,
     )
