@@ -3,12 +3,10 @@ change ``partita plan`` shows."""
 
 from __future__ import annotations
 
-from rich.table import Table
-from rich.text import Text
-
 from partita.api import Project
 from partita.api.sql_models import SqlChange, column_lineage, sql_changes
-from partita.cli.app import print_json, show, stdout
+from partita.cli import app
+from partita.cli.app import print_json, show
 from partita.planner import Plan
 
 __all__ = ["show_column_lineage", "show_sql_changes", "sql_changes_json"]
@@ -18,6 +16,9 @@ def show_column_lineage(
     project: Project, asset: str, partition: str | None, *, as_json: bool
 ) -> None:
     """Print, per output column, the upstream asset columns it derives from."""
+    from rich.table import Table  # noqa: PLC0415 - `plan --json` imports this module: no rich
+    from rich.text import Text  # noqa: PLC0415
+
     view = column_lineage(project, asset, partition)
     if as_json:
         print_json(view.to_dict())
@@ -28,7 +29,7 @@ def show_column_lineage(
         if view.materialization_id is not None
         else "from the definition (not built yet)"
     )
-    stdout.print(Text(f"{where}: columns ({view.dialect}; {origin})", style="bold"))
+    app.stdout.print(Text(f"{where}: columns ({view.dialect}; {origin})", style="bold"))
     table = Table(box=None, show_header=True, pad_edge=False)
     table.add_column("column")
     table.add_column("derives from")
@@ -50,12 +51,14 @@ def sql_changes_json(project: Project, plan: Plan) -> dict[str, dict[str, str]]:
 
 def show_sql_changes(project: Project, plan: Plan) -> None:
     """One line per changed SQL asset: breaking (downstream rebuilds) or not."""
+    from rich.text import Text  # noqa: PLC0415
+
     changes: dict[str, SqlChange] = sql_changes(project, plan)
     for asset, change in changes.items():
         effect = (
             "what reads it must rebuild" if change.breaking else "what reads it keeps its meaning"
         )
-        stdout.print(
+        app.stdout.print(
             Text(
                 f"{asset}: {change.kind} SQL change ({change.summary}); {effect}",
                 style="yellow" if change.breaking else "green",
