@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     )
     from partita.api.catalog_file import CatalogInit, catalog_init_json, init_catalog
     from partita.api.freshness import freshness_report, parse_at, planned_partitions, status_report
+    from partita.api.openlineage import export_openlineage
     from partita.api.planning import (
         Planned,
         config_values,
@@ -108,6 +109,7 @@ _LAZY: dict[str, str] = {
     "delete_dynamic_partitions": "partita.api.catalog",
     "dynamic_partitions_definitions": "partita.api.project",
     "explain_partition": "partita.api.planning",
+    "export_openlineage": "partita.api.openlineage",
     "freshness_report": "partita.api.freshness",
     "graph_view": "partita.api.project",
     "history": "partita.api.catalog",
@@ -169,6 +171,7 @@ __all__ = [
     "delete_dynamic_partitions",
     "dynamic_partitions_definitions",
     "explain_partition",
+    "export_openlineage",
     "freshness_report",
     "graph_view",
     "history",

@@ -18,6 +18,7 @@ from typing import Any
 import pyarrow as pa
 
 from partita.api.config import recorded_config, worker_configs
+from partita.api.openlineage import openlineage_subscribers
 from partita.api.planning import plan_project, requested
 from partita.api.project import Project, ProjectLike, as_project
 from partita.errors import PartitaError, PartitionKeyError
@@ -128,6 +129,7 @@ def materialize(
     staged_checks: StagedChecks | None = run_asset_checks,
     lease_wait_s: float = 300.0,
     handle_signals: bool = True,
+    openlineage_file: str | os.PathLike[str] | None = None,
 ) -> MaterializeResult:
     """Build the stale partitions of ``selection`` and record them in the catalog.
 
@@ -159,6 +161,9 @@ def materialize(
             (default: every check of each asset; ``None``: no checks).
         lease_wait_s: how long to wait for a partition another run is building.
         handle_signals: Ctrl-C / SIGTERM cancel the run (main thread only).
+        openlineage_file: also write the run's OpenLineage events to this file,
+            one JSON line each (events also go to a configured transport; see
+            :mod:`partita.openlineage.config`).
 
     Returns:
         The run's result: ``success`` is false (``exit_code`` 1) when anything failed.
@@ -169,6 +174,7 @@ def materialize(
             executor needs definitions it can send to worker processes).
     """
     project = as_project(project, home)
+    subscribers = (*subscribers, *openlineage_subscribers(project, openlineage_file))
     kind = ExecutorKind.parse(
         executor or (ExecutorKind.INPROCESS if project.in_memory else ExecutorKind.PROCESS)
     )

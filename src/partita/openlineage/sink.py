@@ -1,0 +1,190 @@
+"""The event subscriber that emits a run's OpenLineage events.
+
+:class:`OpenLineageSink` is one more :class:`~partita.events.Subscriber`: the
+event bus calls it on a thread of its own, so building and sending events
+never slows the run's steps. Per partition built it sends a START when the
+step starts and one terminal event when it ends (COMPLETE, FAIL, or ABORT
+when it is cancelled), plus START and a terminal event of the Partita run.
+
+Sending never fails the run: the first transport error of a run is logged
+once (a warning on the ``partita.openlineage`` logger) and the run's later
+events are not sent, so a dead or hanging receiver costs at most one
+transport timeout per run.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Protocol
+
+from openlineage.client.event_v2 import RunEvent
+
+from partita.events import (
+    CheckEvaluated,
+    Event,
+    PartitionPublished,
+    RunFinished,
+    RunStarted,
+    StepCancelled,
+    StepFailed,
+    StepStarted,
+    StepSucceeded,
+)
+from partita.openlineage.facets import CheckResult
+from partita.openlineage.runs import EventBuilder, ParentRun, Written
+
+__all__ = ["Emitter", "OpenLineageSink"]
+
+logger = logging.getLogger("partita.openlineage")
+
+
+class Emitter(Protocol):
+    """Where events go: an ``openlineage.client.OpenLineageClient`` will do."""
+
+    def emit(self, event: RunEvent) -> None:  # pragma: no cover - a protocol
+        """Send one event."""
+        ...
+
+    def close(self, timeout: float = -1.0) -> bool:  # pragma: no cover - a protocol
+        """Flush and release the transport."""
+        ...
+
+
+class OpenLineageSink:
+    """Emits the OpenLineage events of one run (a :class:`~partita.events.Subscriber`).
+
+    Args:
+        client: where the events go (an ``OpenLineageClient``).
+        builder: makes the events (:class:`~partita.openlineage.runs.EventBuilder`).
+        name: says which sink a log line is about (``file``, ``configured``).
+
+    Attributes:
+        sent: events sent.
+        unsent: events not sent because the transport failed earlier in the run.
+        error: the first transport error (``Type: message``).
+    """
+
+    def __init__(self, client: Emitter, builder: EventBuilder, *, name: str = "openlineage") -> None:
+        self.client = client
+        self.builder = builder
+        self.name = name
+        self.sent = 0
+        self.unsent = 0
+        self.error: str | None = None
+        self._parent: ParentRun | None = None
+        self._steps: dict[tuple[str, str | None], tuple[str | None, ...]] = {}
+        self._started: set[tuple[str, str | None]] = set()
+        self._written: dict[tuple[str, str | None], Written] = {}
+        self._checks: dict[tuple[str, str | None], list[CheckResult]] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, event: Event, /) -> None:
+        """Take one event of the run (from the event bus's thread)."""
+        with self._lock:
+            self._take(event)
+
+    # -- dispatch ---------------------------------------------------------------------
+
+    def _parent_of(self, event: Event) -> ParentRun:
+        if self._parent is None or self._parent.run_id != event.run_id:
+            # the run's start was missed (a sink added late): the event's time stands in
+            self._parent = ParentRun(event.run_id, event.at)
+        return self._parent
+
+    def _take(self, event: Event) -> None:
+        if isinstance(event, RunStarted):
+            self._parent = ParentRun(event.run_id, event.at)
+            self.error = None  # a sink that serves several runs logs once per run
+            self._emit(self.builder.run_started(self._parent, event.at))
+        elif isinstance(event, StepStarted):
+            self._step_started(event)
+        elif isinstance(event, CheckEvaluated):
+            if not event.source:
+                self._checks.setdefault((event.asset, event.partition), []).append(
+                    CheckResult(
+                        name=event.check_name,
+                        passed=event.passed,
+                        severity=event.severity,
+                        message=event.message,
+                        failing_rows=event.failing_rows,
+                        total_rows=event.total_rows,
+                    )
+                )
+        elif isinstance(event, PartitionPublished):
+            self._written[(event.asset, event.partition_key)] = Written(
+                data_version=event.data_version,
+                rows=event.rows,
+                bytes=event.bytes,
+                schema=event.schema,
+                inputs=event.inputs,
+            )
+        elif isinstance(event, StepSucceeded | StepFailed | StepCancelled):
+            self._step_ended(event)
+        elif isinstance(event, RunFinished):
+            self._run_finished(event)
+
+    def _step_started(self, event: StepStarted) -> None:
+        parent = self._parent_of(event)
+        keys: tuple[str | None, ...] = event.partitions or (event.partition,)
+        self._steps[(event.asset, event.partition)] = keys
+        for key in keys:
+            if (event.asset, key) in self._started:
+                continue  # a retry: the partition's OpenLineage run is already started
+            self._started.add((event.asset, key))
+            self._emit(self.builder.step_started(parent, event.asset, key, event.at))
+
+    def _step_ended(self, event: StepSucceeded | StepFailed | StepCancelled) -> None:
+        parent = self._parent_of(event)
+        keys = self._steps.pop((event.asset, event.partition), (event.partition,))
+        for key in keys:
+            item = (event.asset, key)
+            if item not in self._started:
+                continue  # cancelled before it started: no OpenLineage run
+            self._started.discard(item)
+            checks = self._checks.pop(item, [])
+            written = self._written.pop(item, None)
+            if isinstance(event, StepSucceeded):
+                made = self.builder.step_completed(
+                    parent, event.asset, key, event.at, written, checks
+                )
+            elif isinstance(event, StepFailed):
+                made = self.builder.step_failed(
+                    parent, event.asset, key, event.at, event.error, checks
+                )
+            else:
+                made = self.builder.step_aborted(parent, event.asset, key, event.at)
+            self._emit(made)
+
+    def _run_finished(self, event: RunFinished) -> None:
+        parent = self._parent_of(event)
+        for asset, key in sorted(self._started, key=lambda item: (item[0], item[1] or "")):
+            self._emit(self.builder.step_aborted(parent, asset, key, event.at))
+        self._started.clear()
+        self._emit(self.builder.run_finished(parent, event.at, event.status, event.error))
+        try:
+            self.client.close(0)
+        except Exception:  # noqa: BLE001 - closing is best effort, like sending
+            logger.debug("OpenLineage %s: closing the transport failed", self.name, exc_info=True)
+
+    # -- sending ----------------------------------------------------------------------
+
+    def _emit(self, event: RunEvent) -> None:
+        if self.error is not None:
+            self.unsent += 1
+            return
+        try:
+            self.client.emit(event)
+        except Exception as exc:  # noqa: BLE001 - a transport error never fails the run
+            self.error = f"{type(exc).__name__}: {exc}"
+            self.unsent += 1
+            run_id = self._parent.run_id if self._parent else "?"
+            logger.warning(
+                "OpenLineage (%s): could not send an event of run %s (%s); the run goes on "
+                "and its later events are not sent",
+                self.name,
+                run_id,
+                self.error,
+            )
+        else:
+            self.sent += 1
