@@ -134,17 +134,20 @@ def _disabled(env: Mapping[str, str]) -> bool:
 
 
 def configured_client(
-    settings: OpenLineageSettings, env: Mapping[str, str] | None = None
+    settings: OpenLineageSettings,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
 ) -> OpenLineageClient | None:
     """A client as the project or the client's own configuration says, or ``None``
-    when nothing configures one (or it is disabled)."""
+    when nothing configures one (or it is disabled; ``env`` and ``cwd`` default to
+    the process's)."""
     env = os.environ if env is None else env
     if _disabled(env) or not settings.enabled:
         return None
     if settings.transport is not None:
         # the client merges its own file and variables under this
         return OpenLineageClient(config={"transport": dict(settings.transport)})
-    if client_configured(env):
+    if client_configured(env, cwd):
         return OpenLineageClient()
     return None
 

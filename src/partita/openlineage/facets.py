@@ -183,9 +183,7 @@ def job_type_facet(job_type: str) -> job_type_job.JobTypeJobFacet:
 
 def source_code_facet(code: str, language: str = "python") -> source_code_job.SourceCodeJobFacet:
     """The ``sourceCode`` facet: the code that builds the asset."""
-    return source_code_job.SourceCodeJobFacet(
-        language=language, sourceCode=code, producer=PRODUCER
-    )
+    return source_code_job.SourceCodeJobFacet(language=language, sourceCode=code, producer=PRODUCER)
 
 
 def sql_facet(query: str, dialect: str | None = None) -> sql_job.SQLJobFacet:

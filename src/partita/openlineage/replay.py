@@ -48,7 +48,9 @@ def _inputs(catalog: CatalogReader, ids: Sequence[int]) -> dict[int, tuple[Input
     return {mid: tuple(items) for mid, items in found.items()}
 
 
-def _keys(builder: EventBuilder, attempt: StepAttempt, built: Sequence[str | None]) -> list[str | None]:
+def _keys(
+    builder: EventBuilder, attempt: StepAttempt, built: Sequence[str | None]
+) -> list[str | None]:
     """The partitions of one step: its key, or each key of a batch's range."""
     label = attempt.partition
     if label is None or ".." not in label:
@@ -110,7 +112,10 @@ def replay(
         yield from _replay_run(catalog, builder, run.run_id, run.started_at, attempts, by_run)
         parent = ParentRun(run.run_id, run.started_at)
         yield builder.run_finished(
-            parent, run.finished_at or run.heartbeat_at or run.started_at, str(run.status), run.error
+            parent,
+            run.finished_at or run.heartbeat_at or run.started_at,
+            str(run.status),
+            run.error,
         )
 
 
@@ -158,8 +163,6 @@ def _replay_run(
                     parent, asset, key, ended, done, checks.get(mid, []) if mid else []
                 )
             elif str(last.status) in _ENDED_BADLY:
-                yield builder.step_failed(
-                    parent, asset, key, ended, last.error or str(last.status)
-                )
+                yield builder.step_failed(parent, asset, key, ended, last.error or str(last.status))
             else:
                 yield builder.step_aborted(parent, asset, key, ended)

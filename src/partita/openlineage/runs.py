@@ -252,7 +252,9 @@ class EventBuilder:
         facets.update(extra)
         return Run(runId=parent.step_uuid(asset.key, partition), facets=facets)
 
-    def _subset(self, asset: AssetLineage, keys: Sequence[str]) -> tuple[list[str], dict[str, dict[str, str]]]:
+    def _subset(
+        self, asset: AssetLineage, keys: Sequence[str]
+    ) -> tuple[list[str], dict[str, dict[str, str]]]:
         definition = asset.partitions
         if definition is None:
             return ["key"], {}
@@ -374,9 +376,7 @@ class EventBuilder:
         return RunEvent(
             eventType=RunState.FAIL,
             eventTime=_time(at),
-            run=self._step_run(
-                parent, lineage, partition, errorMessage=error_message_facet(error)
-            ),
+            run=self._step_run(parent, lineage, partition, errorMessage=error_message_facet(error)),
             job=self._step_job(lineage),
             inputs=self._declared_inputs(lineage),
             outputs=[self._output(lineage, partition, None, checks)],

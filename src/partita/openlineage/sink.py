@@ -6,16 +6,22 @@ never slows the run's steps. Per partition built it sends a START when the
 step starts and one terminal event when it ends (COMPLETE, FAIL, or ABORT
 when it is cancelled), plus START and a terminal event of the Partita run.
 
-Sending never fails the run: the first transport error of a run is logged
-once (a warning on the ``partita.openlineage`` logger) and the run's later
-events are not sent, so a dead or hanging receiver costs at most one
-transport timeout per run.
+Sending never fails or stalls the run. Events are sent by a daemon thread of
+the sink's own, so a slow transport holds up neither the steps nor the other
+subscribers. The first transport error of a run is logged once (a warning on
+the ``partita.openlineage`` logger) and the run's later events are not sent.
+At the run's end the sink waits for what is queued, but never longer than
+``drain_s``, and not at all once the transport has failed or has been
+``stuck_s`` on one event (a receiver that accepts connections and never
+answers): what is left is counted and said in that one warning.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import threading
+import time
 from typing import Protocol
 
 from openlineage.client.event_v2 import RunEvent
@@ -58,20 +64,39 @@ class OpenLineageSink:
         client: where the events go (an ``OpenLineageClient``).
         builder: makes the events (:class:`~partita.openlineage.runs.EventBuilder`).
         name: says which sink a log line is about (``file``, ``configured``).
+        drain_s: at the run's end, how long to wait for queued events at most
+            (below the event bus's flush timeout, so the bus never abandons the sink).
+        stuck_s: at the run's end, stop waiting once one event has taken this long.
 
     Attributes:
         sent: events sent.
-        unsent: events not sent because the transport failed earlier in the run.
-        error: the first transport error (``Type: message``).
+        unsent: events not sent because the transport failed (or failed earlier in the run).
+        error: the run's first transport error (``Type: message``).
     """
 
-    def __init__(self, client: Emitter, builder: EventBuilder, *, name: str = "openlineage") -> None:
+    def __init__(
+        self,
+        client: Emitter,
+        builder: EventBuilder,
+        *,
+        name: str = "openlineage",
+        drain_s: float = 4.0,
+        stuck_s: float = 2.0,
+    ) -> None:
         self.client = client
         self.builder = builder
         self.name = name
+        self.drain_s = drain_s
+        self.stuck_s = stuck_s
         self.sent = 0
         self.unsent = 0
         self.error: str | None = None
+        self._warned = False
+        self._outbox: queue.SimpleQueue[RunEvent] = queue.SimpleQueue()
+        self._queued = 0  # events put in the outbox and not yet sent or dropped
+        self._busy_since: float | None = None  # when the sender started the current event
+        self._cond = threading.Condition()
+        self._sender: threading.Thread | None = None
         self._parent: ParentRun | None = None
         self._steps: dict[tuple[str, str | None], tuple[str | None, ...]] = {}
         self._started: set[tuple[str, str | None]] = set()
@@ -95,7 +120,9 @@ class OpenLineageSink:
     def _take(self, event: Event) -> None:
         if isinstance(event, RunStarted):
             self._parent = ParentRun(event.run_id, event.at)
-            self.error = None  # a sink that serves several runs logs once per run
+            with self._cond:
+                self.error = None  # a sink that serves several runs logs once per run
+                self._warned = False
             self._emit(self.builder.run_started(self._parent, event.at))
         elif isinstance(event, StepStarted):
             self._step_started(event)
@@ -162,29 +189,87 @@ class OpenLineageSink:
             self._emit(self.builder.step_aborted(parent, asset, key, event.at))
         self._started.clear()
         self._emit(self.builder.run_finished(parent, event.at, event.status, event.error))
-        try:
-            self.client.close(0)
-        except Exception:  # noqa: BLE001 - closing is best effort, like sending
-            logger.debug("OpenLineage %s: closing the transport failed", self.name, exc_info=True)
-
-    # -- sending ----------------------------------------------------------------------
-
-    def _emit(self, event: RunEvent) -> None:
-        if self.error is not None:
-            self.unsent += 1
-            return
-        try:
-            self.client.emit(event)
-        except Exception as exc:  # noqa: BLE001 - a transport error never fails the run
-            self.error = f"{type(exc).__name__}: {exc}"
-            self.unsent += 1
-            run_id = self._parent.run_id if self._parent else "?"
-            logger.warning(
-                "OpenLineage (%s): could not send an event of run %s (%s); the run goes on "
-                "and its later events are not sent",
-                self.name,
-                run_id,
-                self.error,
+        left = self._drain()
+        if left:
+            self._warn(
+                f"the receiver did not take the run's last {left} events in time "
+                f"(it took over {self.stuck_s:g} s on one, or {self.drain_s:g} s in all)"
             )
         else:
-            self.sent += 1
+            try:
+                self.client.close(0)
+            except Exception:
+                logger.debug("OpenLineage %s: closing failed", self.name, exc_info=True)
+
+    # -- sending (on the sink's own thread) ---------------------------------------------
+
+    def _emit(self, event: RunEvent) -> None:
+        with self._cond:
+            if self.error is not None:
+                self.unsent += 1
+                return
+            self._queued += 1
+            if self._sender is None:
+                self._sender = threading.Thread(
+                    target=self._send_all, name=f"partita-openlineage-{self.name}", daemon=True
+                )
+                self._sender.start()
+        self._outbox.put(event)
+
+    def _send_all(self) -> None:
+        while True:
+            event = self._outbox.get()
+            with self._cond:
+                failed = self.error is not None
+                self._busy_since = None if failed else time.monotonic()
+            error: str | None = None
+            if not failed:
+                try:
+                    self.client.emit(event)
+                except Exception as exc:
+                    error = f"{type(exc).__name__}: {exc}"
+            with self._cond:
+                self._busy_since = None
+                self._queued -= 1
+                if failed or error is not None:
+                    self.unsent += 1
+                else:
+                    self.sent += 1
+                if error is not None and self.error is None:
+                    self.error = error
+                self._cond.notify_all()
+            if error is not None:
+                self._warn(f"could not send an event ({error}); its later events are not sent")
+
+    def _drain(self) -> int:
+        """Wait for the queued events (see the module's text); return how many are left."""
+        deadline = time.monotonic() + self.drain_s
+        with self._cond:
+            while self._queued and self.error is None:
+                now = time.monotonic()
+                if now >= deadline:
+                    break
+                if self._busy_since is not None and now - self._busy_since >= self.stuck_s:
+                    break
+                self._cond.wait(min(0.05, deadline - now))
+            return self._queued if self.error is None else 0
+
+    def _warn(self, what: str) -> None:
+        with self._cond:
+            if self._warned:
+                return
+            self._warned = True
+        run_id = self._parent.run_id if self._parent else "?"
+        logger.warning("OpenLineage (%s), run %s: %s; the run goes on", self.name, run_id, what)
+
+    def flush(self, timeout_s: float = 10.0) -> bool:
+        """Wait until every queued event is sent or dropped (tests, benchmarks); return
+        whether that happened within ``timeout_s``."""
+        deadline = time.monotonic() + timeout_s
+        with self._cond:
+            while self._queued:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(left)
+        return True
