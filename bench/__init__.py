@@ -28,5 +28,6 @@ WORKLOAD_MODULES: tuple[str, ...] = (
     "checks_bench",
     "freshness_bench",
     "w9_startup",
+    "openlineage_bench",
 )
 """Module names (inside ``bench``) of the standard workloads, in run order."""

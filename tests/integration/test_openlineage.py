@@ -4,6 +4,7 @@ and never failing or stalling a run when the receiver is dead."""
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import subprocess
 import sys
@@ -228,20 +229,26 @@ def doubled(numbers: pd.DataFrame) -> pd.DataFrame:
     return numbers * 2
 
 
-def _run_against(url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[bool, float]:
-    monkeypatch.setenv("OPENLINEAGE_URL", url)
-    started = time.monotonic()
-    result = materialize(Definitions(assets=[numbers, doubled]), home=tmp_path)
-    return result.success, time.monotonic() - started
+def _run_against(url: str, tmp_path: Path) -> tuple[bool, float]:
+    """A run with ``OPENLINEAGE_URL=url``: whether it succeeded, and how long it took."""
+    os.environ["OPENLINEAGE_URL"] = url
+    try:
+        started = time.monotonic()
+        result = materialize(Definitions(assets=[numbers, doubled]), home=tmp_path)
+        return result.success, time.monotonic() - started
+    finally:
+        # the client writes aliases of OPENLINEAGE_URL into the environment: remove them too
+        for key in [k for k in os.environ if k.startswith("OPENLINEAGE")]:
+            del os.environ[key]
 
 
 @pytest.mark.parametrize("dead", [closed_port, hanging_receiver], ids=["closed", "hanging"])
 def test_a_dead_receiver_neither_fails_nor_stalls_the_run(
-    dead: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    dead: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING, logger="partita.openlineage")
     with dead() as url:
-        succeeded, took = _run_against(url, tmp_path, monkeypatch)
+        succeeded, took = _run_against(url, tmp_path)
     assert succeeded
     # the client retries 5 times with back-off (over 9 s on a closed port, 5 s a try
     # on a hanging one); the sink stops waiting after 2 s on one event

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from openlineage.client.event_v2 import Job, Run, RunEvent, RunState
 from openlineage.client.serde import Serde
 
 from partita.errors import DefinitionError
@@ -169,6 +171,20 @@ def test_disabled_wins_over_a_configured_transport(tmp_path: Path) -> None:
 
 def test_the_file_client_appends_json_lines(tmp_path: Path) -> None:
     target = tmp_path / "deep" / "ol.jsonl"
+    target.parent.mkdir()
+    target.write_text('{"earlier": "line"}\n', encoding="utf-8")
     client = file_client(target)
-    assert client.transport.kind == "file"
-    assert target.parent.is_dir()
+    event = RunEvent(
+        eventType=RunState.START,
+        eventTime="2025-01-01T00:00:00+00:00",
+        run=Run(runId=RUN_UUID),
+        job=Job(namespace="shop", name="materialize"),
+        producer="https://example.com/partita",
+    )
+    client.emit(event)
+    client.emit(event)
+    client.close()
+    lines = target.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == '{"earlier": "line"}'
+    assert [json.loads(line)["eventType"] for line in lines[1:]] == ["START", "START"]
+    assert json.loads(lines[1]) == json.loads(Serde.to_json(event))

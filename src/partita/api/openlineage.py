@@ -21,6 +21,7 @@ from partita.errors import PartitaError
 from partita.events import Subscriber
 from partita.io import ParquetStore
 from partita.openlineage import (
+    Emitter,
     EventBuilder,
     OpenLineageSettings,
     OpenLineageSink,
@@ -68,7 +69,7 @@ def openlineage_subscribers(
         DefinitionError: ``[tool.partita.openlineage]`` is invalid.
     """
     settings = _settings(project)
-    clients = []
+    clients: list[tuple[str, Emitter]] = []
     if openlineage_file is not None:
         clients.append(("file", file_client(openlineage_file)))
     configured = configured_client(settings)

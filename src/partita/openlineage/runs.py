@@ -20,7 +20,7 @@ import inspect
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
+from functools import cache, cached_property, lru_cache
 
 from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
 from openlineage.client.facet_v2 import (
@@ -130,14 +130,14 @@ def project_lineage(
     return assets
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ParentRun:
     """A Partita run as the parent of its steps' OpenLineage runs."""
 
     run_id: str
     started_at: datetime
 
-    @property
+    @cached_property
     def uuid(self) -> str:
         """The OpenLineage run id of the Partita run."""
         return str(generate_static_uuid(self.started_at, self.run_id.encode()))
@@ -181,6 +181,14 @@ class EventBuilder:
     def __init__(self, namespace: str, assets: Mapping[str, AssetLineage]) -> None:
         self.namespace = namespace
         self.assets = dict(assets)
+        # facets that are the same in many events are made once (each costs ~50 us)
+        self._jobs: dict[tuple[str, bool], Job] = {}
+        self._parents: dict[str, RunFacet] = {}
+        self._schemas = lru_cache(maxsize=256)(schema_facet)
+        # a partition's START and terminal events share these (steps end in about
+        # the order they start, so a few thousand cover the steps in flight)
+        self._nominal = lru_cache(maxsize=4096)(self._nominal_time)
+        self._output_subset = lru_cache(maxsize=4096)(self._output_subset_of)
 
     def asset(self, key: str) -> AssetLineage:
         """What is known of ``key`` (an asset unknown to the definitions gets a dataset
@@ -227,30 +235,49 @@ class EventBuilder:
     def _step_job(self, asset: AssetLineage, *, code: bool = False) -> Job:
         """The asset's job; its code (``sourceCode``) only when ``code`` (on START events,
         so the terminal events stay small)."""
-        facets: dict[str, JobFacet] = {"jobType": job_type_facet("ASSET")}
-        text = asset.source_code() if code else None
-        if text:
-            facets["sourceCode"] = source_code_facet(text)
-        if asset.sql is not None:
-            facets["sql"] = sql_facet(*asset.sql)
-        return Job(namespace=self.namespace, name=asset.key, facets=facets)
+        job = self._jobs.get((asset.key, code))
+        if job is None:
+            facets: dict[str, JobFacet] = {"jobType": job_type_facet("ASSET")}
+            text = asset.source_code() if code else None
+            if text:
+                facets["sourceCode"] = source_code_facet(text)
+            if asset.sql is not None:
+                facets["sql"] = sql_facet(*asset.sql)
+            job = Job(namespace=self.namespace, name=asset.key, facets=facets)
+            self._jobs[(asset.key, code)] = job
+        return job
+
+    def _parent(self, parent: ParentRun) -> RunFacet:
+        facet = self._parents.get(parent.uuid)
+        if facet is None:
+            facet = parent_facet(parent.uuid, self.namespace, RUN_JOB)
+            self._parents = {parent.uuid: facet}  # one run at a time
+        return facet
 
     def _step_run(
         self, parent: ParentRun, asset: AssetLineage, partition: str | None, **extra: RunFacet
     ) -> Run:
-        facets: dict[str, RunFacet] = {
-            "parent": parent_facet(parent.uuid, self.namespace, RUN_JOB),
-        }
-        definition = asset.partitions
-        if partition is not None and definition is not None:
-            try:
-                window = definition.time_window(partition)
-            except PartitaError:
-                window = None
-            if window is not None:
-                facets["nominalTime"] = nominal_time_facet(window.start, window.end)
+        facets: dict[str, RunFacet] = {"parent": self._parent(parent)}
+        if partition is not None and asset.partitions is not None:
+            nominal = self._nominal(asset.key, partition)
+            if nominal is not None:
+                facets["nominalTime"] = nominal
         facets.update(extra)
         return Run(runId=parent.step_uuid(asset.key, partition), facets=facets)
+
+    def _nominal_time(self, asset: str, partition: str) -> RunFacet | None:
+        definition = self.asset(asset).partitions
+        if definition is None:
+            return None
+        try:
+            window = definition.time_window(partition)
+        except PartitaError:
+            return None
+        return nominal_time_facet(window.start, window.end)
+
+    def _output_subset_of(self, asset: str, partition: str) -> OutputDatasetFacet:
+        dimensions, split = self._subset(self.asset(asset), [partition])
+        return output_subset_facet([partition], dimensions, split)
 
     def _subset(
         self, asset: AssetLineage, keys: Sequence[str]
@@ -277,11 +304,10 @@ class EventBuilder:
         facets: dict[str, DatasetFacet] = {}
         output_facets: dict[str, OutputDatasetFacet] = {}
         if partition is not None and asset.partitions is not None:
-            dimensions, split = self._subset(asset, [partition])
-            output_facets["subset"] = output_subset_facet([partition], dimensions, split)
+            output_facets["subset"] = self._output_subset(asset.key, partition)
         if written is not None:
             if written.schema:
-                facets["schema"] = schema_facet(written.schema)
+                facets["schema"] = self._schemas(written.schema)
             if written.data_version:
                 facets["version"] = version_facet(written.data_version)
             if written.rows is not None or written.bytes is not None:
