@@ -12,27 +12,24 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime
 from pathlib import Path
-
-from openlineage.client.serde import Serde
+from typing import TYPE_CHECKING
 
 from partita.api.project import Project
 from partita.assets import AssetSpec
 from partita.errors import PartitaError
 from partita.events import Subscriber
 from partita.io import ParquetStore
-from partita.openlineage import (
-    Emitter,
-    EventBuilder,
+from partita.openlineage.config import (
     OpenLineageSettings,
-    OpenLineageSink,
-    configured_client,
-    file_client,
-    project_lineage,
+    client_configured,
     read_settings,
-    replay,
 )
 from partita.runner import resolve_store
 from partita.selection import select
+
+if TYPE_CHECKING:
+    from partita.openlineage.runs import EventBuilder
+    from partita.openlineage.sink import Emitter
 
 __all__ = ["event_builder", "export_openlineage", "openlineage_subscribers"]
 
@@ -44,6 +41,8 @@ def _settings(project: Project) -> OpenLineageSettings:
 def event_builder(project: Project, settings: OpenLineageSettings | None = None) -> EventBuilder:
     """The OpenLineage event builder of ``project``: jobs in the configured namespace
     (default: the project's name), datasets named by each asset's store."""
+    from partita.openlineage.runs import EventBuilder, project_lineage  # noqa: PLC0415
+
     settings = settings or _settings(project)
     namespace = settings.namespace or settings.project_name or "partita"
     default = ParquetStore(project.data_path)
@@ -69,6 +68,12 @@ def openlineage_subscribers(
         DefinitionError: ``[tool.partita.openlineage]`` is invalid.
     """
     settings = _settings(project)
+    wanted = settings.enabled and (settings.transport is not None or client_configured())
+    if openlineage_file is None and not wanted:
+        return []  # off: the client is never imported
+    from partita.openlineage.config import configured_client, file_client  # noqa: PLC0415
+    from partita.openlineage.sink import OpenLineageSink  # noqa: PLC0415
+
     clients: list[tuple[str, Emitter]] = []
     if openlineage_file is not None:
         clients.append(("file", file_client(openlineage_file)))
@@ -98,6 +103,10 @@ def export_openlineage(
     Raises:
         SelectionError / UnknownAssetError: the selection names nothing known.
     """
+    from openlineage.client.serde import Serde  # noqa: PLC0415 - the client loads slowly
+
+    from partita.openlineage.replay import replay  # noqa: PLC0415
+
     assets = [str(key) for key in select(project.graph, selection)]
     builder = event_builder(project)
     target = Path(path)

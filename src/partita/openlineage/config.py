@@ -28,13 +28,13 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
-
-from openlineage.client import OpenLineageClient
-from openlineage.client.event_v2 import RunEvent
-from openlineage.client.serde import Serde
+from typing import TYPE_CHECKING, Any, TextIO
 
 from partita.errors import DefinitionError
+
+if TYPE_CHECKING:
+    from openlineage.client import OpenLineageClient
+    from openlineage.client.event_v2 import RunEvent
 
 __all__ = [
     "JsonLinesFile",
@@ -145,6 +145,8 @@ def configured_client(
     """A client as the project or the client's own configuration says, or ``None``
     when nothing configures one (or it is disabled; ``env`` and ``cwd`` default to
     the process's)."""
+    from openlineage.client import OpenLineageClient  # noqa: PLC0415 - only when it is on
+
     env = os.environ if env is None else env
     if _disabled(env) or not settings.enabled:
         return None
@@ -173,6 +175,8 @@ class JsonLinesFile:
 
     def emit(self, event: RunEvent) -> None:
         """Append one event."""
+        from openlineage.client.serde import Serde  # noqa: PLC0415 - only when it is on
+
         if self._file is None:
             self._file = self.path.open("a", encoding="utf-8")
         self._file.write(Serde.to_json(event) + "\n")
