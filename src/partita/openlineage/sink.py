@@ -34,6 +34,7 @@ from partita.events import (
     RunStarted,
     StepCancelled,
     StepFailed,
+    StepRetried,
     StepStarted,
     StepSucceeded,
 )
@@ -146,6 +147,10 @@ class OpenLineageSink:
                 schema=event.schema,
                 inputs=event.inputs,
             )
+        elif isinstance(event, StepRetried):
+            # the next attempt is checked afresh: only its results go in the terminal event
+            for key in self._steps.get((event.asset, event.partition), (event.partition,)):
+                self._checks.pop((event.asset, key), None)
         elif isinstance(event, StepSucceeded | StepFailed | StepCancelled):
             self._step_ended(event)
         elif isinstance(event, RunFinished):
