@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from partita import DailyPartitions, Definitions, asset, materialize
+from partita import DailyPartitions, Definitions, RetryPolicy, asset, materialize
 from tests.conftest import run_cli, write_project
 from tests.openlineage_support import (
     closed_port,
@@ -256,3 +256,28 @@ def test_a_dead_receiver_neither_fails_nor_stalls_the_run(
     warnings = [r for r in caplog.records if r.name == "partita.openlineage"]
     assert len(warnings) == 1, [r.getMessage() for r in warnings]
     assert "the run goes on" in warnings[0].getMessage()
+
+
+def test_a_retried_step_is_one_openlineage_run_ending_once(tmp_path: Path) -> None:
+    validator = spec_validator()
+    marker = tmp_path / "failed_once"
+
+    @asset(retry=RetryPolicy(max_attempts=2, delay=0.0, jitter=False))
+    def flaky() -> pd.DataFrame:
+        if not marker.exists():
+            marker.write_text("x", encoding="utf-8")
+            raise RuntimeError("the first attempt fails")
+        return pd.DataFrame({"n": [1]})
+
+    target = tmp_path / "ol.jsonl"
+    result = materialize(
+        Definitions(assets=[flaky]), home=tmp_path / "home", openlineage_file=target
+    )
+    assert result.success
+    events = read_events(target)
+    assert [e for event in events for e in validator.errors(event)] == []
+    steps = [e for e in events if e["job"]["name"] == "flaky"]
+    assert [e["eventType"] for e in steps] == ["START", "COMPLETE"]
+    assert len({e["run"]["runId"] for e in steps}) == 1
+    assert "nominalTime" not in steps[1]["run"]["facets"]  # unpartitioned
+    assert "subset" not in steps[1]["outputs"][0].get("outputFacets", {})
