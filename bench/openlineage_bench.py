@@ -3,7 +3,7 @@
 Measured in this one run:
 
 - ``overhead_per_step_file_ms``: W1's backfill (``raw -> clean -> daily_agg``,
-  process executor, 365 days; 20 with ``--quick``) with ``openlineage_file=``
+  process executor, 365 days; 10 with ``--quick``) with ``openlineage_file=``
   (the file transport, JSON lines) against the same backfill without
   OpenLineage, interleaved, 3 of each: ``(median(file) - median(off)) /
   partitions``. Target: under 1 ms.
@@ -151,7 +151,7 @@ def _clear_client_aliases() -> None:
 def run(quick: bool, workdir: Path) -> dict[str, object]:
     """Time W1 off, with a file and with HTTP (interleaved); time the sink alone."""
     steps = 200 if quick else 2_000
-    days = 20 if quick else 365
+    days = 10 if quick else 365
     partitions = 3 * days
     expected = 2 * partitions + 2
     timings: dict[str, list[float]] = {"off": [], "file": [], "http": []}

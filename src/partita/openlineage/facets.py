@@ -61,7 +61,10 @@ def schema_facet(schema: str | Sequence[Mapping[str, str]]) -> schema_dataset.Sc
     return schema_dataset.SchemaDatasetFacet(
         fields=[
             schema_dataset.SchemaDatasetFacetFields(
-                name=str(field["name"]), type=field.get("type"), ordinal_position=position
+                name=str(field["name"]),
+                type=field.get("type"),
+                ordinal_position=position,
+                fields=None,  # flat columns: no nested list in every field
             )
             for position, field in enumerate(fields, start=1)
         ],
@@ -270,6 +273,7 @@ def assertions_facet(
                 description=check.message or None,
                 expected=None if check.failing_rows is None else "0 failing rows",
                 actual=None if check.failing_rows is None else f"{check.failing_rows} failing rows",
+                params=None,
             )
             for check in checks
         ],
