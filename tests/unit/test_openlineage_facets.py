@@ -11,7 +11,9 @@ import pytest
 from openlineage.client.event_v2 import Job, Run, RunEvent, RunState
 from openlineage.client.serde import Serde
 
+from partita import AssetGraph, Definitions, asset
 from partita.errors import DefinitionError
+from partita.io import DuckDBStore, ParquetStore
 from partita.openlineage.config import (
     client_configured,
     configured_client,
@@ -34,6 +36,7 @@ from partita.openlineage.facets import (
     sql_facet,
     version_facet,
 )
+from partita.openlineage.runs import project_lineage
 from tests.openlineage_support import spec_validator
 
 RUN_UUID = "01a23748-92d4-7370-baf5-1d4675497717"
@@ -188,3 +191,33 @@ def test_the_file_client_appends_json_lines(tmp_path: Path) -> None:
     assert lines[0] == '{"earlier": "line"}'
     assert [json.loads(line)["eventType"] for line in lines[1:]] == ["START", "START"]
     assert json.loads(lines[1]) == json.loads(Serde.to_json(event))
+
+
+# -- dataset names --------------------------------------------------------------------
+
+
+def test_stores_name_one_dataset_per_asset(tmp_path: Path) -> None:
+    folder = ParquetStore(tmp_path / "data")
+    assert folder.lineage_dataset("sales/orders") == (
+        "file",
+        str((tmp_path / "data" / "sales" / "orders").absolute()),
+    )
+    table = DuckDBStore(tmp_path / "warehouse.duckdb")
+    namespace = f"duckdb://{(tmp_path / 'warehouse.duckdb').absolute()}"
+    assert table.lineage_dataset("sales/orders") == (namespace, "warehouse.sales.orders")
+    assert table.lineage_dataset("orders") == (namespace, "warehouse.main.orders")
+
+
+def test_an_asset_in_a_store_that_names_nothing_is_named_after_its_key(tmp_path: Path) -> None:
+    @asset
+    def stored() -> None: ...
+
+    @asset(deps=[stored])
+    def elsewhere() -> None: ...
+
+    graph = AssetGraph(Definitions(assets=[stored, elsewhere]))
+    stores = {"stored": ParquetStore(tmp_path), "elsewhere": object()}
+    named = project_lineage(graph, "shop", lambda spec: stores[str(spec.key)])
+    assert named["stored"].dataset == ("file", str(tmp_path.absolute() / "stored"))
+    assert named["elsewhere"].dataset == ("shop", "elsewhere")
+    assert named["elsewhere"].upstream == ("stored",)
