@@ -31,5 +31,6 @@ WORKLOAD_MODULES: tuple[str, ...] = (
     "w9_startup",
     "sql_bench",
     "pools_bench",
+    "openlineage_bench",
 )
 """Module names (inside ``bench``) of the standard workloads, in run order."""

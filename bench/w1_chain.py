@@ -45,12 +45,20 @@ NOW = datetime(2026, 1, 2, tzinfo=UTC)
 EXECUTORS = ("process", "inprocess")
 
 
-def backfill(folder: Path, days: int, executor: str) -> tuple[float, Path]:
+def backfill(
+    folder: Path, days: int, executor: str, *, openlineage_file: Path | None = None
+) -> tuple[float, Path]:
     """Write the project to ``folder``, materialize every partition; return (seconds, defs)."""
     defs = write_chain_project(folder, days)
     project = api.load_project(file=defs)
     started = time.perf_counter()
-    result = api.materialize(project, executor=executor, now=NOW, handle_signals=False)
+    result = api.materialize(
+        project,
+        executor=executor,
+        now=NOW,
+        handle_signals=False,
+        openlineage_file=openlineage_file,
+    )
     elapsed = time.perf_counter() - started
     assert result.status == "succeeded", "\n".join(result.summary_lines())
     assert result.counts == {"succeeded": 3 * days}, result.counts

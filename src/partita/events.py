@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from partita.records import CheckRecord
+from partita.records import CheckRecord, Input
 
 __all__ = [
     "CheckEvaluated",
@@ -211,6 +211,9 @@ class PartitionPublished(StepEvent):
         data_version: the content hash of what was written.
         rows / bytes: sizes, when the store reports them.
         location: where the data is (a path or a table), when known.
+        schema: the written columns as JSON text (a list of ``{"name", "type"}``),
+            when the store reports them.
+        inputs: the exact upstream partitions this partition was built from.
     """
 
     partition_key: str | None
@@ -219,6 +222,8 @@ class PartitionPublished(StepEvent):
     rows: int | None = None
     bytes: int | None = None
     location: str | None = None
+    schema: str | None = None
+    inputs: tuple[Input, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     )
     from partita.api.catalog_file import CatalogInit, catalog_init_json, init_catalog
     from partita.api.freshness import freshness_report, parse_at, planned_partitions, status_report
+    from partita.api.openlineage import export_openlineage
     from partita.api.planning import (
         Planned,
         config_values,
@@ -115,6 +116,7 @@ _LAZY: dict[str, str] = {
     "dynamic_partitions_definitions": "partita.api.project",
     "evaluate_freshness_alerts": "partita.api.alerting",
     "explain_partition": "partita.api.planning",
+    "export_openlineage": "partita.api.openlineage",
     "freshness_report": "partita.api.freshness",
     "graph_view": "partita.api.project",
     "history": "partita.api.catalog",
@@ -179,6 +181,7 @@ __all__ = [
     "dynamic_partitions_definitions",
     "evaluate_freshness_alerts",
     "explain_partition",
+    "export_openlineage",
     "freshness_report",
     "graph_view",
     "history",

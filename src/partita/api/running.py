@@ -21,6 +21,7 @@ from partita.alert_targets import AlertTarget
 from partita.alerts import AlertSender
 from partita.api.alerting import run_alert_subscribers
 from partita.api.config import recorded_config, worker_configs
+from partita.api.openlineage import openlineage_subscribers
 from partita.api.planning import plan_project, requested
 from partita.api.project import Project, ProjectLike, as_project
 from partita.errors import PartitaError, PartitionKeyError
@@ -133,6 +134,7 @@ def materialize(
     handle_signals: bool = True,
     on_failure: Sequence[AlertTarget] = (),
     alert_sender: AlertSender | None = None,
+    openlineage_file: str | os.PathLike[str] | None = None,
 ) -> MaterializeResult:
     """Build the stale partitions of ``selection`` and record them in the catalog.
 
@@ -169,6 +171,9 @@ def materialize(
             :mod:`partita.api.alerting`).
         alert_sender: sends the alerts; one shared across runs (a daemon's) logs a
             dead target once, not once per run.
+        openlineage_file: also write the run's OpenLineage events to this file,
+            one JSON line each (events also go to a configured transport; see
+            :mod:`partita.openlineage.config`).
 
     Returns:
         The run's result: ``success`` is false (``exit_code`` 1) when anything failed.
@@ -179,6 +184,7 @@ def materialize(
             executor needs definitions it can send to worker processes).
     """
     project = as_project(project, home)
+    subscribers = (*subscribers, *openlineage_subscribers(project, openlineage_file))
     kind = ExecutorKind.parse(
         executor or (ExecutorKind.INPROCESS if project.in_memory else ExecutorKind.PROCESS)
     )

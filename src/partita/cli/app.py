@@ -143,7 +143,7 @@ COMMANDS: dict[str, str] = {
     "graph": "partita.cli.project_commands:graph_command",
     "plan": "partita.cli.plan_commands:plan_command",
     "materialize": "partita.cli.run_commands:materialize_command",
-    "lineage": "partita.cli.catalog_commands:lineage_command",
+    "lineage": "partita.cli.lineage_export:lineage_command",
     "history": "partita.cli.catalog_commands:history_command",
     "runs": "partita.cli.catalog_commands:runs_command",
     "logs": "partita.cli.catalog_commands:logs_command",

@@ -46,6 +46,11 @@ def render_result(result: RunResult) -> None:
 )
 @click.option("--max-workers", type=click.IntRange(min=1), help="Tasks at once (default: CPUs).")
 @click.option("--json", "as_json", is_flag=True, help="Print the run result as JSON.")
+@click.option(
+    "--openlineage-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also append the run's OpenLineage events to this file, one JSON line each.",
+)
 @pass_project
 def materialize_command(
     project: Project,
@@ -59,6 +64,7 @@ def materialize_command(
     executor: str,
     max_workers: int | None,
     as_json: bool,
+    openlineage_file: Path | None,
 ) -> int:
     """Build the stale partitions of SELECTION (default: everything) and record them.
 
@@ -76,6 +82,7 @@ def materialize_command(
         executor=executor,
         max_workers=max_workers,
         subscribers=() if as_json else (progress_for(sys.stderr),),
+        openlineage_file=openlineage_file,
     )
     if as_json:
         print_json(result.to_json())

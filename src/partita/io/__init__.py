@@ -18,6 +18,7 @@ from partita.io.parquet import ParquetStore
 from partita.io.paths import PartitionPath, partition_label, validate_partition
 from partita.io.protocol import (
     GroupCommitStore,
+    LineageNamedStore,
     PublishFence,
     StagedWrite,
     Store,
@@ -31,6 +32,7 @@ __all__ = [
     "PartitionPath",
     "PublishFence",
     "GroupCommitStore",
+    "LineageNamedStore",
     "StagedWrite",
     "Store",
     "WriteResult",

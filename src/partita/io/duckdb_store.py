@@ -125,6 +125,13 @@ class DuckDBStore:
     def __hash__(self) -> int:
         return hash((DuckDBStore, self.path))
 
+    def lineage_dataset(self, asset: AssetKeyLike) -> tuple[str, str]:
+        """``("duckdb://<file>", "<db>.<schema>.<table>")``: the asset's table, as
+        OpenLineage names it (:class:`~partita.io.protocol.LineageNamedStore`)."""
+        key = AssetKey.parse(asset)
+        schema = "/".join(key.prefix) or "main"
+        return f"duckdb://{self.path}", f"{self.catalog_name}.{schema}.{key.name}"
+
     @property
     def lock_path(self) -> Path:
         """The lock file next to the database."""

@@ -134,6 +134,11 @@ class ParquetStore:
     def __hash__(self) -> int:
         return hash((ParquetStore, self.root, self.durable))
 
+    def lineage_dataset(self, asset: AssetKeyLike) -> tuple[str, str]:
+        """``("file", "<root>/<asset/key>")``: the asset's folder, as OpenLineage names it
+        (:class:`~partita.io.protocol.LineageNamedStore`)."""
+        return "file", str(self.root.joinpath(*AssetKey.parse(asset).path))
+
     # -- writing ---------------------------------------------------------------------------
 
     def _make_dirs(self, folder: Path) -> list[Path]:

@@ -38,6 +38,7 @@ from partita.keys import AssetKeyLike
 
 __all__ = [
     "GroupCommitStore",
+    "LineageNamedStore",
     "PublishFence",
     "StagedWrite",
     "Store",
@@ -195,6 +196,17 @@ class GroupCommitStore(Protocol):
 
     def sync_published(self, published: Sequence[StagedWrite]) -> None:
         """Make the publishes of ``published`` durable, together."""
+        ...
+
+
+@runtime_checkable
+class LineageNamedStore(Protocol):
+    """The optional capability of a :class:`Store` to name an asset's data as
+    OpenLineage names a dataset (one dataset per asset, never per partition)."""
+
+    def lineage_dataset(self, asset: AssetKeyLike) -> tuple[str, str]:
+        """``(namespace, name)`` of the asset's data: ``("file", "/abs/folder")`` for a
+        folder, ``("duckdb:///abs/file.duckdb", "db.schema.table")`` for a table."""
         ...
 
 

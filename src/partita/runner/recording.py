@@ -289,7 +289,8 @@ class RunRecorder:
         finished = record.attempt.finished_at or record.attempt.started_at
         self._publish_checks(result, attempt.attempt, finished)
         mats = record.materializations
-        for mat, mid in zip(mats, ids, strict=True):
+        inputs = record.inputs or tuple(() for _ in mats)
+        for mat, mid, read in zip(mats, ids, inputs, strict=True):
             self.bus.publish(
                 PartitionPublished(
                     run_id=self.run_id,
@@ -303,6 +304,8 @@ class RunRecorder:
                     rows=mat.rows,
                     bytes=mat.bytes,
                     location=mat.location,
+                    schema=mat.schema,
+                    inputs=read,
                 )
             )
         self.bus.publish(

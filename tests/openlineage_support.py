@@ -1,0 +1,146 @@
+"""OpenLineage test support: the official schemas, and loopback receivers.
+
+The schemas are the published OpenLineage JSON schemas kept beside the
+repository (``<repo root>/../shared/openlineage-spec``, see its README). A
+clone outside that layout has no such folder: :func:`spec_validator` then
+skips the test, saying why.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+ROOT = Path(__file__).resolve().parents[1]
+SPEC = ROOT.parent / "shared" / "openlineage-spec"
+RUN_EVENT = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
+
+
+class SpecValidator:
+    """Validates an event: the core RunEvent, then each facet against its ``_schemaURL``."""
+
+    def __init__(self, folder: Path) -> None:
+        resources = []
+        for path in sorted(folder.rglob("*.json")):
+            contents = json.loads(path.read_text(encoding="utf-8"))
+            resource = Resource.from_contents(contents, default_specification=DRAFT202012)
+            resources.append((contents["$id"], resource))
+        self._registry = Registry().with_resources(resources)
+        self._validator = Draft202012Validator
+        self._cache: dict[str, Any] = {}
+
+    def _check(self, ref: str, body: object) -> list[str]:
+        validator = self._cache.get(ref)
+        if validator is None:
+            validator = self._validator(
+                {"$ref": ref},
+                registry=self._registry,
+                format_checker=self._validator.FORMAT_CHECKER,
+            )
+            self._cache[ref] = validator
+        return [f"{ref}: {e.json_path}: {e.message}" for e in validator.iter_errors(body)]
+
+    def errors(self, event: dict[str, Any]) -> list[str]:
+        """Everything wrong with ``event`` (empty when it validates)."""
+        found = self._check(RUN_EVENT, event)
+        for where, facet in facets_of(event):
+            url = facet.get("_schemaURL")
+            if not url:
+                found.append(f"{where}: no _schemaURL")
+                continue
+            found.extend(f"{where}: {e}" for e in self._check(url, facet))
+        return found
+
+
+def facets_of(event: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every facet body of an event, with where it is (``run.facets.parent``, ...)."""
+    for part in ("run", "job"):
+        for name, facet in (event.get(part, {}).get("facets") or {}).items():
+            yield f"{part}.facets.{name}", facet
+    for side in ("inputs", "outputs"):
+        for index, dataset in enumerate(event.get(side) or []):
+            for kind in ("facets", "inputFacets", "outputFacets"):
+                for name, facet in (dataset.get(kind) or {}).items():
+                    yield f"{side}[{index}].{kind}.{name}", facet
+
+
+def spec_validator() -> SpecValidator:
+    """A validator of the official schemas, or a skip saying why there is none."""
+    if not (SPEC / "2-0-2" / "OpenLineage.json").is_file():
+        pytest.skip(
+            f"the OpenLineage schemas are not at {SPEC} (kept beside the repository, "
+            "see shared/openlineage-spec/README.md): this clone is outside that layout"
+        )
+    return SpecValidator(SPEC)
+
+
+def read_events(path: Path) -> list[dict[str, Any]]:
+    """The events of a JSON-lines file."""
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+@dataclass
+class Receiver:
+    """A loopback OpenLineage receiver: ``url``, and the events it got, in order."""
+
+    url: str
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+
+@contextmanager
+def receiver() -> Iterator[Receiver]:
+    """An HTTP server on 127.0.0.1 taking events as a lineage server does (``201``)."""
+    got = Receiver(url="")
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            with lock:
+                got.events.append(json.loads(body))
+            self.send_response(201)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    got.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield got
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@contextmanager
+def closed_port() -> Iterator[str]:
+    """The URL of a loopback port nothing listens on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    yield f"http://127.0.0.1:{port}"
+
+
+@contextmanager
+def hanging_receiver() -> Iterator[str]:
+    """The URL of a loopback port that accepts connections and never answers."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(64)  # the kernel completes connections; nobody reads or answers
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
