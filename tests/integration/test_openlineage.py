@@ -281,3 +281,49 @@ def test_a_retried_step_is_one_openlineage_run_ending_once(tmp_path: Path) -> No
     assert len({e["run"]["runId"] for e in steps}) == 1
     assert "nominalTime" not in steps[1]["run"]["facets"]  # unpartitioned
     assert "subset" not in steps[1]["outputs"][0].get("outputFacets", {})
+
+
+def test_a_sql_asset_has_its_query_and_column_lineage_in_valid_events(tmp_path: Path) -> None:
+    from partita import schema, sql_asset  # noqa: PLC0415
+
+    days = DailyPartitions(start="2025-01-01", end="2025-01-03")  # two days
+
+    @asset(partitions=days, checks=[schema({"customer": "string", "amount": "double"})])
+    def orders(context: Any) -> pd.DataFrame:
+        return pd.DataFrame({"customer": ["ann", "bob"], "amount": [1.5, 2.5]})
+
+    revenue = sql_asset(
+        "revenue",
+        """
+        SELECT customer, sum(amount) AS total, count(*) AS n
+        FROM orders GROUP BY customer  -- per customer and day
+        """,
+        partitions=days,
+    )
+    path = tmp_path / "ol.jsonl"
+    result = materialize(
+        Definitions(assets=[orders, revenue]),
+        home=tmp_path / "home",
+        openlineage_file=path,
+        executor="inprocess",
+    )
+    assert result.counts == {"succeeded": 4}, result.counts
+    events = read_events(path)
+    validator = spec_validator()
+    assert [e for event in events for e in validator.errors(event)] == []
+    sql_events = [e for e in events if e["job"]["name"] == "revenue"]
+    assert {e["job"]["facets"]["sql"]["query"] for e in sql_events} == {
+        revenue.sql_model.query  # type: ignore[union-attr]
+    }
+    completed = [e for e in sql_events if e["eventType"] == "COMPLETE"]
+    assert len(completed) == 2
+    (output,) = completed[0]["outputs"]
+    fields = output["facets"]["columnLineage"]["fields"]
+    orders_dataset = completed[0]["inputs"][0]["name"]
+
+    def sources(column: str) -> list[tuple[str, str]]:
+        return [(f["name"], f["field"]) for f in fields[column]["inputFields"]]
+
+    assert sources("customer") == [(orders_dataset, "customer")]
+    assert sources("total") == [(orders_dataset, "amount")]
+    assert set(fields) == {"customer", "total", "n"}

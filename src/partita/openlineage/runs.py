@@ -40,6 +40,7 @@ from partita.openlineage.facets import (
     PRODUCER,
     CheckResult,
     assertions_facet,
+    column_lineage_facet,
     error_message_facet,
     input_subset_facet,
     job_type_facet,
@@ -80,6 +81,9 @@ class AssetLineage:
             called once, off the run's hot path.
         sql: ``(query, dialect)`` of a SQL asset.
         upstream: the assets it depends on.
+        columns: a SQL asset's column lineage: per output column, the
+            ``(upstream asset, column)`` pairs it derives from (a column whose
+            lineage could not be traced lists what could be, possibly nothing).
     """
 
     key: str
@@ -88,6 +92,7 @@ class AssetLineage:
     source_code: Callable[[], str | None] = field(default=lambda: None, compare=False)
     sql: tuple[str, str | None] | None = None
     upstream: tuple[str, ...] = ()
+    columns: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
 
 
 def _code_of(spec: AssetSpec) -> Callable[[], str | None]:
@@ -120,12 +125,20 @@ def project_lineage(
             store = store_of(spec)
             if isinstance(store, LineageNamedStore):
                 dataset = store.lineage_dataset(spec.key)
+        model = spec.sql_model
         assets[key] = AssetLineage(
             key=key,
             dataset=dataset,
             partitions=spec.partitions,
             source_code=_code_of(spec),
             upstream=tuple(str(edge.upstream) for edge in graph.upstream_edges(spec.key)),
+            sql=None if model is None else (model.query, model.dialect),
+            columns=()
+            if model is None
+            else tuple(
+                (line.column, tuple((src.asset, src.column) for src in line.sources))
+                for line in model.column_lineage
+            ),
         )
     return assets
 
@@ -183,6 +196,7 @@ class EventBuilder:
         self.assets = dict(assets)
         # facets that are the same in many events are made once (each costs ~50 us)
         self._jobs: dict[tuple[str, bool], Job] = {}
+        self._columns: dict[str, DatasetFacet] = {}
         self._parents: dict[str, RunFacet] = {}
         self._schemas = lru_cache(maxsize=256)(schema_facet)
         # a partition's START and terminal events share these (steps end in about
@@ -316,10 +330,24 @@ class EventBuilder:
                 )
         if checks:
             facets["dataQualityAssertions"] = assertions_facet(checks)  # type: ignore[assignment]
+        if asset.columns:
+            facets["columnLineage"] = self._column_lineage(asset)
         namespace, name = asset.dataset
         return OutputDataset(
             namespace=namespace, name=name, facets=facets, outputFacets=output_facets
         )
+
+    def _column_lineage(self, asset: AssetLineage) -> DatasetFacet:
+        """A SQL asset's ``columnLineage`` facet, made once per asset."""
+        facet = self._columns.get(asset.key)
+        if facet is None:
+            mapping = {
+                column: [(*self.asset(upstream).dataset, field) for upstream, field in sources]
+                for column, sources in asset.columns
+            }
+            facet = column_lineage_facet(mapping)
+            self._columns[asset.key] = facet
+        return facet
 
     def _declared_inputs(self, asset: AssetLineage) -> list[InputDataset]:
         inputs = []
