@@ -84,6 +84,20 @@ def _error_text(exc: BaseException) -> str:
     return f"{text} ({hint})" if hint else text
 
 
+def _error_record(
+    kind: TickKind, name: str, tick_at: datetime, now: datetime, exc: BaseException
+) -> TickRecord:
+    """The record of an evaluation that raised ``exc`` (status ``error``)."""
+    return TickRecord(
+        kind=kind,
+        name=name,
+        tick_at=tick_at,
+        evaluated_at=now,
+        status=TickStatus.ERROR,
+        detail=_error_text(exc),
+    )
+
+
 class Daemon:
     """Runs a project's schedules, sensors, eager selections and periodic jobs.
 
@@ -304,14 +318,7 @@ class Daemon:
             ticks = None if cursor is None else due_ticks(schedule, _parse(cursor), now)
             newest = now if ticks is None else ticks.newest
             found = (
-                TickRecord(
-                    kind=TickKind.SCHEDULE,
-                    name=schedule.name,
-                    tick_at=newest,
-                    evaluated_at=now,
-                    status=TickStatus.ERROR,
-                    detail=_error_text(exc),
-                ),
+                _error_record(TickKind.SCHEDULE, schedule.name, newest, now, exc),
                 newest.astimezone(UTC).isoformat(),
             )
         if found is None:
@@ -339,14 +346,7 @@ class Daemon:
         except _StoppedError:
             raise
         except Exception as exc:
-            error = TickRecord(
-                kind=TickKind.SENSOR,
-                name=sensor.name,
-                tick_at=now,
-                evaluated_at=now,
-                status=TickStatus.ERROR,
-                detail=_error_text(exc),
-            )
+            error = _error_record(TickKind.SENSOR, sensor.name, now, now, exc)
             return [self._record(records, error)]
         return [self._record(records, found.record, cursor=found.cursor, files=found.files)]
 
@@ -395,15 +395,7 @@ class Daemon:
         try:
             detail = job.fn(now)
         except Exception as exc:  # a job that raises is recorded; the loop goes on
-            record = TickRecord(
-                kind=TickKind.JOB,
-                name=job.name,
-                tick_at=now,
-                evaluated_at=now,
-                status=TickStatus.ERROR,
-                detail=_error_text(exc),
-            )
-            return [self._record(records, record)]
+            return [self._record(records, _error_record(TickKind.JOB, job.name, now, now, exc))]
         if not detail:
             return []
         done = TickRecord(
