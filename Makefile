@@ -14,7 +14,7 @@ K ?=
 # temporary folder, no fixed ports), so two processes keep a 2-core machine busy.
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test lint typecheck contracts pytest chaos bench bench-quick lock clean
+.PHONY: demo test test-system-deps lint typecheck contracts pytest chaos bench bench-quick lock clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,7 +37,11 @@ typecheck: $(STAMP)
 contracts: $(STAMP)
 	$(BIN)/lint-imports
 
-pytest: $(STAMP)
+# PostgreSQL's binaries and Debian's Chromium, installed only when missing.
+test-system-deps:
+	bash scripts/test-system-deps.sh
+
+pytest: $(STAMP) test-system-deps
 	$(BIN)/pytest -n $(PYTEST_WORKERS)
 
 # The kill campaign (tests/chaos, not part of `make test`): N trials (default 8)
