@@ -64,6 +64,7 @@ import json, sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 count = 0
 class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as lineage servers answer
     def do_POST(self):
         global count
         json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))))

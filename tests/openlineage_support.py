@@ -10,6 +10,7 @@ so the validation never depends on where the repository was cloned.
 
 from __future__ import annotations
 
+import gzip
 import json
 import socket
 import threading
@@ -100,10 +101,13 @@ def read_events(path: Path) -> list[dict[str, Any]]:
 
 @dataclass
 class Receiver:
-    """A loopback OpenLineage receiver: ``url``, and the events it got, in order."""
+    """A loopback OpenLineage receiver: ``url``, the events it got, in order, and the
+    headers of each request; it answers ``status`` (a lineage server's ``201``)."""
 
     url: str
     events: list[dict[str, Any]] = field(default_factory=list)
+    headers: list[dict[str, str]] = field(default_factory=list)
+    status: int = 201
 
 
 @contextmanager
@@ -115,9 +119,12 @@ def receiver() -> Iterator[Receiver]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            if self.headers.get("Content-Encoding") == "gzip":
+                body = gzip.decompress(body)
             with lock:
                 got.events.append(json.loads(body))
-            self.send_response(201)
+                got.headers.append(dict(self.headers.items()))
+            self.send_response(got.status)
             self.send_header("Content-Length", "0")
             self.end_headers()
 

@@ -147,14 +147,16 @@ def configured_client(
     the process's)."""
     from openlineage.client import OpenLineageClient  # noqa: PLC0415 - only when it is on
 
+    from partita.openlineage.http_transport import pooled  # noqa: PLC0415 - as above
+
     env = os.environ if env is None else env
     if _disabled(env) or not settings.enabled:
         return None
     if settings.transport is not None:
         # the client merges its own file and variables under this
-        return OpenLineageClient(config={"transport": dict(settings.transport)})
+        return pooled(OpenLineageClient(config={"transport": dict(settings.transport)}))
     if client_configured(env, cwd):
-        return OpenLineageClient()
+        return pooled(OpenLineageClient())
     return None
 
 
