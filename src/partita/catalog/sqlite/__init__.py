@@ -13,8 +13,8 @@ never import it: they open a catalog with
 
 from __future__ import annotations
 
+from partita.catalog.common.dynamic import SqlDynamicPartitions as SQLiteDynamicPartitions
 from partita.catalog.sqlite.catalog import DEFAULT_CATALOG_PATH, SQLiteCatalog
-from partita.catalog.sqlite.dynamic import SQLiteDynamicPartitions
 from partita.catalog.sqlite.migrations import MIGRATIONS, SCHEMA_VERSION
 
 __all__ = [

@@ -26,7 +26,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from partita.catalog.sqlite.scan import MICROS, Column, scan_by_asset
+from partita.catalog.common.db import MICROS
+from partita.catalog.common.tables import load_inputs, table_of
+from partita.catalog.sqlite.scan import Column, scan_by_asset
 from partita.catalog.sqlite.snapshot import (
     AssetRows,
     BlockMark,
@@ -38,7 +40,6 @@ from partita.catalog.sqlite.snapshot import (
 from partita.records import (
     EDGES_SCHEMA,
     FAILED_SCHEMA,
-    INPUTS_SCHEMA,
     LATEST_SCHEMA,
     OBSERVATIONS_SCHEMA,
     PlannerState,
@@ -105,39 +106,8 @@ JOIN (SELECT MAX(id) AS id FROM observations
   ON newest.id = o.id
 """
 
-_INPUTS = f"""
-SELECT materialization_id, upstream_asset, upstream_partition, upstream_materialization_id,
-       upstream_data_version
-FROM inputs WHERE materialization_id IN ({_ASSETS})
-ORDER BY materialization_id, upstream_asset, upstream_partition
-"""
 
 _LATEST_WITHOUT_ASSET = pa.schema([f for f in LATEST_SCHEMA if f.name != "asset"])
-
-
-def table_of(
-    rows: list[tuple[object, ...]], schema: pa.Schema, timestamp_column: int | None
-) -> pa.Table:
-    """Cursor rows as a table; ``timestamp_column`` holds epoch seconds (``REAL``).
-
-    The rows are converted in one pass as a struct array (much faster than
-    transposing them in Python), then split into columns.
-    """
-    if not rows:
-        return schema.empty_table()
-    fields = [
-        f.with_type(pa.float64()) if i == timestamp_column else f for i, f in enumerate(schema)
-    ]
-    table = pa.Table.from_struct_array(pa.array(rows, type=pa.struct(fields)))
-    if timestamp_column is not None:
-        seconds = table.column(timestamp_column).to_numpy()
-        micros = np.rint(seconds * 1e6).astype(np.int64)
-        table = table.set_column(
-            timestamp_column,
-            schema.field(timestamp_column),
-            pa.array(micros, type=schema.field(timestamp_column).type),
-        )
-    return table
 
 
 def _by_asset(table: pa.Table) -> dict[str, pa.Table]:
@@ -311,9 +281,3 @@ def load_state(
     due = current.max_id > 0 and _fetched(rows) >= refresh_rows
     blocks = StateBlocks(current, mark, rows, True) if due else None
     return _state(conn, names, rows), blocks
-
-
-def load_inputs(conn: sqlite3.Connection, materialization_ids: Sequence[int]) -> pa.Table:
-    """The recorded inputs of some materializations (:data:`~partita.records.INPUTS_SCHEMA`)."""
-    ids = json.dumps(sorted({int(mid) for mid in materialization_ids}))
-    return table_of(conn.execute(_INPUTS, (ids,)).fetchall(), INPUTS_SCHEMA, None)
