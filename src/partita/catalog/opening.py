@@ -12,13 +12,27 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from partita.catalog.sqlite import SQLiteCatalog
+from partita.errors import CatalogError
 from partita.records import Catalog
 
-__all__ = ["CatalogInit", "init_catalog", "open_catalog", "open_existing_catalog"]
+__all__ = [
+    "CatalogInit",
+    "init_catalog",
+    "is_postgres_url",
+    "open_catalog",
+    "open_existing_catalog",
+]
 
 
 def open_catalog(location: str | Path, *, init: bool = False) -> Catalog:
-    """The catalog at ``location`` (a SQLite file), created with its folders if missing.
+    """The catalog at ``location`` (a SQLite file, or a ``postgresql://`` URL), created
+    with its folders (or its tables) if missing.
+
+    A ``postgresql://user:password@host:port/database`` URL opens the shared
+    catalog in that database (:class:`~partita.catalog.postgres.PostgresCatalog`,
+    the ``postgres`` extra); a server that cannot be reached, or refuses the
+    credentials, raises one :class:`~partita.errors.CatalogError` naming
+    ``host:port/database`` (never the password).
 
     A file that is there but is not a usable catalog (empty, not SQLite,
     truncated, another program's database, or failing the integrity check
@@ -28,7 +42,25 @@ def open_catalog(location: str | Path, *, init: bool = False) -> Catalog:
     moves such a file aside and starts a new empty catalog (see
     :func:`init_catalog`). Close the catalog, or use it as a context manager.
     """
+    if is_postgres_url(location):
+        return _postgres(str(location))
     return SQLiteCatalog(location, init=init)
+
+
+def is_postgres_url(location: str | Path) -> bool:
+    """Whether ``location`` names a PostgreSQL catalog rather than a SQLite file."""
+    return isinstance(location, str) and location.startswith(("postgresql://", "postgres://"))
+
+
+def _postgres(url: str) -> Catalog:
+    try:
+        from partita.catalog.postgres import PostgresCatalog  # noqa: PLC0415 (psycopg: an extra)
+    except ImportError as exc:
+        raise CatalogError(
+            f"a PostgreSQL catalog needs psycopg, which is not installed ({exc.name})",
+            hint="pip install 'partita[postgres]'",
+        ) from None
+    return PostgresCatalog(url)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +100,8 @@ def open_existing_catalog(location: str | Path) -> Catalog | None:
 
     For read-only questions: a project that never ran has no catalog to read.
     """
+    if is_postgres_url(location):
+        return _postgres(str(location))
     if not Path(location).is_file():
         return None
     return SQLiteCatalog(location)

@@ -77,7 +77,7 @@ _LAST_ATTEMPT = (
     "AND later.asset = s.asset AND later.partition = s.partition AND later.attempt > s.attempt)"
 )
 _CHECK_OUTCOME = (
-    "CASE WHEN passed THEN 'passed' WHEN severity = 'warn' THEN 'warned' ELSE 'failed' END"
+    "CASE WHEN passed <> 0 THEN 'passed' WHEN severity = 'warn' THEN 'warned' ELSE 'failed' END"
 )
 
 
