@@ -8,7 +8,7 @@ free TCP port on 127.0.0.1 picked at run time, password authentication over TCP
 (CI), the server runs as the ``postgres`` user through ``runuser``.
 
 Each test gets a fresh database (:meth:`PostgresServer.new_database`, a
-``CREATE DATABASE``). Missing binaries fail the tests loudly: ``make test``
+``CREATE DATABASE ... TEMPLATE`` of one migrated once). Missing binaries fail the tests loudly: ``make test``
 installs them (scripts/test-system-deps.sh), so nothing is skipped.
 """
 
@@ -28,12 +28,15 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from partita.catalog.postgres.migrations import migrate
+
 __all__ = ["PostgresServer", "pg_bin", "postgres_server", "start_postgres"]
 
 PASSWORD = "partita-test-secret"
 """The superuser's password of the test server (only ever on 127.0.0.1)."""
 
 _COUNTER = itertools.count()
+_TEMPLATE = "partita_template"
 
 
 def pg_bin(name: str) -> str:
@@ -73,6 +76,7 @@ class PostgresServer:
     port: int
     user: str = "postgres"
     password: str = PASSWORD
+    _template_ready: bool = False
 
     def url(self, database: str = "postgres", *, password: str | None = None) -> str:
         """A ``postgresql://`` URL of one database on this server."""
@@ -80,10 +84,17 @@ class PostgresServer:
         return f"postgresql://{self.user}:{secret}@127.0.0.1:{self.port}/{database}"
 
     def new_database(self) -> str:
-        """Create a fresh, empty database and return its URL."""
+        """Create a fresh catalog database (its tables made, no rows of history) and
+        return its URL: a copy of a template migrated once per server, which is much
+        faster than migrating every database."""
         name = f"t_{os.getpid()}_{next(_COUNTER)}_{uuid.uuid4().hex[:6]}"
         with psycopg.connect(self.url(), autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
+            if not self._template_ready:
+                conn.execute(f'CREATE DATABASE "{_TEMPLATE}"'.encode())
+                with psycopg.connect(self.url(_TEMPLATE), autocommit=True) as template:
+                    migrate(template)
+                self._template_ready = True
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{_TEMPLATE}"'.encode())
         return self.url(name)
 
     def stop(self) -> None:

@@ -11,12 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from partita.catalog.locations import describe_location, is_postgres_url
 from partita.catalog.sqlite import SQLiteCatalog
 from partita.errors import CatalogError
 from partita.records import Catalog
 
 __all__ = [
+    "CatalogCopy",
     "CatalogInit",
+    "copy_catalog",
+    "describe_location",
     "init_catalog",
     "is_postgres_url",
     "open_catalog",
@@ -47,9 +51,39 @@ def open_catalog(location: str | Path, *, init: bool = False) -> Catalog:
     return SQLiteCatalog(location, init=init)
 
 
-def is_postgres_url(location: str | Path) -> bool:
-    """Whether ``location`` names a PostgreSQL catalog rather than a SQLite file."""
-    return isinstance(location, str) and location.startswith(("postgresql://", "postgres://"))
+@dataclass(frozen=True, slots=True)
+class CatalogCopy:
+    """What :func:`copy_catalog` copied: rows per table, from where to where (the
+    target without its password); ``replaced``: the target's history was emptied first."""
+
+    source: str
+    target: str
+    rows: dict[str, int]
+    replaced: bool
+
+
+def copy_catalog(source: str | Path, target: str, *, replace: bool = False) -> CatalogCopy:
+    """Copy the SQLite catalog file ``source`` into the PostgreSQL database ``target``
+    with all its history, in one transaction (see :mod:`partita.catalog.postgres.copying`).
+
+    Raises :class:`~partita.errors.CatalogError` when ``target`` is not a
+    ``postgresql://`` URL, cannot be reached, or already holds catalog history
+    (unless ``replace``).
+    """
+    if not is_postgres_url(target):
+        raise CatalogError(
+            f"a catalog is copied into a PostgreSQL database, not {target!r}",
+            hint="pass --to postgresql://user@host:5432/database",
+        )
+    try:
+        from partita.catalog.postgres.copying import copy_catalog as _copy  # noqa: PLC0415
+    except ImportError as exc:
+        raise CatalogError(
+            f"a PostgreSQL catalog needs psycopg, which is not installed ({exc.name})",
+            hint="pip install 'partita[postgres]'",
+        ) from None
+    copied_from, copied_to, rows = _copy(source, target, replace=replace)
+    return CatalogCopy(copied_from, copied_to, rows, replace)
 
 
 def _postgres(url: str) -> Catalog:
@@ -67,13 +101,14 @@ def _postgres(url: str) -> Catalog:
 class CatalogInit:
     """What :func:`init_catalog` did.
 
+    ``path``: the file (or, for PostgreSQL, ``user@host:port/database``);
     ``created``: a new empty catalog was made; ``refused``: why the file that
     was there could not be used (``None`` when there was none, or it was
     healthy); ``moved_aside``: where that file went (``None`` when it was
     empty and removed, or nothing moved).
     """
 
-    path: Path
+    path: Path | str
     created: bool
     refused: str | None
     moved_aside: Path | None
@@ -84,8 +119,16 @@ def init_catalog(location: str | Path) -> CatalogInit:
 
     A missing file is created; a healthy catalog (it passes ``PRAGMA
     quick_check``) is kept with its history; any other file is moved aside
-    (an empty one removed) and a new empty catalog takes its place.
+    (an empty one removed) and a new empty catalog takes its place. A
+    PostgreSQL database gets the catalog's tables when it has none (or is
+    migrated); nothing in it is ever moved or dropped.
     """
+    if is_postgres_url(location):
+        with _postgres(str(location)) as opened:
+            created = bool(getattr(opened, "created", False))
+        return CatalogInit(
+            path=describe_location(location), created=created, refused=None, moved_aside=None
+        )
     with SQLiteCatalog(location, init=True) as catalog:
         return CatalogInit(
             path=catalog.path,

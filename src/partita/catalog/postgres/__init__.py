@@ -11,7 +11,6 @@ Needs the ``postgres`` extra (``pip install 'partita[postgres]'``).
 from __future__ import annotations
 
 from partita.catalog.postgres.catalog import PostgresCatalog
-from partita.catalog.postgres.connection import describe_url, is_postgres_url
 from partita.catalog.postgres.migrations import SCHEMA_VERSION
 
-__all__ = ["SCHEMA_VERSION", "PostgresCatalog", "describe_url", "is_postgres_url"]
+__all__ = ["SCHEMA_VERSION", "PostgresCatalog"]

@@ -19,7 +19,8 @@ from datetime import datetime, timedelta
 from partita.catalog.common.catalog import SqlCatalog
 from partita.catalog.common.runs import DEFAULT_HEARTBEAT_TIMEOUT
 from partita.catalog.common.state_as_of import load_planner_state_as_of, recorded_after
-from partita.catalog.postgres.connection import PostgresDatabase, describe_url
+from partita.catalog.locations import describe_location
+from partita.catalog.postgres.connection import PostgresDatabase
 from partita.catalog.postgres.lease_reader import PostgresLeaseReader
 from partita.catalog.postgres.state import load_planner_state
 from partita.records import PlannerState
@@ -59,7 +60,7 @@ class PostgresCatalog(SqlCatalog):
     @property
     def where(self) -> str:
         """``user@host:port/database`` (never the password)."""
-        return describe_url(self.url)
+        return describe_location(self.url)
 
     @property
     def created(self) -> bool:

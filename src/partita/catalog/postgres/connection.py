@@ -12,7 +12,7 @@ transaction: one consistent snapshot. The shared SQL is translated by
 A pool does not survive ``fork``: a child process opens its own on first use.
 Connection failures become one :class:`~partita.errors.CatalogError` naming
 ``host:port/database`` and what to check, never the password
-(:func:`describe_url`, :func:`connect_error`).
+(:func:`connect_error`).
 """
 
 from __future__ import annotations
@@ -27,17 +27,16 @@ from urllib.parse import urlsplit
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from partita.catalog.locations import describe_location
 from partita.catalog.postgres.dialect import configure, translate
 from partita.catalog.postgres.migrations import SCHEMA_VERSION, migrate
-from partita.errors import CatalogError
+from partita.errors import CatalogError, CatalogUnreachableError
 
 __all__ = [
     "WRITE_LOCK",
     "PgConnection",
     "PostgresDatabase",
     "connect_error",
-    "describe_url",
-    "is_postgres_url",
 ]
 
 WRITE_LOCK = 0x5041525449544132
@@ -47,30 +46,15 @@ CONNECT_TIMEOUT_S = 10
 """How long opening a connection waits for the server."""
 
 
-def is_postgres_url(location: object) -> bool:
-    """Whether a catalog location names a PostgreSQL database."""
-    return isinstance(location, str) and location.startswith(("postgresql://", "postgres://"))
-
-
-def describe_url(url: str) -> str:
-    """``user@host:port/database`` of a URL, without its password."""
-    parts = urlsplit(url)
-    host = parts.hostname or "localhost"
-    port = parts.port or 5432
-    database = parts.path.lstrip("/") or (parts.username or "")
-    user = f"{parts.username}@" if parts.username else ""
-    return f"{user}{host}:{port}/{database}"
-
-
 def _without_secret(text: str, url: str) -> str:
     password = urlsplit(url).password
     return text.replace(password, "***") if password else text
 
 
-def connect_error(url: str, exc: BaseException) -> CatalogError:
+def connect_error(url: str, exc: BaseException) -> CatalogUnreachableError:
     """The error for a database that cannot be reached or refuses us (no password shown)."""
     reason = _without_secret(str(exc).strip().splitlines()[-1] if str(exc).strip() else "", url)
-    where = describe_url(url)
+    where = describe_location(url)
     lowered = reason.lower()
     if "password" in lowered or "authentication" in lowered or "role" in lowered:
         hint = (
@@ -84,7 +68,9 @@ def connect_error(url: str, exc: BaseException) -> CatalogError:
             "check that PostgreSQL is running there and accepts TCP connections "
             "(listen_addresses, port, firewall), and the host and port in the catalog URL"
         )
-    return CatalogError(f"cannot connect to the catalog database {where}: {reason}", hint=hint)
+    return CatalogUnreachableError(
+        f"cannot connect to the catalog database {where}: {reason}", hint=hint
+    )
 
 
 class _Cursor:
@@ -143,7 +129,7 @@ class PostgresDatabase:
 
     def __init__(self, url: str, *, pool_size: int = 4) -> None:
         self.url = url
-        self.where = describe_url(url)
+        self.where = describe_location(url)
         self.pool_size = pool_size
         self.created = False
         self._pool: ConnectionPool[psycopg.Connection[Any]] | None = None

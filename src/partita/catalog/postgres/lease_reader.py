@@ -8,7 +8,8 @@ from typing import Any
 import psycopg
 
 from partita.catalog.common.leases import LeaseItem, held_by
-from partita.catalog.postgres.connection import PgConnection, connect_error, describe_url
+from partita.catalog.locations import describe_location
+from partita.catalog.postgres.connection import PgConnection, connect_error
 from partita.catalog.postgres.dialect import configure
 from partita.errors import CatalogError
 
@@ -45,7 +46,7 @@ class PostgresLeaseReader:
             except psycopg.Error as exc:
                 self._conn = None
                 raise CatalogError(
-                    f"cannot read the leases in {describe_url(self.url)}: {type(exc).__name__}"
+                    f"cannot read the leases in {describe_location(self.url)}: {type(exc).__name__}"
                 ) from None
 
     def close(self) -> None:
