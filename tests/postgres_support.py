@@ -8,8 +8,10 @@ free TCP port on 127.0.0.1 picked at run time, password authentication over TCP
 (CI), the server runs as the ``postgres`` user through ``runuser``.
 
 Each test gets a fresh database (:meth:`PostgresServer.new_database`, a
-``CREATE DATABASE ... TEMPLATE`` of one migrated once). Missing binaries fail the tests loudly: ``make test``
-installs them (scripts/test-system-deps.sh), so nothing is skipped.
+``CREATE DATABASE ... TEMPLATE`` of one migrated once). Missing binaries fail
+the tests loudly: ``make test`` installs them (scripts/test-system-deps.sh),
+so nothing is skipped. Registered for every test by ``pytest_plugins`` in
+``tests/conftest.py``; the server starts only for tests that ask for it.
 """
 
 from __future__ import annotations

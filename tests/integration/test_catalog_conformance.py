@@ -44,8 +44,8 @@ from partita.records import (
     combine_hashes,
     partition_hash,
 )
+from tests.postgres_support import PostgresServer
 
-from ..postgres_support import PostgresServer, postgres_server  # noqa: F401 (fixture)
 from .test_catalog_support import T0, at, build, start_run
 
 Connect = Callable[[], Catalog]

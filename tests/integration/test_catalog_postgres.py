@@ -27,8 +27,7 @@ from partita.errors import CatalogError
 from partita.processes import this_host
 from partita.records import PlannerState, Run, RunStatus
 from tests.conftest import write_project
-
-from ..postgres_support import PostgresServer, postgres_server, postgres_url  # noqa: F401
+from tests.postgres_support import PostgresServer
 
 PROJECT = """
 import pandas as pd
