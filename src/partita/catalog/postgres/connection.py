@@ -6,8 +6,14 @@ each write transaction first takes one transaction-scoped advisory lock
 (:data:`WRITE_LOCK`), so the shared logic's read-then-write steps (leases,
 pool slots, compare-and-set) behave the same on both databases, across
 processes and machines. Reads run in a ``REPEATABLE READ READ ONLY``
-transaction: one consistent snapshot. The shared SQL is translated by
-:mod:`.dialect`.
+transaction: one consistent snapshot.
+
+Commits do not wait for the server's WAL flush (``synchronous_commit = off``),
+the durability SQLite's catalog has in WAL mode with ``synchronous = NORMAL``:
+a crash of the server's machine may lose the last moments of commits, never
+consistency (a lost record means the partition is rebuilt). A URL with
+``?options=-c%20synchronous_commit%3Don`` keeps the server's setting instead.
+The shared SQL is translated by :mod:`.dialect`.
 
 A pool does not survive ``fork``: a child process opens its own on first use.
 Connection failures become one :class:`~partita.errors.CatalogError` naming
@@ -142,8 +148,15 @@ class PostgresDatabase:
             conn = psycopg.connect(self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S)
         except psycopg.Error as exc:
             raise connect_error(self.url, exc) from None
-        configure(conn)
+        self._configure(conn)
         return conn
+
+    def _configure(self, conn: psycopg.Connection[Any]) -> None:
+        """Set up each new connection: integers as ``bigint``, and commits that do not
+        wait for the WAL to reach the disk unless the URL asks for it (see the module)."""
+        configure(conn)
+        if "synchronous_commit" not in self.url:
+            conn.execute(b"SET synchronous_commit = off")
 
     def pool(self) -> ConnectionPool[psycopg.Connection[Any]]:
         """This process's pool, opened (and the database migrated) on first use."""
@@ -170,7 +183,7 @@ class PostgresDatabase:
                     min_size=1,
                     max_size=self.pool_size,
                     kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_S},
-                    configure=configure,
+                    configure=self._configure,
                     timeout=CONNECT_TIMEOUT_S * 3,
                     open=True,
                 )
@@ -181,7 +194,7 @@ class PostgresDatabase:
     def _transaction(self, begin: bytes, lock: bytes | None) -> Iterator[PgConnection]:
         try:
             with self.pool().connection() as raw:
-                raw.execute(begin)
+                raw.execute(begin)  # (with the lock, when waiting for it: one round trip)
                 try:
                     if lock is not None:
                         row = raw.execute(lock, (WRITE_LOCK,)).fetchone()
@@ -209,10 +222,11 @@ class PostgresDatabase:
 
     def write(self, *, wait: bool = True) -> AbstractContextManager[PgConnection]:
         """A write transaction holding the catalog's write lock (see the module)."""
-        lock = (
-            b"SELECT pg_advisory_xact_lock(%s)" if wait else b"SELECT pg_try_advisory_xact_lock(%s)"
-        )
-        return self._transaction(b"BEGIN ISOLATION LEVEL READ COMMITTED", lock)
+        begin = b"BEGIN ISOLATION LEVEL READ COMMITTED"
+        if wait:
+            locked = b"%s; SELECT pg_advisory_xact_lock(%d)" % (begin, WRITE_LOCK)
+            return self._transaction(locked, None)
+        return self._transaction(begin, b"SELECT pg_try_advisory_xact_lock(%s)")
 
     def read(self) -> AbstractContextManager[PgConnection]:
         """A read-only transaction on one snapshot."""
