@@ -25,7 +25,7 @@ from pathlib import Path
 import psycopg
 from tests.postgres_support import PostgresServer, start_postgres
 
-from bench.w7_catalog import T0, _fill, _items
+from bench.w7_catalog import T0, _fill, _items, time_lineage
 from partita.catalog import copy_catalog
 from partita.catalog.postgres import PostgresCatalog
 from partita.catalog.sqlite import SQLiteCatalog
@@ -121,14 +121,7 @@ def run(quick: bool, workdir: Path) -> dict[str, object]:
             )
             delta_s.append(_load(catalog, names, total))
 
-        lineage_s: list[float] = []
-        for _ in range(5):
-            started = time.perf_counter()
-            root = catalog.latest_materialization(f"a{levels - 1}", f"d{days - 1:05d}")
-            assert root is not None and root.materialization_id is not None
-            graph = catalog.lineage(root.materialization_id, direction="up", depth=10)
-            lineage_s.append(time.perf_counter() - started)
-            assert graph.max_depth == 10, graph.max_depth
+        lineage_s, _ = time_lineage(catalog, levels, days)
         catalog.close()
         with psycopg.connect(url, autocommit=True) as conn:
             row = conn.execute("SELECT pg_database_size(current_database())").fetchone()

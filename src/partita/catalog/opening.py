@@ -8,6 +8,7 @@ and nothing that calls them.
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,28 +73,32 @@ def copy_catalog(source: str | Path, target: str, *, replace: bool = False) -> C
     """
     if not is_postgres_url(target):
         raise CatalogError(
-            f"a catalog is copied into a PostgreSQL database, not {target!r}",
+            "a catalog is copied into a PostgreSQL database: --to takes a postgresql:// URL",
             hint="pass --to postgresql://user@host:5432/database",
         )
-    try:
-        from partita.catalog.postgres.copying import copy_catalog as _copy  # noqa: PLC0415
-    except ImportError as exc:
-        raise CatalogError(
-            f"a PostgreSQL catalog needs psycopg, which is not installed ({exc.name})",
-            hint="pip install 'partita[postgres]'",
-        ) from None
+    _require_psycopg()
+    from partita.catalog.postgres.copying import copy_catalog as _copy  # noqa: PLC0415 (extra)
+
     copied_from, copied_to, rows = _copy(source, target, replace=replace)
     return CatalogCopy(copied_from, copied_to, rows, replace)
 
 
-def _postgres(url: str) -> Catalog:
-    try:
-        from partita.catalog.postgres import PostgresCatalog  # noqa: PLC0415 (psycopg: an extra)
-    except ImportError as exc:
+def _require_psycopg() -> None:
+    """Raise one clear error when the ``postgres`` extra is not installed."""
+    if (
+        importlib.util.find_spec("psycopg") is None
+        or importlib.util.find_spec("psycopg_pool") is None
+    ):
         raise CatalogError(
-            f"a PostgreSQL catalog needs psycopg, which is not installed ({exc.name})",
+            "a PostgreSQL catalog needs psycopg and psycopg-pool, which are not installed",
             hint="pip install 'partita[postgres]'",
-        ) from None
+        )
+
+
+def _postgres(url: str) -> Catalog:
+    _require_psycopg()
+    from partita.catalog.postgres import PostgresCatalog  # noqa: PLC0415 (psycopg: an extra)
+
     return PostgresCatalog(url)
 
 

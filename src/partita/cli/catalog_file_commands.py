@@ -27,7 +27,8 @@ def catalog_init(project: Project, as_json: bool) -> None:
     database, failing SQLite's integrity check) is moved aside to
     catalog.db.broken-<time> (an empty file is removed) and replaced by a new
     empty catalog: it has no history, so the next materialize rebuilds
-    everything.
+    everything. A PostgreSQL catalog gets its tables when it has none; nothing
+    in it is moved or dropped.
     """
     result = init_catalog(project)
     if as_json:
