@@ -118,7 +118,8 @@ def test_a_sqlite_catalog_copies_over_and_the_project_runs_on_postgres(
     defs = folder / "defs.py"
     defs.write_text(defs.read_text().replace("raw.x * 2", "raw.x * 3"))
     sqlite_file.unlink()
-    assert "built 3 partitions" in _ok(_cli(["materialize", "--executor", "thread"], folder))
+    # worker processes check their leases in PostgreSQL before publishing
+    assert "built 3 partitions" in _ok(_cli(["materialize", "--executor", "process"], folder))
     assert not sqlite_file.exists()  # nothing went to SQLite
     with open_catalog(postgres_url) as catalog:
         assert len(catalog.history("doubled")) == 6
