@@ -6,7 +6,7 @@ logic and the same SQL as the SQLite catalog, translated by
 :mod:`~partita.catalog.postgres.dialect`. What differs: writers are serialized
 by an advisory lock instead of ``BEGIN IMMEDIATE``; a dead run is found by
 its heartbeat's age alone (a pid means nothing on another machine); the
-planner's state is streamed with ``COPY`` (:mod:`.state`) instead of SQLite's
+planner's state is packed into columns by the server (:mod:`.state`) instead of SQLite's
 state blocks.
 """
 
@@ -84,4 +84,8 @@ class PostgresCatalog(SqlCatalog):
         with self._db.read() as conn:
             if as_of is not None and recorded_after(conn, as_of):
                 return load_planner_state_as_of(conn, assets, as_of)
-            return load_planner_state(conn, assets)
+            row = conn.execute("SELECT pg_export_snapshot()").fetchone()
+            snapshot = str(row[0])
+            return load_planner_state(
+                conn, assets, other=functools.partial(self._db.read_at, snapshot)
+            )

@@ -31,6 +31,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import psycopg
+from psycopg import sql
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from partita.catalog.locations import describe_location
@@ -231,6 +232,14 @@ class PostgresDatabase:
     def read(self) -> AbstractContextManager[PgConnection]:
         """A read-only transaction on one snapshot."""
         return self._transaction(b"BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", None)
+
+    def read_at(self, snapshot: str) -> AbstractContextManager[PgConnection]:
+        """A read-only transaction on the snapshot another open one exported
+        (``SELECT pg_export_snapshot()``): both see exactly the same rows."""
+        begin = sql.SQL(
+            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT {}"
+        ).format(sql.Literal(snapshot))
+        return self._transaction(begin.as_bytes(), None)
 
     def close(self) -> None:
         """Close this process's pool (a pool inherited across fork is left to its parent)."""

@@ -1,70 +1,91 @@
-"""The planner's bulk state from PostgreSQL, through ``COPY`` and Arrow's CSV reader.
+"""The planner's bulk state from PostgreSQL, packed by the server into Arrow columns.
 
-Fetching a million rows through a driver builds a Python object per value;
-here the server streams the latest rows (and their edges) of the asked
-assets as CSV (``COPY ... TO STDOUT``) and Arrow parses them in C, straight
-into :data:`~partita.records.LATEST_SCHEMA` and
-:data:`~partita.records.EDGES_SCHEMA`. ``failed`` and ``observations`` are
-small: the shared queries of :mod:`partita.catalog.common.tables`. All of it
-inside the caller's read transaction (one snapshot).
+The latest rows of the asked assets and their edges come from two grouped
+scans (:mod:`.scan`), run at once on two connections sharing one snapshot
+(``pg_export_snapshot``): a few binary values per asset, unpacked by NumPy and
+Arrow into :data:`~partita.records.LATEST_SCHEMA` and
+:data:`~partita.records.EDGES_SCHEMA`, rather than a Python step per row.
+``failed`` and ``observations`` are small: the shared queries of
+:mod:`partita.catalog.common.tables`. All of it inside the caller's read
+transaction (one snapshot).
 """
 
 from __future__ import annotations
 
-import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 
+import numpy as np
 import pyarrow as pa
-import pyarrow.csv as pacsv
 
 from partita.catalog.common.db import MICROS
 from partita.catalog.common.tables import failed_and_observations
 from partita.catalog.postgres.connection import PgConnection
+from partita.catalog.postgres.scan import Column, scan_by_asset
 from partita.records import EDGES_SCHEMA, LATEST_SCHEMA, PlannerState
 
-__all__ = ["load_planner_state"]
+__all__ = ["Reader", "load_planner_state"]
 
-_LATEST = (
-    "COPY (SELECT asset, partition, materialization_id, data_version, code_version, "
-    f"config_hash, output_hash, run_id, {MICROS.format('created_at')} "
-    "FROM latest_materialization WHERE asset = ANY(%s::text[])) TO STDOUT (FORMAT csv)"
+Reader = Callable[[], AbstractContextManager[PgConnection]]
+"""Opens a read transaction (on a given snapshot)."""
+
+_LATEST_COLUMNS = [
+    Column(MICROS.format(f.name) if f.name == "created_at" else f.name, f.type)
+    for f in LATEST_SCHEMA
+    if f.name != "asset"
+]
+_LATEST_WIRE = pa.schema(
+    [f.with_type(pa.int64()) if f.name == "created_at" else f for f in LATEST_SCHEMA]
 )
-_EDGES = (
-    "COPY (SELECT e.materialization_id, e.upstream_asset, e.n_inputs, e.fingerprint "
-    "FROM latest_materialization l JOIN input_edges e "
-    "ON e.materialization_id = l.materialization_id "
-    "WHERE l.asset = ANY(%s::text[])) TO STDOUT (FORMAT csv)"
+"""The latest rows as scanned: ``created_at`` in microseconds, cast to a timestamp after."""
+_EDGE_COLUMNS = [Column(f"e.{f.name}", f.type) for f in EDGES_SCHEMA]
+_EDGES_SOURCE = (
+    "latest_materialization l JOIN input_edges e ON e.materialization_id = l.materialization_id"
 )
 
 
-def _copied(conn: PgConnection, query: str, names: list[str], schema: pa.Schema) -> pa.Table:
-    """The rows of one ``COPY ... TO STDOUT (FORMAT csv)`` as a table of ``schema``."""
-    buffer = io.BytesIO()
-    with conn.raw.cursor().copy(query.encode(), (names,)) as copy:
-        for chunk in copy:
-            buffer.write(chunk)
-    if buffer.tell() == 0:
-        return schema.empty_table()
-    buffer.seek(0)
-    wire = pa.schema(
-        [f.with_type(pa.int64()) if pa.types.is_timestamp(f.type) else f for f in schema]
+def _latest(conn: PgConnection, names: list[str]) -> pa.Table:
+    found, counts, arrays = scan_by_asset(
+        conn, "latest_materialization", "asset", _LATEST_COLUMNS, names
     )
-    table = pacsv.read_csv(
-        buffer,
-        read_options=pacsv.ReadOptions(column_names=schema.names, block_size=1 << 24),
-        parse_options=pacsv.ParseOptions(newlines_in_values=True),
-        convert_options=pacsv.ConvertOptions(
-            column_types=wire, strings_can_be_null=False, quoted_strings_can_be_null=False
-        ),
-    )
-    return table.cast(schema)
+    assets = pa.DictionaryArray.from_arrays(
+        pa.array(np.repeat(np.arange(len(found), dtype=np.int32), counts)),
+        pa.array(found, type=pa.string()),
+    ).cast(pa.string())
+    table = pa.Table.from_arrays([assets, *arrays], schema=_LATEST_WIRE)
+    return table.cast(LATEST_SCHEMA)
 
 
-def load_planner_state(conn: PgConnection, assets: Sequence[str]) -> PlannerState:
+def _edges(conn: PgConnection, names: list[str]) -> pa.Table:
+    _, _, arrays = scan_by_asset(conn, _EDGES_SOURCE, "l.asset", _EDGE_COLUMNS, names)
+    return pa.Table.from_arrays(arrays, schema=EDGES_SCHEMA)
+
+
+def load_planner_state(
+    conn: PgConnection, assets: Sequence[str], *, other: Reader | None = None
+) -> PlannerState:
     """The planner state of ``assets`` (see
-    :meth:`~partita.records.CatalogReader.planner_state`)."""
+    :meth:`~partita.records.CatalogReader.planner_state`).
+
+    ``other``: opens a second connection on the same snapshot as ``conn``, to
+    scan the edges there at the same time as the latest rows here (the server
+    works on both at once); without it, one after the other on ``conn``.
+    """
     names = sorted(set(assets))
-    latest = _copied(conn, _LATEST, names, LATEST_SCHEMA)
-    edges = _copied(conn, _EDGES, names, EDGES_SCHEMA)
+    if other is None:
+        latest = _latest(conn, names)
+        edges = _edges(conn, names)
+    else:
+        opener = other
+
+        def scan_edges() -> pa.Table:
+            with opener() as second:
+                return _edges(second, names)
+
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending = pool.submit(scan_edges)
+            latest = _latest(conn, names)
+            edges = pending.result()
     failed, observations = failed_and_observations(conn, names)
     return PlannerState(latest=latest, edges=edges, failed=failed, observations=observations)
