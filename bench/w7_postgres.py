@@ -19,17 +19,15 @@ import os
 import subprocess
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import psycopg
 from tests.postgres_support import PostgresServer, start_postgres
 
-from bench.w7_catalog import T0, _fill, _items, time_lineage
+from bench.w7_catalog import _check, _fill, time_after_new, time_lineage, time_steps
 from partita.catalog import copy_catalog
 from partita.catalog.postgres import PostgresCatalog
 from partita.catalog.sqlite import SQLiteCatalog
-from partita.records import Input, Materialization, Run, StepAttempt, StepStatus
 
 NAME = "W7-PG"
 DESCRIPTION = "catalog scale on PostgreSQL: 1,000,000 materializations; state load, step record"
@@ -58,15 +56,6 @@ def _cold(url: str, names: list[str], total: int) -> float:
     return float(json.loads(out)["s"])
 
 
-def _load(catalog: PostgresCatalog, names: list[str], total: int) -> float:
-    started = time.perf_counter()
-    state = catalog.planner_state(names)
-    elapsed = time.perf_counter() - started
-    assert state.latest.num_rows == total, state.latest.num_rows
-    assert state.edges.num_rows == total, state.edges.num_rows
-    return elapsed
-
-
 def _database() -> tuple[str, PostgresServer | None]:
     given = os.environ.get("PARTITA_BENCH_POSTGRES_URL")
     if given:
@@ -92,34 +81,12 @@ def run(quick: bool, workdir: Path) -> dict[str, object]:
             conn.execute("VACUUM ANALYZE")
 
         catalog = PostgresCatalog(url)
-        catalog.start_run(Run(run_id="steps", started_at=T0))
-        step_s: list[float] = []
-        for rep in range(3):
-            steps = 200
-            started = time.perf_counter()
-            for i in range(steps):
-                partition = f"s{rep}-{i}"
-                attempt = StepAttempt(
-                    "steps", "stepped", partition, 1, StepStatus.SUCCEEDED, T0, T0
-                )
-                mat = Materialization("stepped", partition, "steps", "v", T0)
-                inputs = [Input("a0", f"d{j:05d}", f"v0.{j}") for j in range(3)]
-                catalog.record_step_outcome(attempt, [mat], [inputs])
-            step_s.append((time.perf_counter() - started) / steps)
+        step_s = time_steps(catalog)
 
         names = [f"a{level}" for level in range(levels)]
         cold = [_cold(url, names, total) for _ in range(3)]
-        warm = [_load(catalog, names, total) for _ in range(3)]
-        delta_s: list[float] = []
-        for rep in range(3):
-            catalog.record_materializations_bulk(
-                (
-                    (replace(mat, data_version=f"{mat.data_version}.r{rep}"), ins)
-                    for mat, ins in _items([levels - 1], min(days, 1_000), "fill-1")
-                ),
-                upstream_assets={f"a{levels - 1}": [f"a{levels - 2}"]},
-            )
-            delta_s.append(_load(catalog, names, total))
+        warm = [_check(catalog, names, total) for _ in range(3)]
+        delta_s = time_after_new(catalog, levels, days, "fill-1")
 
         lineage_s, _ = time_lineage(catalog, levels, days)
         catalog.close()
