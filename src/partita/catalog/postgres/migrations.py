@@ -4,7 +4,7 @@ The same tables, columns and indexes as the SQLite catalog (see
 :mod:`partita.catalog.sqlite.migrations`), in PostgreSQL's types: epoch
 seconds as ``DOUBLE PRECISION``, integers and hashes as ``BIGINT``, ids that
 the database assigns as identity columns. Version 1 is the schema that SQLite
-reached in its migration 19 (:data:`~partita.catalog.sqlite.SCHEMA_VERSION`);
+reached in its migration 10 (:data:`~partita.catalog.sqlite.SCHEMA_VERSION`);
 a later change to the catalog appends one migration here and one there.
 Each migration the database lacks runs in one transaction under the
 catalog's migration lock (an advisory lock), so two processes opening a new
