@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import textwrap
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from partita.catalog import copy_catalog, open_catalog
@@ -236,3 +238,30 @@ def test_wrong_password_and_unreachable_server_are_one_clear_error(
     with pytest.raises(CatalogError) as copying:
         copy_catalog(tmp_path / "absent.db", wrong)
     assert secret not in str(copying.value)
+
+
+def test_both_schemas_have_the_same_tables_and_columns(tmp_path: Path, postgres_url: str) -> None:
+    # a change to SQLite's schema (a new migration) needs its PostgreSQL migration too
+    sqlite_only = {"schema_version", "state_blocks"}  # its migrations; its planner cache
+    open_catalog(tmp_path / "c.db").close()
+    with sqlite3.connect(tmp_path / "c.db") as lite:
+        tables = [
+            str(name)
+            for (name,) in lite.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            if name not in sqlite_only
+        ]
+        in_sqlite = {
+            (table, str(column[1]))
+            for table in tables
+            for column in lite.execute(f"PRAGMA table_info({table})")
+        }
+    open_catalog(postgres_url).close()
+    with psycopg.connect(postgres_url) as conn:
+        in_postgres = {
+            (str(table), str(column))
+            for table, column in conn.execute(
+                "SELECT table_name, column_name FROM information_schema.columns "
+                "WHERE table_schema = 'public' AND table_name <> 'partita_schema_version'"
+            )
+        }
+    assert in_postgres == in_sqlite
