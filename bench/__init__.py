@@ -24,6 +24,7 @@ WORKLOAD_MODULES: tuple[str, ...] = (
     "w5_overhead",
     "w6_io",
     "w7_catalog",
+    "w7_postgres",
     "w8_planner",
     "checks_bench",
     "freshness_bench",

@@ -28,8 +28,17 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from partita.catalog.common.catalog import SqlCatalog
 from partita.catalog.sqlite import SQLiteCatalog
-from partita.records import Input, Materialization, Run, StepAttempt, StepStatus
+from partita.records import (
+    CatalogReader,
+    CatalogWriter,
+    Input,
+    Materialization,
+    Run,
+    StepAttempt,
+    StepStatus,
+)
 
 NAME = "W7"
 DESCRIPTION = "catalog scale: 1,000,000 materializations x 3 inputs; state load, lineage, size"
@@ -75,7 +84,59 @@ def _fill(catalog: SQLiteCatalog, assets: Sequence[int], days: int, run_id: str)
     )
 
 
-def _check(catalog: SQLiteCatalog, names: list[str], total: int) -> float:
+def time_steps(catalog: CatalogWriter) -> list[float]:
+    """Three samples of the seconds per ``record_step_outcome`` (200 steps each, one
+    transaction per step, as the runner records), under a new run ``steps``."""
+    catalog.start_run(Run(run_id="steps", started_at=T0))
+    per_step: list[float] = []
+    for rep in range(3):
+        steps = 200
+        started = time.perf_counter()
+        for i in range(steps):
+            partition = f"s{rep}-{i}"
+            attempt = StepAttempt("steps", "stepped", partition, 1, StepStatus.SUCCEEDED, T0, T0)
+            mat = Materialization("stepped", partition, "steps", "v", T0)
+            inputs = [Input("a0", f"d{j:05d}", f"v0.{j}") for j in range(3)]
+            catalog.record_step_outcome(attempt, [mat], [inputs])
+        per_step.append((time.perf_counter() - started) / steps)
+    return per_step
+
+
+def time_after_new(catalog: SqlCatalog, levels: int, days: int, run_id: str) -> list[float]:
+    """Three times: record up to 1,000 new materializations of the last asset (bulk),
+    then load the planner state of every asset (its seconds)."""
+    names = [f"a{level}" for level in range(levels)]
+    delta_s: list[float] = []
+    for rep in range(3):
+        catalog.record_materializations_bulk(
+            (
+                (replace(mat, data_version=f"{mat.data_version}.r{rep}"), ins)
+                for mat, ins in _items([levels - 1], min(days, 1_000), run_id)
+            ),
+            upstream_assets={f"a{levels - 1}": [f"a{levels - 2}"]},
+        )
+        delta_s.append(_check(catalog, names, levels * days))
+    return delta_s
+
+
+def time_lineage(catalog: CatalogReader, levels: int, days: int) -> tuple[list[float], int]:
+    """Five 10-deep lineage queries up from the last partition of the last asset: their
+    seconds, and the number of nodes found."""
+    lineage_s: list[float] = []
+    nodes = 0
+    for _ in range(5):
+        started = time.perf_counter()
+        root = catalog.latest_materialization(f"a{levels - 1}", f"d{days - 1:05d}")
+        assert root is not None and root.materialization_id is not None
+        graph = catalog.lineage(root.materialization_id, direction="up", depth=10)
+        lineage_s.append(time.perf_counter() - started)
+        assert graph.max_depth == 10, graph.max_depth
+        assert all(e.status == "current" for e in graph.edges)
+        nodes = len(graph.nodes)
+    return lineage_s, nodes
+
+
+def _check(catalog: CatalogReader, names: list[str], total: int) -> float:
     """Load the state of ``names``, check its row counts, return the seconds it took."""
     started = time.perf_counter()
     state = catalog.planner_state(names)
@@ -88,6 +149,7 @@ def _check(catalog: SQLiteCatalog, names: list[str], total: int) -> float:
 _COLD = """
 import json, resource, sys, time
 import pandas  # imported by pyarrow's first table anyway: start-up, not the load
+from partita.catalog.common.catalog import SqlCatalog
 from partita.catalog.sqlite import SQLiteCatalog
 started = time.perf_counter()
 state = SQLiteCatalog(sys.argv[1]).planner_state(sys.argv[2].split(","))
@@ -133,18 +195,7 @@ def run(quick: bool, workdir: Path) -> dict[str, object]:
 
     # per-step recording, one transaction each, as the runner does
     catalog = SQLiteCatalog(workdir / "record0.db")
-    catalog.start_run(Run(run_id="steps", started_at=T0))
-    step_ms: list[float] = []
-    for rep in range(3):
-        steps = 200
-        started = time.perf_counter()
-        for i in range(steps):
-            partition = f"s{rep}-{i}"
-            attempt = StepAttempt("steps", "stepped", partition, 1, StepStatus.SUCCEEDED, T0, T0)
-            mat = Materialization("stepped", partition, "steps", "v", T0)
-            inputs = [Input("a0", f"d{j:05d}", f"v0.{j}") for j in range(3)]
-            catalog.record_step_outcome(attempt, [mat], [inputs])
-        step_ms.append((time.perf_counter() - started) / steps)
+    step_ms = time_steps(catalog)
     catalog.close()
 
     big = SQLiteCatalog(workdir / "big.db")
@@ -160,26 +211,9 @@ def run(quick: bool, workdir: Path) -> dict[str, object]:
     big = SQLiteCatalog(workdir / "big.db")
     rebuild_s = _check(big, names, total)  # from the rows; writes the blocks again
     state_s = [_check(big, names, total) for _ in range(3)]
-    delta_s: list[float] = []
-    for rep in range(3):
-        big.record_materializations_bulk(
-            (
-                (replace(mat, data_version=f"{mat.data_version}.r{rep}"), ins)
-                for mat, ins in _items([levels - 1], min(days, 1_000), "fill-2")
-            ),
-            upstream_assets={f"a{levels - 1}": [f"a{levels - 2}"]},
-        )
-        delta_s.append(_check(big, names, total))
+    delta_s = time_after_new(big, levels, days, "fill-2")
 
-    lineage_s: list[float] = []
-    for _ in range(5):
-        started = time.perf_counter()
-        root = big.latest_materialization(f"a{levels - 1}", f"d{days - 1:05d}")
-        assert root is not None and root.materialization_id is not None
-        graph = big.lineage(root.materialization_id, direction="up", depth=10)
-        lineage_s.append(time.perf_counter() - started)
-        assert graph.max_depth == 10, graph.max_depth
-        assert all(e.status == "current" for e in graph.edges)
+    lineage_s, lineage_nodes = time_lineage(big, levels, days)
     big.close()  # the last connection checkpoints the WAL into the file
     size = (workdir / "big.db").stat().st_size
     wal = workdir / "big.db-wal"
@@ -199,7 +233,7 @@ def run(quick: bool, workdir: Path) -> dict[str, object]:
         "planner_state_rows": total,
         "planner_state_edges": total,
         "lineage_10_deep_s": lineage_s,
-        "lineage_nodes": len(graph.nodes),
+        "lineage_nodes": lineage_nodes,
         "catalog_bytes": size + (wal.stat().st_size if wal.exists() else 0),
         "catalog_bytes_per_million": int(size * 1_000_000 / total),
     }

@@ -15,6 +15,8 @@ from partita.definitions import Definitions
 from partita.graph import AssetGraph
 from partita.partitions import DailyPartitions
 
+pytest_plugins = ["tests.postgres_support"]  # a real PostgreSQL server: postgres_server
+
 DAILY = DailyPartitions(start="2025-01-01", end="2025-01-31")
 
 

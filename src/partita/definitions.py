@@ -202,7 +202,9 @@ class LoadedProject:
     ``code_root`` is the folder the project's own modules are imported from
     (the definitions file's folder, or the folder holding the ``-m`` package);
     their module names derive from it (see :mod:`partita.project_imports`).
-    ``None`` (definitions made in memory): ``root``.
+    ``None`` (definitions made in memory): ``root``. ``catalog``: the
+    ``[tool.partita] catalog`` setting (a ``postgresql://`` URL, or a SQLite
+    file relative to ``root``), ``None`` when not set.
     """
 
     definitions: Definitions
@@ -210,6 +212,7 @@ class LoadedProject:
     home: Path
     origin: str
     code_root: Path | None = None
+    catalog: str | None = None
 
 
 def _find_pyproject(start: Path) -> Path | None:
@@ -341,6 +344,7 @@ def load_project(
     """
     start = (cwd or Path.cwd()).resolve()
     configured_home: str | None = None
+    configured_catalog: str | None = None
     if file is None and module is None:
         pyproject = _find_pyproject(start)
         if pyproject is None:
@@ -354,6 +358,16 @@ def load_project(
         if not isinstance(target, str) or not target:
             raise DefinitionError(f"{pyproject}: [tool.partita] needs definitions = '...'")
         configured_home = config.get("home")
+        configured_catalog = config.get("catalog")
+        if configured_catalog is not None and (
+            not isinstance(configured_catalog, str) or not configured_catalog
+        ):
+            raise DefinitionError(
+                f"{pyproject}: [tool.partita] catalog must be a non-empty string",
+                hint='a SQLite file such as ".partita/catalog.db", or '
+                '"postgresql://user@host:5432/database" (the password in PGPASSWORD or '
+                "~/.pgpass, or the whole URL in PARTITA_CATALOG_URL)",
+            )
         root = pyproject.parent
         if target.split(":")[0].endswith(".py") or "/" in target:
             file = root / target
@@ -385,5 +399,10 @@ def load_project(
     home_text = definitions.home or configured_home or DEFAULT_HOME
     home = (root / home_text).resolve()
     return LoadedProject(
-        definitions=definitions, root=root, home=home, origin=origin, code_root=code_root
+        definitions=definitions,
+        root=root,
+        home=home,
+        origin=origin,
+        code_root=code_root,
+        catalog=configured_catalog,
     )

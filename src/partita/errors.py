@@ -12,6 +12,7 @@ from typing import ClassVar
 
 __all__ = [
     "CatalogError",
+    "CatalogUnreachableError",
     "CheckFailed",
     "ConfigError",
     "CycleError",
@@ -42,6 +43,9 @@ class PartitaError(Exception):
     """Whether running the same step again may succeed. A runner retries a step only
     after a retryable error; a subclass that describes a deterministic problem (a
     wrong declaration, an unsafe schema change) sets it to ``False``."""
+
+    exit_status: ClassVar[int] = 1
+    """The CLI's exit status for this error (2: a service it needs cannot be reached)."""
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)
@@ -162,6 +166,13 @@ class InputMissingError(StorageError):
 
 class CatalogError(PartitaError):
     """The lineage catalog cannot be opened, migrated, read or written."""
+
+
+class CatalogUnreachableError(CatalogError):
+    """The catalog's database server cannot be reached, or refuses the credentials
+    (the message names ``user@host:port/database``, never the password)."""
+
+    exit_status = 2
 
 
 class LeaseLostError(PartitaError):

@@ -103,3 +103,19 @@ def test_racing_processes_never_lease_the_same_partition(tmp_path: Path) -> None
     assert {item for item, run in holders.items() if run == "run1"} == won[1]
     racers[1].kill()
     racers[1].wait(timeout=30)
+
+
+def test_the_sqlite_lease_reader_sees_a_coordinator_gone_from_this_host(tmp_path: Path) -> None:
+    # SQLite's catalog is on one machine: a pid of this host that is gone is a dead run at
+    # once (the shared PostgreSQL catalog waits for the heartbeat instead)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait(timeout=30)
+    now = datetime.now(UTC)
+    with SQLiteCatalog(tmp_path / "catalog.db") as catalog:
+        catalog.start_run(Run(run_id="dead", started_at=now, host=this_host(), pid=gone.pid))
+        assert catalog.acquire_leases("dead", [("b", "x")], now=now, ttl_s=60) == [("b", "x")]
+        reader = catalog.lease_reader_factory()()
+        try:
+            assert "is gone" in (reader.lease_held("dead", ("b", "x")) or "")
+        finally:
+            reader.close()

@@ -46,7 +46,14 @@ if TYPE_CHECKING:
         run_summary_json,
         runs,
     )
-    from partita.api.catalog_file import CatalogInit, catalog_init_json, init_catalog
+    from partita.api.catalog_file import (
+        CatalogCopy,
+        CatalogInit,
+        catalog_copy_json,
+        catalog_init_json,
+        copy_catalog,
+        init_catalog,
+    )
     from partita.api.freshness import freshness_report, parse_at, planned_partitions, status_report
     from partita.api.openlineage import export_openlineage
     from partita.api.planning import (
@@ -87,6 +94,9 @@ _LAZY: dict[str, str] = {
     "AssetVerification": "partita.api.verifying",
     "CancelToken": "partita.api.running",
     "CatalogInit": "partita.api.catalog_file",
+    "CatalogCopy": "partita.api.catalog_file",
+    "catalog_copy_json": "partita.api.catalog_file",
+    "copy_catalog": "partita.api.catalog_file",
     "Direction": "partita.api.catalog",
     "Drift": "partita.api.verifying",
     "DriftKind": "partita.api.verifying",
@@ -176,6 +186,9 @@ __all__ = [
     "as_project",
     "attempt_json",
     "catalog_init_json",
+    "CatalogCopy",
+    "catalog_copy_json",
+    "copy_catalog",
     "config_values",
     "delete_dynamic_partitions",
     "dynamic_partitions_definitions",

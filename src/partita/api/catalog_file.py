@@ -13,10 +13,18 @@ from __future__ import annotations
 from typing import Any
 
 from partita.api.project import Project
-from partita.catalog import CatalogInit
+from partita.catalog import CatalogCopy, CatalogInit
+from partita.catalog import copy_catalog as _copy_catalog
 from partita.catalog import init_catalog as _init_catalog
 
-__all__ = ["CatalogInit", "catalog_init_json", "init_catalog"]
+__all__ = [
+    "CatalogCopy",
+    "CatalogInit",
+    "catalog_copy_json",
+    "catalog_init_json",
+    "copy_catalog",
+    "init_catalog",
+]
 
 
 def init_catalog(project: Project) -> CatalogInit:
@@ -27,7 +35,7 @@ def init_catalog(project: Project) -> CatalogInit:
     ``catalog.db.broken-<time>`` (an empty file is removed) and a new empty
     catalog takes its place.
     """
-    return _init_catalog(project.catalog_path)
+    return _init_catalog(project.catalog_location)
 
 
 def catalog_init_json(result: CatalogInit) -> dict[str, Any]:
@@ -37,4 +45,27 @@ def catalog_init_json(result: CatalogInit) -> dict[str, Any]:
         "created": result.created,
         "refused": result.refused,
         "moved_aside": None if result.moved_aside is None else str(result.moved_aside),
+    }
+
+
+def copy_catalog(project: Project, target: str, *, replace: bool = False) -> CatalogCopy:
+    """Copy the project's SQLite catalog file into the PostgreSQL database ``target``
+    with all its history (``partita catalog copy --to postgresql://...``).
+
+    The project's catalog is its SQLite file (:attr:`Project.catalog_path`, or
+    ``[tool.partita] catalog`` when that names a file). The target must hold no
+    catalog history unless ``replace``.
+    """
+    location = project.catalog_location
+    source = project.catalog_path if isinstance(location, str) else location
+    return _copy_catalog(source, target, replace=replace)
+
+
+def catalog_copy_json(result: CatalogCopy) -> dict[str, Any]:
+    """``partita catalog copy --json``: stable field names."""
+    return {
+        "source": result.source,
+        "target": result.target,
+        "rows": dict(result.rows),
+        "replaced": result.replaced,
     }

@@ -11,7 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from partita.assets import AssetSpec
-from partita.catalog import open_catalog, open_existing_catalog
+from partita.catalog import (
+    describe_location,
+    is_postgres_url,
+    open_catalog,
+    open_existing_catalog,
+)
 from partita.definitions import Definitions, LoadedProject
 from partita.definitions import load_project as _load_definitions
 from partita.errors import DefinitionError, PartitionKeyError
@@ -22,7 +27,11 @@ from partita.processes import remove_at_exit
 from partita.records import Catalog
 from partita.selection import select
 
+CATALOG_URL_VARIABLE = "PARTITA_CATALOG_URL"
+"""The environment variable naming the catalog (wins over ``[tool.partita] catalog``)."""
+
 __all__ = [
+    "CATALOG_URL_VARIABLE",
     "AssetInfo",
     "dynamic_partitions_definitions",
     "GraphView",
@@ -54,8 +63,26 @@ class Project:
 
     @property
     def catalog_path(self) -> Path:
-        """Where the project's catalog lives (a SQLite file, opened by ``open_catalog``)."""
+        """Where the project's SQLite catalog file lives by default (``<home>/catalog.db``)."""
         return self.home / "catalog.db"
+
+    @property
+    def catalog_location(self) -> str | Path:
+        """The project's catalog: ``PARTITA_CATALOG_URL`` when set, else ``[tool.partita]
+        catalog`` (a ``postgresql://`` URL, or a SQLite file relative to the project root),
+        else :attr:`catalog_path`."""
+        configured = os.environ.get(CATALOG_URL_VARIABLE) or self.loaded.catalog
+        if not configured:
+            return self.catalog_path
+        if is_postgres_url(configured):
+            return configured
+        return self.loaded.root / configured
+
+    @property
+    def catalog_name(self) -> str:
+        """The catalog's location for messages (a URL without its password)."""
+        location = self.catalog_location
+        return describe_location(location)
 
     @property
     def data_path(self) -> Path:
@@ -65,13 +92,13 @@ class Project:
     def open_catalog(self) -> Catalog:
         """The project's catalog, created with its folder on first use (close it, or
         use it as a context manager)."""
-        return open_catalog(self.catalog_path)
+        return open_catalog(self.catalog_location)
 
     @contextmanager
     def existing_catalog(self) -> Iterator[Catalog | None]:
         """The catalog if it exists (``None`` for a project that never ran): read-only
         commands never create it."""
-        catalog = open_existing_catalog(self.catalog_path)
+        catalog = open_existing_catalog(self.catalog_location)
         if catalog is None:
             yield None
             return

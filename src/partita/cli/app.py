@@ -168,7 +168,7 @@ SHORT_HELP: dict[str, str] = {
     "daemon": "Run the project's schedules, sensors and eager assets until stopped (SIGTERM).",
     "ticks": "List the daemon's recorded tick and sensor evaluations, newest first.",
     "schedules": "List the schedules with their next ticks in their time zone.",
-    "catalog": "Look after the project's catalog file (.partita/catalog.db).",
+    "catalog": "Look after the project's catalog (.partita/catalog.db, or a PostgreSQL database).",
     "check": "Run the checks of SELECTION on its published data, without rebuilding anything.",
     "checks": "List the check results of each partition's current state, newest first.",
     "freshness": "Check the freshness policies of SELECTION (default: everything).",

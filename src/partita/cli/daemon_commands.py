@@ -70,7 +70,7 @@ def daemon_command(
     def on_start() -> None:
         stdout.print(
             f"partita daemon: {counts[0]} schedules, {counts[1]} sensors, {counts[2]} eager "
-            f"selections; holding the lock of {project.catalog_path}"
+            f"selections; holding the lock of {project.catalog_name}"
         )
 
     daemon = Daemon(

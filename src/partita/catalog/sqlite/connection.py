@@ -18,9 +18,9 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 
+from partita.catalog.common.db import from_epoch, to_epoch
 from partita.catalog.sqlite.failures import UnusableCatalogError, catalog_error, is_damage
 from partita.catalog.sqlite.files import (
     content_problem,
@@ -43,19 +43,10 @@ MMAP_BYTES = 1 << 30
 """How much of the catalog file SQLite reads through a memory map (``PRAGMA mmap_size``)."""
 
 
-def to_epoch(moment: datetime) -> float:
-    """Seconds since the epoch of an aware datetime (naive ones are taken as UTC)."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
-
-
-def from_epoch(seconds: float) -> datetime:
-    """An aware UTC datetime from seconds since the epoch."""
-    return datetime.fromtimestamp(seconds, tz=UTC)
-
-
 class ConnectionHolder:
+    pid_checks = True
+    """On one machine a gone pid of this host means a dead coordinator (see common.liveness)."""
+
     """The connection of this process to one catalog file, opened lazily.
 
     Args:

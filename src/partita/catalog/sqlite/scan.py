@@ -20,10 +20,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["Column", "MICROS", "scan_by_asset"]
+from partita.catalog.common.db import MICROS
 
-MICROS = "CAST(round({} * 1000000) AS INTEGER)"
-"""SQL turning epoch seconds (``REAL``) into whole microseconds; ``{}`` is the column."""
+__all__ = ["Column", "MICROS", "scan_by_asset"]
 
 
 @dataclass(frozen=True, slots=True)

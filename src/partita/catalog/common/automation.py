@@ -1,4 +1,4 @@
-"""The daemon's records in a SQLite catalog: ticks, cursors, handled files, the lock.
+"""The daemon's records in the catalog: ticks, cursors, handled files, the lock.
 
 Implements :class:`~partita.records.AutomationRecords`. The daemon lock is one
 row (``name = 'daemon'``); taking it, renewing it and releasing it are each
@@ -15,11 +15,11 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 
-from partita.catalog.sqlite.connection import ConnectionHolder, from_epoch, to_epoch
-from partita.processes import pid_alive, this_host
+from partita.catalog.common.db import Database, from_epoch, to_epoch
+from partita.catalog.common.liveness import gone_by_pid
 from partita.records import DaemonHolder, TickKind, TickRecord, TickStatus
 
-__all__ = ["SQLiteAutomation"]
+__all__ = ["SqlAutomation"]
 
 _LOCK = "daemon"
 
@@ -52,10 +52,10 @@ def _tick(row: Sequence[object]) -> TickRecord:
     )
 
 
-class SQLiteAutomation:
-    """:class:`~partita.records.AutomationRecords` in a SQLite catalog file."""
+class SqlAutomation:
+    """:class:`~partita.records.AutomationRecords` in a catalog (SQLite or PostgreSQL)."""
 
-    def __init__(self, db: ConnectionHolder) -> None:
+    def __init__(self, db: Database) -> None:
         self._db = db
 
     # ------------------------------------------------------------------ lock
@@ -72,7 +72,7 @@ class SQLiteAutomation:
             if row is not None:
                 current = _holder(row)
                 fresh = to_epoch(current.heartbeat_at) + ttl_s > to_epoch(now)
-                gone = current.host == this_host() and not pid_alive(current.pid)
+                gone = gone_by_pid(current.host, current.pid, by_pid=self._db.pid_checks)
                 if current.token != holder.token and fresh and not gone:
                     return current
             conn.execute(
@@ -132,7 +132,7 @@ class SQLiteAutomation:
         with self._db.write() as conn:
             tick_id = conn.execute(
                 "INSERT INTO automation_ticks (kind, name, tick_at, evaluated_at, status, "
-                "run_ids, covered, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "run_ids, covered, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (
                     tick.kind.value,
                     tick.name,
@@ -143,8 +143,7 @@ class SQLiteAutomation:
                     json.dumps(list(tick.covered)),
                     tick.detail,
                 ),
-            ).lastrowid
-            assert tick_id is not None
+            ).fetchone()[0]
             if cursor is not None:
                 conn.execute(
                     "INSERT INTO automation_cursors (kind, name, cursor, updated_at) "

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from partita.catalog.sqlite.connection import ConnectionHolder
+from partita.catalog.common.db import Database
 from partita.partitions import check_dynamic_key
 
-__all__ = ["SQLiteDynamicPartitions"]
+__all__ = ["SqlDynamicPartitions"]
 
 
-class SQLiteDynamicPartitions:
-    """The :class:`~partita.partitions.DynamicPartitionsStore` of a SQLite catalog."""
+class SqlDynamicPartitions:
+    """The :class:`~partita.partitions.DynamicPartitionsStore` kept in the catalog."""
 
-    def __init__(self, db: ConnectionHolder) -> None:
+    def __init__(self, db: Database) -> None:
         self._db = db
 
     def get(self, name: str) -> list[str]:

@@ -13,15 +13,13 @@ present); never one query per partition.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 
 import pyarrow as pa
 
-from partita.catalog.sqlite.connection import to_epoch
-from partita.catalog.sqlite.scan import MICROS
-from partita.catalog.sqlite.state import table_of
+from partita.catalog.common.db import MICROS, SqlConnection, to_epoch
+from partita.catalog.common.tables import table_of
 from partita.records import (
     EDGES_SCHEMA,
     FAILED_SCHEMA,
@@ -102,7 +100,7 @@ SELECT EXISTS (SELECT 1 FROM materializations WHERE created_at > ?1)
 """
 
 
-def recorded_after(conn: sqlite3.Connection, moment: datetime) -> bool:
+def recorded_after(conn: SqlConnection, moment: datetime) -> bool:
     """Whether anything the planner state is made of was recorded after ``moment`` (if
     not, the state as of ``moment`` is the current one, served from the snapshot)."""
     (found,) = conn.execute(_RECORDED_AFTER, (to_epoch(moment),)).fetchone()
@@ -110,7 +108,7 @@ def recorded_after(conn: sqlite3.Connection, moment: datetime) -> bool:
 
 
 def load_planner_state_as_of(
-    conn: sqlite3.Connection, assets: Sequence[str], as_of: datetime
+    conn: SqlConnection, assets: Sequence[str], as_of: datetime
 ) -> PlannerState:
     """The planner state of ``assets`` as recorded at or before ``as_of``, inside the
     caller's read transaction."""

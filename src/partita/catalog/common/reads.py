@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime
 
-from partita.catalog.sqlite.connection import from_epoch, to_epoch
-from partita.catalog.sqlite.runs import RUN_COLUMNS, run_from_row
+from partita.catalog.common.db import SqlConnection, from_epoch, to_epoch
+from partita.catalog.common.runs import RUN_COLUMNS, run_from_row
 from partita.records import (
     Materialization,
     RunSummary,
@@ -44,7 +43,7 @@ def _materialization(row: tuple[object, ...]) -> Materialization:
 
 
 def latest_of_partition(
-    conn: sqlite3.Connection, asset: str, partition: str | None
+    conn: SqlConnection, asset: str, partition: str | None
 ) -> Materialization | None:
     """The latest materialization of one partition, through the pointer table."""
     row = conn.execute(
@@ -56,7 +55,7 @@ def latest_of_partition(
 
 
 def materialization_history(
-    conn: sqlite3.Connection, asset: str, partition: str | None, *, limit: int
+    conn: SqlConnection, asset: str, partition: str | None, *, limit: int
 ) -> list[Materialization]:
     """Materializations of an asset (one partition, or every one), newest first."""
     if partition is None:
@@ -78,12 +77,12 @@ _LAST_ATTEMPT = (
     "AND later.asset = s.asset AND later.partition = s.partition AND later.attempt > s.attempt)"
 )
 _CHECK_OUTCOME = (
-    "CASE WHEN passed THEN 'passed' WHEN severity = 'warn' THEN 'warned' ELSE 'failed' END"
+    "CASE WHEN passed <> 0 THEN 'passed' WHEN severity = 'warn' THEN 'warned' ELSE 'failed' END"
 )
 
 
 def _counts_by_run(
-    conn: sqlite3.Connection, query: str, run_ids: list[str]
+    conn: SqlConnection, query: str, run_ids: list[str]
 ) -> dict[str, list[tuple[str, int]]]:
     """``query`` (``run_id, key, count`` rows for the runs in ``(?)``) per run id."""
     counts: dict[str, list[tuple[str, int]]] = {run_id: [] for run_id in run_ids}
@@ -94,7 +93,7 @@ def _counts_by_run(
     return counts
 
 
-def run_summaries(conn: sqlite3.Connection, *, limit: int, now: datetime) -> list[RunSummary]:
+def run_summaries(conn: SqlConnection, *, limit: int, now: datetime) -> list[RunSummary]:
     """The latest runs with durations (a running run's so far), attempt counts, partition
     counts (each partition's last attempt) and check result counts."""
     runs = [
@@ -139,7 +138,7 @@ def run_summaries(conn: sqlite3.Connection, *, limit: int, now: datetime) -> lis
 
 
 def attempts_of_run(
-    conn: sqlite3.Connection, run_id: str, *, asset: str | None, partition: str | None
+    conn: SqlConnection, run_id: str, *, asset: str | None, partition: str | None
 ) -> list[StepAttempt]:
     """A run's attempts (optionally one asset / partition) in the order they started."""
     sql = (

@@ -6,10 +6,9 @@ the run that recorded it (``check`` runs re-check published data).
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 
-from partita.catalog.sqlite.connection import from_epoch
+from partita.catalog.common.db import SqlConnection, from_epoch
 from partita.records import CheckRecord, partition_column, partition_value
 
 __all__ = ["check_results", "checks_of_materializations", "current_check_results"]
@@ -65,7 +64,7 @@ def _scope(
 
 
 def check_results(
-    conn: sqlite3.Connection,
+    conn: SqlConnection,
     *,
     assets: Sequence[str] | None = None,
     partition: str | None = None,
@@ -138,7 +137,7 @@ ORDER BY c.id DESC
 
 
 def current_check_results(
-    conn: sqlite3.Connection,
+    conn: SqlConnection,
     *,
     assets: Sequence[str] | None = None,
     partition: str | None = None,
@@ -158,7 +157,7 @@ def current_check_results(
 
 
 def checks_of_materializations(
-    conn: sqlite3.Connection, materialization_ids: Sequence[int]
+    conn: SqlConnection, materialization_ids: Sequence[int]
 ) -> dict[int, list[CheckRecord]]:
     """The check results linked to each materialization (in the order recorded)."""
     found: dict[int, list[CheckRecord]] = {}

@@ -1,9 +1,9 @@
-"""Concurrency pool slots and freshness-alert states in the SQLite catalog.
+"""Concurrency pool slots and freshness-alert states in the catalog.
 
 **Pool slots.** A step of an asset in a pool holds one of the pool's slots
 while it runs: a row of ``pool_slots`` for its run, asset and partition. A
 slot is *live* while it has not expired and its run is ``running`` with its
-process alive (on this host; a run on another host counts as alive until the
+process alive (on this host, for SQLite; a run elsewhere counts as alive until the
 slot expires), exactly as a partition lease is (:mod:`.leases`); the run's
 heartbeat renews its slots with its leases. Taking a slot counts the pool's
 live slots and inserts one in the same ``BEGIN IMMEDIATE`` transaction, so two
@@ -15,18 +15,17 @@ freshness policy violated. Changing it is a compare-and-set in one
 transaction: of two evaluations at once, one sees the change and alerts.
 
 :class:`PoolsAndAlertStates` adds these methods to
-:class:`~partita.catalog.sqlite.catalog.SQLiteCatalog`.
+:class:`~partita.catalog.common.catalog.SqlCatalog`.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 
-from partita.catalog.sqlite.connection import ConnectionHolder, to_epoch
+from partita.catalog.common.db import Database, SqlConnection, to_epoch
+from partita.catalog.common.liveness import gone_by_pid
 from partita.errors import CatalogError
-from partita.processes import pid_alive, this_host
 from partita.records import partition_column
 
 __all__ = ["PoolsAndAlertStates", "live_slots"]
@@ -41,10 +40,11 @@ ORDER BY s.acquired_at
 """
 
 
-def live_slots(conn: sqlite3.Connection, pool: str, now: datetime) -> list[tuple[str, str, str]]:
+def live_slots(
+    conn: SqlConnection, pool: str, now: datetime, *, by_pid: bool = True
+) -> list[tuple[str, str, str]]:
     """The live slots of ``pool``: ``(run_id, asset, partition)``, oldest first."""
     stamp = to_epoch(now)
-    host = this_host()
     alive: dict[str, bool] = {}
     found: list[tuple[str, str, str]] = []
     for run_id, asset, partition, expires, status, run_host, pid in conn.execute(
@@ -53,14 +53,14 @@ def live_slots(conn: sqlite3.Connection, pool: str, now: datetime) -> list[tuple
         if float(expires) <= stamp or status != "running":
             continue
         if run_id not in alive:
-            alive[run_id] = run_host != host or pid_alive(int(pid))
+            alive[run_id] = not gone_by_pid(run_host, pid, by_pid=by_pid)
         if alive[run_id]:
             found.append((str(run_id), str(asset), str(partition)))
     return found
 
 
 def take_slot(
-    conn: sqlite3.Connection,
+    conn: SqlConnection,
     run_id: str,
     pool: str,
     size: int,
@@ -68,6 +68,7 @@ def take_slot(
     *,
     now: datetime,
     ttl_s: float,
+    by_pid: bool = True,
 ) -> bool:
     """Take a slot of ``pool`` (``size`` slots) for ``item`` of ``run_id``, if one is free."""
     if ttl_s <= 0 or size <= 0:
@@ -79,7 +80,7 @@ def take_slot(
         "(SELECT run_id FROM runs WHERE status <> 'running')",
         (pool,),
     )
-    live = live_slots(conn, pool, now)
+    live = live_slots(conn, pool, now, by_pid=by_pid)
     if (run_id, asset, stored) in live:
         return True
     if len(live) >= size:
@@ -97,7 +98,7 @@ def take_slot(
     return True
 
 
-def renew_slots(conn: sqlite3.Connection, run_id: str, *, now: datetime, ttl_s: float) -> int:
+def renew_slots(conn: SqlConnection, run_id: str, *, now: datetime, ttl_s: float) -> int:
     """Extend every slot of ``run_id`` to ``now + ttl_s``; return how many."""
     cursor = conn.execute(
         "UPDATE pool_slots SET expires_at = ? WHERE run_id = ?", (to_epoch(now) + ttl_s, run_id)
@@ -105,7 +106,7 @@ def renew_slots(conn: sqlite3.Connection, run_id: str, *, now: datetime, ttl_s: 
     return int(cursor.rowcount)
 
 
-def release_slots(conn: sqlite3.Connection, run_id: str, items: Sequence[SlotItem] | None) -> int:
+def release_slots(conn: SqlConnection, run_id: str, items: Sequence[SlotItem] | None) -> int:
     """Delete the slots of ``run_id`` (only ``items`` when given); return how many."""
     if items is None:
         return int(conn.execute("DELETE FROM pool_slots WHERE run_id = ?", (run_id,)).rowcount)
@@ -117,9 +118,9 @@ def release_slots(conn: sqlite3.Connection, run_id: str, items: Sequence[SlotIte
 
 
 class PoolsAndAlertStates:
-    """The pool-slot and freshness-alert-state methods of the SQLite catalog."""
+    """The pool-slot and freshness-alert-state methods of the catalog."""
 
-    _db: ConnectionHolder
+    _db: Database
 
     def acquire_pool_slot(
         self,
@@ -135,7 +136,9 @@ class PoolsAndAlertStates:
         until ``now + ttl_s`` (renewed by :meth:`renew_leases`); ``False`` when every
         slot is held by live steps (wait and ask again). A slot the step holds is kept."""
         with self._db.write() as conn:
-            return take_slot(conn, run_id, pool, size, item, now=now, ttl_s=ttl_s)
+            return take_slot(
+                conn, run_id, pool, size, item, now=now, ttl_s=ttl_s, by_pid=self._db.pid_checks
+            )
 
     def release_pool_slots(self, run_id: str, items: Sequence[SlotItem] | None = None) -> int:
         """Release some (default: all) pool slots of a run; returns how many."""
@@ -145,7 +148,7 @@ class PoolsAndAlertStates:
     def pool_holders(self, pool: str, *, now: datetime) -> list[tuple[str, str, str]]:
         """The live slots of ``pool``: ``(run_id, asset, partition)``, oldest first."""
         with self._db.read() as conn:
-            return live_slots(conn, pool, now)
+            return live_slots(conn, pool, now, by_pid=self._db.pid_checks)
 
     def freshness_alert_states(self) -> dict[str, bool]:
         """Per asset with a recorded state, whether its freshness policy was violated."""

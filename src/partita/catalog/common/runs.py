@@ -10,12 +10,11 @@ shows as running forever.
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import datetime, timedelta
 
-from partita.catalog.sqlite.connection import from_epoch, to_epoch
+from partita.catalog.common.db import SqlConnection, from_epoch, to_epoch
+from partita.catalog.common.liveness import gone_by_pid
 from partita.errors import CatalogError
-from partita.processes import pid_alive, this_host
 from partita.records import Run, RunStatus
 
 __all__ = [
@@ -58,20 +57,19 @@ def run_from_row(row: tuple[object, ...]) -> Run:
 
 
 def mark_dead_runs(
-    conn: sqlite3.Connection, *, now: datetime, heartbeat_timeout: timedelta
+    conn: SqlConnection, *, now: datetime, heartbeat_timeout: timedelta, by_pid: bool = True
 ) -> list[str]:
     """Mark dead ``running`` runs ``crashed`` (inside the caller's write transaction).
 
     Returns the ids of the runs marked.
     """
-    host = this_host()
     deadline = to_epoch(now) - heartbeat_timeout.total_seconds()
     dead: list[str] = []
     for run_id, run_host, pid, started, heartbeat in conn.execute(
         "SELECT run_id, host, pid, started_at, heartbeat_at FROM runs WHERE status = 'running'"
     ).fetchall():
         last_sign = heartbeat if heartbeat is not None else started
-        gone = run_host == host and not pid_alive(int(pid))
+        gone = gone_by_pid(run_host, pid, by_pid=by_pid)
         if gone or float(last_sign) < deadline:
             dead.append(str(run_id))
     stamp = to_epoch(now)
@@ -89,37 +87,36 @@ def mark_dead_runs(
     return dead
 
 
-def insert_run(conn: sqlite3.Connection, run: Run) -> None:
+def insert_run(conn: SqlConnection, run: Run) -> None:
     """Insert a new run's row (in the caller's write transaction).
 
     Raises:
         CatalogError: a run with that id exists.
     """
-    try:
-        conn.execute(
-            f"INSERT INTO runs ({RUN_COLUMNS}) VALUES ({', '.join('?' * 13)})",
-            (
-                run.run_id,
-                str(run.status),
-                to_epoch(run.started_at),
-                None if run.finished_at is None else to_epoch(run.finished_at),
-                to_epoch(run.heartbeat_at or run.started_at),
-                json.dumps(list(run.selection)),
-                json.dumps(list(run.partitions)),
-                run.config,
-                run.host,
-                run.pid,
-                run.partita_version,
-                run.error,
-                run.kind,
-            ),
-        )
-    except sqlite3.IntegrityError as exc:
-        raise CatalogError(f"a run with id {run.run_id!r} already exists") from exc
+    if conn.execute("SELECT 1 FROM runs WHERE run_id = ?", (run.run_id,)).fetchone():
+        raise CatalogError(f"a run with id {run.run_id!r} already exists")
+    conn.execute(
+        f"INSERT INTO runs ({RUN_COLUMNS}) VALUES ({', '.join('?' * 13)})",
+        (
+            run.run_id,
+            str(run.status),
+            to_epoch(run.started_at),
+            None if run.finished_at is None else to_epoch(run.finished_at),
+            to_epoch(run.heartbeat_at or run.started_at),
+            json.dumps(list(run.selection)),
+            json.dumps(list(run.partitions)),
+            run.config,
+            run.host,
+            run.pid,
+            run.partita_version,
+            run.error,
+            run.kind,
+        ),
+    )
 
 
 def finish_run(
-    conn: sqlite3.Connection,
+    conn: SqlConnection,
     run_id: str,
     status: RunStatus,
     *,

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 
-from partita.catalog.sqlite.connection import to_epoch
+from partita.catalog.common.db import SqlConnection, to_epoch
 from partita.records import partition_column, partition_value
 
 __all__ = ["record_wipe"]
 
 
 def record_wipe(
-    conn: sqlite3.Connection,
+    conn: SqlConnection,
     asset: str,
     partitions: Sequence[str | None] | None,
     *,

@@ -11,9 +11,8 @@ been rebuilt since (``superseded``).
 from __future__ import annotations
 
 import json
-import sqlite3
 
-from partita.catalog.sqlite.connection import from_epoch
+from partita.catalog.common.db import SqlConnection, from_epoch
 from partita.records import Direction, LineageEdge, LineageGraph, LineageNode, partition_value
 
 __all__ = ["query_lineage"]
@@ -75,9 +74,7 @@ _DOWN_EDGES = (
 )
 
 
-def query_lineage(
-    conn: sqlite3.Connection, root: int, direction: Direction, depth: int
-) -> LineageGraph:
+def query_lineage(conn: SqlConnection, root: int, direction: Direction, depth: int) -> LineageGraph:
     """The lineage graph of materialization ``root`` (inside the caller's read transaction)."""
     walk = conn.execute(_UP if direction == "up" else _DOWN, (root, depth)).fetchall()
     depths = {int(mid): int(d) for mid, d in walk}

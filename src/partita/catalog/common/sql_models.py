@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 from collections.abc import Iterable
+
+from partita.catalog.common.db import SqlConnection
 
 __all__ = ["insert_sql_models", "sql_model_of"]
 
@@ -34,7 +35,7 @@ def _row(text: str) -> tuple[str, str, str, str]:
     return digest, dialect, query, lineage
 
 
-def insert_sql_models(conn: sqlite3.Connection, items: Iterable[tuple[int, str]]) -> None:
+def insert_sql_models(conn: SqlConnection, items: Iterable[tuple[int, str]]) -> None:
     """Record ``(materialization id, model JSON)`` pairs; the JSON holds ``dialect``,
     ``query`` and ``column_lineage`` (see :meth:`partita.sql.SqlModel.record_json`)."""
     models: dict[str, tuple[str, str, str, str]] = {}
@@ -48,7 +49,7 @@ def insert_sql_models(conn: sqlite3.Connection, items: Iterable[tuple[int, str]]
         conn.executemany(_INSERT_LINK, links)
 
 
-def sql_model_of(conn: sqlite3.Connection, materialization_id: int) -> dict[str, object] | None:
+def sql_model_of(conn: SqlConnection, materialization_id: int) -> dict[str, object] | None:
     """The model a materialization was built with: ``{"dialect", "query",
     "column_lineage"}`` (the lineage as a list), or ``None`` (not a SQL asset's build)."""
     row = conn.execute(

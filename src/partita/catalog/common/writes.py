@@ -12,12 +12,11 @@ version are kept once per version (``code_components``).
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import islice
 
-from partita.catalog.sqlite.connection import to_epoch
-from partita.catalog.sqlite.sql_models import insert_sql_models
+from partita.catalog.common.db import SqlConnection, to_epoch
+from partita.catalog.common.sql_models import insert_sql_models
 from partita.errors import CatalogError
 from partita.records import (
     CheckRecord,
@@ -115,7 +114,7 @@ def _input_and_edge_rows(
 
 
 def insert_materializations(
-    conn: sqlite3.Connection,
+    conn: SqlConnection,
     items: Iterable[tuple[Materialization, Sequence[Input]]],
     upstream_assets: Mapping[str, Sequence[str]],
     *,
@@ -199,7 +198,7 @@ def insert_materializations(
         insert_sql_models(conn, sql_rows)
 
 
-def upsert_attempt(conn: sqlite3.Connection, attempt: StepAttempt) -> None:
+def upsert_attempt(conn: SqlConnection, attempt: StepAttempt) -> None:
     """Update a started attempt (status, end, error, logs appended), or insert it."""
     partition = partition_column(attempt.partition)
     finished = None if attempt.finished_at is None else to_epoch(attempt.finished_at)
@@ -221,7 +220,7 @@ def upsert_attempt(conn: sqlite3.Connection, attempt: StepAttempt) -> None:
         insert_attempt(conn, attempt)
 
 
-def insert_attempt(conn: sqlite3.Connection, attempt: StepAttempt) -> None:
+def insert_attempt(conn: SqlConnection, attempt: StepAttempt) -> None:
     """Insert an attempt row."""
     conn.execute(
         "INSERT INTO step_attempts (run_id, asset, partition, attempt, status, "
@@ -241,7 +240,7 @@ def insert_attempt(conn: sqlite3.Connection, attempt: StepAttempt) -> None:
 
 
 def insert_checks(
-    conn: sqlite3.Connection,
+    conn: SqlConnection,
     attempt: StepAttempt | None,
     checks: Sequence[CheckRecord],
     by_partition: Mapping[tuple[str, str], int],
@@ -293,7 +292,7 @@ def insert_checks(
     )
 
 
-def record_steps(conn: sqlite3.Connection, steps: Sequence[StepRecord]) -> list[tuple[int, ...]]:
+def record_steps(conn: SqlConnection, steps: Sequence[StepRecord]) -> list[tuple[int, ...]]:
     """Record step rows in order (starts inserted, outcomes upserted with their
     materializations, inputs, edges and checks); return each step's materialization ids.
 
