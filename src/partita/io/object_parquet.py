@@ -154,6 +154,15 @@ class ObjectParquetStore(ParquetStore):
         name = "/".join([p for p in (prefix, *AssetKey.parse(asset).path) if p])
         return f"{scheme}://{bucket}", name
 
+    def check_access(self) -> None:
+        """List the store's prefix once (:class:`~partita.io.protocol.ReachableStore`).
+
+        Raises:
+            StorageError: the endpoint cannot be reached, the bucket does not exist or
+                refuses the credentials (naming the URL and what to check).
+        """
+        self._client()
+
     # -- object names ----------------------------------------------------------------------
 
     def _client(self) -> Any:

@@ -133,6 +133,8 @@ def object_error(exc: BaseException, url: str, action: str) -> StorageError:
         UnauthenticatedError,
     )
 
+    if isinstance(exc, StorageError):  # already said (the client's first check)
+        return exc
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     reason = _scrub(lines[0] if lines else type(exc).__name__)
     if len(reason) > 300:

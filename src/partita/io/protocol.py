@@ -40,6 +40,7 @@ __all__ = [
     "GroupCommitStore",
     "LineageNamedStore",
     "PublishFence",
+    "ReachableStore",
     "StagedWrite",
     "Store",
     "WriteResult",
@@ -207,6 +208,18 @@ class LineageNamedStore(Protocol):
     def lineage_dataset(self, asset: AssetKeyLike) -> tuple[str, str]:
         """``(namespace, name)`` of the asset's data: ``("file", "/abs/folder")`` for a
         folder, ``("duckdb:///abs/file.duckdb", "db.schema.table")`` for a table."""
+        ...
+
+
+@runtime_checkable
+class ReachableStore(Protocol):
+    """The optional capability of a :class:`Store` on a remote service (object storage)
+    to be checked before a run starts, so that an unreachable endpoint, a missing bucket
+    or refused credentials is one clear error, not a failed step per asset."""
+
+    def check_access(self) -> None:
+        """Raise a :class:`~partita.errors.StorageError` naming the address and what to
+        check when the store cannot be used (never echoing a secret)."""
         ...
 
 
