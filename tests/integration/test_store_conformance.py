@@ -23,6 +23,7 @@ import pytest
 
 from partita.errors import SchemaChangeError, StorageError
 from partita.io import (
+    DeltaStore,
     DuckDBStore,
     GroupCommitStore,
     ParquetStore,
@@ -41,6 +42,8 @@ STORES: dict[str, Callable[[Path], Store]] = {
     "duckdb": lambda folder: DuckDBStore(folder / "store.duckdb"),
     # a ParquetStore on S3: moto's server on loopback (tests/s3_support.py), a new bucket
     "parquet-s3": lambda folder: ParquetStore(f"s3://{new_bucket()}/warehouse"),
+    "delta": lambda folder: DeltaStore(folder / "lake"),
+    "delta-s3": lambda folder: DeltaStore(f"s3://{new_bucket()}/lake"),
 }
 """Every store Partita ships, by name: a factory given an empty folder."""
 
