@@ -24,6 +24,8 @@ from partita.io.protocol import (
     ReachableStore,
     StagedWrite,
     Store,
+    TableVersion,
+    VersionedStore,
     WriteResult,
     write_partition,
 )
@@ -39,6 +41,8 @@ __all__ = [
     "LineageNamedStore",
     "StagedWrite",
     "Store",
+    "TableVersion",
+    "VersionedStore",
     "WriteResult",
     "load_as",
     "partition_label",

@@ -38,7 +38,6 @@ import tempfile
 import threading
 import warnings
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -53,7 +52,13 @@ from partita.io.asset_schema import AssetSchema
 from partita.io.locking import file_lock
 from partita.io.object_store import ObjectLocation, is_object_url
 from partita.io.paths import PartitionPath, object_segments, partition_label, validate_partition
-from partita.io.protocol import PublishFence, StagedWrite, WriteResult, schema_json
+from partita.io.protocol import (
+    PublishFence,
+    StagedWrite,
+    TableVersion,
+    WriteResult,
+    schema_json,
+)
 from partita.io.staging import remove_stale_temps, temp_name, write_parquet
 from partita.keys import AssetKey, AssetKeyLike
 
@@ -65,23 +70,6 @@ _VERSION_KEY = "partita.data_version"
 
 _LOCKS: dict[str, threading.Lock] = {}
 _LOCKS_GUARD = threading.Lock()
-
-
-@dataclass(frozen=True, slots=True)
-class TableVersion:
-    """One Delta commit that published a partition.
-
-    Attributes:
-        version: the Delta table version (``DeltaTable(uri, version=...)``).
-        partition: the partition's label (``date=2025-03-01``, ``-`` if unpartitioned).
-        data_version: the data version written.
-        committed_at: when the commit was made (UTC).
-    """
-
-    version: int
-    partition: str
-    data_version: str
-    committed_at: datetime
 
 
 def _types(schema: pa.Schema) -> dict[str, str]:
