@@ -75,14 +75,16 @@ class S3Server:
     endpoint: str
 
     @classmethod
-    def start(cls, timeout: float = 30.0) -> S3Server:
-        """Start one on a free port and wait until it answers."""
+    def start(cls, timeout: float = 30.0, env: dict[str, str] | None = None) -> S3Server:
+        """Start one on a free port and wait until it answers (``env``: extra variables
+        for the server, e.g. ``INITIAL_NO_AUTH_ACTION_COUNT=0`` to check credentials)."""
         for _ in range(5):
             port = _free_port()
             process = subprocess.Popen(
                 [*moto_server_command(), "-H", "127.0.0.1", "-p", str(port)],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
+                env={**os.environ, **(env or {})},
                 preexec_fn=_die_with_parent,  # noqa: PLW1509 - no threads run it
             )
             endpoint = f"http://127.0.0.1:{port}"
@@ -91,6 +93,8 @@ class S3Server:
                 try:
                     with urllib.request.urlopen(endpoint + "/", timeout=1):
                         return cls(process, endpoint)
+                except urllib.error.HTTPError:  # it answers (refusing an unsigned request)
+                    return cls(process, endpoint)
                 except (urllib.error.URLError, OSError):
                     time.sleep(0.05)
             process.kill()  # the port was taken meanwhile, or it did not start: again

@@ -27,7 +27,7 @@ from partita.io import ParquetStore
 from partita.io.object_parquet import POINTER, ObjectParquetStore
 from partita.io.object_store import ObjectAccessError
 from tests.conftest import run_cli, write_project
-from tests.s3_support import FAKE_SECRET, client_env, new_bucket, shared_server
+from tests.s3_support import FAKE_SECRET, S3Server, client_env, new_bucket, shared_server
 
 DAY = (("date", "2025-01-01"),)
 ROOT = Path(__file__).resolve().parents[2]
@@ -151,6 +151,22 @@ def test_a_missing_bucket_is_named_and_not_retried() -> None:
     )
     assert caught.value.retryable is False
     assert FAKE_SECRET not in str(caught.value)
+
+
+def test_refused_credentials_are_named_without_echoing_the_secret() -> None:
+    shared_server()  # the fake credentials in the environment
+    checking = S3Server.start(env={"INITIAL_NO_AUTH_ACTION_COUNT": "0"})  # moto checks keys
+    try:
+        store = ParquetStore("s3://some-bucket/wh", options={"endpoint": checking.endpoint})
+        with pytest.raises(ObjectAccessError) as caught:
+            store.list_partitions("t")
+    finally:
+        checking.stop()
+    message = str(caught.value)
+    assert "s3://some-bucket/wh: cannot list the store's objects: access is refused" in message
+    assert "hint: check the credentials" in message
+    assert FAKE_SECRET not in message
+    assert caught.value.retryable is False
 
 
 def test_materialize_a_project_whose_store_is_on_s3(tmp_path: Path) -> None:
