@@ -63,7 +63,11 @@ def test_materialize_into_delta_on_s3_and_history_shows_table_versions(tmp_path:
         """,
     )
     run_cli(["materialize"], folder, check=True)
-    run_cli(["materialize", "--force", "--partition", "2025-01-01"], folder, check=True)
+    run_cli(
+        ["materialize", "--force", "--partition", "2025-01-01", "--executor", "thread"],
+        folder,
+        check=True,
+    )
     shown = run_cli(["history", "orders", "--json"], folder, check=True)
     mats = json.loads(shown.stdout)["materializations"]
     pairs = [(m["partition"], m["table_version"]) for m in mats]

@@ -190,15 +190,13 @@ def test_materialize_a_project_whose_store_is_on_s3(tmp_path: Path) -> None:
         defs = Definitions(assets=[orders, totals], store=ParquetStore("s3://{bucket}/wh"))
         """,
     )
-    result = run_cli(["materialize"], folder, check=True)
-    assert "failed" not in result.stdout.lower()
+    result = run_cli(["materialize"], folder, check=True)  # the process executor
+    assert "built 4 partitions in 4 tasks" in result.stdout
     store = ParquetStore(f"s3://{bucket}/wh")
     days = [(("date", d),) for d in ("2025-01-01", "2025-01-02")]
     assert store.list_partitions("totals") == days
     assert store.read("totals", days, pa.Table).column("total").to_pylist() == [3.0, 3.0]
-    again = run_cli(["materialize"], folder, check=True)  # nothing changed: nothing rebuilt
     assert store.list_partitions("orders") == days
-    assert again.returncode == 0
 
 
 def test_materialize_with_a_missing_bucket_exits_2_naming_it(tmp_path: Path) -> None:
