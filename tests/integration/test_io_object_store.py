@@ -221,3 +221,12 @@ def test_materialize_with_a_missing_bucket_exits_2_naming_it(tmp_path: Path) -> 
     assert "the bucket does not exist" in output
     assert "Traceback" not in output
     assert FAKE_SECRET not in output
+
+
+def test_dataset_of_an_object_store_holds_the_published_rows() -> None:
+    store = ParquetStore(f"s3://{new_bucket()}/wh")
+    store.write("t", DAY, pa.table({"x": [1, 2]}))
+    dataset = store.dataset("t", [DAY])
+    assert dataset.to_table().column("x").to_pylist() == [1, 2]
+    assert dataset.to_table().column("date").to_pylist() == ["2025-01-01"] * 2
+    assert store.lineage_dataset("sales/orders")[1] == "wh/sales/orders"

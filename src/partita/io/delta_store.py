@@ -154,13 +154,17 @@ class DeltaStore:
             StorageError: the endpoint, bucket or credentials cannot be used.
         """
         if self.remote:
-            ObjectLocation(self.root, {}).client()
+            ObjectLocation(self.root, self._client_options()).client()
 
     # -- locations -------------------------------------------------------------------------
 
     def table_uri(self, asset: AssetKeyLike) -> str:
         """Where the asset's Delta table lives (a folder or a URL)."""
         return "/".join((self.root, *object_segments(AssetKey.parse(asset), ())))
+
+    def _client_options(self) -> dict[str, str]:
+        """The options :class:`ObjectLocation` shares with ``deltalake`` (same names)."""
+        return {k: v for k, v in self.options.items() if k in ("endpoint", "region")}
 
     def _storage_options(self) -> dict[str, str] | None:
         if not self.remote:
@@ -442,7 +446,7 @@ class DeltaStore:
             if not self.remote:
                 shutil.rmtree(self.table_uri(key), ignore_errors=True)
                 return
-            location = ObjectLocation(self.table_uri(key), {})
+            location = ObjectLocation(self.table_uri(key), self._client_options())
             import obstore  # noqa: PLC0415 - optional dependency
 
             client = location.client()

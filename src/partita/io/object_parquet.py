@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from partita.datatypes import canonical_type
@@ -486,6 +487,14 @@ class ObjectParquetStore(ParquetStore):
         except (pa.ArrowTypeError, pa.ArrowInvalid) as exc:
             raise StorageError(f"{key}: partitions have incompatible schemas: {exc}") from exc
         return load_as(table, as_type)
+
+    def dataset(self, asset: AssetKeyLike, partitions: Sequence[PartitionPath]) -> ds.Dataset:
+        """The rows of ``partitions`` as an in-memory ``pyarrow.dataset`` (read whole).
+
+        Raises:
+            StorageError: as :meth:`read`.
+        """
+        return ds.dataset(self.read(asset, partitions, pa.Table))
 
     def read_staged(self, staged: StagedWrite, as_type: Any = None) -> Any:
         """The staged rows, as ``as_type`` (for checks before publishing)."""
