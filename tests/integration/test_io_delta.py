@@ -8,9 +8,11 @@ import json
 from pathlib import Path
 
 import pyarrow as pa
+import pytest
 from deltalake import DeltaTable
 
-from partita.io import DeltaStore, VersionedStore
+from partita.io import DeltaStore, ReachableStore, VersionedStore
+from partita.io.object_store import ObjectAccessError
 from tests.conftest import run_cli, write_project
 from tests.s3_support import new_bucket
 
@@ -85,3 +87,11 @@ def test_materialize_into_delta_on_s3_and_history_shows_table_versions(tmp_path:
         (("date", "2025-01-01"),),
         (("date", "2025-01-02"),),
     ]
+
+
+def test_a_delta_store_on_a_missing_bucket_fails_its_access_check() -> None:
+    new_bucket()  # the shared server and its client environment
+    store = DeltaStore("s3://no-such-bucket-for-delta/lake")
+    assert isinstance(store, ReachableStore)
+    with pytest.raises(ObjectAccessError, match="the bucket does not exist"):
+        store.check_access()
