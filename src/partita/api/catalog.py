@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from partita.api.project import Project, dynamic_partitions_definitions
-from partita.errors import CatalogError, PartitionKeyError
+from partita.errors import CatalogError, DefinitionError, PartitionKeyError, StorageError
 from partita.keys import AssetKey
 from partita.partitions import DynamicPartitions
 from partita.records import (
@@ -134,10 +134,13 @@ def table_versions(
 
     key = project.graph.resolve(asset)
     spec = project.graph.spec(key)
-    store = resolve_store(spec, project.loaded.definitions, ParquetStore(project.data_path))
-    if not isinstance(store, VersionedStore):
-        return {}
-    commits = store.table_versions(key)
+    try:
+        store = resolve_store(spec, project.loaded.definitions, ParquetStore(project.data_path))
+        if not isinstance(store, VersionedStore):
+            return {}
+        commits = store.table_versions(key)
+    except (DefinitionError, StorageError):
+        return {}  # the catalog's history is shown without the table's versions
     taken: set[int] = set()
     found: dict[int, int] = {}
     for mat in sorted(materializations, key=lambda m: m.created_at, reverse=True):

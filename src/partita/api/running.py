@@ -24,7 +24,13 @@ from partita.api.config import recorded_config, worker_configs
 from partita.api.openlineage import openlineage_subscribers
 from partita.api.planning import plan_project, requested
 from partita.api.project import Project, ProjectLike, as_project
-from partita.errors import PartitaError, PartitionKeyError, StorageError, StoreAccessError
+from partita.errors import (
+    DefinitionError,
+    PartitaError,
+    PartitionKeyError,
+    StorageError,
+    StoreAccessError,
+)
 from partita.events import Subscriber
 from partita.io import ParquetStore, ReachableStore, load_as
 from partita.keys import AssetKey
@@ -122,7 +128,12 @@ def _check_stores(project: Project, steps: Sequence[PlanStep]) -> None:
     default = ParquetStore(project.data_path)
     checked: list[object] = []
     for step in steps:
-        store = resolve_store(project.graph.spec(step.asset), project.loaded.definitions, default)
+        try:
+            store = resolve_store(
+                project.graph.spec(step.asset), project.loaded.definitions, default
+            )
+        except DefinitionError:
+            continue  # the step itself fails with it (not retried), as without the check
         if isinstance(store, ReachableStore) and not any(store is c for c in checked):
             checked.append(store)
             try:
