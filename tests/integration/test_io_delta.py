@@ -5,6 +5,11 @@ time travel, and ``partita history`` showing the Delta version of each write (on
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pyarrow as pa
@@ -95,3 +100,33 @@ def test_a_delta_store_on_a_missing_bucket_fails_its_access_check() -> None:
     assert isinstance(store, ReachableStore)
     with pytest.raises(ObjectAccessError, match="the bucket does not exist"):
         store.check_access()
+
+
+def test_a_writer_killed_before_its_commit_leaves_the_table_as_it_was(tmp_path: Path) -> None:
+    store = DeltaStore(tmp_path / "lake")
+    store.write("t", DAY1, pa.table({"x": [1, 2, 3]}))
+    marker = tmp_path / "paused"
+    code = (
+        "import sys; import pyarrow as pa; from partita.io import DeltaStore\n"
+        "DeltaStore(sys.argv[1]).write('t', (('date', '2025-03-01'),), pa.table({'x': [9]}))\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(root / "src"), str(root)]),
+        "PARTITA_TEST_PAUSE_IN_PUBLISH": str(marker),
+    }
+    writer = subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "lake")], env=env)
+    deadline = time.monotonic() + 60
+    while not marker.exists() and writer.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert marker.exists(), "the writer did not reach its commit"
+    os.kill(writer.pid, signal.SIGKILL)
+    writer.wait()
+    assert DeltaTable(store.table_uri("t")).version() == 0  # no commit was made
+    assert store.read("t", [DAY1], pa.Table).column("x").to_pylist() == [1, 2, 3]
+    staging = tmp_path / "lake" / ".partita-staging"
+    assert len([p for p in staging.iterdir() if p.suffix == ".tmp"]) == 1  # its staged file
+    store.write("t", DAY1, pa.table({"x": [4]}))  # works, and removes the leftover
+    assert [p for p in staging.iterdir() if p.suffix == ".tmp"] == []
+    assert store.read("t", [DAY1], pa.Table).column("x").to_pylist() == [4]

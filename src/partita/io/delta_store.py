@@ -51,6 +51,7 @@ from partita.io.arrow import load_as, to_arrow_reader, with_partition_columns
 from partita.io.asset_schema import AssetSchema
 from partita.io.locking import file_lock
 from partita.io.object_store import ObjectLocation, is_object_url
+from partita.io.parquet import _PAUSE_IN_PUBLISH, _pause_before_rename
 from partita.io.paths import PartitionPath, object_segments, partition_label, validate_partition
 from partita.io.protocol import (
     PublishFence,
@@ -311,6 +312,8 @@ class DeltaStore:
                 except BaseException:
                     path.unlink(missing_ok=True)
                     raise
+            if _PAUSE_IN_PUBLISH:
+                _pause_before_rename(_PAUSE_IN_PUBLISH)
             metadata = {
                 _PARTITION_KEY: partition_label(part),
                 _VERSION_KEY: staged.result.data_version,
