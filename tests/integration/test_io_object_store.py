@@ -18,7 +18,6 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-import obstore
 import pyarrow as pa
 import pytest
 
@@ -53,8 +52,7 @@ def _env(**extra: str) -> dict[str, str]:
 
 
 def _objects(store: ObjectParquetStore, folder: str) -> list[str]:
-    listed = obstore.list_with_delimiter(store.location.client(), folder + "/")
-    return sorted(meta["path"].rsplit("/", 1)[-1] for meta in listed["objects"])
+    return sorted(meta["path"].rsplit("/", 1)[-1] for meta in store.location.list_folder(folder))
 
 
 def test_a_writer_killed_between_upload_and_publish_loses_nothing(tmp_path: Path) -> None:

@@ -450,8 +450,4 @@ class DeltaStore:
                 shutil.rmtree(self.table_uri(key), ignore_errors=True)
                 return
             location = ObjectLocation(self.table_uri(key), self._client_options())
-            import obstore  # noqa: PLC0415 - optional dependency
-
-            client = location.client()
-            paths = [m["path"] for chunk in obstore.list(client, None) for m in chunk]
-            obstore.delete(client, paths)
+            location.delete([meta["path"] for meta in location.list_all(None)])

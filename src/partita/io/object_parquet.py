@@ -57,7 +57,7 @@ from partita.datatypes import canonical_type
 from partita.errors import SchemaChangeError, StorageError
 from partita.io.arrow import load_as, to_arrow_reader, with_partition_columns
 from partita.io.asset_schema import AssetSchema, unify_columns
-from partita.io.object_store import ObjectLocation, object_error
+from partita.io.object_store import CONFLICTS, ObjectLocation
 from partita.io.parquet import _PAUSE_IN_PUBLISH, ParquetStore, _pause_before_rename
 from partita.io.paths import (
     PartitionPath,
@@ -91,12 +91,6 @@ def _publish_lock(name: str) -> threading.Lock:
         return _LOCKS.setdefault(name, threading.Lock())
 
 
-def _conflicts() -> tuple[type[BaseException], ...]:
-    from obstore.exceptions import AlreadyExistsError, PreconditionError  # noqa: PLC0415
-
-    return (AlreadyExistsError, PreconditionError)
-
-
 class ObjectParquetStore(ParquetStore):
     """Partitions as Parquet objects under a URL of object storage (``s3://bucket/prefix``).
 
@@ -104,7 +98,7 @@ class ObjectParquetStore(ParquetStore):
     ``ParquetStore`` (module text for the publish design).
 
     Args:
-        root: ``s3://bucket/prefix`` (also ``gs://``, ``az://``, ``abfs://``, ``memory://``).
+        root: ``s3://bucket/prefix`` (also ``gs://``, ``az://``, ``abfs://``).
         durable: accepted for symmetry; a put is durable when it returns.
         options: client settings overriding the environment (``endpoint``,
             ``region``...); no secrets (they pickle with the store).
@@ -162,12 +156,9 @@ class ObjectParquetStore(ParquetStore):
             StorageError: the endpoint cannot be reached, the bucket does not exist or
                 refuses the credentials (naming the URL and what to check).
         """
-        self._client()
+        self.location.client()
 
     # -- object names ----------------------------------------------------------------------
-
-    def _client(self) -> Any:
-        return self.location.client()
 
     @staticmethod
     def _asset_prefix(key: AssetKey) -> str:
@@ -177,53 +168,9 @@ class ObjectParquetStore(ParquetStore):
     def _folder(key: AssetKey, partition: PartitionPath) -> str:
         return "/".join(object_segments(key, partition))
 
-    def _get(self, path: str) -> tuple[bytes, str | None] | None:
-        """The object's bytes and ETag, ``None`` when it does not exist."""
-        import obstore  # noqa: PLC0415 - optional dependency
-
-        try:
-            response = obstore.get(self._client(), path)
-            return bytes(response.bytes()), response.meta.get("e_tag")
-        except FileNotFoundError:
-            return None
-        except Exception as exc:
-            raise object_error(exc, self.location.join(path), "read") from None
-
-    def _put(self, path: str, data: bytes | Path, mode: Any) -> None:
-        """Put ``data``; a lost condition raises one of :func:`_conflicts`."""
-        import obstore  # noqa: PLC0415 - optional dependency
-
-        try:
-            obstore.put(self._client(), path, data, mode=mode)
-        except _conflicts():
-            raise
-        except Exception as exc:
-            raise object_error(exc, self.location.join(path), "write") from None
-
-    def _delete(self, paths: Sequence[str]) -> None:
-        import obstore  # noqa: PLC0415 - optional dependency
-
-        for path in paths:
-            try:
-                obstore.delete(self._client(), path)
-            except FileNotFoundError:
-                continue
-            except Exception as exc:
-                raise object_error(exc, self.location.join(path), "delete") from None
-
-    def _list(self, prefix: str) -> Iterator[Any]:
-        """Every object below ``prefix/`` (recursively)."""
-        import obstore  # noqa: PLC0415 - optional dependency
-
-        try:
-            for chunk in obstore.list(self._client(), prefix + "/"):
-                yield from chunk
-        except Exception as exc:
-            raise object_error(exc, self.location.join(prefix), "list") from None
-
     def _pointer(self, folder: str) -> tuple[dict[str, Any] | None, str | None]:
         """The partition's pointer (``None`` when unpublished) and its ETag."""
-        found = self._get(f"{folder}/{POINTER}")
+        found = self.location.get(f"{folder}/{POINTER}")
         if found is None:
             return None, None
         try:
@@ -256,7 +203,7 @@ class ObjectParquetStore(ParquetStore):
         record's ETag (the record decides when it accepts; else the pointers do)."""
         where = f"{key} [{partition_label(partition)}]"
         dims = [d for d, _ in partition]
-        found = self._get(f"{self._asset_prefix(key)}/{SCHEMA_RECORD}")
+        found = self.location.get(f"{self._asset_prefix(key)}/{SCHEMA_RECORD}")
         recorded = AssetSchema.from_json(found[0]) if found else None
         etag = found[1] if found else None
         if recorded is not None:
@@ -279,9 +226,10 @@ class ObjectParquetStore(ParquetStore):
                 return
             mode: Any = "create" if etag is None else {"e_tag": etag}
             try:
-                self._put(f"{self._asset_prefix(key)}/{SCHEMA_RECORD}", evolved.to_json(), mode)
+                record = f"{self._asset_prefix(key)}/{SCHEMA_RECORD}"
+                self.location.put(record, evolved.to_json(), mode)
                 return
-            except _conflicts():
+            except CONFLICTS:
                 time.sleep(0.01)
         raise StorageError(f"{self.url}/{key}: the schema record kept changing; giving up")
 
@@ -308,7 +256,7 @@ class ObjectParquetStore(ParquetStore):
         os.close(handle)
         try:
             staged = write_parquet(reader, Path(local), part, durable=False)
-            self._put(f"{folder}/{name}", Path(local), "create")
+            self.location.put(f"{folder}/{name}", Path(local), "create")
         finally:
             with contextlib.suppress(FileNotFoundError):
                 Path(local).unlink()
@@ -344,7 +292,7 @@ class ObjectParquetStore(ParquetStore):
         key = AssetKey.parse(staged.asset)
         folder, name = staged.handle.rsplit("/", 1)
         with _publish_lock(f"{self.url}/{key}"):
-            if not self._exists(staged.handle):
+            if not self.location.exists(staged.handle):
                 raise StorageError(
                     f"{staged.asset} [{partition_label(staged.partition)}]: the staged data is "
                     "gone (discarded, or removed after its writer crashed)"
@@ -367,13 +315,13 @@ class ObjectParquetStore(ParquetStore):
                     try:
                         fence()
                     except BaseException:
-                        self._delete([staged.handle])
+                        self.location.delete([staged.handle])
                         raise
                 mode: Any = "create" if etag is None else {"e_tag": etag}
                 try:
-                    self._put(f"{folder}/{POINTER}", body, mode)
+                    self.location.put(f"{folder}/{POINTER}", body, mode)
                     break
-                except _conflicts():
+                except CONFLICTS:
                     time.sleep(min(0.2, 0.005 * (attempt + 1)))
             else:
                 raise StorageError(
@@ -381,7 +329,7 @@ class ObjectParquetStore(ParquetStore):
                     f"the partition won {_ATTEMPTS} times in a row; giving up"
                 )
         if current is not None and current["object"] != name:
-            self._delete([f"{folder}/{current['object']}"])
+            self.location.delete([f"{folder}/{current['object']}"])
         self._remove_orphans(folder)
         return staged.result
 
@@ -399,32 +347,15 @@ class ObjectParquetStore(ParquetStore):
         folder, name = staged.handle.rsplit("/", 1)
         current, _ = self._pointer(folder)
         if current is None or current["object"] != name:
-            self._delete([staged.handle])
-
-    def _exists(self, path: str) -> bool:
-        import obstore  # noqa: PLC0415 - optional dependency
-
-        try:
-            obstore.head(self._client(), path)
-        except FileNotFoundError:
-            return False
-        except Exception as exc:
-            raise object_error(exc, self.location.join(path), "read") from None
-        return True
+            self.location.delete([staged.handle])
 
     def _remove_orphans(self, folder: str) -> None:
         """Delete ``part-`` objects of the partition that its pointer does not name and
         that are older than ``orphan_grace`` (their writers are gone)."""
-        import obstore  # noqa: PLC0415 - optional dependency
-
-        try:
-            listed = obstore.list_with_delimiter(self._client(), folder + "/")
-        except Exception as exc:
-            raise object_error(exc, self.location.join(folder), "list") from None
         cutoff = datetime.now(UTC) - self.orphan_grace
         old = [
             meta["path"]
-            for meta in listed["objects"]
+            for meta in self.location.list_folder(folder)
             if meta["path"].rsplit("/", 1)[-1].startswith(_PART_PREFIX)
             and meta["last_modified"] <= cutoff
         ]
@@ -432,7 +363,7 @@ class ObjectParquetStore(ParquetStore):
             return
         current, _ = self._pointer(folder)  # read after listing: never the published one
         keep = f"{folder}/{current['object']}" if current is not None else None
-        self._delete([path for path in old if path != keep])
+        self.location.delete([path for path in old if path != keep])
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -443,7 +374,7 @@ class ObjectParquetStore(ParquetStore):
             pointer, _etag = self._pointer(folder)
             if pointer is None:
                 return None
-            found = self._get(f"{folder}/{pointer['object']}")
+            found = self.location.get(f"{folder}/{pointer['object']}")
             if found is not None:
                 return pq.read_table(pa.BufferReader(found[0]))
             # superseded and deleted between the two reads: read the pointer again
@@ -498,7 +429,7 @@ class ObjectParquetStore(ParquetStore):
 
     def read_staged(self, staged: StagedWrite, as_type: Any = None) -> Any:
         """The staged rows, as ``as_type`` (for checks before publishing)."""
-        found = self._get(staged.handle)
+        found = self.location.get(staged.handle)
         if found is None:
             raise StorageError(
                 f"{staged.asset} [{partition_label(staged.partition)}]: the staged data is gone"
@@ -511,7 +442,7 @@ class ObjectParquetStore(ParquetStore):
         key = AssetKey.parse(asset)
         prefix = self._asset_prefix(key)
         found: list[PartitionPath] = []
-        for meta in self._list(prefix):
+        for meta in self.location.list_all(prefix):
             path: str = meta["path"]
             if not path.endswith("/" + POINTER):
                 continue
@@ -527,16 +458,10 @@ class ObjectParquetStore(ParquetStore):
         key = AssetKey.parse(asset)
         if partition is not None:
             folder = self._folder(key, validate_partition(partition))
-            self._delete([f"{folder}/{POINTER}"])
-            import obstore  # noqa: PLC0415 - optional dependency
-
-            try:
-                listed = obstore.list_with_delimiter(self._client(), folder + "/")
-            except Exception as exc:
-                raise object_error(exc, self.location.join(folder), "list") from None
-            self._delete([m["path"] for m in listed["objects"]])
+            self.location.delete([f"{folder}/{POINTER}"])
+            self.location.delete([m["path"] for m in self.location.list_folder(folder)])
             return
-        paths = [meta["path"] for meta in self._list(self._asset_prefix(key))]
+        paths = [meta["path"] for meta in self.location.list_all(self._asset_prefix(key))]
         pointers = [p for p in paths if p.endswith("/" + POINTER)]
-        self._delete(pointers)
-        self._delete([p for p in paths if not p.endswith("/" + POINTER)])
+        self.location.delete(pointers)
+        self.location.delete([p for p in paths if not p.endswith("/" + POINTER)])

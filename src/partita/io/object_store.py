@@ -1,4 +1,4 @@
-"""Reaching object storage (``s3://``, ``gs://``, ``az://``/``abfs://``, ``memory://``).
+"""Reaching object storage (``s3://``, ``gs://``, ``az://``/``abfs://``).
 
 A store on object storage is named by a URL: ``s3://bucket/prefix``. The
 client is :mod:`obstore` (Rust's ``object_store``): it streams multipart
@@ -31,6 +31,7 @@ from __future__ import annotations
 import configparser
 import os
 import threading
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -42,7 +43,23 @@ from partita.errors import StorageError
 if TYPE_CHECKING:
     from obstore.store import ObjectStore
 
+
+def _conflict_types() -> tuple[type[BaseException], ...]:
+    try:
+        from obstore.exceptions import (  # noqa: PLC0415 - optional dependency
+            AlreadyExistsError,
+            PreconditionError,
+        )
+    except ImportError:  # without the extra: nothing can conflict
+        return ()
+    return (AlreadyExistsError, PreconditionError)
+
+
+CONFLICTS: tuple[type[BaseException], ...] = _conflict_types()
+"""What a conditional put raises when it loses (the object exists, or changed)."""
+
 __all__ = [
+    "CONFLICTS",
     "OBJECT_SCHEMES",
     "ObjectAccessError",
     "ObjectLocation",
@@ -50,7 +67,7 @@ __all__ = [
     "object_error",
 ]
 
-OBJECT_SCHEMES = frozenset({"s3", "s3a", "gs", "az", "abfs", "abfss", "adl", "azure", "memory"})
+OBJECT_SCHEMES = frozenset({"s3", "s3a", "gs", "az", "abfs", "abfss", "adl", "azure"})
 """URL schemes a store root may have to live on object storage."""
 
 _SECRET_VARIABLES = (
@@ -188,7 +205,7 @@ class ObjectLocation:
     def __post_init__(self) -> None:
         self.url = self.url.rstrip("/")
         parts = urlsplit(self.url)
-        if parts.scheme.lower() != "memory" and not parts.netloc:
+        if not parts.netloc:
             raise StorageError(
                 f"{self.url}: no bucket in the store's URL",
                 hint="name the store as scheme://bucket/prefix, e.g. s3://my-bucket/warehouse",
@@ -243,15 +260,9 @@ class ObjectLocation:
         }
         make: Any = from_url  # its overloads are per scheme; the URL picks one at run time
         try:
-            if scheme == "memory":
-                store: ObjectStore = make(self.url)
-            else:
-                store = make(
-                    self.url,
-                    config=config or None,
-                    client_options=client_options,
-                    retry_config=retry,
-                )
+            store: ObjectStore = make(
+                self.url, config=config or None, client_options=client_options, retry_config=retry
+            )
         except Exception as exc:
             raise StorageError(
                 f"{self.url}: cannot configure the object store client: {_scrub(str(exc))}",
@@ -267,3 +278,81 @@ class ObjectLocation:
                 break
         except Exception as exc:
             raise object_error(exc, self.url, "list the store's objects") from None
+
+    # -- requests (paths are relative to the prefix) -----------------------------------------
+
+    def get(self, path: str) -> tuple[bytes, str | None] | None:
+        """The object's bytes and ETag, ``None`` when it does not exist."""
+        import obstore  # noqa: PLC0415 - optional dependency
+
+        client = self.client()
+        try:
+            response = obstore.get(client, path)
+            return bytes(response.bytes()), response.meta.get("e_tag")
+        except FileNotFoundError:
+            return None
+        except Exception as exc:
+            raise object_error(exc, self.join(path), "read") from None
+
+    def exists(self, path: str) -> bool:
+        """Whether the object exists (one ``HEAD``)."""
+        import obstore  # noqa: PLC0415 - optional dependency
+
+        client = self.client()
+        try:
+            obstore.head(client, path)
+        except FileNotFoundError:
+            return False
+        except Exception as exc:
+            raise object_error(exc, self.join(path), "read") from None
+        return True
+
+    def put(self, path: str, data: bytes | Path, mode: Any) -> None:
+        """Put ``data`` (a local file is uploaded in parts when large) with ``mode``
+        (``"create"``, or ``{"e_tag": ...}`` to replace that version); a lost condition
+        raises one of :data:`CONFLICTS`."""
+        import obstore  # noqa: PLC0415 - optional dependency
+
+        client = self.client()
+        try:
+            obstore.put(client, path, data, mode=mode)
+        except CONFLICTS:
+            raise
+        except Exception as exc:
+            raise object_error(exc, self.join(path), "write") from None
+
+    def delete(self, paths: Sequence[str]) -> None:
+        """Delete the objects (a missing one is skipped)."""
+        import obstore  # noqa: PLC0415 - optional dependency
+
+        client = self.client()
+        for path in paths:
+            try:
+                obstore.delete(client, path)
+            except FileNotFoundError:
+                continue
+            except Exception as exc:
+                raise object_error(exc, self.join(path), "delete") from None
+
+    def list_all(self, prefix: str | None) -> Iterator[Any]:
+        """The metadata (``path``, ``last_modified``...) of every object below ``prefix/``
+        (everything when ``None``), recursively."""
+        import obstore  # noqa: PLC0415 - optional dependency
+
+        client = self.client()
+        try:
+            for chunk in obstore.list(client, None if prefix is None else prefix + "/"):
+                yield from chunk
+        except Exception as exc:
+            raise object_error(exc, self.join(prefix or ""), "list") from None
+
+    def list_folder(self, prefix: str) -> list[Any]:
+        """The metadata of the objects directly below ``prefix/`` (not recursively)."""
+        import obstore  # noqa: PLC0415 - optional dependency
+
+        client = self.client()
+        try:
+            listed = obstore.list_with_delimiter(client, prefix + "/")
+        except Exception as exc:
+            raise object_error(exc, self.join(prefix), "list") from None
+        return list(listed["objects"])
