@@ -298,9 +298,6 @@ class ObjectParquetStore(ParquetStore):
                     "gone (discarded, or removed after its writer crashed)"
                 )
             columns = {f["name"]: f["type"] for f in staged.result.schema_fields()}
-            self._record_schema(key, staged.partition, columns)
-            if _PAUSE_IN_PUBLISH:
-                _pause_before_rename(_PAUSE_IN_PUBLISH)
             document = {"format": _FORMAT, "object": name, "published_at": time.time()}
             document |= {
                 "data_version": staged.result.data_version,
@@ -310,6 +307,11 @@ class ObjectParquetStore(ParquetStore):
             }
             body = json.dumps(document, separators=(",", ":")).encode()
             for attempt in range(_ATTEMPTS):
+                # (again) just before the pointer's put: the record, as another writer may
+                # have just changed it, accepts this write (or is made to)
+                self._record_schema(key, staged.partition, columns)
+                if _PAUSE_IN_PUBLISH and attempt == 0:
+                    _pause_before_rename(_PAUSE_IN_PUBLISH)
                 current, etag = self._pointer(folder)
                 if fence is not None:
                     try:
