@@ -95,7 +95,10 @@ class ObjectParquetStore(ParquetStore):
     """Partitions as Parquet objects under a URL of object storage (``s3://bucket/prefix``).
 
     Made by ``ParquetStore(url)``; the same protocol and semantics as a local
-    ``ParquetStore`` (module text for the publish design).
+    ``ParquetStore`` (module text for the publish design). It subclasses
+    ``ParquetStore`` only so that ``ParquetStore(url)`` can return it (see
+    ``ParquetStore.__new__``): it overrides every public method and uses none of
+    the local store's internals (files, locks, fsyncs).
 
     Args:
         root: ``s3://bucket/prefix`` (also ``gs://``, ``az://``, ``abfs://``).
@@ -186,7 +189,7 @@ class ObjectParquetStore(ParquetStore):
 
     # -- schema ----------------------------------------------------------------------------
 
-    def _published_schema(self, key: AssetKey) -> AssetSchema | None:
+    def _pointers_schema(self, key: AssetKey) -> AssetSchema | None:
         def pointers() -> Iterator[tuple[PartitionPath, Mapping[str, str]]]:
             for partition in self.list_partitions(key):
                 pointer, _ = self._pointer(self._folder(key, partition))
@@ -196,7 +199,7 @@ class ObjectParquetStore(ParquetStore):
 
         return unify_columns(pointers(), str(key))
 
-    def _evolved(  # type: ignore[override]
+    def _schema_after(
         self, key: AssetKey, partition: PartitionPath, columns: dict[str, str]
     ) -> tuple[AssetSchema, AssetSchema | None, str | None]:
         """The asset's schema once the write is published, its record now, and the
@@ -211,17 +214,17 @@ class ObjectParquetStore(ParquetStore):
                 return recorded.evolve(dims, columns, str(key), where), recorded, etag
             except SchemaChangeError:
                 pass  # the record may be wider than the published partitions: they decide
-        published = self._published_schema(key)
+        published = self._pointers_schema(key)
         if published is None:
             return AssetSchema(tuple(dims), columns), recorded, etag
         return published.evolve(dims, columns, str(key), where), recorded, etag
 
-    def _record_schema(  # type: ignore[override]
+    def _check_and_record(
         self, key: AssetKey, partition: PartitionPath, columns: dict[str, str]
     ) -> None:
         """Check the write against the asset's schema; record a changed one (conditional put)."""
         for _ in range(_ATTEMPTS):
-            evolved, recorded, etag = self._evolved(key, partition, columns)
+            evolved, recorded, etag = self._schema_after(key, partition, columns)
             if evolved == recorded:
                 return
             mode: Any = "create" if etag is None else {"e_tag": etag}
@@ -250,7 +253,7 @@ class ObjectParquetStore(ParquetStore):
             raise StorageError(f"{key}: no data to store (the asset returned None)")
         folder = self._folder(key, part)
         columns = {field.name: canonical_type(field.type) for field in reader.schema}
-        self._evolved(key, part, columns)  # refuse an incompatible write before uploading
+        self._schema_after(key, part, columns)  # refuse an incompatible write before uploading
         name = f"{_PART_PREFIX}{time.time_ns():x}-{secrets.token_hex(8)}.parquet"
         handle, local = tempfile.mkstemp(prefix=".partita-upload-", suffix=".parquet")
         os.close(handle)
@@ -309,7 +312,7 @@ class ObjectParquetStore(ParquetStore):
             for attempt in range(_ATTEMPTS):
                 # (again) just before the pointer's put: the record, as another writer may
                 # have just changed it, accepts this write (or is made to)
-                self._record_schema(key, staged.partition, columns)
+                self._check_and_record(key, staged.partition, columns)
                 if _PAUSE_IN_PUBLISH and attempt == 0:
                     _pause_before_rename(_PAUSE_IN_PUBLISH)
                 current, etag = self._pointer(folder)
