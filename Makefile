@@ -14,7 +14,9 @@ K ?=
 # temporary folder, no fixed ports), so two processes keep a 2-core machine busy.
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test test-system-deps lint typecheck contracts pytest chaos bench bench-quick lock clean
+S3_VENV := .venv-s3
+
+.PHONY: demo test test-system-deps s3-test-server lint typecheck contracts pytest chaos bench bench-quick lock clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,7 +43,16 @@ contracts: $(STAMP)
 test-system-deps:
 	bash scripts/test-system-deps.sh
 
-pytest: $(STAMP) test-system-deps
+# moto's S3 server for the object-storage tests, in its own environment: moto needs
+# botocore, which refuses the python-dateutil that constraints.txt pins.
+s3-test-server: $(S3_VENV)/.installed
+
+$(S3_VENV)/.installed: constraints-s3.txt
+	@test -x $(S3_VENV)/bin/python || $(PYTHON) -m venv $(S3_VENV)
+	$(S3_VENV)/bin/python -m pip install --quiet -c constraints-s3.txt 'moto[server]'
+	@touch $@
+
+pytest: $(STAMP) test-system-deps s3-test-server
 	$(BIN)/pytest -n $(PYTEST_WORKERS)
 
 # The kill campaign (tests/chaos, not part of `make test`): N trials (default 8)

@@ -26,6 +26,7 @@ __all__ = [
     "SchemaChangeError",
     "SelectionError",
     "StorageError",
+    "StoreAccessError",
     "UnknownAssetError",
     "UserCodeError",
 ]
@@ -133,6 +134,15 @@ class SchemaChangeError(StorageError):
     the step again cannot help, so the runner does not retry it."""
 
     retryable = False
+
+
+class StoreAccessError(StorageError):
+    """A store on a remote service cannot be used at all (unreachable endpoint, missing
+    bucket, refused credentials), found before a run starts: bad input, so the CLI
+    exits with status 2 (:attr:`exit_status`)."""
+
+    retryable = False
+    exit_status: ClassVar[int] = 2
 
 
 class InputMissingError(StorageError):

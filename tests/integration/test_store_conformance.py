@@ -23,6 +23,7 @@ import pytest
 
 from partita.errors import SchemaChangeError, StorageError
 from partita.io import (
+    DeltaStore,
     DuckDBStore,
     GroupCommitStore,
     ParquetStore,
@@ -32,16 +33,21 @@ from partita.io import (
     write_partition,
 )
 from partita.versions import data_version
+from tests.s3_support import new_bucket
 
 DAYS = [f"2025-03-{d:02d}" for d in range(1, 8)]
 
 STORES: dict[str, Callable[[Path], Store]] = {
     "parquet": lambda folder: ParquetStore(folder / "store"),
     "duckdb": lambda folder: DuckDBStore(folder / "store.duckdb"),
+    # a ParquetStore on S3: moto's server on loopback (tests/s3_support.py), a new bucket
+    "parquet-s3": lambda folder: ParquetStore(f"s3://{new_bucket()}/warehouse"),
+    "delta": lambda folder: DeltaStore(folder / "lake"),
+    "delta-s3": lambda folder: DeltaStore(f"s3://{new_bucket()}/lake"),
 }
 """Every store Partita ships, by name: a factory given an empty folder."""
 
-GROUP_COMMIT_STORES = ("parquet",)
+GROUP_COMMIT_STORES = ("parquet", "parquet-s3")
 """The stores with the optional group-commit capability (the others publish durably
 on their own); checked against the stores themselves below."""
 

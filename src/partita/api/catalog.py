@@ -15,11 +15,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from partita.api.project import Project, dynamic_partitions_definitions
-from partita.errors import CatalogError, PartitionKeyError
+from partita.errors import CatalogError, DefinitionError, PartitionKeyError, StorageError
 from partita.keys import AssetKey
 from partita.partitions import DynamicPartitions
 from partita.records import (
@@ -51,6 +51,7 @@ __all__ = [
     "run_json",
     "run_summary_json",
     "runs",
+    "table_versions",
 ]
 
 
@@ -116,6 +117,51 @@ def history(
         if catalog is None:
             return ()
         return tuple(catalog.history(name, key, limit=limit))
+
+
+def table_versions(
+    project: Project, asset: str | AssetKey, materializations: Sequence[Materialization]
+) -> dict[int, int]:
+    """The table version (Delta Lake) each of ``materializations`` published, by
+    materialization id; empty when the asset's store keeps no versions.
+
+    A materialization is matched with the newest commit of its partition and data
+    version made before it was recorded (the catalog records a write after its
+    commit) that no newer materialization took.
+    """
+    from partita.io import ParquetStore, VersionedStore, partition_label  # noqa: PLC0415
+    from partita.runner import partition_path, resolve_store  # noqa: PLC0415
+
+    key = project.graph.resolve(asset)
+    spec = project.graph.spec(key)
+    try:
+        store = resolve_store(spec, project.loaded.definitions, ParquetStore(project.data_path))
+        if not isinstance(store, VersionedStore):
+            return {}
+        commits = store.table_versions(key)
+    except (DefinitionError, StorageError):
+        return {}  # the catalog's history is shown without the table's versions
+    taken: set[int] = set()
+    found: dict[int, int] = {}
+    for mat in sorted(materializations, key=lambda m: m.created_at, reverse=True):
+        if mat.materialization_id is None or mat.data_version is None:
+            continue
+        label = partition_label(partition_path(spec, mat.partition or ""))
+        for commit in commits:
+            if (
+                commit.version not in taken
+                and commit.partition == label
+                and commit.data_version == mat.data_version
+                and commit.committed_at <= mat.created_at + _CLOCK_SLACK
+            ):
+                taken.add(commit.version)
+                found[mat.materialization_id] = commit.version
+                break
+    return found
+
+
+_CLOCK_SLACK = timedelta(seconds=2)
+"""How far a commit's time (the storage's clock) may be after the catalog's record."""
 
 
 def runs(

@@ -24,10 +24,17 @@ from partita.api.config import recorded_config, worker_configs
 from partita.api.openlineage import openlineage_subscribers
 from partita.api.planning import plan_project, requested
 from partita.api.project import Project, ProjectLike, as_project
-from partita.errors import PartitaError, PartitionKeyError
+from partita.errors import (
+    DefinitionError,
+    PartitaError,
+    PartitionKeyError,
+    StorageError,
+    StoreAccessError,
+)
 from partita.events import Subscriber
-from partita.io import ParquetStore, load_as
+from partita.io import ParquetStore, ReachableStore, load_as
 from partita.keys import AssetKey
+from partita.planner.plan import PlanStep
 from partita.runner import (
     CancelToken,
     ExecutorKind,
@@ -113,6 +120,26 @@ class MaterializeResult(RunResult):
         shape = InputColumns.plan(spec, [key_text or ""], wanted=False, written=written)
         table = shape.table(table)
         return load_as(table, as_type)
+
+
+def _check_stores(project: Project, steps: Sequence[PlanStep]) -> None:
+    """Check once that each remote store the run writes can be reached (before any step
+    runs: a missing bucket is one error, exit 2, not one failed step per asset)."""
+    default = ParquetStore(project.data_path)
+    checked: list[object] = []
+    for step in steps:
+        try:
+            store = resolve_store(
+                project.graph.spec(step.asset), project.loaded.definitions, default
+            )
+        except DefinitionError:
+            continue  # the step itself fails with it (not retried), as without the check
+        if isinstance(store, ReachableStore) and not any(store is c for c in checked):
+            checked.append(store)
+            try:
+                store.check_access()
+            except StorageError as exc:
+                raise StoreAccessError(exc.message, hint=exc.hint) from None
 
 
 def materialize(
@@ -203,6 +230,7 @@ def materialize(
             now=now,
             catalog=catalog,
         )
+        _check_stores(project, planned.plan.steps)
         options = RunOptions(
             executor=kind,
             max_workers=max_workers,

@@ -32,6 +32,7 @@ from partita.api import (
     run_summary_json,
     runs,
 )
+from partita.api.catalog import table_versions
 from partita.api.checks import (
     check_json,
     checks_by_materialization,
@@ -316,6 +317,7 @@ def history_command(
     checks = checks_by_materialization(
         project, [m.materialization_id for m in mats if m.materialization_id is not None]
     )
+    versions = table_versions(project, key, mats)  # a Delta table's version per write
     if as_json:
         print_json(
             {
@@ -324,6 +326,11 @@ def history_command(
                 "materializations": [
                     {
                         **materialization_json(m),
+                        **(
+                            {"table_version": versions.get(m.materialization_id or -1)}
+                            if versions
+                            else {}
+                        ),
                         "checks": [
                             check_json(c, removed=is_removed(project, c))
                             for c in checks.get(m.materialization_id or -1, [])
@@ -338,12 +345,24 @@ def history_command(
         stdout.print(Text(f"no materializations of {_where(key, partition)} recorded yet"))
         return
     table = Table(box=None, pad_edge=False, header_style="bold")
-    columns = ("when", "partition", "data version", "rows", "bytes", "code version", "run")
+    columns: tuple[str, ...] = (
+        "when",
+        "partition",
+        "data version",
+        "rows",
+        "bytes",
+        "code version",
+        "run",
+    )
+    if versions:
+        columns = (*columns, "table version")
     for column in (*columns, "checks"):
         table.add_column(
             column, no_wrap=True, justify="right" if column in ("rows", "bytes") else "left"
         )
     for mat in mats:
+        version = versions.get(mat.materialization_id or -1) if versions else None
+        extra = [Text("-" if version is None else f"v{version}")] if versions else []
         table.add_row(
             Text(when(mat.created_at, now)),
             Text(mat.partition or "-"),
@@ -352,6 +371,7 @@ def history_command(
             size(mat.bytes),
             Text(short(mat.code_version) or "-"),
             Text(mat.run_id),
+            *extra,
             checks_label(checks.get(mat.materialization_id or -1, []), now) or Text("-"),
         )
     show(table)

@@ -13,6 +13,7 @@ Stores know nothing of the asset graph: a partition is a :data:`PartitionPath`.
 from __future__ import annotations
 
 from partita.io.arrow import load_as, resolve_type, to_arrow_reader
+from partita.io.delta_store import DeltaStore
 from partita.io.duckdb_store import DuckDBStore
 from partita.io.parquet import ParquetStore
 from partita.io.paths import PartitionPath, partition_label, validate_partition
@@ -20,21 +21,28 @@ from partita.io.protocol import (
     GroupCommitStore,
     LineageNamedStore,
     PublishFence,
+    ReachableStore,
     StagedWrite,
     Store,
+    TableVersion,
+    VersionedStore,
     WriteResult,
     write_partition,
 )
 
 __all__ = [
+    "DeltaStore",
     "DuckDBStore",
     "ParquetStore",
     "PartitionPath",
     "PublishFence",
+    "ReachableStore",
     "GroupCommitStore",
     "LineageNamedStore",
     "StagedWrite",
     "Store",
+    "TableVersion",
+    "VersionedStore",
     "WriteResult",
     "load_as",
     "partition_label",

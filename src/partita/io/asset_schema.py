@@ -26,7 +26,7 @@ import contextlib
 import errno
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
@@ -39,7 +39,15 @@ from partita.io.paths import PartitionPath, partition_label
 from partita.io.schema import check_evolution, common_type, common_type_of, wipe_hint
 from partita.io.staging import fsync_path, remove_stale_temps, temp_name
 
-__all__ = ["SCHEMA_FILE", "AssetSchema", "FileStamp", "SchemaRecords", "stamp", "unify_published"]
+__all__ = [
+    "SCHEMA_FILE",
+    "AssetSchema",
+    "FileStamp",
+    "SchemaRecords",
+    "stamp",
+    "unify_columns",
+    "unify_published",
+]
 
 SCHEMA_FILE = ".partita-schema.json"
 """The record's name in the asset folder (hidden: dataset readers skip it)."""
@@ -122,14 +130,27 @@ def unify_published(files: Iterable[tuple[PartitionPath, Path]], asset: str) -> 
         SchemaChangeError: the files already disagree (dimensions, or a column
             with no common type), naming the column, both types and partitions.
     """
+
+    def footers() -> Iterator[tuple[PartitionPath, Mapping[str, str]]]:
+        for partition, path in files:
+            try:
+                schema = pq.read_schema(path)
+            except FileNotFoundError:
+                continue
+            yield partition, {column.name: canonical_type(column.type) for column in schema}
+
+    return unify_columns(footers(), asset)
+
+
+def unify_columns(
+    schemas: Iterable[tuple[PartitionPath, Mapping[str, str]]], asset: str
+) -> AssetSchema | None:
+    """The schema of published partitions given as ``(partition, {column: type})``
+    (``None`` when there are none); raises as :func:`unify_published`."""
     dims: tuple[str, ...] | None = None
     first: PartitionPath = ()
     types: dict[str, dict[str, PartitionPath]] = {}
-    for partition, path in files:
-        try:
-            schema = pq.read_schema(path)
-        except FileNotFoundError:
-            continue
+    for partition, columns in schemas:
         these = tuple(d for d, _ in partition)
         if dims is None:
             dims, first = these, partition
@@ -139,17 +160,17 @@ def unify_published(files: Iterable[tuple[PartitionPath, Path]], asset: str) -> 
                 f"[{partition_label(first)}] and [{partition_label(partition)}]",
                 hint=wipe_hint(asset),
             )
-        for column in schema:
-            types.setdefault(column.name, {}).setdefault(canonical_type(column.type), partition)
+        for name, kind in columns.items():
+            types.setdefault(name, {}).setdefault(kind, partition)
     if dims is None:
         return None
-    columns: dict[str, str] = {}
+    unified: dict[str, str] = {}
     for name, seen in types.items():
         common = common_type_of(seen)
         if common is None:
             raise _disagreement(asset, name, seen)
-        columns[name] = common
-    return AssetSchema(dims, columns)
+        unified[name] = common
+    return AssetSchema(dims, unified)
 
 
 class SchemaRecords:

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
@@ -53,6 +53,7 @@ from partita.io.arrow import (
 from partita.io.asset_schema import AssetSchema, SchemaRecords, unify_published
 from partita.io.confinement import RootConfinement
 from partita.io.locking import folder_lock
+from partita.io.object_store import is_object_url
 from partita.io.paths import PartitionPath, decode_segment, partition_label, validate_partition
 from partita.io.protocol import (
     PublishFence,
@@ -95,19 +96,42 @@ def _read_file(path: Path) -> pa.Table:
 
 
 class ParquetStore:
-    """Partitions as Parquet files under ``root`` (a local folder).
+    """Partitions as Parquet files under ``root`` (a local folder, or object storage).
 
     Args:
         root: the store's folder; a relative path is resolved against the
-            current directory when the store is constructed.
+            current directory when the store is constructed. A URL of object
+            storage (``s3://bucket/prefix``, ``gs://``, ``az://``...) makes an
+            :class:`~partita.io.object_parquet.ObjectParquetStore` (same
+            protocol; it publishes with a conditionally put pointer).
         durable: fsync files and folders on publish (on by default; turning it
             off keeps crash safety against killed processes but not against
             power loss).
+        options: for object storage only: client settings (``endpoint``,
+            ``region``...) overriding the environment; never secrets.
 
     The store holds only a path and settings, so it pickles to worker processes.
     """
 
-    def __init__(self, root: str | os.PathLike[str], *, durable: bool = True) -> None:
+    def __new__(cls, root: object = None, *args: object, **kwargs: object) -> ParquetStore:
+        if cls is ParquetStore and is_object_url(root):
+            from partita.io.object_parquet import ObjectParquetStore  # noqa: PLC0415 - cycle
+
+            return super().__new__(ObjectParquetStore)
+        return super().__new__(cls)
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        *,
+        durable: bool = True,
+        options: Mapping[str, str] | None = None,
+    ) -> None:
+        if options:
+            raise StorageError(
+                f"{root}: options are for object storage, not a local folder",
+                hint="name the store by its URL (s3://bucket/prefix) or drop options=",
+            )
         self.root = Path(root).absolute()
         self.durable = durable
         self._confined = RootConfinement(self.root)

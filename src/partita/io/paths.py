@@ -29,6 +29,7 @@ __all__ = [
     "asset_dir",
     "decode_segment",
     "encode_segment",
+    "object_segments",
     "partition_dir",
     "partition_label",
     "validate_partition",
@@ -124,3 +125,10 @@ def partition_dir(root: Path, asset: AssetKey, partition: PartitionPath) -> Path
     """The folder of one partition (the asset folder when unpartitioned)."""
     segments = [encode_segment(dim, value) for dim, value in validate_partition(partition)]
     return _inside(root, (*asset.path, *segments))
+
+
+def object_segments(asset: AssetKey, partition: PartitionPath) -> tuple[str, ...]:
+    """The checked name segments of a partition's folder below a store root (the asset
+    key's segments, then one encoded segment per dimension), for object storage keys."""
+    segments = [encode_segment(dim, value) for dim, value in validate_partition(partition)]
+    return _inside(Path("root"), (*asset.path, *segments)).parts[1:]

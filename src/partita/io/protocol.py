@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 import pyarrow as pa
@@ -40,6 +41,9 @@ __all__ = [
     "GroupCommitStore",
     "LineageNamedStore",
     "PublishFence",
+    "ReachableStore",
+    "TableVersion",
+    "VersionedStore",
     "StagedWrite",
     "Store",
     "WriteResult",
@@ -207,6 +211,45 @@ class LineageNamedStore(Protocol):
     def lineage_dataset(self, asset: AssetKeyLike) -> tuple[str, str]:
         """``(namespace, name)`` of the asset's data: ``("file", "/abs/folder")`` for a
         folder, ``("duckdb:///abs/file.duckdb", "db.schema.table")`` for a table."""
+        ...
+
+
+@runtime_checkable
+class ReachableStore(Protocol):
+    """The optional capability of a :class:`Store` on a remote service (object storage)
+    to be checked before a run starts, so that an unreachable endpoint, a missing bucket
+    or refused credentials is one clear error, not a failed step per asset."""
+
+    def check_access(self) -> None:
+        """Raise a :class:`~partita.errors.StorageError` naming the address and what to
+        check when the store cannot be used (never echoing a secret)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class TableVersion:
+    """One commit of a versioned table (Delta Lake) that published a partition.
+
+    Attributes:
+        version: the table's version after the commit (time travel reads it back).
+        partition: the partition's label (``date=2025-03-01``; ``-`` if unpartitioned).
+        data_version: the data version the commit wrote.
+        committed_at: when the commit was made (UTC).
+    """
+
+    version: int
+    partition: str
+    data_version: str
+    committed_at: datetime
+
+
+@runtime_checkable
+class VersionedStore(Protocol):
+    """The optional capability of a :class:`Store` whose tables keep versions (Delta
+    Lake): ``partita history`` shows the table version of each materialization."""
+
+    def table_versions(self, asset: AssetKeyLike) -> list[TableVersion]:
+        """Every commit of the asset's table that published a partition, newest first."""
         ...
 
 
