@@ -26,6 +26,7 @@ __all__ = [
     "SelectionError",
     "StorageError",
     "UnknownAssetError",
+    "UnreachableError",
     "UserCodeError",
 ]
 
@@ -43,6 +44,9 @@ class PartitaError(Exception):
     after a retryable error; a subclass that describes a deterministic problem (a
     wrong declaration, an unsafe schema change) sets it to ``False``."""
 
+    exit_code: ClassVar[int] = 1
+    """The CLI's exit status when this error ends a command (2: bad input)."""
+
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)
         self.message = message
@@ -52,6 +56,13 @@ class PartitaError(Exception):
         if self.hint:
             return f"{self.message}\n  hint: {self.hint}"
         return self.message
+
+
+class UnreachableError(PartitaError):
+    """A service named by an address the user gave (a Dask scheduler) cannot be
+    reached: the message names the address, the hint what to check. The CLI exits 2."""
+
+    exit_code = 2
 
 
 class DefinitionError(PartitaError):

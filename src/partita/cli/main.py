@@ -43,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         if debug:
             raise
         _print_error("error: ", exc.message, exc.hint)
-        sys.exit(1)
+        sys.exit(exc.exit_code)
     except OSError as exc:
         if debug:
             raise
