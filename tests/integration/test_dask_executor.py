@@ -11,6 +11,7 @@ itself, and an unreachable scheduler (one error naming the address, exit 2).
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import signal
@@ -70,6 +71,15 @@ def _worker_count(address: str) -> int:
 
     with Client(address, timeout=10) as client:
         return len(client.nthreads())
+
+
+def _preload(address: str) -> None:
+    """Import the worker side of the executor (pandas, pyarrow) on every worker now, so a
+    step's timeout does not count the first import."""
+    from distributed import Client  # noqa: PLC0415  (imported by these tests only)
+
+    with Client(address, timeout=10) as client:
+        client.run(importlib.import_module, "partita.runner.dask_worker")
 
 
 @pytest.fixture(scope="module")
@@ -134,6 +144,7 @@ def dask_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaskClust
             )
             processes.append(worker)
         _wait_for(lambda: _worker_count(address) == 2, "two workers")
+        _preload(address)
         yield DaskCluster(address, folder, processes)
     finally:
         for process in reversed(processes):
@@ -228,6 +239,100 @@ def test_a_killed_worker_is_a_failed_attempt_and_the_backfill_equals_a_clean_run
     assert len(_latest_versions(project)) == len(pipeline.ASSETS) * pipeline.DAYS
 
 
+HELD = """
+import os
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from partita import Definitions, asset
+
+HERE = Path(__file__).parent
+
+
+@asset(timeout={timeout})
+def held() -> pd.DataFrame:
+    (HERE / "held.pid").write_text(str(os.getpid()))
+    deadline = time.monotonic() + 60
+    while not (HERE / "release").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return pd.DataFrame({{"x": [1]}})
+
+
+defs = Definitions(assets=[held])
+"""
+"""``held`` waits (up to 60 s) until a ``release`` file appears beside the project."""
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _published(folder: Path) -> list[Path]:
+    """The files of ``held`` in the store, staged or published (its schema record aside)."""
+    data = folder / ".partita" / "data" / "held"
+    found = data.rglob("*") if data.exists() else []
+    return sorted(p for p in found if p.is_file() and p.name != ".partita-schema.json")
+
+
+def test_a_timed_out_step_is_stopped_by_restarting_its_worker(
+    dask_cluster: DaskCluster, tmp_path: Path
+) -> None:
+    folder = write_project(tmp_path / "timeout", HELD.format(timeout=3))
+    started = time.monotonic()
+    done = run_cli(["materialize", "--dask-address", dask_cluster.address, "--json"], folder)
+    assert done.returncode == 1, done.stderr
+    assert time.monotonic() - started < 20
+    result = json.loads(done.stdout)
+    assert result["counts"] == {"timed_out": 1}
+    pid = int((folder / "held.pid").read_text())
+    _wait_for(lambda: not _pid_alive(pid), "the timed-out step's worker to be restarted", 20)
+    assert _published(folder) == []
+    _wait_for(lambda: _worker_count(dask_cluster.address) == 2, "the restarted worker")
+    _preload(dask_cluster.address)
+
+
+def test_ctrl_c_cancels_the_running_tasks(dask_cluster: DaskCluster, tmp_path: Path) -> None:
+    from distributed import Client  # noqa: PLC0415  (imported by these tests only)
+
+    folder = write_project(tmp_path / "cancel", HELD.format(timeout=None))
+    run = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("partita")),
+            "materialize",
+            "--dask-address",
+            dask_cluster.address,
+            "--json",
+        ],
+        cwd=folder,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    try:
+        _wait_for((folder / "held.pid").exists, "the step to start on a worker")
+        run.send_signal(signal.SIGINT)
+        out, err = run.communicate(timeout=30)
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+    assert run.returncode == 1, err
+    result = json.loads(out)
+    assert result["status"] == "cancelled" and result["counts"] == {"cancelled": 1}
+    with Client(dask_cluster.address, timeout=10) as client:
+        _wait_for(lambda: not any(client.processing().values()), "the task to be cancelled", 10)
+        (folder / "release").touch()  # the step ends: its output is discarded, not published
+        _wait_for(lambda: not client.call_stack(), "the worker to finish the step", 10)
+    assert _published(folder) == []
+
+
 SMALL = """
 import os
 
@@ -255,7 +360,7 @@ defs = Definitions(assets=[raw, doubled], executor="dask")
 
 def test_a_local_cluster_runs_the_project_from_its_definitions(tmp_path: Path) -> None:
     folder = write_project(tmp_path / "local", SMALL)
-    done = run_cli(["materialize", "--max-workers", "2", "--json"], folder)
+    done = run_cli(["materialize", "--max-workers", "1", "--json"], folder)
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert result["status"] == "succeeded" and result["counts"] == {"succeeded": 8}

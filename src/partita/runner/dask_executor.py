@@ -38,6 +38,7 @@ import queue
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -189,6 +190,7 @@ class DaskExecutor:
         self._done: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
         self._running: dict[str, _Running] = {}
         self._abandoned: dict[str, tuple[Future[WorkResult], str]] = {}  # key: (future, asset)
+        self._restarts: list[threading.Thread] = []
         self._closed = False
         self.client.subscribe_topic("all", self._on_cluster_event)
 
@@ -284,13 +286,16 @@ class DaskExecutor:
     def _stop_timed_out(self, key: str) -> None:
         """Cancel a task over its deadline; restart its worker when the step holds the
         worker's only thread (a thread cannot be stopped; the process can)."""
-        self._abandon(key)
+        where: str | None = None
         with contextlib.suppress(Exception):
-            where = self.client.run_on_scheduler(_processing_on, key=key)
-            if where is not None:
-                threading.Thread(
-                    target=self._restart, args=(where,), name="partita-dask-restart", daemon=True
-                ).start()
+            where = self.client.run_on_scheduler(_one_thread_worker_running(key))
+        self._abandon(key)
+        if where is not None:
+            restart = threading.Thread(
+                target=self._restart, args=(where,), name="partita-dask-restart", daemon=True
+            )
+            restart.start()
+            self._restarts.append(restart)
 
     def _restart(self, worker: str) -> None:
         with contextlib.suppress(Exception):
@@ -311,6 +316,8 @@ class DaskExecutor:
         if self._closed:
             return
         self._closed = True
+        for restart in self._restarts:  # a timed-out step's worker is stopped before we go
+            restart.join(timeout=35)
         with contextlib.suppress(Exception):
             self.client.unsubscribe_topic("all")
         with contextlib.suppress(Exception):
@@ -322,13 +329,19 @@ class DaskExecutor:
             logging.getLogger(name).setLevel(level)
 
 
-def _processing_on(dask_scheduler: Any, key: str) -> str | None:
-    """On the scheduler: the worker running ``key`` when that worker has one thread."""
-    task = dask_scheduler.tasks.get(key)
-    worker = None if task is None else task.processing_on
-    if worker is None or worker.nthreads != 1:
-        return None
-    return str(worker.address)
+def _one_thread_worker_running(key: str) -> Callable[[Any], str | None]:
+    """A function for the scheduler: the address of the worker running ``key`` when that
+    worker has one thread, else ``None``. Made here, a closure, so that it travels by
+    value: the scheduler needs no partita to run it."""
+
+    def find(dask_scheduler: Any) -> str | None:
+        task = dask_scheduler.tasks.get(key)
+        worker = None if task is None else task.processing_on
+        if worker is None or worker.nthreads != 1:
+            return None
+        return str(worker.address)
+
+    return find
 
 
 def _worker_died(worker: str) -> WorkResult:
