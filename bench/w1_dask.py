@@ -80,10 +80,10 @@ def run(quick: bool, workdir: Path) -> dict[str, object]:
             expected = bare_loop(bare_root, chain_days(days))
             bare_s.append(time.perf_counter() - started)
             assert len(expected) == steps
-            for executor in timings:
+            for executor, samples in timings.items():
                 where = address if executor == "dask" else None
                 elapsed, defs = backfill(workdir / f"{executor}{rep}", days, executor, where)
-                timings[executor].append(elapsed)
+                samples.append(elapsed)
                 check_backfill(defs, expected, bare_root)
     own_s: float | None = None  # the quick smoke run skips a second cluster's start-up
     if not quick:
