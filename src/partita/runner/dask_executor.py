@@ -234,6 +234,7 @@ class DaskExecutor:
             except queue.Empty:
                 break
         finished: list[Finished] = []
+        ended: list[_Running] = []
         for kind, payload in events:
             if kind == "lost":
                 worker, keys = payload
@@ -243,7 +244,10 @@ class DaskExecutor:
                         finished.append(Finished(running.handle, _worker_died(worker)))
                         self._abandon(key)
             else:
-                finished.extend(self._ended(payload))
+                found = self._ended(payload)
+                if found is not None:
+                    ended.append(found)
+        finished.extend(self._results(ended))
         now = time.monotonic()
         for key, running in list(self._running.items()):
             if running.deadline is not None and now >= running.deadline:
@@ -251,15 +255,26 @@ class DaskExecutor:
                 self._stop_timed_out(key)
         return finished
 
-    def _ended(self, key: str) -> list[Finished]:
+    def _ended(self, key: str) -> _Running | None:
+        """The attempt whose task ended, unless it was reported already (then a late
+        result's staging is discarded)."""
         abandoned = self._abandoned.pop(key, None)
-        if abandoned is not None:  # reported already; a late result's staging is discarded
+        if abandoned is not None:
             self._discard_staged(*abandoned)
-            return []
-        running = self._running.pop(key, None)
-        if running is None:
-            return []
-        return [Finished(running.handle, _result_of(running.future))]
+            return None
+        return self._running.pop(key, None)
+
+    def _results(self, ended: list[_Running]) -> list[Finished]:
+        """The results of ended tasks: those that finished fetched in one round trip."""
+        done = [r for r in ended if r.future.status == "finished"]
+        fetched: dict[int, WorkResult] = {}
+        if len(done) > 1:
+            with contextlib.suppress(Exception):
+                values = self.client.gather([r.future for r in done], errors="raise")
+                for running, value in zip(done, values, strict=True):
+                    if isinstance(value, WorkResult):
+                        fetched[running.handle] = value
+        return [Finished(r.handle, fetched.get(r.handle) or _result_of(r.future)) for r in ended]
 
     def _abandon(self, key: str) -> None:
         """Forget a task already reported: cancel it, discard its staging if it ends."""
@@ -345,7 +360,7 @@ def _one_thread_worker_running(key: str) -> Callable[[Any], str | None]:
 
 
 def _worker_died(worker: str) -> WorkResult:
-    text = f"the Dask worker {worker} died (or left the cluster) while running the step"
+    text = f"the Dask worker {worker} died (or left the cluster) while it held the step"
     return WorkResult(outcome=Outcome.FAILED, error=text, logs=text + "\n")
 
 
