@@ -71,6 +71,7 @@ def run(quick: bool, workdir: Path) -> dict[str, object]:
         processes=True,
         host="127.0.0.1",
         dashboard_address=None,
+        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},  # no dashboard; no port 8787
         silence_logs=logging.ERROR,
     ) as cluster:
         address = str(cluster.scheduler_address)

@@ -122,6 +122,7 @@ def connect(cluster: DaskCluster, n_workers: int) -> tuple[Client, LocalCluster 
                 processes=True,
                 host="127.0.0.1",
                 dashboard_address=None,
+                scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},  # no dashboard; no port 8787
                 silence_logs=logging.ERROR,
             )
         try:
@@ -178,8 +179,11 @@ class DaskExecutor:
         self._levels = {name: logging.getLogger(name).level for name in _QUIET}
         for name in _QUIET:
             logging.getLogger(name).setLevel(logging.ERROR)
-        local_workers = max_workers or 1
-        self.client, self._local = connect(cluster, local_workers)
+        try:
+            self.client, self._local = connect(cluster, max_workers or 1)
+        except BaseException:
+            self._restore_logging()
+            raise
         if max_workers is None:
             threads = sum(self.client.nthreads().values())
             max_workers = max(1, threads)
@@ -340,6 +344,9 @@ class DaskExecutor:
         if self._local is not None:
             with contextlib.suppress(Exception):
                 self._local.close(timeout=10)
+        self._restore_logging()
+
+    def _restore_logging(self) -> None:
         for name, level in self._levels.items():
             logging.getLogger(name).setLevel(level)
 
