@@ -335,12 +335,15 @@ def test_ctrl_c_cancels_the_running_tasks(dask_cluster: DaskCluster, tmp_path: P
 
 SMALL = """
 import os
+from pathlib import Path
 
 import pandas as pd
 
 from partita import DailyPartitions, Definitions, asset
 
 DAYS = DailyPartitions(start="2025-01-01", end="2025-01-05")
+with (Path(__file__).parent / "loads").open("a") as loads:
+    loads.write(f"{os.getpid()}\\n")  # each process that loads the project, once per load
 
 
 @asset(partitions=DAYS)
@@ -367,8 +370,10 @@ def test_a_local_cluster_runs_the_project_from_its_definitions(tmp_path: Path) -
     project = api.load_project(cwd=folder)
     with project.open_catalog() as catalog:
         attempts = catalog.attempts(result["run_id"], asset="raw")
-    pids = {a.logs.split("built by pid ")[1].split()[0] for a in attempts}
-    assert os.getpid() not in {int(p) for p in pids}  # the steps ran in the cluster's workers
+    pids = {int(a.logs.split("built by pid ")[1].split()[0]) for a in attempts}
+    assert os.getpid() not in pids and len(attempts) == 4  # the steps ran on the cluster
+    loads = (folder / "loads").read_text().split()
+    assert all(loads.count(str(pid)) == 1 for pid in pids), loads  # once per worker, not per step
     frame = api.materialize(project, executor="inprocess").status
     assert frame == "nothing_to_do"  # what the cluster built is recorded and current
 
