@@ -397,3 +397,36 @@ def test_an_unreachable_scheduler_is_one_error_naming_the_address(tmp_path: Path
     project = api.load_project(cwd=folder)
     with project.open_catalog() as catalog:
         assert catalog.runs(now=datetime.now(UTC)) == []  # nothing ran, nothing recorded
+
+
+IN_MEMORY = """
+import pandas as pd
+
+from partita import DailyPartitions, asset
+
+DAYS = DailyPartitions(start="2025-01-01", end="2025-01-04")
+
+
+@asset(partitions=DAYS)
+def letters(context) -> pd.DataFrame:
+    letter = "abc"[int(context.partition_key[-1]) - 1]
+    return pd.DataFrame({"day": [context.partition_key], "letter": [letter]})
+"""
+
+
+def test_definitions_built_in_memory_run_on_the_cluster(
+    dask_cluster: DaskCluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "dask_in_memory_assets.py").write_text(IN_MEMORY, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))  # the workers get the caller's sys.path
+    module = importlib.import_module("dask_in_memory_assets")
+    result = partita.materialize(
+        partita.Definitions(assets=[module.letters]),
+        executor="dask",
+        dask_address=dask_cluster.address,
+        home=tmp_path / "home",
+        handle_signals=False,
+    )
+    assert result.status == "succeeded" and result.counts == {"succeeded": 3}
+    frame = result.output_for("letters", "2025-01-03")
+    assert frame.to_dict("list") == {"day": ["2025-01-03"], "letter": ["c"]}
