@@ -5,8 +5,11 @@ A backfill of the chaos project runs through the CLI on that cluster; one
 worker is killed (SIGKILL) while it runs a long step. The step's attempt is
 recorded as failed and retried, and the published data and the catalog equal
 a clean build (the chaos campaign's invariants, and the data versions of a
-clean in-process run). Also: a run on a ``LocalCluster`` the executor starts
-itself, and an unreachable scheduler (one error naming the address, exit 2).
+clean in-process run). Also on that cluster: a timed-out step stopped by
+restarting its worker, Ctrl-C cancelling the running task, definitions built in
+memory. And: a run on a ``LocalCluster`` the executor starts itself (the project
+loaded once per worker), and an unreachable scheduler (one error naming the
+address, exit 2).
 """
 
 from __future__ import annotations
@@ -283,7 +286,7 @@ def _published(folder: Path) -> list[Path]:
 def test_a_timed_out_step_is_stopped_by_restarting_its_worker(
     dask_cluster: DaskCluster, tmp_path: Path
 ) -> None:
-    folder = write_project(tmp_path / "timeout", HELD.format(timeout=3))
+    folder = write_project(tmp_path / "timeout", HELD.format(timeout=2))
     started = time.monotonic()
     done = run_cli(["materialize", "--dask-address", dask_cluster.address, "--json"], folder)
     assert done.returncode == 1, done.stderr
@@ -294,7 +297,6 @@ def test_a_timed_out_step_is_stopped_by_restarting_its_worker(
     _wait_for(lambda: not _pid_alive(pid), "the timed-out step's worker to be restarted", 20)
     assert _published(folder) == []
     _wait_for(lambda: _worker_count(dask_cluster.address) == 2, "the restarted worker")
-    _preload(dask_cluster.address)
 
 
 def test_ctrl_c_cancels_the_running_tasks(dask_cluster: DaskCluster, tmp_path: Path) -> None:

@@ -36,7 +36,6 @@ import logging
 import pickle
 import queue
 import socket
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -194,7 +193,6 @@ class DaskExecutor:
         self._done: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
         self._running: dict[str, _Running] = {}
         self._abandoned: dict[str, tuple[Future[WorkResult], str]] = {}  # key: (future, asset)
-        self._restarts: list[threading.Thread] = []
         self._closed = False
         self.client.subscribe_topic("all", self._on_cluster_event)
 
@@ -303,22 +301,11 @@ class DaskExecutor:
                         store.discard(staged)
 
     def _stop_timed_out(self, key: str) -> None:
-        """Cancel a task over its deadline; restart its worker when the step holds the
-        worker's only thread (a thread cannot be stopped; the process can)."""
-        where: str | None = None
+        """Cancel a task over its deadline; when the step holds its worker's only thread,
+        the scheduler restarts that worker (a thread cannot be stopped; a process can)."""
         with contextlib.suppress(Exception):
-            where = self.client.run_on_scheduler(_one_thread_worker_running(key))
+            self.client.run_on_scheduler(_restart_one_thread_worker_running(key))
         self._abandon(key)
-        if where is not None:
-            restart = threading.Thread(
-                target=self._restart, args=(where,), name="partita-dask-restart", daemon=True
-            )
-            restart.start()
-            self._restarts.append(restart)
-
-    def _restart(self, worker: str) -> None:
-        with contextlib.suppress(Exception):
-            self.client.restart_workers([worker], timeout=30, raise_for_error=False)
 
     def stop_all(self) -> list[int]:
         """Cancel every running task (what they staged is never published)."""
@@ -335,8 +322,6 @@ class DaskExecutor:
         if self._closed:
             return
         self._closed = True
-        for restart in self._restarts:  # a timed-out step's worker is stopped before we go
-            restart.join(timeout=35)
         with contextlib.suppress(Exception):
             self.client.unsubscribe_topic("all")
         with contextlib.suppress(Exception):
@@ -351,19 +336,34 @@ class DaskExecutor:
             logging.getLogger(name).setLevel(level)
 
 
-def _one_thread_worker_running(key: str) -> Callable[[Any], str | None]:
-    """A function for the scheduler: the address of the worker running ``key`` when that
-    worker has one thread, else ``None``. Made here, a closure, so that it travels by
-    value: the scheduler needs no partita to run it."""
+def _restart_one_thread_worker_running(key: str) -> Callable[[Any], str | None]:
+    """A function for the scheduler: restart (through its nanny, in the background) the
+    worker running ``key`` when that worker has one thread; its address, else ``None``.
+    Made here, a closure, so that it travels by value: the scheduler needs no partita."""
 
-    def find(dask_scheduler: Any) -> str | None:
+    def restart(dask_scheduler: Any) -> str | None:
+        import asyncio  # noqa: PLC0415  (runs on the scheduler, in its event loop)
+
         task = dask_scheduler.tasks.get(key)
         worker = None if task is None else task.processing_on
         if worker is None or worker.nthreads != 1:
             return None
-        return str(worker.address)
+        address = str(worker.address)
+        pending = asyncio.ensure_future(
+            dask_scheduler.restart_workers(
+                [address],
+                timeout=30,
+                wait_for_workers=False,
+                on_error="return",
+                stimulus_id=f"partita-timeout-{key}",
+            )
+        )
+        kept = dask_scheduler.__dict__.setdefault("_partita_restarts", set())
+        kept.add(pending)  # a reference until it is done
+        pending.add_done_callback(kept.discard)
+        return address
 
-    return find
+    return restart
 
 
 def _worker_died(worker: str) -> WorkResult:
