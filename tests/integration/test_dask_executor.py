@@ -44,7 +44,7 @@ from tests.conftest import run_cli, write_project
 
 LONG_DAY = "2025-01-05"
 """``raw[LONG_DAY]`` sleeps LONG_S on the workers: the window in which one is killed."""
-LONG_S = 2.5
+LONG_S = 2.0
 
 
 @dataclass
