@@ -33,5 +33,6 @@ WORKLOAD_MODULES: tuple[str, ...] = (
     "sql_bench",
     "pools_bench",
     "openlineage_bench",
+    "w1_dask",
 )
 """Module names (inside ``bench``) of the standard workloads, in run order."""

@@ -60,8 +60,10 @@ if TYPE_CHECKING:
         SelectionError,
         StorageError,
         UnknownAssetError,
+        UnreachableError,
         UserCodeError,
     )
+    from partita.executor_config import DaskCluster
     from partita.graph import AssetGraph
     from partita.io import DuckDBStore, ParquetStore
     from partita.keys import AssetKey, AssetPartition
@@ -121,6 +123,7 @@ _LAZY: dict[str, str] = {
     "ConfigError": "partita.errors",
     "CycleError": "partita.errors",
     "DailyPartitions": "partita.partitions",
+    "DaskCluster": "partita.executor_config",
     "DefinitionError": "partita.errors",
     "Definitions": "partita.definitions",
     "Dimension": "partita.mappings",
@@ -152,6 +155,7 @@ _LAZY: dict[str, str] = {
     "TimeWindow": "partita.mappings",
     "TimeWindowRange": "partita.partitions",
     "UnknownAssetError": "partita.errors",
+    "UnreachableError": "partita.errors",
     "UserCodeError": "partita.errors",
     "WeeklyPartitions": "partita.partitions",
     "accepted_values": "partita.checks",
@@ -200,6 +204,7 @@ __all__ = [
     "ConfigError",
     "CycleError",
     "DailyPartitions",
+    "DaskCluster",
     "DefinitionError",
     "Definitions",
     "Dimension",
@@ -231,6 +236,7 @@ __all__ = [
     "TimeWindow",
     "TimeWindowRange",
     "UnknownAssetError",
+    "UnreachableError",
     "UserCodeError",
     "WeeklyPartitions",
     "__version__",

@@ -29,6 +29,7 @@ from partita.alert_targets import AlertTarget, targets_of
 from partita.assets import AssetSpec
 from partita.checks import CheckDefinition
 from partita.errors import DefinitionError
+from partita.executor_config import DaskCluster, checked_executor
 from partita.project_imports import import_project_file, import_project_module
 from partita.schedules import Schedule
 from partita.sensors import AnySensor, Eager, checked_automation
@@ -66,6 +67,10 @@ class Definitions:
         sensors: ``FileSensor``, ``SourceSensor`` and ``@sensor`` functions
             (:mod:`partita.sensors`).
         eager: :class:`~partita.sensors.Eager` selections, built when their inputs change.
+        executor: where runs of the project execute unless a run says otherwise
+            (``partita materialize --executor``): ``"process"``, ``"thread"``,
+            ``"inprocess"``, ``"dask"`` (a local Dask cluster) or a
+            :class:`~partita.executor_config.DaskCluster` naming a scheduler.
     """
 
     assets: tuple[AssetSpec, ...] = ()
@@ -81,6 +86,7 @@ class Definitions:
     schedules: tuple[Schedule, ...] = ()
     sensors: tuple[AnySensor, ...] = ()
     eager: tuple[Eager, ...] = ()
+    executor: str | DaskCluster | None = None
 
     def __init__(
         self,
@@ -97,6 +103,7 @@ class Definitions:
         schedules: Iterable[Schedule] = (),
         sensors: Iterable[AnySensor] = (),
         eager: Iterable[Eager] = (),
+        executor: str | DaskCluster | None = None,
     ) -> None:
         all_assets = tuple(assets)
         folders = tuple(str(folder) for folder in sql)
@@ -148,6 +155,9 @@ class Definitions:
         object.__setattr__(self, "schedules", automation[0])
         object.__setattr__(self, "sensors", automation[1])
         object.__setattr__(self, "eager", automation[2])
+        object.__setattr__(
+            self, "executor", checked_executor(executor, "Definitions(executor=...)")
+        )
 
     @property
     def all_specs(self) -> tuple[AssetSpec, ...]:

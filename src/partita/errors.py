@@ -28,6 +28,7 @@ __all__ = [
     "StorageError",
     "StoreAccessError",
     "UnknownAssetError",
+    "UnreachableError",
     "UserCodeError",
 ]
 
@@ -46,7 +47,7 @@ class PartitaError(Exception):
     wrong declaration, an unsafe schema change) sets it to ``False``."""
 
     exit_status: ClassVar[int] = 1
-    """The CLI's exit status for this error (2: a service it needs cannot be reached)."""
+    """The CLI's exit status for this error (2: bad input, such as a service it needs that cannot be reached)."""
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)
@@ -57,6 +58,13 @@ class PartitaError(Exception):
         if self.hint:
             return f"{self.message}\n  hint: {self.hint}"
         return self.message
+
+
+class UnreachableError(PartitaError):
+    """A service named by an address the user gave (a Dask scheduler) cannot be
+    reached: the message names the address, the hint what to check. The CLI exits 2."""
+
+    exit_status: ClassVar[int] = 2
 
 
 class DefinitionError(PartitaError):

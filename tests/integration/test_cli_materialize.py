@@ -75,5 +75,5 @@ def test_materialize_rejects_bad_options(tmp_path: Path) -> None:
     folder = write_project(tmp_path / "p", PROJECT)
     both = run_cli(["materialize", "--partition", "2025-01-01", "--from", "2025-01-01"], folder)
     assert both.returncode != 0 and "--from" in both.stderr
-    wrong = run_cli(["materialize", "--executor", "dask"], folder)
+    wrong = run_cli(["materialize", "--executor", "ray"], folder)
     assert wrong.returncode == 2

@@ -32,6 +32,7 @@ from partita.errors import (
     StoreAccessError,
 )
 from partita.events import Subscriber
+from partita.executor_config import DaskCluster
 from partita.io import ParquetStore, ReachableStore, load_as
 from partita.keys import AssetKey
 from partita.planner.plan import PlanStep
@@ -59,6 +60,7 @@ __all__ = [
     "RunOutcome",
     "RunResult",
     "TaskState",
+    "executor_choice",
     "materialize",
     "project_ref",
 ]
@@ -142,6 +144,48 @@ def _check_stores(project: Project, steps: Sequence[PlanStep]) -> None:
                 raise StoreAccessError(exc.message, hint=exc.hint) from None
 
 
+def executor_choice(
+    project: Project,
+    executor: ExecutorKind | str | DaskCluster | None,
+    dask_address: str | None,
+    max_workers: int | None,
+) -> tuple[ExecutorKind, DaskCluster | None]:
+    """The executor a run uses, and its Dask cluster when it is ``dask``.
+
+    The run's ``executor`` wins, then the definitions' ``executor``, then the
+    default (``process``; ``inprocess`` for definitions built in memory). A
+    ``dask_address`` alone means ``dask``; given, it and ``max_workers``
+    override the definitions' :class:`~partita.executor_config.DaskCluster`.
+
+    Raises:
+        PartitaError: an unknown executor, or a Dask address for another executor.
+    """
+    declared = project.loaded.definitions.executor
+    chosen = executor if executor is not None else declared
+    if chosen is None and dask_address is not None:
+        chosen = ExecutorKind.DASK
+    if chosen is None:
+        chosen = ExecutorKind.INPROCESS if project.in_memory else ExecutorKind.PROCESS
+    kind = ExecutorKind.DASK if isinstance(chosen, DaskCluster) else ExecutorKind.parse(chosen)
+    if kind is not ExecutorKind.DASK:
+        if dask_address is not None:
+            raise PartitaError(
+                f"a Dask scheduler address was given for the {kind} executor",
+                hint="add --executor dask (or drop --dask-address)",
+            )
+        return kind, None
+    base = chosen if isinstance(chosen, DaskCluster) else None
+    if base is None and isinstance(declared, DaskCluster):
+        base = declared
+    base = base or DaskCluster()
+    cluster = DaskCluster(
+        address=dask_address or base.address,
+        n_workers=max_workers or base.n_workers,
+        connect_timeout_s=base.connect_timeout_s,
+    )
+    return kind, cluster
+
+
 def materialize(
     project: ProjectLike,
     selection: str | None = None,
@@ -151,8 +195,9 @@ def materialize(
     home: str | os.PathLike[str] | None = None,
     force: bool = False,
     config: Mapping[str, Any] | None = None,
-    executor: ExecutorKind | str | None = None,
+    executor: ExecutorKind | str | DaskCluster | None = None,
     max_workers: int | None = None,
+    dask_address: str | None = None,
     now: datetime | None = None,
     subscribers: Sequence[Subscriber] = (),
     cancel: CancelToken | None = None,
@@ -182,9 +227,14 @@ def materialize(
             project's home; for definitions built in memory, a temporary folder).
         force: rebuild the selected partitions even when they are up to date.
         config: run-time config values (``field``, ``asset.field``; see :mod:`partita.api.config`).
-        executor: ``process``, ``thread`` or ``inprocess`` (default: ``process``
-            for a loaded project, ``inprocess`` for definitions built in memory).
-        max_workers: tasks at once (default: the number of CPUs).
+        executor: ``process``, ``thread``, ``inprocess``, ``dask`` or a
+            :class:`~partita.executor_config.DaskCluster` (default: the definitions'
+            ``executor``, else ``process`` for a loaded project, ``inprocess`` for
+            definitions built in memory).
+        max_workers: tasks at once (default: the number of CPUs; on a Dask
+            cluster given by address, its threads).
+        dask_address: the Dask scheduler to run on (``tcp://host:8786``; implies
+            ``executor="dask"``); without one, ``dask`` starts a local cluster.
         now: the planning time (default: now, UTC).
         subscribers: who gets the run's events (:mod:`partita.events`), e.g. a
             display; each on its own thread, never slowing or failing the run.
@@ -209,15 +259,15 @@ def materialize(
         PartitionKeyError: a requested key is invalid (the error names the definition).
         PartitaError: the executor cannot run these definitions (the process
             executor needs definitions it can send to worker processes).
+        UnreachableError: the Dask scheduler cannot be reached.
     """
     project = as_project(project, home)
     subscribers = (*subscribers, *openlineage_subscribers(project, openlineage_file))
-    kind = ExecutorKind.parse(
-        executor or (ExecutorKind.INPROCESS if project.in_memory else ExecutorKind.PROCESS)
-    )
+    kind, cluster = executor_choice(project, executor, dask_address, max_workers)
     partitions = requested(partition_key, partition_range)
-    ref = project_ref(project) if kind is ExecutorKind.PROCESS else None
-    if ref is not None:
+    remote = kind in (ExecutorKind.PROCESS, ExecutorKind.DASK)
+    ref = project_ref(project) if remote else None
+    if kind is ExecutorKind.PROCESS:
         start_early()  # worker processes start up while the catalog is read and the plan made
     with project.open_catalog() as catalog:
         planned = plan_project(
@@ -234,6 +284,7 @@ def materialize(
         options = RunOptions(
             executor=kind,
             max_workers=max_workers,
+            dask=cluster,
             staged_checks=staged_checks,
             lease_wait_s=lease_wait_s,
             handle_signals=handle_signals,

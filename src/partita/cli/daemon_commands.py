@@ -41,17 +41,17 @@ def _line(record: TickRecord) -> Text:
 @click.command("daemon")
 @click.option(
     "--executor",
-    type=click.Choice(["process", "thread", "inprocess"]),
-    default="process",
-    show_default=True,
-    help="Where the tasks of the daemon's runs run.",
+    type=click.Choice(["process", "thread", "inprocess", "dask"]),
+    default=None,
+    help="Where the tasks of the daemon's runs run (default: the definitions' executor, "
+    "else process).",
 )
 @click.option("--max-workers", type=click.IntRange(min=1), help="Tasks at once (default: CPUs).")
 @click.option("--once", is_flag=True, help="Evaluate what is due once, then exit.")
 @click.option("--quiet", is_flag=True, help="Print nothing for evaluations that found nothing.")
 @pass_project
 def daemon_command(
-    project: Project, executor: str, max_workers: int | None, once: bool, quiet: bool
+    project: Project, executor: str | None, max_workers: int | None, once: bool, quiet: bool
 ) -> None:
     """Run the project's schedules, sensors and eager assets until stopped (SIGTERM).
 

@@ -39,12 +39,17 @@ def render_result(result: RunResult) -> None:
 @config_options
 @click.option(
     "--executor",
-    type=click.Choice(["process", "thread", "inprocess"]),
-    default="process",
-    show_default=True,
-    help="Where tasks run.",
+    type=click.Choice(["process", "thread", "inprocess", "dask"]),
+    default=None,
+    help="Where tasks run (default: the definitions' executor, else process).",
 )
 @click.option("--max-workers", type=click.IntRange(min=1), help="Tasks at once (default: CPUs).")
+@click.option(
+    "--dask-address",
+    metavar="ADDRESS",
+    help="Run on this Dask scheduler (tcp://host:8786); --executor dask without it "
+    "starts a local cluster.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the run result as JSON.")
 @click.option(
     "--openlineage-file",
@@ -61,8 +66,9 @@ def materialize_command(
     force: bool,
     config_files: tuple[Path, ...],
     assignments: tuple[str, ...],
-    executor: str,
+    executor: str | None,
     max_workers: int | None,
+    dask_address: str | None,
     as_json: bool,
     openlineage_file: Path | None,
 ) -> int:
@@ -81,6 +87,7 @@ def materialize_command(
         config=config_values(config_files, assignments),
         executor=executor,
         max_workers=max_workers,
+        dask_address=dask_address,
         subscribers=() if as_json else (progress_for(sys.stderr),),
         openlineage_file=openlineage_file,
     )

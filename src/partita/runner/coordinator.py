@@ -477,6 +477,7 @@ def run_plan(
         ref=project,
         max_workers=workers,
         staged_checks=opts.staged_checks,
+        dask=opts.dask,
     )
     runtime = WorkerRuntime.for_data_path(graph, data_path)
     bus = EventBus(subscribers, flush_timeout_s=opts.events_flush_s)

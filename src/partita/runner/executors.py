@@ -8,9 +8,12 @@
   and its output is discarded instead of published when it finishes.
 - :class:`InProcessExecutor`: one task at a time in the coordinator's thread
   (for debugging); timeouts are not enforced.
+- :class:`~partita.runner.dask_executor.DaskExecutor`: each attempt a task on a
+  Dask cluster (imported only when chosen: the Dask client is an optional
+  dependency, ``partita[dask]``).
 
 Workers stage and check; the coordinator publishes what they staged
-(:mod:`partita.runner.commit`). All three share one small interface
+(:mod:`partita.runner.commit`). All share one small interface
 (:class:`~partita.runner.executor_protocol.Executor`): ``submit`` a work item
 under a handle, ``poll`` for finished ones, ``stop_all``, ``close``;
 :func:`make_executor` makes one of an :class:`ExecutorKind`.
@@ -26,6 +29,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from partita.errors import PartitaError
+from partita.executor_config import DaskCluster
 from partita.graph import AssetGraph
 from partita.runner.checking import StagedChecks
 from partita.runner.executor_protocol import Executor, Finished, timed_out
@@ -169,12 +173,13 @@ class ThreadExecutor:
 
 
 class ExecutorKind(StrEnum):
-    """Where tasks run: worker processes (timeouts really stop a step), threads, or the
-    calling thread."""
+    """Where tasks run: worker processes (timeouts really stop a step), threads, the
+    calling thread, or a Dask cluster."""
 
     PROCESS = "process"
     THREAD = "thread"
     INPROCESS = "inprocess"
+    DASK = "dask"
 
     @classmethod
     def parse(cls, value: ExecutorKind | str) -> ExecutorKind:
@@ -194,17 +199,51 @@ def make_executor(
     ref: ProjectRef | None,
     max_workers: int,
     staged_checks: StagedChecks | None,
+    dask: DaskCluster | None = None,
 ) -> Executor:
-    """An executor of ``kind``."""
+    """An executor of ``kind`` (``dask``: on ``dask``'s cluster, default a local one)."""
     kind = ExecutorKind.parse(kind)
+    if kind in (ExecutorKind.PROCESS, ExecutorKind.DASK) and ref is None:
+        raise PartitaError(
+            f"the {kind} executor needs the project's origin (a definitions file or module)",
+            hint="use executor='thread' or 'inprocess' for graphs built in memory",
+        )
     if kind is ExecutorKind.PROCESS:
-        if ref is None:
-            raise PartitaError(
-                "the process executor needs the project's origin (a definitions file or module)",
-                hint="use executor='thread' or 'inprocess' for graphs built in memory",
-            )
+        assert ref is not None
         return ProcessExecutor(ref, max_workers, staged_checks=staged_checks)
+    if kind is ExecutorKind.DASK:
+        assert ref is not None
+        cluster = dask or DaskCluster()
+        return _dask_executor(ref, graph, cluster, max_workers, staged_checks, data_path)
     runtime = WorkerRuntime.for_data_path(graph, data_path, staged_checks=staged_checks)
     if kind is ExecutorKind.THREAD:
         return ThreadExecutor(runtime, max_workers)
     return InProcessExecutor(runtime)
+
+
+def _dask_executor(
+    ref: ProjectRef,
+    graph: AssetGraph,
+    cluster: DaskCluster,
+    max_workers: int,
+    staged_checks: StagedChecks | None,
+    data_path: str | os.PathLike[str],
+) -> Executor:
+    """The Dask executor, imported now: only a run that uses it needs the Dask client."""
+    try:
+        from partita.runner.dask_executor import DaskExecutor  # noqa: PLC0415
+    except ImportError as exc:
+        raise PartitaError(
+            f"the dask executor needs the Dask client: {exc}",
+            hint="install it with: pip install 'partita[dask]'",
+        ) from None
+    # an existing cluster runs as many steps at once as it has threads, unless told
+    workers = cluster.n_workers or (max_workers if cluster.address is None else None)
+    return DaskExecutor(
+        ref,
+        graph,
+        cluster,
+        max_workers=workers,
+        staged_checks=staged_checks,
+        data_path=str(data_path),
+    )

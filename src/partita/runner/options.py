@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
+from partita.executor_config import DaskCluster
 from partita.processes import this_host
 from partita.records import CatalogReader, CatalogWriter, Run
 from partita.runner.checking import StagedChecks, run_asset_checks
@@ -28,8 +29,9 @@ class RunOptions:
     """How to run a plan.
 
     Attributes:
-        executor: ``process`` (default), ``thread`` or ``inprocess``.
+        executor: ``process`` (default), ``thread``, ``inprocess`` or ``dask``.
         max_workers: parallel tasks (default: the number of CPUs).
+        dask: the Dask cluster of the ``dask`` executor (default: a local one).
         staged_checks: run on each staged partition before it is published
             (default: the asset's built-in and custom checks; ``None``: none).
             Checks of sources run in the coordinator, once per source partition
@@ -47,6 +49,7 @@ class RunOptions:
 
     executor: ExecutorKind | str = ExecutorKind.PROCESS
     max_workers: int | None = None
+    dask: DaskCluster | None = None
     staged_checks: StagedChecks | None = run_asset_checks
     lease_wait_s: float = 300.0
     lease_ttl_s: float = 60.0
