@@ -6,6 +6,7 @@ import click
 
 from partita.api import Project
 from partita.cli.app import pass_project, stdout
+from partita.errors import PartitaError
 
 __all__ = ["ui_command"]
 
@@ -43,7 +44,12 @@ def ui_command(
     settings = UiSettings(
         host=host, port=port, token=token, allow_runs=allow_runs, executor=executor
     )
-    check_bind(host, token)
+    try:
+        check_bind(host, token)
+    except PartitaError as exc:  # bad input: exit 2 with the message and its hint
+        raise click.BadParameter(
+            f"{exc.message} (hint: {exc.hint})", param_hint="--host/--token"
+        ) from None
     note = " (open it once with ?token=<your token>)" if token else ""
     stdout.print(f"Partita UI on {url_of(settings)}{note}; Ctrl-C stops it")
     serve(project, settings)
