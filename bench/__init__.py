@@ -32,5 +32,6 @@ WORKLOAD_MODULES: tuple[str, ...] = (
     "sql_bench",
     "pools_bench",
     "openlineage_bench",
+    "ui_bench",
 )
 """Module names (inside ``bench``) of the standard workloads, in run order."""
