@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -179,3 +180,24 @@ def test_another_host_needs_a_token(project: Path) -> None:
         assert f"partita_ui_token={token}" in redirected.value.headers["Set-Cookie"]
         assert served.process.stdout is not None
         assert token not in served.process.stdout.readline()  # never printed
+
+
+def test_stopping_the_server_cancels_the_run_it_started(tmp_path: Path) -> None:
+    folder = corrected_example(tmp_path / "example")
+    with serve(folder, "--allow-runs", "--executor", "thread") as served:
+        _, body = served.get("/actions/materialize?selection=%2Bslow_report")
+        token = re.search(r'name="csrf" value="([^"]+)"', body)
+        assert token is not None
+        form = {"selection": "+slow_report", "csrf": token.group(1)}
+        status, _, headers = served.post("/actions/materialize", form)
+        assert status == 303
+        run_id = headers["location"].rsplit("/", 1)[1]
+        assert served.json(f"/api/runs/{run_id}")["run"]["status"] == "running"
+        served.process.terminate()  # SIGTERM while slow_report waits for its gate
+        # uvicorn shuts down gracefully (the page's runs cancelled), then re-raises SIGTERM
+        assert served.process.wait(timeout=30) == -signal.SIGTERM
+    runs = cli_json(folder, "runs")
+    assert isinstance(runs, dict)
+    (run,) = [r for r in runs["runs"] if r["run_id"] == run_id]
+    assert run["status"] == "cancelled"
+    assert not (folder / "gate").exists()

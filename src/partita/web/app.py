@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -278,6 +279,14 @@ def create_app(project: Project, settings: UiSettings | None = None) -> Starlett
     settings = settings or UiSettings()
     site = _Site(project, settings)
     guard = token_middleware(settings.token, is_loopback(settings.host))
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await anyio.to_thread.run_sync(site.launcher.stop)
+
     return Starlette(
-        routes=site.routes(), middleware=[Middleware(BaseHTTPMiddleware, dispatch=guard)]
+        routes=site.routes(),
+        middleware=[Middleware(BaseHTTPMiddleware, dispatch=guard)],
+        lifespan=lifespan,
     )

@@ -11,11 +11,12 @@ their page follows the catalog instead.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, fields, is_dataclass
 from datetime import datetime
 from typing import Any
 
-from partita.api import Project, materialize
+from partita.api import CancelToken, Project, materialize
 from partita.errors import PartitaError
 from partita.events import Event, RunFinished, RunStarted
 
@@ -99,6 +100,7 @@ class Launcher:
         self.project = project
         self.executor = executor
         self._feeds: dict[str, RunFeed] = {}
+        self._running: dict[threading.Thread, CancelToken] = {}
         self._lock = threading.Lock()
 
     def feed(self, run_id: str) -> RunFeed | None:
@@ -121,6 +123,7 @@ class Launcher:
         """
         feed = RunFeed()
         outcome: dict[str, Any] = {}
+        cancel = CancelToken()
 
         def target() -> None:
             try:
@@ -131,6 +134,7 @@ class Launcher:
                     partition_range=partition_range,
                     executor=self.executor,
                     subscribers=(feed,),
+                    cancel=cancel,
                     handle_signals=False,
                 )
             except PartitaError as exc:
@@ -139,8 +143,12 @@ class Launcher:
                 outcome["error"] = PartitaError(f"{type(exc).__name__}: {exc}")
             finally:
                 feed.close()
+                with self._lock:
+                    self._running.pop(threading.current_thread(), None)
 
         thread = threading.Thread(target=target, name="partita-ui-run", daemon=True)
+        with self._lock:
+            self._running[thread] = cancel
         thread.start()
         run_id = feed.wait_started(start_timeout_s)
         if run_id is None:
@@ -157,3 +165,14 @@ class Launcher:
                     break
                 del self._feeds[oldest]
         return Launched(run_id)
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """Cancel the runs started here that are still going, and wait for them to end
+        (the server is stopping: their steps end as ``cancelled``, as on Ctrl-C)."""
+        with self._lock:
+            running = dict(self._running)
+        for cancel in running.values():
+            cancel.cancel("partita ui is stopping")
+        deadline = time.monotonic() + timeout_s
+        for thread in running:
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
