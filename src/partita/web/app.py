@@ -73,8 +73,17 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _timed(started: float, response: Response) -> Response:
-    response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
+def _clock() -> tuple[float, float]:
+    """Wall time and this thread's CPU time, to time one answer."""
+    return time.perf_counter(), time.thread_time()
+
+
+def _timed(started: tuple[float, float], response: Response) -> Response:
+    """Add ``Server-Timing: app;dur=WALL_MS, cpu;dur=CPU_MS`` (CPU: of the thread that
+    built the answer, which a busy machine does not inflate)."""
+    wall = (time.perf_counter() - started[0]) * 1000
+    cpu = (time.thread_time() - started[1]) * 1000
+    response.headers["Server-Timing"] = f"app;dur={wall:.1f}, cpu;dur={cpu:.1f}"
     return response
 
 
@@ -131,7 +140,7 @@ class _Site:
         """An HTML page of ``build``'s data (``extra`` adds what only the page needs)."""
 
         def endpoint(request: Request) -> Response:
-            started = time.perf_counter()
+            started = _clock()
             try:
                 data = build(request)
             except PartitaError as exc:
@@ -147,7 +156,7 @@ class _Site:
         """A JSON endpoint of ``build``'s data; errors are ``{"error", "hint"}``."""
 
         def endpoint(request: Request) -> Response:
-            started = time.perf_counter()
+            started = _clock()
             try:
                 body = json.dumps(build(request), default=str)
             except PartitaError as exc:
