@@ -203,7 +203,7 @@ def _fetch(url: str) -> tuple[float, float, float, str]:
 
 def run(quick: bool, workdir: Path) -> dict[str, object]:
     """Fill both catalogs, time both pages over HTTP, assert what they show."""
-    repeat = 3 if quick else 5
+    repeat = 2 if quick else 5
     long_project = _project(workdir / "long", LONG)
     recorded = _windows_fill(long_project)
     assert recorded == 3 * 3650, recorded
@@ -221,7 +221,7 @@ def run(quick: bool, workdir: Path) -> dict[str, object]:
         assert "7 stale" in body and 'data-first="2021-06-15"' in body, body[:3000]
         assert 'data-last="2021-06-21"' in body
 
-    layers, width = (4, 10) if quick else (30, 20)
+    layers, width = (3, 10) if quick else (30, 20)
     wide = _project(workdir / "wide", WIDE.format(layers=layers, width=width))
     total = _fill(wide)
     graph_server: list[float] = []

@@ -10,12 +10,14 @@ run while it is running.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.parse
@@ -54,8 +56,24 @@ defs = Definitions(
 '''
 
 
+_BUILT: dict[str, Path] = {}
+"""The corrected example, built once per test process (see :func:`corrected_example`)."""
+
+
 def corrected_example(folder: Path) -> Path:
-    """The example project, built, then 2025-01-07 corrected and observed (see above)."""
+    """A copy in ``folder`` of the example project, built, then 2025-01-07 corrected and
+    observed (see above). It is built once per test process and copied (catalog,
+    data and all) for each caller, so each gets a project of its own cheaply."""
+    if "base" not in _BUILT:
+        base = Path(tempfile.mkdtemp(prefix="partita-web-example-")) / "example"
+        atexit.register(shutil.rmtree, base.parent, True)
+        _build(base)
+        _BUILT["base"] = base
+    shutil.copytree(_BUILT["base"], folder)
+    return folder
+
+
+def _build(folder: Path) -> None:
     shutil.copytree(EXAMPLE, folder, ignore=shutil.ignore_patterns(".partita", "data"))
     defs = folder / "defs.py"
     defs.write_text(defs.read_text(encoding="utf-8") + SLOW_REPORT, encoding="utf-8")
@@ -71,7 +89,6 @@ def corrected_example(folder: Path) -> Path:
         capture_output=True,
     )
     run_cli(["plan"], folder, check=True)  # observes the corrected day
-    return folder
 
 
 def free_port() -> int:
