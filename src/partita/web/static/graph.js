@@ -135,14 +135,19 @@
     if (hit) { window.location = "/asset?key=" + encodeURIComponent(hit.getAttribute("data-key")); }
   });
   var groupFilter = document.getElementById("group-filter");
-  groupFilter.addEventListener("change", function () { onlyGroup = groupFilter.value; draw(); });
+  function redrawFromTheStart() {
+    holder.scrollLeft = 0;
+    holder.scrollTop = 0;
+    draw();
+  }
+  groupFilter.addEventListener("change", function () { onlyGroup = groupFilter.value; redrawFromTheStart(); });
   document.getElementById("collapse-all").addEventListener("click", function () {
     data.groups.forEach(function (g) { collapsed[g.name] = true; });
-    draw();
+    redrawFromTheStart();
   });
   document.getElementById("expand-all").addEventListener("click", function () {
     collapsed = {};
-    draw();
+    redrawFromTheStart();
   });
   draw();
 })();
