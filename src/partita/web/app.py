@@ -170,7 +170,7 @@ class _Site:
 
     def graph(self, request: Request) -> dict[str, Any]:
         selection = request.query_params.get("selection") or None
-        return views.graph_json(self.project, selection, _now())
+        return views.graph_json(self.project, selection)
 
     def asset(self, request: Request) -> dict[str, Any]:
         key = _required(request, "key")

@@ -11,7 +11,7 @@ functions: ``graph`` is ``partita graph --json``, ``status`` is ``partita status
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -32,6 +32,7 @@ from partita.api.checks import check_json, check_results, is_removed
 from partita.api.overview import asset_overview
 from partita.errors import PartitaError
 from partita.freshness import AssetStatus
+from partita.records import RunSummary
 from partita.web.layout import layout
 from partita.web.strip import HealthState, segments, segments_json
 
@@ -67,7 +68,7 @@ def health_of(item: AssetStatus) -> str:
     return HealthState.FRESH.value
 
 
-def graph_json(project: Project, selection: str | None, now: datetime) -> dict[str, Any]:
+def graph_json(project: Project, selection: str | None) -> dict[str, Any]:
     """``{"graph": <partita graph --json>, "status": <partita status --json>,
     "layout": {...}, "health": {asset: word}}``."""
     view = graph_view(project, selection)
@@ -118,10 +119,12 @@ def graph_page(data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _running_partitions(project: Project, asset: str, now: datetime) -> frozenset[str]:
+def _running_partitions(
+    project: Project, asset: str, summaries: Sequence[RunSummary], now: datetime
+) -> frozenset[str]:
     """Partitions of ``asset`` that a running run is building now."""
     found: set[str] = set()
-    for summary in runs(project, limit=RUNS_SHOWN, now=now):
+    for summary in summaries:
         if str(summary.run.status) != "running":
             continue
         for attempt in logs(project, summary.run.run_id, now=now).attempts:
@@ -130,12 +133,14 @@ def _running_partitions(project: Project, asset: str, now: datetime) -> frozense
     return frozenset(found)
 
 
-def _last_runs(project: Project, asset: str, now: datetime) -> list[dict[str, Any]]:
+def _last_runs(
+    project: Project, asset: str, summaries: Sequence[RunSummary]
+) -> list[dict[str, Any]]:
     """The runs that last built ``asset`` (``partita runs --json`` entries), newest first."""
     wanted = {m.run_id for m in history(project, asset, limit=200)}
     return [
         run_summary_json(s)
-        for s in runs(project, limit=RUNS_SHOWN, now=now)
+        for s in summaries
         if s.run.run_id in wanted or str(s.run.status) == "running"
     ][:10]
 
@@ -151,12 +156,13 @@ def asset_json(project: Project, asset: str, now: datetime) -> dict[str, Any]:
         [""] if definition is None else definition.keys(overview.now, dynamic=overview.dynamic)
     )
     status = overview.status
+    summaries = runs(project, limit=RUNS_SHOWN, now=now)
     strip = segments(
         keys,
         failed=status.failed,
         missing=status.missing,
         stale=status.stale,
-        running=_running_partitions(project, key, now),
+        running=_running_partitions(project, key, summaries, now),
         reasons=() if overview.planned is None else overview.planned.reasons,
     )
     checks = [
@@ -173,7 +179,7 @@ def asset_json(project: Project, asset: str, now: datetime) -> dict[str, Any]:
             "blocked": [b.to_json() for b in overview.blocked],
         },
         "checks": checks,
-        "runs": _last_runs(project, key, now),
+        "runs": _last_runs(project, key, summaries),
         "strip": segments_json(strip),
     }
 
