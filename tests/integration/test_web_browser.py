@@ -198,6 +198,14 @@ def test_a_run_started_from_the_page_goes_from_running_to_succeeded(
     expect(page.locator("#steps")).to_contain_text("slow_report")
     expect(page.locator("#events")).to_contain_text("StepStarted slow_report[2025-01-07]")
     screenshot(page, "run-running", tmp_path)
+    strip = page.context.new_page()
+    try:
+        strip.goto(server.url + "/asset?key=slow_report")
+        running = strip.locator(".strip .seg.running")
+        expect(running).to_have_attribute("data-first", "2025-01-07")
+        expect(strip.locator("#counts")).to_contain_text("1 running")
+    finally:
+        strip.close()
     (project / "gate").touch()
     expect(status).to_have_attribute("data-status", "succeeded", timeout=60_000)
     expect(page.locator("#events")).to_contain_text("RunFinished succeeded")
