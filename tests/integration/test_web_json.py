@@ -130,6 +130,8 @@ def test_bad_input_is_one_clear_error(server: Served) -> None:
     )
     status, body = server.get("/api/partition?asset=daily_revenue&partition=2025-13-01")
     assert status == 400 and "2025-13-01" in json.loads(body)["error"]
+    status, body = server.get("/api/partition?asset=daily_revenue")
+    assert status == 400 and "say which partition" in json.loads(body)["error"]
     status, body = server.get("/asset?key=nope")
     assert status == 404 and "Traceback" not in body and "nope" in body
     status, _ = server.get("/api/runs/no-such-run")

@@ -30,7 +30,7 @@ from partita.api import (
 from partita.api.catalog_json import history_json, lineage_json
 from partita.api.checks import check_json, check_results, is_removed
 from partita.api.overview import asset_overview
-from partita.errors import PartitaError
+from partita.errors import PartitaError, PartitionKeyError
 from partita.freshness import AssetStatus
 from partita.records import RunSummary
 from partita.web.layout import layout
@@ -208,6 +208,12 @@ def partition_json(project: Project, asset: str, partition: str | None) -> dict[
     """One partition: lineage up and down (``partita lineage --json``), its history
     (``partita history --json``) and the step logs of each materialization's run."""
     key, canonical = project.resolve_partition(asset, partition)
+    definition = project.graph.spec(key).partitions
+    if definition is not None and canonical is None:
+        raise PartitionKeyError(
+            f"{key} is partitioned ({definition.describe()}): say which partition",
+            hint=f"add &partition={definition.example_key()} to the address",
+        )
     name = str(key)
     past = history_json(project, name, canonical, limit=20)
     attempts: dict[str, list[dict[str, Any]]] = {}
