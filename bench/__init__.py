@@ -34,5 +34,6 @@ WORKLOAD_MODULES: tuple[str, ...] = (
     "pools_bench",
     "openlineage_bench",
     "w1_dask",
+    "ui_bench",
 )
 """Module names (inside ``bench``) of the standard workloads, in run order."""

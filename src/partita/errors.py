@@ -47,7 +47,8 @@ class PartitaError(Exception):
     wrong declaration, an unsafe schema change) sets it to ``False``."""
 
     exit_status: ClassVar[int] = 1
-    """The CLI's exit status for this error (2: bad input, such as a service it needs that cannot be reached)."""
+    """The CLI's exit status for this error (2: bad input, such as an address given
+    for a service that cannot be reached)."""
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)

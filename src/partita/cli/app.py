@@ -158,6 +158,7 @@ COMMANDS: dict[str, str] = {
     "daemon": "partita.cli.daemon_commands:daemon_command",
     "ticks": "partita.cli.daemon_commands:ticks_command",
     "schedules": "partita.cli.daemon_commands:schedules_command",
+    "ui": "partita.cli.ui_command:ui_command",
 }
 
 
@@ -185,6 +186,7 @@ SHORT_HELP: dict[str, str] = {
     "status": "Every asset's partitions as fresh / stale / missing / failed, on one screen.",
     "validate": "Load the project and validate its asset graph (errors exit with status 1).",
     "verify": "Compare the stored data of SELECTION (default: every asset) with the catalog.",
+    "ui": "Serve a web page of the asset graph, partition health, lineage and runs.",
     "wipe": "Delete the stored data of ASSET (every partition, or --partition / --from --to) "
     "and record it, so the next materialize rebuilds those partitions from scratch.",
 }

@@ -28,17 +28,12 @@ from partita.api import (
     lineage,
     list_dynamic_partitions,
     logs,
-    materialization_json,
     run_summary_json,
     runs,
 )
 from partita.api.catalog import table_versions
-from partita.api.checks import (
-    check_json,
-    checks_by_materialization,
-    checks_summary,
-    is_removed,
-)
+from partita.api.catalog_json import history_json, lineage_json
+from partita.api.checks import checks_by_materialization
 from partita.cli.app import pass_project, print_json, show, stdout
 from partita.cli.check_commands import checks_label
 from partita.cli.render import to_dot, to_mermaid
@@ -272,15 +267,12 @@ def lineage_command(
         return
     now = datetime.now(UTC)
     direction: Direction = "up" if upstream else "down"
+    if as_json or fmt == "json":
+        print_json(lineage_json(project, asset, partition, direction=direction, depth=depth))
+        return
     graph = lineage(project, asset, partition, direction=direction, depth=depth)
     root = graph.node(graph.root)
     checks = checks_by_materialization(project, [n.materialization_id for n in graph.nodes])
-    if as_json or fmt == "json":
-        data = graph.to_dict()
-        for item in data["nodes"]:  # type: ignore[attr-defined]
-            item["checks"] = checks_summary(checks.get(item["materialization_id"], []))
-        print_json({"asset": root.asset, "partition": root.partition, **data})
-        return
     if fmt in ("mermaid", "dot"):
         click.echo(_lineage_diagram(graph, to_mermaid if fmt == "mermaid" else to_dot))
         return
@@ -311,39 +303,19 @@ def history_command(
     project: Project, asset: str, partition: str | None, limit: int, as_json: bool
 ) -> None:
     """List the materializations of an asset (or one partition), newest first."""
+    if as_json:
+        print_json(history_json(project, asset, partition, limit=limit))
+        return
     now = datetime.now(UTC)
     mats = history(project, asset, partition, limit=limit)
     key = str(project.graph.resolve(asset))
     checks = checks_by_materialization(
         project, [m.materialization_id for m in mats if m.materialization_id is not None]
     )
-    versions = table_versions(project, key, mats)  # a Delta table's version per write
-    if as_json:
-        print_json(
-            {
-                "asset": key,
-                "partition": partition,
-                "materializations": [
-                    {
-                        **materialization_json(m),
-                        **(
-                            {"table_version": versions.get(m.materialization_id or -1)}
-                            if versions
-                            else {}
-                        ),
-                        "checks": [
-                            check_json(c, removed=is_removed(project, c))
-                            for c in checks.get(m.materialization_id or -1, [])
-                        ],
-                    }
-                    for m in mats
-                ],
-            }
-        )
-        return
     if not mats:
         stdout.print(Text(f"no materializations of {_where(key, partition)} recorded yet"))
         return
+    versions = table_versions(project, key, mats)  # a Delta table's version per write
     table = Table(box=None, pad_edge=False, header_style="bold")
     columns: tuple[str, ...] = (
         "when",

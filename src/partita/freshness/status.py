@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
+import pyarrow.compute as pc
+
 from partita.freshness.report import AssetStatus, StatusReport
 from partita.freshness.state import PlannedPartitions, build_states, subset_of
 from partita.graph import AssetGraph
@@ -68,8 +70,13 @@ def status(
 
 
 def _side_effects(state: PlannerState) -> set[str]:
-    """Assets whose latest builds all stored no data (an empty data version)."""
-    assets = state.latest.column("asset").to_pylist()
-    versions = state.latest.column("data_version").to_pylist()
-    with_data = {a for a, v in zip(assets, versions, strict=True) if v}
-    return {str(a) for a in assets} - {str(a) for a in with_data}
+    """Assets whose latest builds all stored no data (an empty data version).
+
+    Computed column-wise (arrow): a project of 600 assets x 1,096 days has 657,600
+    latest rows, which a Python loop over them took ~0.5 s to read.
+    """
+    assets = state.latest.column("asset")
+    versions = state.latest.column("data_version")
+    has_data = pc.and_(pc.is_valid(versions), pc.not_equal(versions, ""))
+    with_data = pc.unique(pc.filter(assets, pc.fill_null(has_data, False)))
+    return {str(a) for a in pc.unique(assets).to_pylist()} - {str(a) for a in with_data.to_pylist()}
