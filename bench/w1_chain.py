@@ -24,6 +24,7 @@ import statistics
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from bench.projects import (
     ASSETS,
@@ -45,10 +46,11 @@ NOW = datetime(2026, 1, 2, tzinfo=UTC)
 EXECUTORS = ("process", "inprocess")
 
 
-def backfill(
-    folder: Path, days: int, executor: str, *, openlineage_file: Path | None = None
-) -> tuple[float, Path]:
-    """Write the project to ``folder``, materialize every partition; return (seconds, defs)."""
+def backfill(folder: Path, days: int, executor: str, **options: Any) -> tuple[float, Path]:
+    """Write the project to ``folder``, materialize every partition; return (seconds, defs).
+
+    ``options`` go to :func:`partita.api.materialize` (``openlineage_file``,
+    ``max_workers``, ``dask_address``...)."""
     defs = write_chain_project(folder, days)
     project = api.load_project(file=defs)
     started = time.perf_counter()
@@ -57,7 +59,7 @@ def backfill(
         executor=executor,
         now=NOW,
         handle_signals=False,
-        openlineage_file=openlineage_file,
+        **options,
     )
     elapsed = time.perf_counter() - started
     assert result.status == "succeeded", "\n".join(result.summary_lines())

@@ -29,9 +29,9 @@ from pathlib import Path
 
 from distributed import LocalCluster
 
-from bench.projects import ASSETS, bare_loop, chain_days, write_chain_project
-from bench.w1_chain import NOW, check_backfill
-from partita import api
+from bench.projects import ASSETS, bare_loop, chain_days
+from bench.w1_chain import backfill as chain_backfill
+from bench.w1_chain import check_backfill
 
 NAME = "W1-dask"
 DESCRIPTION = "W1 backfill on a local 2-worker Dask cluster vs the process executor (2 workers)"
@@ -41,21 +41,7 @@ WORKERS = 2
 
 def backfill(folder: Path, days: int, executor: str, address: str | None) -> tuple[float, Path]:
     """Write W1's project to ``folder`` and materialize every partition; (seconds, defs)."""
-    defs = write_chain_project(folder, days)
-    project = api.load_project(file=defs)
-    started = time.perf_counter()
-    result = api.materialize(
-        project,
-        executor=executor,
-        max_workers=WORKERS,
-        dask_address=address,
-        now=NOW,
-        handle_signals=False,
-    )
-    elapsed = time.perf_counter() - started
-    assert result.status == "succeeded", "\n".join(result.summary_lines())
-    assert result.counts == {"succeeded": 3 * days}, result.counts
-    return elapsed, defs
+    return chain_backfill(folder, days, executor, max_workers=WORKERS, dask_address=address)
 
 
 def run(quick: bool, workdir: Path) -> dict[str, object]:
