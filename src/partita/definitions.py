@@ -164,6 +164,98 @@ class Definitions:
         """Sources first, then assets, as declared."""
         return self.sources + self.assets
 
+    @classmethod
+    def merge(cls, *parts: Definitions) -> Definitions:
+        """One project made of several ``Definitions``: a pipeline per module.
+
+        Assets, sources, checks, schedules, sensors, eager selections and alert
+        targets are put together in order (a declaration listed by two parts
+        counts once); resources and pools are united, and a name given two
+        different values is an error. ``store``, ``home`` and ``executor`` are
+        taken from the parts that set them and must agree. Project-wide alert
+        targets (``on_failure``, ``on_freshness_violation``) then apply to every
+        asset of the merged project: a target meant for one pipeline only goes on
+        its assets (``@asset(on_failure=...)``). The graph is validated as one
+        (``AssetGraph``): two parts declaring the same asset key is an error.
+
+        >>> Definitions.merge(sales.defs, marketing.defs)  # doctest: +SKIP
+        """
+        for part in parts:
+            if not isinstance(part, Definitions):
+                raise DefinitionError(f"Definitions.merge takes Definitions, got {part!r}")
+        merged = cls(
+            assets=_once(s for part in parts for s in part.assets),
+            sources=_once(s for part in parts for s in part.sources),
+            store=_agreed(parts, "store"),
+            resources=_united(parts, "resources"),
+            home=_agreed(parts, "home"),
+            checks=_once(c for part in parts for c in part.checks),
+            pools=_united(parts, "pools"),
+            on_failure=_once(t for part in parts for t in part.on_failure),
+            on_freshness_violation=_once(t for part in parts for t in part.on_freshness_violation),
+            schedules=_once(s for part in parts for s in part.schedules),
+            sensors=_once(s for part in parts for s in part.sensors),
+            eager=_once(e for part in parts for e in part.eager),
+            executor=_agreed(parts, "executor"),
+        )
+        # the parts loaded their SQL folders already (their models are among the assets)
+        object.__setattr__(merged, "sql", tuple(f for part in parts for f in part.sql))
+        return merged
+
+
+def _once(items: Iterable[Any]) -> list[Any]:
+    """``items`` in order, each object once (by identity)."""
+    seen: set[int] = set()
+    kept = []
+    for item in items:
+        if id(item) not in seen:
+            seen.add(id(item))
+            kept.append(item)
+    return kept
+
+
+def _agreed(parts: tuple[Definitions, ...], name: str) -> Any:
+    """The one value of ``name`` the parts that set it agree on (``None`` if none does)."""
+    values = _once(v for part in parts if (v := getattr(part, name)) is not None)
+    if any(not _same(v, values[0]) for v in values[1:]):
+        hint = {
+            "store": "give stores names: Definitions(resources={'warehouse': DuckDBStore(...)}) "
+            "and @asset(store='warehouse')",
+        }.get(name, f"set {name}= in one of them only")
+        raise DefinitionError(
+            f"Definitions.merge: the parts set different {name}s: "
+            + ", ".join(repr(v) for v in values),
+            hint=hint,
+        )
+    return values[0] if values else None
+
+
+def _same(one: object, other: object) -> bool:
+    """Whether two settings are the same object or equal values (an object whose ``==``
+    does not give a truth value, such as a data frame, is only the same as itself)."""
+    if one is other:
+        return True
+    try:
+        return bool(one == other)
+    except Exception:
+        return False
+
+
+def _united(parts: tuple[Definitions, ...], name: str) -> dict[str, Any]:
+    """The parts' ``resources`` or ``pools`` in one mapping; a name bound twice differently
+    is an error."""
+    united: dict[str, Any] = {}
+    for part in parts:
+        for key, value in getattr(part, name).items():
+            if key in united and not _same(united[key], value):
+                raise DefinitionError(
+                    f"Definitions.merge: {name[:-1]} {key!r} is {united[key]!r} in one part "
+                    f"and {value!r} in another",
+                    hint=f"give the {name[:-1]} one value in every part, or different names",
+                )
+            united[key] = value
+    return united
+
 
 def _with_sql_models(definitions: Definitions, folders: tuple[str, ...], base: Path) -> None:
     """Add the models of ``folders`` to ``definitions`` and resolve every SQL model."""

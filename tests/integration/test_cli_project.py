@@ -134,3 +134,46 @@ def test_python_dash_m_partita_is_the_partita_command() -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("partita, version ")
     assert done.stderr == ""
+
+
+PIPELINE = """
+import pandas as pd
+from partita import DailyPartitions, Definitions, asset
+
+days = DailyPartitions(start="2025-01-01", end="2025-01-04")
+
+@asset(partitions=days, key="{name}/raw")
+def raw() -> pd.DataFrame:
+    return pd.DataFrame({{"x": [1, 2]}})
+
+@asset(partitions=days, key="{name}/total")
+def total(raw: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({{"total": [int(raw["x"].sum())]}})
+
+defs = Definitions(assets=[raw, total], pools={{"shared": 1}})
+"""
+
+
+def test_merged_pipelines_run_in_worker_processes(tmp_path: Path) -> None:
+    """Definitions.merge of two pipeline modules: the process executor's workers load the
+    same declarations, and a second plan has nothing to do."""
+    project = write_project(
+        tmp_path / "p",
+        "from partita import Definitions\n"
+        "from pipelines import marketing, sales\n\n"
+        "defs = Definitions.merge(sales.defs, marketing.defs)\n",
+    )
+    (project / "pipelines").mkdir()
+    for name in ("sales", "marketing"):
+        (project / "pipelines" / f"{name}.py").write_text(PIPELINE.format(name=name))
+    run = run_cli(["materialize", "--executor", "process", "--max-workers", "2"], project)
+    assert run.returncode == 0, run.stdout + run.stderr
+    plan = json.loads(run_cli(["plan", "--json"], project, check=True).stdout)
+    assert plan["total_partitions"] == 0, plan
+    listed = json.loads(run_cli(["list", "--json"], project, check=True).stdout)
+    assert {a["key"] for a in listed["assets"]} == {
+        "sales/raw",
+        "sales/total",
+        "marketing/raw",
+        "marketing/total",
+    }
