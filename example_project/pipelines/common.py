@@ -1,0 +1,51 @@
+"""What the example pipelines share: where their data lives and how teams are told.
+
+Everything stays inside ``example_project/data/`` (embedded defaults: no server to
+install). The DuckDB warehouse is one file; stores compare equal by path, so
+pipelines that each name ``WAREHOUSE`` merge into one project without conflict.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from partita import DuckDBStore
+from partita.alert_targets import Alert
+
+EXAMPLE = Path(__file__).resolve().parents[1]
+"""The example project's folder."""
+
+DATA = EXAMPLE / "data"
+"""Everything the pipelines read and write, created on first use."""
+
+WAREHOUSE = DuckDBStore(DATA / "warehouse.duckdb")
+"""The analytics warehouse: one DuckDB table per asset, partitions overwritten in place."""
+
+NOTIFICATIONS = DATA / "notifications"
+"""One JSON-lines file per team: what a chat channel or mailbox would receive."""
+
+
+@dataclass(frozen=True)
+class Notify:
+    """An alert target (a callable) that appends each alert to ``data/notifications/<team>.jsonl``.
+
+    A real deployment would use ``webhook(url=env("SLACK_WEBHOOK"))`` or ``email(...)``
+    (see docs/alerts_and_pools.md); a file keeps the demo free of servers.
+    """
+
+    team: str
+
+    def __call__(self, alert: Alert) -> None:
+        """Record ``alert`` for the team."""
+        write_notification(self.team, alert.to_json())
+
+
+def write_notification(team: str, message: dict[str, object]) -> Path:
+    """Append ``message`` to the team's notification file; returns the file."""
+    NOTIFICATIONS.mkdir(parents=True, exist_ok=True)
+    path = NOTIFICATIONS / f"{team}.jsonl"
+    with path.open("a", encoding="utf-8") as out:
+        out.write(json.dumps(message, sort_keys=True, default=str) + "\n")
+    return path
