@@ -41,6 +41,9 @@ from partita.records import (
     StepAttempt,
     StepRecord,
     StepStatus,
+    TickKind,
+    TickRecord,
+    TickStatus,
     combine_hashes,
     partition_hash,
 )
@@ -1000,3 +1003,31 @@ def test_freshness_alert_states_change_once_per_transition(connect: Connect) -> 
         assert second.change_freshness_alert_state("orders", False, status="fresh", now=at(3))
         assert not change("orders", False, status="fresh", now=at(4))
         assert first.freshness_alert_states() == {"orders": False}
+
+
+# ------------------------------------------------------------------ daemon records
+
+
+def test_prune_ticks_deletes_only_old_quiet_evaluations(catalog: Catalog) -> None:
+    records = catalog.automation
+
+    def tick(name: str, hours: int, status: TickStatus, *, files: tuple[str, ...] = ()) -> int:
+        moment = at(hours * 3600)
+        record = TickRecord(
+            kind=TickKind.SENSOR, name=name, tick_at=moment, evaluated_at=moment, status=status
+        )
+        return records.record_tick(record, files=files)
+
+    quiet_old = [tick("poll", h, TickStatus.NOTHING_TO_DO) for h in range(5)]
+    launched = tick("poll", 5, TickStatus.SUCCEEDED)
+    failed = tick("poll", 6, TickStatus.ERROR)
+    with_file = tick("files", 0, TickStatus.NOTHING_TO_DO, files=("a.csv",))
+    newest_of_files = tick("files", 1, TickStatus.NOTHING_TO_DO)
+    lone_newest = tick("rare", 0, TickStatus.NOTHING_TO_DO)
+    recent = tick("poll", 20, TickStatus.NOTHING_TO_DO)
+
+    assert records.prune_ticks(before=at(10 * 3600), batch=2) == len(quiet_old)
+    kept = {t.id for t in records.ticks(limit=100)}
+    assert kept == {launched, failed, with_file, newest_of_files, lone_newest, recent}
+    assert records.handled_files("files", ["a.csv"]) == {"a.csv"}
+    assert records.prune_ticks(before=at(10 * 3600)) == 0
