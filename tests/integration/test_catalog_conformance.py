@@ -450,7 +450,6 @@ def test_a_materialization_keeps_the_output_hash_it_inherits(catalog: Catalog) -
     ]
 
 
-
 def test_the_planner_state_has_latest_rows_edges_and_hashes(catalog: Catalog) -> None:
     start_run(catalog, "r1")
     build(catalog, "r1", "raw", "d1", "rv0")

@@ -134,6 +134,7 @@ class _Planner:
         now: datetime,
         dynamic: DynamicPartitionsStore | None,
         failures: Sequence[FailedObservation] = (),
+        non_breaking: Sequence[NonBreakingChange] = (),
     ) -> None:
         self.graph, self.view, self.request = graph, view, request
         self.now, self.dynamic = now, dynamic
@@ -143,6 +144,10 @@ class _Planner:
         # non-breaking change (they keep their output hash)
         self.propagating: dict[AssetKey, Mask] = {}
         self.summaries: dict[AssetKey, list[str]] = {}
+        for change in non_breaking:
+            found = self.summaries.setdefault(change.asset, [])
+            if change.summary not in found:
+                found.append(change.summary)
         self.steps: list[PlanStep] = []
         self.blocked: list[Blocked] = []
         self._rows: dict[tuple[object, ...], EdgeRows] = {}
@@ -380,8 +385,12 @@ class _Planner:
         before = ", ".join(recorded[:3]) + (", ..." if len(recorded) > 3 else "")
         detail = f"code version {before} -> {self.graph.code_version(key)}"
         summaries = self.summaries.get(key)
-        if summaries and key in self.view.non_breaking:
-            detail += f"; non-breaking: {'; '.join(summaries)}"
+        from_versions = self.view.non_breaking.get(key)
+        if summaries and from_versions is not None:
+            count = int((changed & from_versions).sum())
+            some = "" if count == int(changed.sum()) else f" for {count} of them"
+            if count:
+                detail += f"; non-breaking{some}: {'; '.join(summaries)}"
         return detail
 
 
@@ -428,11 +437,7 @@ def plan(
         graph, state, needed, now, request.config_hashes, dynamic, non_breaking=versions
     )
     definitions = [view.spaces[k].definition for k in chosen]
-    planner = _Planner(graph, view, request, now, dynamic, failed_observations)
-    for change in non_breaking:
-        found = planner.summaries.setdefault(change.asset, [])
-        if change.summary not in found:
-            found.append(change.summary)
+    planner = _Planner(graph, view, request, now, dynamic, failed_observations, non_breaking)
     for key in chosen:
         space = view.spaces[key]
         target = _range_mask(key, space, request.partitions, definitions, now, dynamic)
