@@ -58,7 +58,7 @@ def show_sql_changes(project: Project, plan: Plan) -> None:
         effect = (
             "what reads it must rebuild"
             if change.breaking
-            else "only it is rebuilt, not what reads it"
+            else "only it is rebuilt, not what reads it for this change"
         )
         app.stdout.print(
             Text(
