@@ -23,6 +23,10 @@ DATA = EXAMPLE / "data"
 WAREHOUSE = DuckDBStore(DATA / "warehouse.duckdb")
 """The analytics warehouse: one DuckDB table per asset, partitions overwritten in place."""
 
+HOME = str(EXAMPLE / ".partita")
+"""The project home (catalog) of every pipeline, run alone (``-f pipelines/x.py``) or merged:
+one catalog for the one warehouse."""
+
 NOTIFICATIONS = DATA / "notifications"
 """One JSON-lines file per team: what a chat channel or mailbox would receive."""
 

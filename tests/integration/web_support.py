@@ -3,9 +3,9 @@ and `partita ui` served from it as a real subprocess on a free port.
 
 The project is tests/fixtures/shop_project/ (the first example project, frozen for
 these tests) copied to a temporary folder, built, then the shop re-sends 2025-01-07
-and `partita plan` observes it: daily_revenue 2025-01-07 and rolling_revenue 2025-01-07..2025-01-13 are stale. An extra asset,
-``slow_report``, waits for a ``gate`` file (at most 60 s) so a test can watch a
-run while it is running.
+and `partita plan` observes it: daily_revenue 2025-01-07 and rolling_revenue
+2025-01-07..2025-01-13 are stale. An extra asset, ``slow_report``, waits for a
+``gate`` file (at most 60 s) so a test can watch a run while it is running.
 """
 
 from __future__ import annotations
