@@ -186,7 +186,6 @@ def daily_report(context: AssetContext, revenue: pd.DataFrame) -> pd.DataFrame:
     today = revenue[revenue["day"].astype("string") == day]
     return pd.DataFrame(
         {
-            "day": [day],
             "orders": [int(today["orders"].sum())],
             "revenue": [round(float(today["revenue"].sum()), 2)],
             "revenue_7d": [round(float(revenue["revenue"].sum()), 2)],
