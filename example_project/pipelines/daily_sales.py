@@ -52,7 +52,7 @@ from partita import (
     unique,
 )
 
-from .common import DATA, EXAMPLE, HOME, WAREHOUSE, Notify
+from .common import DATA, EXAMPLE, HOME, WAREHOUSE, Notify, PipelineAlerts
 
 days = DailyPartitions(start="2025-01-01", end="2025-01-15")  # end is exclusive
 """The first two weeks of January 2025, one partition per day."""
@@ -120,7 +120,6 @@ def orders_api(context: AssetContext) -> dict[str, str | None]:
     deps=[orders_api],
     retry=RetryPolicy(max_attempts=4, delay=0.2),
     checks=[not_null("order_id"), unique("order_id")],
-    on_failure=[SALES_TEAM],
 )
 def raw_orders(context: AssetContext) -> pd.DataFrame:
     """The day's orders as the API serves them (retried with backoff when it fails)."""
@@ -151,7 +150,6 @@ def raw_orders(context: AssetContext) -> pd.DataFrame:
         in_range("net_amount", min=0),
         expression("net_amount <= 200", severity="warn"),  # unusually large: worth a look
     ],
-    on_failure=[SALES_TEAM],
 )
 def clean_orders(raw_orders: pd.DataFrame) -> pd.DataFrame:
     """Paid orders with a positive amount, their time parsed and the discount deducted."""
@@ -175,7 +173,6 @@ def clean_orders(raw_orders: pd.DataFrame) -> pd.DataFrame:
     ins={"revenue": In("sales/daily_revenue", mapping=TimeWindow(start_offset=-6))},
     checks=[not_null("revenue"), in_range("orders", min=1)],
     freshness=Freshness(max_lag="26h"),
-    on_failure=[SALES_TEAM],
     on_freshness_violation=[SALES_TEAM],
 )
 def daily_report(context: AssetContext, revenue: pd.DataFrame) -> pd.DataFrame:
@@ -252,6 +249,7 @@ defs = Definitions(
     sql=["../models/sales"],
     store=WAREHOUSE,
     home=HOME,
+    on_failure=[PipelineAlerts("sales/", SALES_TEAM)],
     resources={"orders_api": OrdersApi(url=os.environ.get("ORDERS_API_URL"))},
     schedules=[
         Schedule(

@@ -10,7 +10,8 @@
 - ``marketing/dashboard`` (one page over every day) is refreshed after it.
 - Checks: blocking ones on the extracts (a negative spend never reaches the
   ROI) and on the join; a warning for a campaign that loses more than a quarter of its spend.
-- Any failure notifies the marketing team (``Notify("marketing")`` on every asset).
+- Any failure notifies the marketing team: ``PipelineAlerts("marketing/", Notify("marketing"))``
+  is the pipeline's ``on_failure``, its SQL model included.
 
 Alone: ``python services/marketing_exports.py`` then
 ``partita -f pipelines/marketing_roi.py materialize``.
@@ -41,7 +42,7 @@ from partita import (
     unique,
 )
 
-from .common import DATA, HOME, WAREHOUSE, Notify
+from .common import DATA, HOME, WAREHOUSE, Notify, PipelineAlerts
 
 days = DailyPartitions(start="2025-01-01", end="2025-01-15")  # end is exclusive
 """The first two weeks of January 2025, one partition per day."""
@@ -85,7 +86,6 @@ def attribution_export(context: AssetContext) -> str | None:
         unique("campaign"),
         in_range("spend", min=0),
     ],
-    on_failure=[MARKETING_TEAM],
 )
 def ad_spend(context: AssetContext) -> pd.DataFrame:
     """Spend, clicks and impressions per campaign, as the ad platform exported them."""
@@ -105,7 +105,6 @@ def ad_spend(context: AssetContext) -> pd.DataFrame:
         unique("campaign"),
         in_range("revenue", min=0),
     ],
-    on_failure=[MARKETING_TEAM],
 )
 def campaign_sales(context: AssetContext) -> pd.DataFrame:
     """Orders and revenue the shop attributes to each campaign."""
@@ -119,7 +118,6 @@ def campaign_sales(context: AssetContext) -> pd.DataFrame:
     ins={"roi": In("marketing/roi", mapping=AllPartitions())},
     checks=[not_null("roi"), unique("campaign")],
     freshness=Freshness(max_lag="1d"),
-    on_failure=[MARKETING_TEAM],
 )
 def dashboard(roi: pd.DataFrame) -> pd.DataFrame:
     """Every campaign's spend, revenue and ROI over all days, published as a page
@@ -172,4 +170,5 @@ defs = Definitions(
     sql=["../models/marketing"],
     store=WAREHOUSE,
     home=HOME,
+    on_failure=[PipelineAlerts("marketing/", MARKETING_TEAM)],
 )
