@@ -248,12 +248,12 @@ def _object_section(module: str, name: str, obj: Any, attribute_docs: dict[str, 
     if kind == "object" and isinstance(obj, (str, int, float, tuple, frozenset)):
         value = ADDRESS.sub("", repr(obj))
         doc = attribute_docs.get(name)
-        return [*lines, "```python", f"{name} = {value}", "```", "", *([doc, ""] if doc else [])]
+        return [*lines, "```text", f"{name} = {value}", "```", "", *([doc, ""] if doc else [])]
     if kind == "type alias":
         alias = ADDRESS.sub("", repr(obj)).replace("typing.", "").replace("collections.abc.", "")
         return [
             *lines,
-            "```python",
+            "```text",
             f"{name} = {alias}",
             "```",
             "",
@@ -261,7 +261,7 @@ def _object_section(module: str, name: str, obj: Any, attribute_docs: dict[str, 
             "",
         ]
     if kind in ("class", "function", "exception"):
-        lines += ["```python", _signature(name, obj), "```", ""]
+        lines += ["```text", _signature(name, obj), "```", ""]
     elif kind == "enum":
         lines += [", ".join(f"`{member.name}`" for member in obj), ""]
     lines += [_docstring(obj) or "(no docstring)", ""]

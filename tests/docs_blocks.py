@@ -72,7 +72,12 @@ def page_blocks(text: str) -> list[Block]:
             if file["path"].startswith("/") or ".." in file["path"].split("/"):
                 raise ValueError(f"line {line}: file={file['path']} leaves the page's folder")
             blocks.append(Block("file", line, body, path=file["path"]))
-        elif lang == "python" and not info:
+        elif lang == "python":
+            if info:
+                raise ValueError(
+                    f"line {line}: python block info {info!r}: expected nothing or 'file=PATH' "
+                    "(a block that is not to run is ```text)"
+                )
             blocks.append(Block("python", line, body))
         elif lang == "console":
             no_run = NO_RUN.match(info)
