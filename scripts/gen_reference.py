@@ -231,7 +231,9 @@ def _members(cls: type) -> Iterator[tuple[str, Any]]:
     for name, value in vars(cls).items():
         if name.startswith("_"):
             continue
-        if isinstance(value, (staticmethod, classmethod)):
+        if isinstance(value, classmethod):
+            yield name, getattr(cls, name)  # bound: its signature leaves ``cls`` out
+        elif isinstance(value, staticmethod):
             yield name, value.__func__
         elif inspect.isfunction(value) or isinstance(value, property):
             yield name, value
