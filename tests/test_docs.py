@@ -47,11 +47,12 @@ NOT_RUN = {
     "docs/catalog.md": 2,
     "docs/crash_safety.md": 1,
     "docs/dask.md": 2,
+    "docs/example_project.md": 1,
     "docs/openlineage.md": 1,
     "docs/operations.md": 1,
     "docs/performance.md": 1,
     "docs/planning.md": 4,
-    "docs/sql.md": 1,
+    "docs/sql.md": 2,
     "docs/ui.md": 1,
 }
 """Console blocks marked ``no-run`` per page: each says why in its fence."""

@@ -15,7 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.docs_blocks import page_blocks, run_session
 from tests.integration.example_support import copy_example, warehouse
+
+DOCS_PAGE = Path(__file__).resolve().parents[2] / "docs" / "example_project.md"
 
 
 def _demo(folder: Path, partita: Path) -> subprocess.CompletedProcess[str]:
@@ -60,6 +63,10 @@ def test_the_demo_tour_runs_end_to_end(tmp_path: Path) -> None:
     # the API was stopped at the end
     assert not (folder / "data/orders_api/address").exists()  # removed by the server on exit
     assert "partita ui" in out.rsplit("# Try next", 1)[1]
+    # the commands docs/example_project.md gives to try after the demo run as shown
+    tried = [b for b in page_blocks(DOCS_PAGE.read_text(encoding="utf-8")) if b.commands]
+    assert len(tried) == 1 and len(tried[0].commands) >= 5
+    run_session(tried[0], folder, f"docs/example_project.md[line {tried[0].line}]")
 
 
 def test_the_demo_stops_the_orders_api_when_a_step_fails(tmp_path: Path) -> None:
