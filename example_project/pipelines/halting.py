@@ -165,7 +165,7 @@ def report_file(day: str) -> Path:
     freshness=Freshness(deadline="0 8 * * *", timezone="Europe/Berlin"),
 )
 def daily_report(context: AssetContext, metrics: pd.DataFrame) -> pd.DataFrame:
-    """The day's Markdown report in ``data/reports/inventory/``, and a summary row.
+    """The day's Markdown report in data/reports/inventory/, and a summary row.
 
     The file is replaced atomically (written aside, then renamed), so a reader sees
     the old report or the new one, never half of one.

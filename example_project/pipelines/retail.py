@@ -75,8 +75,13 @@ ORDER BY sale_id
 
 def _version(sales: int, updated_at: object, units: int, revenue: float) -> str:
     """A data version of one day and region: it changes when any row is added, removed
-    or rewritten (a rewrite stamps ``updated_at``; the sums catch one that does not)."""
-    text = f"{sales}|{updated_at}|{units}|{round(float(revenue), 2)}"
+    or rewritten (a rewrite stamps ``updated_at``; the sums catch one that does not).
+
+    Values are normalized (the time in UTC, the revenue to the cent), so the same rows
+    have the same version in SQLite and in PostgreSQL: pointing the project at a copy
+    of the database rebuilds nothing."""
+    stamp = pd.Timestamp(str(updated_at)).tz_convert("UTC").isoformat()
+    text = f"{int(sales)}|{stamp}|{int(units)}|{round(float(revenue), 2):.2f}"
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -183,7 +188,7 @@ def weekly_by_region(context: AssetContext, sales: pd.DataFrame) -> pd.DataFrame
 )
 def bi_day_loaded(context: AssetContext, totals: pd.DataFrame) -> None:
     """Tell the BI team a day is complete: it runs once every region of the day is loaded
-    (``retail/daily_totals`` reads all four), and again if a correction changes the day."""
+    (retail/daily_totals reads all four), and again if a correction changes the day."""
     write_notification(
         "bi",
         {

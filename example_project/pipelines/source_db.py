@@ -24,6 +24,8 @@ from urllib.parse import urlsplit
 
 import pandas as pd
 
+from partita import DefinitionError
+
 from .common import EXAMPLE
 
 _PARAM = re.compile(r":([A-Za-z_]\w*)")
@@ -37,9 +39,10 @@ class SourceDatabase:
 
     def __post_init__(self) -> None:
         if self.dialect not in ("sqlite", "postgresql"):
-            raise ValueError(
-                f"unsupported source database {self!r}: use sqlite:///path or "
-                "postgresql://user:password@host:port/database"
+            raise DefinitionError(
+                f"RETAIL_SOURCE_URL: unsupported source database {self!r}",
+                hint="use sqlite:///path/to/file.sqlite or "
+                "postgresql://user:password@host:port/database",
             )
 
     @property
@@ -56,12 +59,11 @@ class SourceDatabase:
 
     def __repr__(self) -> str:
         """The URL without its password, so a log or an error never shows it."""
-        if self.dialect != "postgresql":
-            return f"SourceDatabase({self.url!r})"
         parts = urlsplit(self.url)
-        user = f"{parts.username}@" if parts.username else ""
-        port = f":{parts.port}" if parts.port else ""
-        return f"SourceDatabase('postgresql://{user}{parts.hostname}{port}{parts.path}')"
+        if not parts.password:
+            return f"SourceDatabase({self.url!r})"
+        host = parts.netloc.rsplit("@", 1)[-1]
+        return f"SourceDatabase('{parts.scheme}://{parts.username}:***@{host}{parts.path}')"
 
     def query(self, sql: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
         """Run one SELECT with ``:name`` parameters and return its rows."""

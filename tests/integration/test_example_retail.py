@@ -188,8 +188,12 @@ def test_the_same_pipeline_reads_postgresql_by_one_setting(
     expected = [(*row[:7], datetime.fromisoformat(row[7]).timestamp()) for row in rows]
     assert len(loaded) > 300 and loaded == expected
 
-    # the observation works on PostgreSQL too: a correction there is seen per day-region
+    # the same rows have the same data versions in both databases: back on the SQLite
+    # file, nothing is stale; a correction made in PostgreSQL is seen per day-region
+    monkeypatch.delenv("RETAIL_SOURCE_URL")
+    assert planned(folder, *north) == {}
     generate(folder, "--correct", "2025-01-08", "north", url=url)
+    monkeypatch.setenv("RETAIL_SOURCE_URL", url)
     assert planned(folder, *north) == {
         "retail/daily_sales": [["2025-01-08|north", "2025-01-08|north"]]
     }
