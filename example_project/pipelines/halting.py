@@ -176,6 +176,8 @@ def daily_report(context: AssetContext, metrics: pd.DataFrame) -> pd.DataFrame:
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(f".{os.getpid()}.partial")
     partial.write_text(text, encoding="utf-8")
+    # Published before the summary row: a run killed in between leaves the new report
+    # with the partition still stale in the catalog, so the next run writes it again.
     partial.replace(path)
     return pd.DataFrame(
         {
