@@ -189,7 +189,7 @@ def weekly_by_region(context: AssetContext, sales: pd.DataFrame) -> pd.DataFrame
 def bi_day_loaded(context: AssetContext, totals: pd.DataFrame) -> None:
     """Tell the BI team a day is complete: it runs once every region of the day is loaded
     (retail/daily_totals reads all four), and again if a correction changes the day."""
-    # At least once: a run killed after this line and before the build is recorded
+    # At least once: a run killed after the note is written, before the build is recorded,
     # sends the note again on the next run (a chat message, not a ledger entry).
     write_notification(
         "bi",
