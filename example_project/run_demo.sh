@@ -1,42 +1,115 @@
 #!/usr/bin/env bash
-# `make demo`: run the example project end to end with the installed `partita`.
-# Starts from a clean slate each time (its catalog and data live in the folder).
+# `make demo`: the example project's four pipelines, end to end, with the installed `partita`.
+# Usage: bash example_project/run_demo.sh path/to/.venv/bin/partita
+# Starts from a clean slate each time (its catalog and data live in this folder), starts
+# the local orders API (a free port; stopped at the end, even on failure or Ctrl-C),
+# builds everything once, then shows what a late correction of one day rebuilds.
 set -euo pipefail
 bin="$(cd "$(dirname "$1")" && pwd)"
 partita="$bin/partita"
 python="$bin/python"
 cd "$(dirname "$0")"
 rm -rf .partita data
+mkdir -p data
 
+say() { printf '\n'; printf '\033[36m# %s\033[0m\n' "$@"; }
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
+# `partita` shown as the user types it, run as the installed one
+p() { printf '\n\033[1m$ partita %s\033[0m\n' "$*"; "$partita" "$@"; }
+# the same for a command whose exit status is part of the story: expect_status N ARGS...
+expect_status() {
+    local expected="$1" status=0
+    shift
+    printf '\n\033[1m$ partita %s\033[0m\n' "$*"
+    "$partita" "$@" || status=$?
+    if [ "$status" -ne "$expected" ]; then
+        echo "run_demo.sh: expected 'partita $*' to exit $expected, it exited $status" >&2
+        exit 1
+    fi
+}
 
-step "$partita" validate
-step "$partita" list
-step "$partita" graph
-step "$python" generate_landing.py
-step "$partita" plan
-step "$partita" materialize
-step "$partita" plan
-printf '\n# The shop re-sends 2025-01-07 with a correction: only what reads that day is stale.\n'
-step "$python" generate_landing.py --correct 2025-01-07
-step "$partita" plan
-step "$partita" plan --explain rolling_revenue:2025-01-09
-step "$partita" materialize
-step "$partita" lineage daily_revenue --partition 2025-01-07
-step "$partita" history daily_revenue --partition 2025-01-07
-step "$partita" runs
-step "$partita" status
-printf '\n# daily_revenue promises data within 26h. The example data ends on 2025-01-31, so today\n'
-printf '# it is late, and `partita freshness` exits 1: the signal cron or CI alerts on.\n'
-set +e
-step "$partita" freshness
-status=$?
-set -e
-if [ "$status" -ne 1 ]; then
-    echo "expected partita freshness to report daily_revenue late (exit 1), got exit $status" >&2
+api_pid=""
+stop_api() {
+    if [ -n "$api_pid" ]; then
+        kill "$api_pid" 2>/dev/null || true
+        wait "$api_pid" 2>/dev/null || true
+    fi
+}
+trap stop_api EXIT
+trap 'exit 130' INT TERM
+
+say "The shop's orders API, run locally (it answers 503 now and then, on purpose)."
+"$python" services/orders_api.py serve --port 0 >data/orders_api.log 2>&1 &
+api_pid=$!
+for _ in $(seq 100); do
+    [ -s data/orders_api/address ] && break
+    kill -0 "$api_pid" 2>/dev/null || { cat data/orders_api.log >&2; exit 1; }
+    sleep 0.1
+done
+[ -s data/orders_api/address ] || { echo "run_demo.sh: the orders API did not start" >&2; exit 1; }
+ORDERS_API_URL="$(cat data/orders_api/address)"
+export ORDERS_API_URL
+echo "ORDERS_API_URL=$ORDERS_API_URL (the Daily sales pipeline reads it)"
+
+say "The project: four pipelines (pipelines/*.py) merged in defs.py, SQL models in models/."
+p validate
+p list
+p schedules
+
+say "The other sources write their daily exports (deterministic: the same bytes every time)."
+step "$python" services/marketing_exports.py
+
+say "What is stale, and why: everything is missing."
+p plan
+
+say "Build everything once, with OpenLineage events written to data/openlineage.jsonl." \
+    "A failed step makes 'partita materialize' exit 1 (the run summary names it); the other" \
+    "partitions are built. Pipeline 4 fails one day's blocking check on purpose: that day's" \
+    "report is not built, every other day's is."
+status=0
+printf '\n\033[1m$ partita materialize --openlineage-file data/openlineage.jsonl\033[0m\n'
+"$partita" materialize --openlineage-file data/openlineage.jsonl || status=$?
+if [ "$status" -gt 1 ]; then
+    echo "run_demo.sh: partita materialize exited $status" >&2
     exit 1
 fi
-printf '\n# --at judges the catalog as it was then: before this demo ran, nothing was built.\n'
-set +e
-step "$partita" freshness daily_revenue --at 2025-02-01T12:00
-set -e
+say "Checks that did not pass: blocking failures (their data was not published) and warnings."
+p checks --failed
+printf '%s OpenLineage events in data/openlineage.jsonl\n' "$(wc -l <data/openlineage.jsonl)"
+
+say "What a report was built from: every upstream partition, with its data version."
+p lineage sales/daily_report --partition 2025-01-09
+
+say "Freshness: sales/daily_report promises data within 26h. The example's data end on" \
+    "2025-01-14, so today it is late and 'partita freshness' exits 1 (what cron or CI alerts on)." \
+    "--alert also tells the sales team, once per violation (data/notifications/sales.jsonl)."
+expect_status 1 freshness --alert
+tail -n 1 data/notifications/sales.jsonl
+
+say "A late correction: the orders API now serves a corrected 2025-01-07." \
+    "The source sales/orders_api sees the day's version change; only what reads that day is stale:" \
+    "that day's orders and revenue, and the 7 daily reports whose chart covers it."
+step "$python" services/orders_api.py correct 2025-01-07
+p plan --explain sales/daily_report:2025-01-09
+say "Rebuild the Daily sales pipeline: exactly the 10 partitions above, nothing else."
+p materialize 'sales/*'
+p plan 'sales/*'
+p history sales/raw_orders --partition 2025-01-07
+p status
+
+say "Published files:"
+ls data/reports/sales | head -n 4
+ls data/reports/marketing
+
+cat <<'EOF'
+
+# Try next, from example_project/ (see docs/example_project.md):
+#   python services/orders_api.py serve &        # the orders API again (the demo stopped it)
+#   partita ui                                   # the graph, partition health, lineage, runs
+#   partita daemon                               # the 02:00 schedule and freshness alerts
+#   partita materialize 'sales/*' --from 2025-01-08 --to 2025-01-14 --force   # backfill the last 7 days
+#   partita materialize sales/daily_report --partition 2025-01-10 --force       # rerun only one day's report
+#   partita lineage marketing/roi --partition 2025-01-03 --columns               # column-level lineage of SQL
+#   partita -f pipelines/marketing_roi.py plan   # one pipeline alone
+#   open data/reports/sales/2025-01-14.html data/reports/marketing/dashboard.html
+EOF

@@ -37,6 +37,7 @@ class Recorded:
     code_version: str
     config_hash: str
     edges: dict[str, tuple[int, int]]  # upstream asset -> (n_inputs, fingerprint)
+    output_hash: int | None = None  # None: partition_hash of the data version
 
 
 @dataclass
@@ -56,6 +57,13 @@ class FakeCatalog:
             return self.observations.get((asset, partition))
         found = self.latest.get((asset, partition))
         return None if found is None else found.data_version
+
+    def output_hash(self, asset: str, partition: str, version: str) -> int:
+        """The output hash a reader combines: the recorded (maybe inherited) one."""
+        found = self.latest.get((asset, partition))
+        if found is not None and found.output_hash is not None:
+            return found.output_hash
+        return partition_hash(asset, partition or None, version)
 
     def inputs_of(self, asset: str, partition: str) -> dict[str, list[tuple[str, str]]]:
         """What a runner reads now: per upstream asset, (partition, version) pairs."""
@@ -82,22 +90,29 @@ class FakeCatalog:
         version: str | None = None,
         *,
         config_hash: str = "",
+        keep_output: bool = False,
     ) -> None:
-        """Record a successful build of one partition, reading the current inputs."""
+        """Record a successful build of one partition, reading the current inputs
+        (``keep_output``: it keeps the output hash of the build before it)."""
         key = AssetKey(asset)
         edges = {
             up: (
                 len(pairs),
-                combine_hashes(partition_hash(up, p or None, v) for p, v in pairs),
+                combine_hashes(self.output_hash(up, p, v) for p, v in pairs),
             )
             for up, pairs in self.inputs_of(asset, partition).items()
         }
+        before = self.latest.get((asset, partition))
+        kept = None
+        if keep_output and before is not None:
+            kept = self.output_hash(asset, partition, before.data_version)
         self.latest[(asset, partition)] = Recorded(
             mat_id=self.next_id,
             data_version=version or f"{asset}:{partition}:v1",
             code_version=self.graph.code_version(key),
             config_hash=config_hash,
             edges=edges,
+            output_hash=kept,
         )
         self.failed.pop((asset, partition), None)
         self.next_id += 1
@@ -122,7 +137,7 @@ class FakeCatalog:
                 r.data_version,
                 r.code_version,
                 r.config_hash,
-                partition_hash(a, p or None, r.data_version),
+                self.output_hash(a, p, r.data_version),
                 "run",
                 self.now,
             )

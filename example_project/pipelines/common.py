@@ -28,6 +28,10 @@ LAKE = ParquetStore(DATA / "lake")
 day, or per day and region); the marts built from them live in the warehouse. Writing a
 partition is one file renamed into place, much cheaper than a warehouse transaction."""
 
+HOME = str(EXAMPLE / ".partita")
+"""The project home (catalog) of every pipeline, run alone (``-f pipelines/x.py``) or merged:
+one catalog for the one warehouse."""
+
 NOTIFICATIONS = DATA / "notifications"
 """One JSON-lines file per team: what a chat channel or mailbox would receive."""
 
@@ -54,3 +58,22 @@ def write_notification(team: str, message: dict[str, object]) -> Path:
     with path.open("a", encoding="utf-8") as out:
         out.write(json.dumps(message, sort_keys=True, default=str) + "\n")
     return path
+
+
+@dataclass(frozen=True)
+class PipelineAlerts:
+    """A project-wide alert target (``Definitions(on_failure=...)``) for one pipeline.
+
+    It passes on the alerts of the assets whose key starts with ``prefix`` (the
+    pipeline's, ``"sales/"``) and ignores the others, so it stays the pipeline's
+    own once ``Definitions.merge`` makes it project-wide. It also covers the
+    pipeline's SQL models, whose ``MODEL (...)`` header has no ``on_failure``.
+    """
+
+    prefix: str
+    target: Notify
+
+    def __call__(self, alert: Alert) -> None:
+        """Pass ``alert`` on when it is about one of the pipeline's assets."""
+        if alert.asset.startswith(self.prefix):
+            self.target(alert)

@@ -41,6 +41,9 @@ from partita.records import (
     StepAttempt,
     StepRecord,
     StepStatus,
+    TickKind,
+    TickRecord,
+    TickStatus,
     combine_hashes,
     partition_hash,
 )
@@ -410,6 +413,44 @@ def test_history_and_latest_materialization(catalog: Catalog) -> None:
 
 
 # ------------------------------------------------------------------ planner state
+
+
+def test_a_materialization_keeps_the_output_hash_it_inherits(catalog: Catalog) -> None:
+    """A rebuild for a non-breaking SQL change records its true data version and the
+    output hash of the build before it; readers' edges combine the hashes they read."""
+    start_run(catalog, "r1")
+    build(catalog, "r1", "model", "d1", "mv1")
+    kept = partition_hash("model", "d1", "mv1")
+    attempt = StepAttempt("r1", "model", "d1", 2, StepStatus.SUCCEEDED, at(2), at(3))
+    (mid,) = catalog.record_step_outcome(
+        attempt,
+        [Materialization("model", "d1", "r1", "mv2", at(3), inherited_output_hash=kept)],
+        [[]],
+    )
+    latest = catalog.latest_materialization("model", "d1")
+    assert latest is not None and latest.materialization_id == mid
+    assert (latest.data_version, latest.output_hash) == ("mv2", kept)
+    assert [(m.data_version, m.output_hash) for m in catalog.history("model", "d1")] == [
+        ("mv2", kept),
+        ("mv1", kept),
+    ]
+    state = catalog.planner_state(["model", "reader"])
+    assert state.latest.to_pylist()[0]["output_hash"] == kept
+    assert state.latest.to_pylist()[0]["data_version"] == "mv2"
+    reading = StepAttempt("r1", "reader", "d1", 1, StepStatus.SUCCEEDED, at(4), at(5))
+    (reader,) = catalog.record_step_outcome(
+        reading,
+        [Materialization("reader", "d1", "r1", "rv1", at(5))],
+        [[Input("model", "d1", "mv2", mid, upstream_output_hash=kept)]],
+        upstream_assets=["model"],
+    )
+    state = catalog.planner_state(["model", "reader"])
+    (edge,) = state.edges.to_pylist()
+    assert (edge["materialization_id"], edge["fingerprint"]) == (reader, combine_hashes([kept]))
+    inputs = catalog.inputs_of([reader]).to_pylist()
+    assert [(i["upstream_materialization_id"], i["upstream_data_version"]) for i in inputs] == [
+        (mid, "mv2")
+    ]
 
 
 def test_the_planner_state_has_latest_rows_edges_and_hashes(catalog: Catalog) -> None:
@@ -1000,3 +1041,31 @@ def test_freshness_alert_states_change_once_per_transition(connect: Connect) -> 
         assert second.change_freshness_alert_state("orders", False, status="fresh", now=at(3))
         assert not change("orders", False, status="fresh", now=at(4))
         assert first.freshness_alert_states() == {"orders": False}
+
+
+# ------------------------------------------------------------------ daemon records
+
+
+def test_prune_ticks_deletes_only_old_quiet_evaluations(catalog: Catalog) -> None:
+    records = catalog.automation
+
+    def tick(name: str, hours: int, status: TickStatus, *, files: tuple[str, ...] = ()) -> int:
+        moment = at(hours * 3600)
+        record = TickRecord(
+            kind=TickKind.SENSOR, name=name, tick_at=moment, evaluated_at=moment, status=status
+        )
+        return records.record_tick(record, files=files)
+
+    quiet_old = [tick("poll", h, TickStatus.NOTHING_TO_DO) for h in range(5)]
+    launched = tick("poll", 5, TickStatus.SUCCEEDED)
+    failed = tick("poll", 6, TickStatus.ERROR)
+    with_file = tick("files", 0, TickStatus.NOTHING_TO_DO, files=("a.csv",))
+    newest_of_files = tick("files", 1, TickStatus.NOTHING_TO_DO)
+    lone_newest = tick("rare", 0, TickStatus.NOTHING_TO_DO)
+    recent = tick("poll", 20, TickStatus.NOTHING_TO_DO)
+
+    assert records.prune_ticks(before=at(10 * 3600), batch=2) == len(quiet_old)
+    kept = {t.id for t in records.ticks(limit=100)}
+    assert kept == {launched, failed, with_file, newest_of_files, lone_newest, recent}
+    assert records.handled_files("files", ["a.csv"]) == {"a.csv"}
+    assert records.prune_ticks(before=at(10 * 3600)) == 0

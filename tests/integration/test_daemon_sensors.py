@@ -193,3 +193,36 @@ def test_stop_cancels_the_run_in_progress_and_leaves_its_tick_to_the_next_start(
     (run,) = runs(project)
     assert run.run.status == "cancelled"
     assert len(built(project, "slow")) <= 1  # the running step finished or was cancelled, no other
+
+
+def test_quiet_evaluations_older_than_the_retention_are_pruned(tmp_path: Path) -> None:
+    @asset
+    def report() -> pd.DataFrame:
+        return pd.DataFrame({"x": [1]})
+
+    @sensor(every="1h")
+    def once(context: SensorContext) -> SensorResult | list[RunRequest]:
+        if context.cursor is None:
+            return SensorResult([RunRequest("report")], cursor="done")
+        return []
+
+    project = as_project(Definitions(assets=[report], sensors=[once]), tmp_path)
+    clock = FakeClock(utc(2025, 3, 1))
+    daemon = Daemon(
+        project,
+        clock=clock.now,
+        sleep=clock.sleep,
+        settings=LaunchSettings(executor="inprocess"),
+        keep_quiet_ticks=timedelta(days=2),
+    )
+    daemon.run(until=utc(2025, 3, 6, 0, 30), handle_signals=False)
+    kept = ticks(project, TickKind.SENSOR)
+    # the run it launched stays; quiet evaluations are kept for 2 days (checked hourly)
+    assert kept[0].status is TickStatus.SUCCEEDED and kept[0].tick_at == utc(2025, 3, 1)
+    quiet = kept[1:]
+    assert {t.status for t in quiet} == {TickStatus.NOTHING_TO_DO}
+    assert quiet[0].tick_at >= utc(2025, 3, 3, 23) and quiet[-1].tick_at == utc(2025, 3, 6)
+    assert len(quiet) < 3 * 24
+    pruned = ticks(project, TickKind.JOB)
+    assert pruned and all(t.name == "prune-ticks" for t in pruned)
+    assert "quiet evaluations older than 2 days" in pruned[0].detail

@@ -6,24 +6,22 @@ copy of example_project/ in a temporary folder, so the repository is untouched.
 
 from __future__ import annotations
 
+import json
 import os
-import shutil
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "example_project"
+from tests.integration.example_support import copy_example, warehouse
 
 
-@pytest.mark.slow
-def test_the_demo_tour_runs_end_to_end(tmp_path: Path) -> None:
-    folder = tmp_path / "example_project"
-    shutil.copytree(EXAMPLE, folder, ignore=shutil.ignore_patterns(".partita", "data"))
-    partita = Path(sys.executable).with_name("partita")
+def _demo(folder: Path, partita: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
-    result = subprocess.run(
+    env.pop("ORDERS_API_URL", None)
+    return subprocess.run(
         ["bash", str(folder / "run_demo.sh"), str(partita)],
         capture_output=True,
         text=True,
@@ -31,9 +29,50 @@ def test_the_demo_tour_runs_end_to_end(tmp_path: Path) -> None:
         timeout=600,
         check=False,
     )
+
+
+@pytest.mark.slow
+def test_the_demo_tour_runs_end_to_end(tmp_path: Path) -> None:
+    folder = copy_example(tmp_path)
+    result = _demo(folder, Path(sys.executable).with_name("partita"))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    out = result.stdout
-    # the correction makes exactly that day and the rolling windows reading it stale
-    assert "rolling_revenue" in out and "2025-01-07" in out
-    assert "155 fresh, 0 stale, 0 missing, 0 failed" in out
-    assert "1 late" in out  # freshness: the policy is violated today, exit 1 as designed
+    out, progress = result.stdout, result.stderr
+    # the flaky orders API was retried, and everything was built
+    assert "retrying sales/raw_orders[2025-01-03]" in progress
+    assert (folder / "data/reports/sales/2025-01-14.html").exists()
+    assert (folder / "data/reports/sales/2025-01-14.png").exists()
+    assert (folder / "data/reports/marketing/dashboard.html").exists()
+    assert warehouse(folder, "SELECT count(DISTINCT date) FROM sales.daily_report") == [(14,)]
+    events = (folder / "data/openlineage.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(events) > 100 and f"{len(events)} OpenLineage events" in out
+    # the lineage of one report partition: seven days of revenue, down to the API
+    assert "sales/daily_report 2025-01-09: built from" in out
+    assert "sales/orders_api 2025-01-03" in out
+    # freshness: the report is late today, and the sales team was told once
+    alerts = (folder / "data/notifications/sales.jsonl").read_text(encoding="utf-8").splitlines()
+    assert [json.loads(a)["kind"] for a in alerts] == ["freshness_violated"]
+    # the late correction: the API's version of 2025-01-07 changed, and only that day
+    # and the seven reports charting it were rebuilt
+    assert "sales/orders_api 2025-01-07: data version" in out
+    assert re.search(r"sales/daily_report +2025-01-07\.\.2025-01-13 \(7\)", out)
+    assert "built 10 partitions in 10 tasks" in out
+    assert "Nothing to do: every selected partition is up to date." in out
+    # the API was stopped at the end
+    assert not (folder / "data/orders_api/address").exists()  # removed by the server on exit
+    assert "partita ui" in out.rsplit("# Try next", 1)[1]
+
+
+def test_the_demo_stops_the_orders_api_when_a_step_fails(tmp_path: Path) -> None:
+    """A failing `partita` stops the tour with its error, and the API with it (the trap)."""
+    folder = copy_example(tmp_path)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "python").symlink_to(sys.executable)
+    fake = bin_dir / "partita"
+    fake.write_text("#!/bin/sh\necho 'partita: broken on purpose' >&2\nexit 3\n")
+    fake.chmod(0o755)
+    result = _demo(folder, fake)
+    assert result.returncode == 3
+    assert "broken on purpose" in result.stderr
+    assert "ORDERS_API_URL=http://127.0.0.1:" in result.stdout  # it had started
+    assert not (folder / "data/orders_api/address").exists()  # and was stopped

@@ -26,7 +26,8 @@ from tests.openlineage_support import (
     spec_validator,
 )
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "example_project"
+EXAMPLE = Path(__file__).resolve().parents[1] / "fixtures" / "shop_project"
+"""The first example project (the shop's landing files), frozen for these tests."""
 
 
 def _by_run(events: list[dict[str, Any]]) -> dict[str, list[str]]:
@@ -38,7 +39,7 @@ def _by_run(events: list[dict[str, Any]]) -> dict[str, list[str]]:
 
 @pytest.fixture(scope="module")
 def example_events(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[str, Any]]]:
-    """A run of the example project (two days) with --openlineage-file: its folder and events."""
+    """A run of the frozen shop example (2 days) with --openlineage-file: its folder, events."""
     folder = tmp_path_factory.mktemp("ol") / "example_project"
     shutil.copytree(EXAMPLE, folder, ignore=shutil.ignore_patterns(".partita", "data"))
     subprocess.run(

@@ -1,11 +1,11 @@
-"""What the web page's tests share: the example project at the late-correction moment,
+"""What the web page's tests share: the shop project at the late-correction moment,
 and `partita ui` served from it as a real subprocess on a free port.
 
-The project is example_project/ copied to a temporary folder, built, then the
-shop re-sends 2025-01-07 and `partita plan` observes it: daily_revenue
-2025-01-07 and rolling_revenue 2025-01-07..2025-01-13 are stale. An extra asset,
-``slow_report``, waits for a ``gate`` file (at most 60 s) so a test can watch a
-run while it is running.
+The project is tests/fixtures/shop_project/ (the first example project, frozen for
+these tests) copied to a temporary folder, built, then the shop re-sends 2025-01-07
+and `partita plan` observes it: daily_revenue 2025-01-07 and rolling_revenue
+2025-01-07..2025-01-13 are stale. An extra asset, ``slow_report``, waits for a
+``gate`` file (at most 60 s) so a test can watch a run while it is running.
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ from typing import Any
 
 from tests.conftest import run_cli
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "example_project"
+EXAMPLE = Path(__file__).resolve().parents[1] / "fixtures" / "shop_project"
+"""The first example project (the shop's landing files), frozen for these tests."""
 
 SLOW_REPORT = '''
 

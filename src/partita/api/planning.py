@@ -4,8 +4,9 @@
 validates the run-time config, observes the source partitions the request
 reads (see :mod:`partita.api.observing`; changed versions are recorded, failed
 observations are handed to the planner, which blocks their readers), loads the
-catalog's bulk state for the assets involved, and hands everything to the pure
-planner.
+catalog's bulk state for the assets involved, classifies the changes of SQL
+models since their recorded builds (:func:`~partita.api.sql_models.non_breaking_changes`),
+and hands everything to the pure planner.
 """
 
 from __future__ import annotations
@@ -21,10 +22,12 @@ from typing import TYPE_CHECKING, Any
 from partita.api.config import config_hash, load_config_file, parse_assignments, resolve_config
 from partita.api.observing import observe_sources, record_observations
 from partita.api.project import Project, ProjectLike, as_project, dynamic_partitions_definitions
+from partita.api.sql_models import non_breaking_changes
 from partita.errors import PlanError
 from partita.partitions import DynamicPartitionsStore, InMemoryDynamicPartitionsStore
 from partita.planner import (
     FailedObservation,
+    NonBreakingChange,
     PartitionRequest,
     Plan,
     PlanRequest,
@@ -169,6 +172,7 @@ def plan_project(
     needed = [str(k) for k in assets_needed(graph, selection)]
     observed = calls = 0
     failures: tuple[FailedObservation, ...] = ()
+    non_breaking: tuple[NonBreakingChange, ...] = ()
     with ExitStack() as stack:
         if catalog is None:
             catalog = stack.enter_context(
@@ -192,7 +196,16 @@ def plan_project(
                     observed = record_observations(catalog, found, moment)
                     calls, failures = found.calls, found.failures
             state = catalog.planner_state(needed, as_of=as_of)
-    made = make_plan(graph, state, request, moment, dynamic=dynamic, failed_observations=failures)
+            non_breaking = non_breaking_changes(graph, state, catalog)
+    made = make_plan(
+        graph,
+        state,
+        request,
+        moment,
+        dynamic=dynamic,
+        failed_observations=failures,
+        non_breaking=non_breaking,
+    )
     return Planned(
         plan=made,
         state=state,

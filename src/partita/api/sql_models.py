@@ -9,6 +9,11 @@ derives from); for a partition not built yet, what the definition says now.
 code changed, whether the change is breaking, from the query recorded with a
 changed partition's latest build and the current one (the planner stays pure:
 this reads the catalog beside it).
+
+:func:`non_breaking_changes` (before planning): per SQL asset and recorded code
+version its partitions were built with, whether the current query only adds
+columns to it; the planner then rebuilds those partitions alone (see
+:class:`~partita.planner.NonBreakingChange`).
 """
 
 from __future__ import annotations
@@ -16,13 +21,29 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from partita.api.project import Project
 from partita.errors import DefinitionError, PartitionKeyError
+from partita.graph import AssetGraph
 from partita.keys import AssetKey
-from partita.planner import Plan, Reason
+from partita.planner import NonBreakingChange, Plan, Reason
+from partita.records import CatalogReader, PlannerState
 from partita.sql.changes import SqlChange
 
-__all__ = ["ColumnLineageView", "SqlChange", "column_lineage", "sql_changes"]
+__all__ = [
+    "MAX_COMPARED_VERSIONS",
+    "ColumnLineageView",
+    "SqlChange",
+    "column_lineage",
+    "non_breaking_changes",
+    "sql_changes",
+]
+
+MAX_COMPARED_VERSIONS = 8
+"""Recorded code versions compared per SQL asset at most (the newest builds' first);
+partitions built with older ones count as changed breakingly."""
 
 
 @dataclass(frozen=True)
@@ -104,6 +125,62 @@ def column_lineage(
     return ColumnLineageView(str(key), canonical, None, model.dialect, model.query, tuple(current))
 
 
+def _recorded_change(
+    recorded: dict[str, object] | None, query: str, dialect: str
+) -> SqlChange | None:
+    """The change from a recorded model to the current query (``None``: no record)."""
+    from partita.sql.changes import classify_change  # noqa: PLC0415 - sqlglot: only here
+
+    if recorded is None:
+        return None
+    if recorded["dialect"] != dialect:
+        return SqlChange("breaking", f"dialect {recorded['dialect']} -> {dialect}")
+    return classify_change(str(recorded["query"]), query, dialect)
+
+
+def non_breaking_changes(
+    graph: AssetGraph, state: PlannerState, catalog: CatalogReader
+) -> tuple[NonBreakingChange, ...]:
+    """The non-breaking changes of the SQL assets in ``state``, per recorded code version.
+
+    For each SQL asset whose partitions were built with another code version than its
+    current one, the query recorded with one build of each such version (the newest
+    :data:`MAX_COMPARED_VERSIONS`) is compared with the current query
+    (``sqlglot.diff``); versions whose build recorded no model, or whose change is
+    breaking, are left out (their partitions' readers are rebuilt).
+    """
+    models = {str(k): graph.spec(k).sql_model for k in graph.keys}
+    names = [name for name, model in models.items() if model is not None]
+    if not names or state.latest.num_rows == 0:
+        return ()
+    rows = state.latest.filter(
+        pc.is_in(state.latest["asset"], value_set=pa.array(names, type=pa.string()))
+    )
+    if rows.num_rows == 0:
+        return ()
+    versions = rows.group_by(["asset", "code_version"]).aggregate([("materialization_id", "max")])
+    found: dict[str, list[tuple[int, str]]] = {}
+    for asset, code_version, mid in zip(
+        versions["asset"].to_pylist(),
+        versions["code_version"].to_pylist(),
+        versions["materialization_id_max"].to_pylist(),
+        strict=True,
+    ):
+        if code_version is not None and code_version != graph.code_version(AssetKey.parse(asset)):
+            found.setdefault(str(asset), []).append((int(mid), str(code_version)))
+    changes: list[NonBreakingChange] = []
+    for asset, built in sorted(found.items()):
+        model = models[asset]
+        assert model is not None
+        for mid, code_version in sorted(built, reverse=True)[:MAX_COMPARED_VERSIONS]:
+            change = _recorded_change(catalog.sql_model(mid), model.query, model.dialect)
+            if change is not None and not change.breaking:
+                changes.append(
+                    NonBreakingChange(AssetKey.parse(asset), code_version, change.summary)
+                )
+    return tuple(changes)
+
+
 def sql_changes(project: Project, plan: Plan) -> dict[str, SqlChange]:
     """Per SQL asset planned with ``code_changed``: is the change breaking?
 
@@ -111,8 +188,6 @@ def sql_changes(project: Project, plan: Plan) -> dict[str, SqlChange]:
     partition with the current one (``sqlglot.diff``; see
     :mod:`partita.sql.changes`). Assets whose recorded query is unknown are left out.
     """
-    from partita.sql.changes import classify_change  # noqa: PLC0415 - sqlglot: only here
-
     found: dict[str, SqlChange] = {}
     if not any(project.graph.spec(step.asset).sql_model is not None for step in plan.steps):
         return found  # no SQL asset planned: the catalog is not opened
@@ -128,15 +203,12 @@ def sql_changes(project: Project, plan: Plan) -> dict[str, SqlChange]:
             latest = catalog.latest_materialization(str(step.asset), first)
             if latest is None or latest.materialization_id is None:
                 continue
+            summary = plan.non_breaking_change(step.asset, latest.code_version)
+            if summary is not None:  # classified when planning
+                found[str(step.asset)] = SqlChange("non-breaking", summary)
+                continue
             recorded = catalog.sql_model(latest.materialization_id)
-            if recorded is None:
-                continue
-            if recorded["dialect"] != model.dialect:
-                found[str(step.asset)] = SqlChange(
-                    "breaking", f"dialect {recorded['dialect']} -> {model.dialect}"
-                )
-                continue
-            found[str(step.asset)] = classify_change(
-                str(recorded["query"]), model.query, model.dialect
-            )
+            change = _recorded_change(recorded, model.query, model.dialect)
+            if change is not None:
+                found[str(step.asset)] = change
     return found

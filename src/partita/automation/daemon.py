@@ -55,6 +55,10 @@ __all__ = ["Daemon", "PeriodicJob"]
 _EAGER_POLL = timedelta(seconds=30)
 """How often an eager selection looks for changes at most (a cheap catalog read)."""
 
+_PRUNE = "prune-ticks"
+_PRUNE_EVERY = timedelta(hours=1)
+"""How often the daemon deletes quiet evaluations older than ``keep_quiet_ticks``."""
+
 
 @dataclass(frozen=True)
 class PeriodicJob:
@@ -113,6 +117,10 @@ class Daemon:
             ``on_freshness_violation`` targets are judged (and alerted on).
         lock_ttl_s: the daemon lock's time to live (see :mod:`.lock`).
         max_sleep_s: the longest single sleep.
+        keep_quiet_ticks: evaluations that launched nothing (a sensor that found
+            nothing new, an up-to-date schedule tick) are deleted once older than
+            this, checked every hour (the newest of each is kept, and so is every
+            evaluation that launched a run or failed); ``None`` keeps them all.
         on_tick: called with each recorded evaluation (the CLI prints a line).
         on_start: called once the lock is held, before the first evaluation.
     """
@@ -129,6 +137,7 @@ class Daemon:
         freshness_every: timedelta = timedelta(minutes=1),
         lock_ttl_s: float = 60.0,
         max_sleep_s: float = 60.0,
+        keep_quiet_ticks: timedelta | None = timedelta(days=7),
         on_tick: Callable[[TickRecord], None] = lambda record: None,
         on_start: Callable[[], None] = lambda: None,
     ) -> None:
@@ -144,6 +153,7 @@ class Daemon:
         self.jobs = tuple(jobs) + self._freshness_jobs(freshness_every)
         self.lock_ttl_s = lock_ttl_s
         self.max_sleep_s = max_sleep_s
+        self.keep_quiet_ticks = keep_quiet_ticks
         self.on_tick = on_tick
         self.on_start = on_start
         self.schedules: tuple[Schedule, ...] = definitions.schedules
@@ -284,7 +294,21 @@ class Daemon:
             written.extend(self._evaluate_eager(records, eager, now))
         for job in self.jobs:
             written.extend(self._evaluate_job(records, job, now))
+        written.extend(self._prune(records, now))
         return written
+
+    def _prune(self, records: AutomationRecords, now: datetime) -> list[TickRecord]:
+        """Delete quiet evaluations older than ``keep_quiet_ticks`` (hourly); a pass that
+        deleted something is recorded as a job evaluation."""
+        keep = self.keep_quiet_ticks
+        if keep is None:
+            return []
+
+        def prune(at: datetime) -> str | None:
+            deleted = records.prune_ticks(before=at - keep)
+            return f"deleted {deleted} quiet evaluations older than {keep}" if deleted else None
+
+        return self._run_job(records, _PRUNE, _PRUNE_EVERY, now, prune)
 
     def _evaluate_schedule(
         self, records: AutomationRecords, schedule: Schedule, now: datetime
@@ -390,17 +414,28 @@ class Daemon:
     def _evaluate_job(
         self, records: AutomationRecords, job: PeriodicJob, now: datetime
     ) -> list[TickRecord]:
-        if not self._is_due(TickKind.JOB, job.name, now, job.every):
+        return self._run_job(records, job.name, job.every, now, job.fn)
+
+    def _run_job(
+        self,
+        records: AutomationRecords,
+        name: str,
+        every: timedelta,
+        now: datetime,
+        fn: Callable[[datetime], str | None],
+    ) -> list[TickRecord]:
+        """Call ``fn(now)`` when due; what it reports (or raises) is recorded."""
+        if not self._is_due(TickKind.JOB, name, now, every):
             return []
         try:
-            detail = job.fn(now)
+            detail = fn(now)
         except Exception as exc:  # a job that raises is recorded; the loop goes on
-            return [self._record(records, _error_record(TickKind.JOB, job.name, now, now, exc))]
+            return [self._record(records, _error_record(TickKind.JOB, name, now, now, exc))]
         if not detail:
             return []
         done = TickRecord(
             kind=TickKind.JOB,
-            name=job.name,
+            name=name,
             tick_at=now,
             evaluated_at=now,
             status=TickStatus.SUCCEEDED,

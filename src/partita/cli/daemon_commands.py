@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import click
 from rich.table import Table
@@ -49,9 +49,22 @@ def _line(record: TickRecord) -> Text:
 @click.option("--max-workers", type=click.IntRange(min=1), help="Tasks at once (default: CPUs).")
 @click.option("--once", is_flag=True, help="Evaluate what is due once, then exit.")
 @click.option("--quiet", is_flag=True, help="Print nothing for evaluations that found nothing.")
+@click.option(
+    "--keep-quiet-ticks",
+    type=click.FloatRange(min=0),
+    default=7.0,
+    show_default=True,
+    metavar="DAYS",
+    help="Delete evaluations that launched nothing once older than DAYS (hourly; 0: keep all).",
+)
 @pass_project
 def daemon_command(
-    project: Project, executor: str | None, max_workers: int | None, once: bool, quiet: bool
+    project: Project,
+    executor: str | None,
+    max_workers: int | None,
+    once: bool,
+    quiet: bool,
+    keep_quiet_ticks: float,
 ) -> None:
     """Run the project's schedules, sensors and eager assets until stopped (SIGTERM).
 
@@ -76,6 +89,7 @@ def daemon_command(
     daemon = Daemon(
         project,
         settings=LaunchSettings(executor=executor, max_workers=max_workers),
+        keep_quiet_ticks=timedelta(days=keep_quiet_ticks) if keep_quiet_ticks else None,
         on_tick=on_tick,
         on_start=on_start,
     )

@@ -56,7 +56,9 @@ def show_sql_changes(project: Project, plan: Plan) -> None:
     changes: dict[str, SqlChange] = sql_changes(project, plan)
     for asset, change in changes.items():
         effect = (
-            "what reads it must rebuild" if change.breaking else "what reads it keeps its meaning"
+            "what reads it must rebuild"
+            if change.breaking
+            else "only it is rebuilt, not what reads it for this change"
         )
         app.stdout.print(
             Text(

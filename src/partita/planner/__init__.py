@@ -10,6 +10,7 @@ from partita.planner.explain import Why, explain, split_target
 from partita.planner.plan import (
     Blocked,
     FailedObservation,
+    NonBreakingChange,
     PartitionRequest,
     Plan,
     PlanRequest,
@@ -22,6 +23,7 @@ from partita.planner.requested import assets_needed, source_partitions, targets
 __all__ = [
     "Blocked",
     "FailedObservation",
+    "NonBreakingChange",
     "PartitionRequest",
     "Plan",
     "PlanRequest",

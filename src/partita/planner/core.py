@@ -10,7 +10,9 @@ targets are compared with the catalog's state with array operations:
   partitions as they are now (the sum of their output hashes, over exactly
   the partitions the mapping reads that exist) differs from the one recorded
   when the partition was built — a changed version, a gained or lost input;
-- ``upstream_stale``: an upstream partition it reads is planned in this run;
+- ``upstream_stale``: an upstream partition it reads is planned in this run
+  (not one planned only for a non-breaking SQL change: that rebuild keeps its
+  output hash, see :class:`~partita.planner.plan.NonBreakingChange`);
 - ``forced``: the user asked.
 
 Partitions whose inputs are missing and not planned, or are source partitions
@@ -36,6 +38,7 @@ from partita.planner.edges import EdgeRows, edge_rows, merge_rows
 from partita.planner.plan import (
     Blocked,
     FailedObservation,
+    NonBreakingChange,
     PartitionRequest,
     Plan,
     PlanRequest,
@@ -131,11 +134,20 @@ class _Planner:
         now: datetime,
         dynamic: DynamicPartitionsStore | None,
         failures: Sequence[FailedObservation] = (),
+        non_breaking: Sequence[NonBreakingChange] = (),
     ) -> None:
         self.graph, self.view, self.request = graph, view, request
         self.now, self.dynamic = now, dynamic
         self.unobserved = _unobserved(view, failures)
         self.planned: dict[AssetKey, Mask] = {}
+        # what readers see as planned: not the partitions rebuilt only for a
+        # non-breaking change (they keep their output hash)
+        self.propagating: dict[AssetKey, Mask] = {}
+        self.summaries: dict[AssetKey, list[str]] = {}
+        for change in non_breaking:
+            found = self.summaries.setdefault(change.asset, [])
+            if change.summary not in found:
+                found.append(change.summary)
         self.steps: list[PlanStep] = []
         self.blocked: list[Blocked] = []
         self._rows: dict[tuple[object, ...], EdgeRows] = {}
@@ -192,7 +204,7 @@ class _Planner:
             add(Reason.FAILED, target & space.failed)
         missing_input, missing_from = self._inputs(key, space, target, built_target, add)
         if not reasons:
-            self.planned[key] = np.zeros(space.size, dtype=np.bool_)
+            self.planned[key] = self.propagating[key] = np.zeros(space.size, dtype=np.bool_)
             return
         wanted = reasons[0][1]
         for _, mask, *_ in reasons[1:]:
@@ -204,6 +216,8 @@ class _Planner:
                 chosen = wanted & ~blocked
                 self._block(key, space, blocked, missing_from)
         self.planned[key] = chosen
+        spared = self._spared(key, reasons, chosen)
+        self.propagating[key] = chosen if spared is None else chosen & ~spared
         if chosen is not wanted and not chosen.any():
             return
         index = space.index
@@ -230,8 +244,27 @@ class _Planner:
                 reasons=tuple(step_reasons),
                 code_version=self.graph.code_version(key),
                 config_hash=self.request.config_hashes.get(str(key), ""),
+                non_breaking=None if spared is None else index.subset_of(spared),
             )
         )
+
+    def _spared(
+        self,
+        key: AssetKey,
+        reasons: list[tuple[Reason, Mask, AssetKey | None, Mask | None, str]],
+        chosen: Mask,
+    ) -> Mask | None:
+        """The chosen partitions whose only reason is a non-breaking code change (None:
+        none)."""
+        from_versions = self.view.non_breaking.get(key)
+        code = next((m for r, m, *_ in reasons if r is Reason.CODE_CHANGED), None)
+        if from_versions is None or code is None:
+            return None
+        spared = chosen & from_versions & code
+        for reason, mask, *_ in reasons:
+            if reason is not Reason.CODE_CHANGED:
+                spared &= ~mask
+        return spared if spared.any() else None
 
     def _block(
         self,
@@ -295,9 +328,10 @@ class _Planner:
             planned_up = self.planned.get(upstream)
             available = up.materialized
             if planned_up is not None and planned_up.any():
-                stale = target & rows.downstream_of(planned_up)
+                propagating = self.propagating[upstream]
+                stale = target & rows.downstream_of(propagating)
                 if stale.any():
-                    reads_planned = planned_up & rows.upstream_of(stale, up.size)
+                    reads_planned = propagating & rows.upstream_of(stale, up.size)
                     add(Reason.UPSTREAM_STALE, stale, upstream, reads_planned)
                 available = available | planned_up
             unobserved = self.unobserved.get(upstream)
@@ -349,7 +383,15 @@ class _Planner:
             return ""
         recorded = space.stale_code_versions
         before = ", ".join(recorded[:3]) + (", ..." if len(recorded) > 3 else "")
-        return f"code version {before} -> {self.graph.code_version(key)}"
+        detail = f"code version {before} -> {self.graph.code_version(key)}"
+        summaries = self.summaries.get(key)
+        from_versions = self.view.non_breaking.get(key)
+        if summaries and from_versions is not None:
+            count = int((changed & from_versions).sum())
+            some = "" if count == int(changed.sum()) else f" for {count} of them"
+            if count:
+                detail += f"; non-breaking{some}: {'; '.join(summaries)}"
+        return detail
 
 
 def plan(
@@ -360,6 +402,7 @@ def plan(
     *,
     dynamic: DynamicPartitionsStore | None = None,
     failed_observations: Sequence[FailedObservation] = (),
+    non_breaking: Sequence[NonBreakingChange] = (),
 ) -> Plan:
     """Compute which partitions of the selected assets are stale, and why.
 
@@ -373,6 +416,11 @@ def plan(
         failed_observations: source partitions whose observe function raised:
             their version now is unknown, so the partitions that read them and
             would be planned are blocked instead (and the plan lists them).
+        non_breaking: the non-breaking changes of SQL assets since recorded code
+            versions (the api classifies them, see :mod:`partita.sql.changes`): a
+            partition built with such a version and stale only for its code is
+            rebuilt, but what reads it is not planned for it (its new
+            materialization keeps the previous output hash).
 
     Raises:
         PartitionKeyError: the requested partition or range is not valid for a
@@ -382,9 +430,14 @@ def plan(
     """
     chosen = targets(graph, request.selection)
     needed = assets_needed(graph, request.selection)
-    view = build_state_view(graph, state, needed, now, request.config_hashes, dynamic)
+    versions: dict[AssetKey, frozenset[str]] = {}
+    for change in non_breaking:
+        versions[change.asset] = versions.get(change.asset, frozenset()) | {change.code_version}
+    view = build_state_view(
+        graph, state, needed, now, request.config_hashes, dynamic, non_breaking=versions
+    )
     definitions = [view.spaces[k].definition for k in chosen]
-    planner = _Planner(graph, view, request, now, dynamic, failed_observations)
+    planner = _Planner(graph, view, request, now, dynamic, failed_observations, non_breaking)
     for key in chosen:
         space = view.spaces[key]
         target = _range_mask(key, space, request.partitions, definitions, now, dynamic)
@@ -395,4 +448,5 @@ def plan(
         steps=tuple(planner.steps),
         blocked=tuple(planner.blocked),
         failed_observations=tuple(failed_observations),
+        non_breaking_changes=tuple(non_breaking),
     )

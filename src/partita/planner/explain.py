@@ -4,7 +4,9 @@ Pure: it reads the plan, the graph, the state snapshot and, through
 ``inputs_of`` and ``code_components_of``, the recorded inputs and code
 components of the few materializations it explains. A changed code version is
 explained component by component ("helper `normalize` in transforms.py
-changed") when the catalog holds the components of the recorded version.
+changed") when the catalog holds the components of the recorded version. A
+partition that is not planned although an input of it is rebuilt for a
+non-breaking SQL change says so.
 """
 
 from __future__ import annotations
@@ -88,15 +90,46 @@ class _Explainer:
             if blocked:
                 return Why(name, partition, "blocked", tuple(b.describe() for b in blocked))
             status = "up to date" if _latest_row(self.state, name, partition) else "not planned"
-            return Why(name, partition, status, ())
+            return Why(name, partition, status, tuple(self._spared_by(key, partition)))
         lines: list[str] = []
         causes: list[Why] = []
         for reason in step.reasons_for(partition):
             lines.extend(self._lines(key, partition, reason))
+            if reason.reason is Reason.CODE_CHANGED and step.keeps_output(partition):
+                summary = self._summary(key, partition)
+                lines.append(
+                    f"non-breaking SQL change ({summary}): rebuilt alone; it keeps its "
+                    "output hash, so what reads it is not rebuilt"
+                )
             if reason.reason is Reason.UPSTREAM_STALE and reason.upstream is not None and depth:
                 for upstream_partition in self._planned_inputs(key, partition, reason):
                     causes.append(self.why(reason.upstream, upstream_partition, depth - 1))
         return Why(name, partition, "planned", tuple(lines), tuple(causes))
+
+    def _summary(self, key: AssetKey, partition: str) -> str:
+        """What the non-breaking change of ``key`` since ``partition``'s build is."""
+        row = _latest_row(self.state, str(key), partition)
+        found = (
+            None if row is None else self.plan.non_breaking_change(key, str(row["code_version"]))
+        )
+        return found or "adds columns"
+
+    def _spared_by(self, key: AssetKey, partition: str) -> list[str]:
+        """Why a partition is not rebuilt although inputs of it are: they are rebuilt
+        for a non-breaking SQL change only."""
+        lines: list[str] = []
+        for upstream in dict.fromkeys(e.upstream for e in self.graph.upstream_edges(key)):
+            step = self.plan.step(upstream)
+            if step is None or step.non_breaking is None:
+                continue
+            spared = [p for p in self._mapped(key, partition, upstream) if step.keeps_output(p)]
+            if not spared:
+                continue
+            shown = ", ".join(spared[:MAX_CAUSES]) + (", ..." if len(spared) > MAX_CAUSES else "")
+            where = f"{upstream} {shown}".rstrip()
+            summary = self._summary(upstream, spared[0])
+            lines.append(f"upstream {where} changed non-breakingly ({summary}); not rebuilt")
+        return lines
 
     def _mapped(self, key: AssetKey, partition: str, upstream: AssetKey) -> list[str]:
         definition = self.graph.spec(key).partitions or UNPARTITIONED

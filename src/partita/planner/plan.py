@@ -23,6 +23,7 @@ from partita.partitions.base import split_range
 __all__ = [
     "Blocked",
     "FailedObservation",
+    "NonBreakingChange",
     "PartitionRequest",
     "Plan",
     "PlanRequest",
@@ -92,14 +93,52 @@ _INPUT_REASONS = frozenset({Reason.UPSTREAM_CHANGED, Reason.UPSTREAM_STALE})
 
 
 @dataclass(frozen=True)
+class NonBreakingChange:
+    """The current code of a SQL asset, against a recorded code version, only adds
+    columns (``sqlglot.diff``; see :mod:`partita.sql.changes`).
+
+    A partition built with ``code_version`` whose only reason is ``code_changed``
+    is rebuilt, and its new materialization keeps the output hash of the previous
+    one: what reads it is not stale (its data version stays the true content hash).
+
+    Attributes:
+        asset: the SQL asset.
+        code_version: the recorded code version the change is from.
+        summary: what changed, for people (``adds column c``).
+    """
+
+    asset: AssetKey
+    code_version: str
+    summary: str
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {
+            "asset": str(self.asset),
+            "code_version": self.code_version,
+            "summary": self.summary,
+        }
+
+
+@dataclass(frozen=True)
 class PlanStep:
-    """The partitions of one asset to build, with the reasons per partition."""
+    """The partitions of one asset to build, with the reasons per partition.
+
+    ``non_breaking`` are the partitions planned only because of a non-breaking
+    change of a SQL model (:class:`NonBreakingChange`): their new
+    materializations keep the previous output hash, so no reader is planned for them.
+    """
 
     asset: AssetKey
     partitions: PartitionSubset
     reasons: tuple[StepReason, ...]
     code_version: str = ""
     config_hash: str = ""
+    non_breaking: PartitionSubset | None = None
+
+    def keeps_output(self, key: str) -> bool:
+        """Whether ``key``'s new materialization keeps the previous output hash."""
+        return self.non_breaking is not None and key in self.non_breaking
 
     @property
     def definition(self) -> PartitionsDefinition:
@@ -147,6 +186,7 @@ class PlanStep:
             "code_version": self.code_version,
             "config_hash": self.config_hash,
             "reasons": [r.to_json() for r in self.reasons],
+            "non_breaking": None if self.non_breaking is None else self.non_breaking.to_json(),
         }
 
 
@@ -318,6 +358,8 @@ class Plan:
 
     ``failed_observations`` are the source partitions the request reads whose
     observe function raised; what reads them is in ``blocked``.
+    ``non_breaking_changes`` are the non-breaking SQL changes the plan was made
+    with (the partitions they spare readers of are each step's ``non_breaking``).
     """
 
     now: datetime
@@ -325,6 +367,19 @@ class Plan:
     steps: tuple[PlanStep, ...]
     blocked: tuple[Blocked, ...] = ()
     failed_observations: tuple[FailedObservation, ...] = ()
+    non_breaking_changes: tuple[NonBreakingChange, ...] = ()
+
+    def non_breaking_change(self, asset: AssetKey | str, code_version: str) -> str | None:
+        """The summary of ``asset``'s non-breaking change from ``code_version``, if any."""
+        key = AssetKey.parse(asset)
+        return next(
+            (
+                c.summary
+                for c in self.non_breaking_changes
+                if c.asset == key and c.code_version == code_version
+            ),
+            None,
+        )
 
     @property
     def is_empty(self) -> bool:
@@ -349,6 +404,7 @@ class Plan:
             "steps": [s.to_json() for s in self.steps],
             "blocked": [b.to_json() for b in self.blocked],
             "failed_observations": [f.to_json() for f in self.failed_observations],
+            "non_breaking_changes": [c.to_json() for c in self.non_breaking_changes],
             "total_partitions": self.partition_count,
             "total_steps": len(self.steps),
         }

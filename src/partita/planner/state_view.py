@@ -47,6 +47,9 @@ class StateView:
     edges: dict[tuple[AssetKey, str], RecordedEdges]
     code_ok: dict[AssetKey, Mask]
     config_ok: dict[AssetKey, Mask]
+    non_breaking: dict[AssetKey, Mask] = field(default_factory=dict)
+    """Per SQL asset with a non-breaking change: the partitions recorded with a code
+    version the current one only adds columns to."""
 
 
 def _hashes(column: pa.Array | pa.ChunkedArray) -> U64:
@@ -107,6 +110,7 @@ def _scatter_latest(
     config_hash: str,
     view: StateView,
     owners: _Owners,
+    non_breaking: frozenset[str] = frozenset(),
 ) -> None:
     index = space.index.indices_of(rows["partition"])
     ids, hashes = columns
@@ -136,6 +140,12 @@ def _scatter_latest(
         if target is view.code_ok:
             differing = pc.unique(pc.filter(codes, pa.array(~_same(codes, current)))).to_pylist()
             space.stale_code_versions = tuple(sorted(str(c) for c in differing))
+            if non_breaking:
+                from_versions = pc.is_in(codes, value_set=pa.array(sorted(non_breaking)))
+                spared = np.asarray(from_versions.fill_null(False), dtype=np.bool_)
+                found = np.zeros(space.size, dtype=np.bool_)
+                found[at] = spared if valid is None else spared[valid]
+                view.non_breaking[key] = found
     owners.ids.append(ids)
     owners.keys.append(key)
     owners.positions.append(at)
@@ -148,8 +158,10 @@ def build_state_view(
     now: datetime,
     config_hashes: Mapping[str, str],
     dynamic: DynamicPartitionsStore | None = None,
+    non_breaking: Mapping[AssetKey, frozenset[str]] | None = None,
 ) -> StateView:
-    """Scatter ``state`` into index spaces for ``assets``."""
+    """Scatter ``state`` into index spaces for ``assets``; ``non_breaking[asset]`` are
+    recorded code versions the asset's current code changes non-breakingly."""
     latest_groups = AssetRows.group(state.latest)
     latest_columns = _Columns.of(latest_groups.table)
     observed_groups = AssetRows.group(state.observations)
@@ -179,7 +191,8 @@ def build_state_view(
                 rows = latest_groups.table.slice(lo, hi - lo)
                 columns = (latest_columns.ids[lo:hi], latest_columns.hashes[lo:hi])
                 config = config_hashes.get(name, "")
-                _scatter_latest(graph, key, space, rows, columns, config, view, owners)
+                spared = (non_breaking or {}).get(key, frozenset())
+                _scatter_latest(graph, key, space, rows, columns, config, view, owners, spared)
         failed_rows = failed_groups.of(name)
         if failed_rows is not None:
             failed_index = space.index.indices_of(failed_rows["partition"])

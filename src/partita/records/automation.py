@@ -137,6 +137,13 @@ class AutomationRecords(Protocol):
         """The latest evaluations, newest first."""
         ...
 
+    def prune_ticks(self, *, before: datetime, batch: int = 5000) -> int:
+        """Delete the evaluations that launched nothing (``nothing_to_do``, ``skipped``)
+        made before ``before``, except the newest of each schedule, sensor, eager
+        selection and job and those a file sensor's handled files refer to; return how
+        many were deleted. Deletes ``batch`` rows per transaction."""
+        ...
+
     def change_marker(self) -> tuple[int, ...]:
         """A value that changes whenever a materialization, observation, step attempt,
         wipe or dynamic partition key is recorded or deleted (cheap: so that eager

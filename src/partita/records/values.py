@@ -181,12 +181,25 @@ class Input:
 
     ``upstream_materialization_id`` may be left ``None`` when recording: the
     catalog then links the upstream partition's latest materialization.
+    ``upstream_output_hash`` is the upstream partition's output hash as read
+    (:attr:`Materialization.output_hash`); ``None``: :func:`partition_hash` of
+    its data version. It makes the edge fingerprint the planner compares.
     """
 
     upstream_asset: str
     upstream_partition: str | None
     upstream_data_version: str
     upstream_materialization_id: int | None = None
+    upstream_output_hash: int | None = None
+
+    @property
+    def output_hash(self) -> int:
+        """The upstream partition's output hash, as it was read."""
+        if self.upstream_output_hash is not None:
+            return self.upstream_output_hash
+        return partition_hash(
+            self.upstream_asset, self.upstream_partition, self.upstream_data_version
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +213,10 @@ class Materialization:
     for an explicit version; the catalog keeps it once per code version.
     ``sql_model`` is, for a SQL asset, the JSON of the model it was built with
     (dialect, normalized query, column lineage), ``""`` otherwise.
+    ``inherited_output_hash`` is the output hash it keeps from the previous
+    build of its partition (``None``: its own, see :attr:`output_hash`): a
+    rebuild for a non-breaking SQL change only, or one that wrote the same
+    data version, is the same output for what reads it.
     """
 
     asset: str
@@ -216,10 +233,15 @@ class Materialization:
     materialization_id: int | None = None
     code_components: str = ""
     sql_model: str = ""
+    inherited_output_hash: int | None = None
 
     @property
     def output_hash(self) -> int:
-        """:func:`partition_hash` of this partition at this data version."""
+        """The identity of this output for what reads it (the planner's upstream
+        fingerprints and the early cutoff compare it): :func:`partition_hash` of this
+        partition at this data version, or the ``inherited_output_hash``."""
+        if self.inherited_output_hash is not None:
+            return self.inherited_output_hash
         return partition_hash(self.asset, self.partition, self.data_version)
 
     @property

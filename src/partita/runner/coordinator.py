@@ -225,7 +225,9 @@ class _Coordinator:
         )
         handle = self.next_handle
         self.next_handle += 1
-        self.running[handle] = Attempt(index, attempt, started, self.versions.inputs(task))
+        self.running[handle] = Attempt(
+            index, attempt, started, self.versions.inputs(task), self.versions.previous(task)
+        )
         self.executor.submit(handle, item, spec.timeout)
 
     # -- finishing tasks -------------------------------------------------------
@@ -256,8 +258,8 @@ class _Coordinator:
                 written = self.recorder.succeeded(
                     step.task, step.attempt, result, record, ids, self.warnings.get(step.index, ())
                 )
-                for key, mid, data_version in written:
-                    self.versions.set(asset, key, mid, data_version)
+                for key, mid, data_version, output_hash in written:
+                    self.versions.set(asset, key, mid, data_version, output_hash)
                 self.written.forget(asset)
                 self.board.succeed(step.index, result.duration_s)
             for step, result in batch.failed:

@@ -6,7 +6,10 @@ partition) and is updated as tasks of the run succeed. From it the coordinator
 derives what a task reads (only materialized upstream partitions), the exact
 :class:`~partita.records.Input` rows to record, and the early-cutoff test: do
 the inputs a partition would read now have the fingerprints recorded with its
-latest materialization?
+latest materialization? Fingerprints combine the output hashes the catalog
+stored (a materialization may keep its predecessor's, see
+:attr:`~partita.records.Materialization.output_hash`), never hashes recomputed
+from data versions.
 """
 
 from __future__ import annotations
@@ -55,23 +58,28 @@ class CurrentVersions:
     ) -> None:
         self._unobserved = unobserved
         self._now: dict[_Key, tuple[int | None, str]] = {}
+        self._hash: dict[_Key, int] = {}
         self._latest_at_start: dict[_Key, int] = {}
-        for asset, part, data_version in zip(
+        for asset, part, data_version, output_hash in zip(
             _column(state.observations, "asset"),
             _column(state.observations, "partition"),
             _column(state.observations, "data_version"),
+            _column(state.observations, "output_hash"),
             strict=True,
         ):
             self._now[(str(asset), str(part))] = (None, str(data_version))
-        for asset, part, mid, data_version in zip(
+            self._hash[(str(asset), str(part))] = int(str(output_hash))
+        for asset, part, mid, data_version, output_hash in zip(
             _column(state.latest, "asset"),
             _column(state.latest, "partition"),
             _column(state.latest, "materialization_id"),
             _column(state.latest, "data_version"),
+            _column(state.latest, "output_hash"),
             strict=True,
         ):
             key = (str(asset), str(part))
             self._now[key] = (int(str(mid)), str(data_version))
+            self._hash[key] = int(str(output_hash))
             self._latest_at_start[key] = int(str(mid))
         self._latest_when_planned = self._latest_at_start
         if planned_from is not None:
@@ -113,9 +121,39 @@ class CurrentVersions:
         (a build after it, even before the run started, was not seen by the plan)."""
         return self._latest_when_planned.get((asset, key))
 
-    def set(self, asset: str, key: str, materialization_id: int | None, data_version: str) -> None:
-        """A partition was (re)built."""
+    def output_hash(self, asset: str, key: str) -> int | None:
+        """The current output hash of a partition (what readers' fingerprints combine),
+        if it is present."""
+        found = self.get(asset, key)
+        if found is None:
+            return None
+        stored = self._hash.get((asset, key))
+        return partition_hash(asset, partition_value(key), found[1]) if stored is None else stored
+
+    def previous(self, task: Task) -> dict[str, tuple[str, int]]:
+        """Per key of the task built before: its current ``(data version, output hash)``
+        (what a rebuild may keep, see :func:`~partita.runner.recording.kept_output_hash`)."""
+        asset = str(task.asset)
+        found: dict[str, tuple[str, int]] = {}
+        for key in task.keys:
+            now = self._now.get((asset, key))
+            if now is not None and now[0] is not None:
+                found[key] = (now[1], self._hash[(asset, key)])
+        return found
+
+    def set(
+        self,
+        asset: str,
+        key: str,
+        materialization_id: int | None,
+        data_version: str,
+        output_hash: int | None = None,
+    ) -> None:
+        """A partition was (re)built (``output_hash``: the one recorded; ``None``: its own)."""
         self._now[(asset, key)] = (materialization_id, data_version)
+        if output_hash is None:
+            output_hash = partition_hash(asset, partition_value(key), data_version)
+        self._hash[(asset, key)] = output_hash
 
     def reads(self, task: Task) -> tuple[ReadRequest, ...]:
         """What the task's worker loads: materialized upstream partitions, per edge, with
@@ -148,6 +186,7 @@ class CurrentVersions:
                         upstream_partition=partition_value(key),
                         upstream_data_version=found[1],
                         upstream_materialization_id=found[0],
+                        upstream_output_hash=self.output_hash(upstream, key),
                     )
             result.append(list(seen.values()))
         return result
@@ -161,11 +200,9 @@ class CurrentVersions:
             if mid is None:
                 return False
             for upstream, keys in _by_upstream(per_key):
-                current = {k: self.get(upstream, k) for k in keys}
-                present = {k: v for k, v in current.items() if v is not None}
-                fingerprint = combine_hashes(
-                    partition_hash(upstream, partition_value(k), v[1]) for k, v in present.items()
-                )
+                hashes = [self.output_hash(upstream, k) for k in keys]
+                present = [h for h in hashes if h is not None]
+                fingerprint = combine_hashes(present)
                 if self._edges.get((mid, upstream), (0, 0)) != (len(present), fingerprint):
                     return False
         return True

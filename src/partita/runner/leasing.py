@@ -184,7 +184,7 @@ def built_meanwhile(
         if recorded.get(mat.materialization_id or 0, set()) != wanted:
             return None
     for key, mat in newer:
-        versions.set(asset, key, mat.materialization_id, mat.data_version)
+        versions.set(asset, key, mat.materialization_id, mat.data_version, mat.output_hash)
     return newer[-1][1].run_id
 
 

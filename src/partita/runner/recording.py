@@ -52,12 +52,13 @@ from partita.records import (
     StepAttempt,
     StepRecord,
     StepStatus,
+    partition_hash,
     partition_value,
 )
 from partita.runner.messages import WorkResult
 from partita.runner.tasks import Task
 
-__all__ = ["FLUSH_S", "Attempt", "PendingRows", "Retry", "RunRecorder"]
+__all__ = ["FLUSH_S", "Attempt", "PendingRows", "Retry", "RunRecorder", "kept_output_hash"]
 
 FLUSH_S = 0.15
 """Seconds a step row waits for its batch transaction at most (while the run goes on)."""
@@ -72,12 +73,30 @@ class Attempt:
         attempt: the attempt number (1 for the first).
         started_at: when it was started (as recorded).
         inputs: per partition of the task, the input rows to record on success.
+        previous: per partition built before, its ``(data version, output hash)``
+            when the attempt started (what its new materialization may keep).
     """
 
     task: int
     attempt: int
     started_at: datetime
     inputs: list[list[Any]]
+    previous: dict[str, tuple[str, int]] = field(default_factory=dict)
+
+
+def kept_output_hash(
+    task: Task, key: str, data_version: str, previous: tuple[str, int] | None
+) -> int | None:
+    """The output hash a new materialization of ``key`` keeps from the previous one:
+    when the task rebuilds it only for a non-breaking SQL change
+    (:attr:`Task.keeps_output <partita.runner.tasks.Task.keeps_output>`), or when it
+    wrote the same data version (the same output: what reads it stays up to date).
+    ``None``: its own."""
+    if previous is None or (key not in task.keeps_output and previous[0] != data_version):
+        return None
+    partition = partition_value(key) if task.partitioned else None
+    own = partition_hash(str(task.asset), partition, data_version)
+    return None if previous[1] == own else previous[1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,6 +279,9 @@ class RunRecorder:
                 bytes=None if write is None else write.bytes,
                 schema=None if write is None else write.schema,
                 location=None if write is None else write.location,
+                inherited_output_hash=None
+                if write is None
+                else kept_output_hash(task, key, write.data_version, attempt.previous.get(key)),
             )
             for key, write in result.writes
         )
@@ -279,11 +301,12 @@ class RunRecorder:
         record: StepRecord,
         ids: tuple[int, ...],
         warnings: tuple[str, ...],
-    ) -> list[tuple[str, int, str]]:
+    ) -> list[tuple[str, int, str, int]]:
         """Publish the events of a success recorded (``record``, given ``ids``).
 
         Publishes the checks, each partition published, then the success.
-        Returns, per partition written, ``(partition key, materialization id, data version)``.
+        Returns, per partition written, ``(partition key, materialization id, data version,
+        output hash)``.
         """
         asset = str(task.asset)
         finished = record.attempt.finished_at or record.attempt.started_at
@@ -321,7 +344,7 @@ class RunRecorder:
             )
         )
         return [
-            (key, mid, mat.data_version)
+            (key, mid, mat.data_version, mat.output_hash)
             for (key, _), mid, mat in zip(result.writes, ids, mats, strict=True)
         ]
 

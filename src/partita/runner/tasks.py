@@ -52,6 +52,9 @@ class Task:
         code_components: the code version's components as JSON, to record
             with it (``""``: none, e.g. an explicit version).
         sql_model: a SQL asset's model as JSON, to record with it (``""``: not SQL).
+        keeps_output: the keys rebuilt only for a non-breaking SQL change: their
+            materializations keep the previous output hash
+            (:attr:`~partita.planner.plan.PlanStep.non_breaking`).
     """
 
     index: int
@@ -65,6 +68,7 @@ class Task:
     config_hash: str
     code_components: str = ""
     sql_model: str = ""
+    keeps_output: frozenset[str] = frozenset()
 
     @property
     def label(self) -> str | None:
@@ -168,6 +172,7 @@ def expand_plan(
                     config_hash=step.config_hash,
                     code_components=components,
                     sql_model=sql_model,
+                    keeps_output=frozenset(k for k in group if step.keeps_output(k)),
                 )
             )
             for key in group:

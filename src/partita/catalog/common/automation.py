@@ -190,6 +190,29 @@ class SqlAutomation:
             ).fetchall()
         return [_tick(row) for row in rows]
 
+    def prune_ticks(self, *, before: datetime, batch: int = 5000) -> int:
+        """Delete quiet evaluations older than ``before`` (see
+        :meth:`~partita.records.AutomationRecords.prune_ticks`), ``batch`` per transaction
+        so the daemon never holds the write lock for long."""
+        quiet = (TickStatus.NOTHING_TO_DO.value, TickStatus.SKIPPED.value)
+        deleted = 0
+        while True:
+            with self._db.write() as conn:
+                cursor = conn.execute(
+                    "DELETE FROM automation_ticks WHERE id IN ("
+                    "SELECT t.id FROM automation_ticks t "
+                    "WHERE t.status IN (?, ?) AND t.evaluated_at < ? "
+                    "AND t.id < (SELECT MAX(n.id) FROM automation_ticks n "
+                    "WHERE n.kind = t.kind AND n.name = t.name) "
+                    "AND NOT EXISTS (SELECT 1 FROM sensor_files f WHERE f.tick_id = t.id) "
+                    "ORDER BY t.id LIMIT ?)",
+                    (*quiet, to_epoch(before), batch),
+                )
+                count = int(cursor.rowcount)
+            deleted += count
+            if count < batch:
+                return deleted
+
     def change_marker(self) -> tuple[int, ...]:
         """The newest materialization, observation, attempt, wipe and dynamic key ids,
         the number of dynamic keys, and the catalog generation (primary-key lookups)."""

@@ -12,6 +12,7 @@ from partita.records import (
     StepAttempt,
     StepStatus,
     partition_column,
+    partition_hash,
     partition_value,
 )
 
@@ -24,8 +25,9 @@ _MAT_COLUMNS = (
 
 
 def _materialization(row: tuple[object, ...]) -> Materialization:
-    mid, asset, partition, run_id, code, config, data, _output_hash = row[:8]
+    mid, asset, partition, run_id, code, config, data, output_hash = row[:8]
     rows, size, schema, location, created = row[8:]
+    own = partition_hash(str(asset), partition_value(str(partition)), str(data))
     return Materialization(
         materialization_id=int(mid),  # type: ignore[call-overload]
         asset=str(asset),
@@ -39,6 +41,7 @@ def _materialization(row: tuple[object, ...]) -> Materialization:
         schema=None if schema is None else str(schema),
         location=None if location is None else str(location),
         created_at=from_epoch(float(created)),  # type: ignore[arg-type]
+        inherited_output_hash=None if int(output_hash) == own else int(output_hash),  # type: ignore[call-overload]
     )
 
 

@@ -1,11 +1,12 @@
 """Recording step outcomes: attempts, materializations, their inputs and edges, checks.
 
 Every function runs inside the caller's write transaction. A materialization
-is recorded with its ``output_hash``, its exact inputs (``inputs``, one row
+is recorded with its ``output_hash`` (:attr:`~partita.records.Materialization.output_hash`:
+its own, or the one it inherits), its exact inputs (``inputs``, one row
 per upstream partition read) and its edges (``input_edges``, one row per
 upstream asset: how many distinct partitions it read and
-:func:`~partita.records.combine_hashes` of their
-:func:`~partita.records.partition_hash`), and the partition's
+:func:`~partita.records.combine_hashes` of their output hashes as read
+(:attr:`~partita.records.Input.output_hash`)), and the partition's
 ``latest_materialization`` pointer moves to it. The components of its code
 version are kept once per version (``code_components``).
 """
@@ -26,7 +27,6 @@ from partita.records import (
     StepRecord,
     combine_hashes,
     partition_column,
-    partition_hash,
 )
 
 __all__ = [
@@ -97,7 +97,7 @@ def _input_and_edge_rows(
     for asset, partitions in by_asset.items():
         hashes = []
         for partition, item in partitions.items():
-            hashes.append(partition_hash(asset, partition, item.upstream_data_version))
+            hashes.append(item.output_hash)
             input_rows.append(
                 (
                     mid,
@@ -147,7 +147,7 @@ def insert_materializations(
             next_id += 1
             ids.append(mid)
             partition = partition_column(mat.partition)
-            output_hash = partition_hash(mat.asset, partition, mat.data_version)
+            output_hash = mat.output_hash
             created = to_epoch(mat.created_at)
             m_rows.append(
                 (
