@@ -35,7 +35,7 @@ from partita import (
     unique,
 )
 
-from .common import DATA, LAKE, WAREHOUSE, Notify
+from .common import DATA, HOME, LAKE, WAREHOUSE, Notify, PipelineAlerts
 
 STORE = DATA / "store"
 REPORTS = DATA / "reports" / "inventory"
@@ -106,7 +106,6 @@ def transactions(context: AssetContext) -> pd.DataFrame:
     group="inventory",
     deps=[stock_counts],
     store=LAKE,
-    on_failure=Notify("store-ops"),
     checks=[
         schema({"sku": "string", "on_hand": "int64", "reorder_point": "int64"}),
         not_null("sku"),
@@ -195,6 +194,8 @@ defs = Definitions(
     sources=[till_exports, stock_counts],
     sql=["../models/inventory"],
     store=WAREHOUSE,
+    home=HOME,
+    on_failure=[PipelineAlerts("inventory/", Notify("store-ops"))],
     schedules=[
         Schedule(
             "30 6 * * *",

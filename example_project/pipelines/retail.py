@@ -41,7 +41,7 @@ from partita import (
     unique,
 )
 
-from .common import LAKE, WAREHOUSE, Notify, write_notification
+from .common import HOME, LAKE, WAREHOUSE, Notify, PipelineAlerts, write_notification
 from .source_db import SourceDatabase
 
 SOURCE_URL = os.environ.get("RETAIL_SOURCE_URL", "sqlite:///data/retail_source.sqlite")
@@ -114,7 +114,6 @@ def pos_sales(context: AssetContext) -> dict[str, str | None]:
     store=LAKE,
     retry=RetryPolicy(max_attempts=3, delay=0.5),
     freshness=Freshness(max_lag="30h"),
-    on_failure=Notify("retail-data"),
     checks=[
         schema(
             {
@@ -208,7 +207,9 @@ defs = Definitions(
     sources=[pos_sales],
     sql=["../models/retail"],
     store=WAREHOUSE,
+    home=HOME,
     resources={"retail_source": SourceDatabase(SOURCE_URL)},
+    on_failure=[PipelineAlerts("retail/", Notify("retail-data"))],
     schedules=[
         Schedule(
             "0 6 * * *",

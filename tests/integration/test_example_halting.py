@@ -11,9 +11,6 @@ says why. Once the recount is fixed, only that day is built.
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +18,8 @@ import duckdb
 import pytest
 
 from tests.conftest import run_cli
+from tests.integration.example_support import copy_example, run_script
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "example_project"
 HALTING = ["-f", "pipelines/halting.py"]
 DAYS = [f"2025-01-{d:02d}" for d in range(6, 13)]
 BAD = "2025-01-09"
@@ -30,15 +27,7 @@ BAD = "2025-01-09"
 
 def ledger(folder: Path, *args: str) -> str:
     """Run the back office's generator as a user would."""
-    done = subprocess.run(
-        [sys.executable, "services/store_ledger.py", *args],
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return done.stdout
+    return run_script(folder, "services/store_ledger.py", *args)
 
 
 def materialize(folder: Path) -> tuple[int, dict[str, Any]]:
@@ -69,8 +58,7 @@ def reports(folder: Path) -> dict[str, str]:
 
 @pytest.mark.slow
 def test_a_bad_stock_row_halts_its_day_and_keeps_what_was_published(tmp_path: Path) -> None:
-    folder = tmp_path / "example_project"
-    shutil.copytree(EXAMPLE, folder, ignore=shutil.ignore_patterns(".partita", "data"))
+    folder = copy_example(tmp_path)
     assert "wrote 7 days" in ledger(folder)
 
     status, first = materialize(folder)

@@ -1,17 +1,16 @@
 """example_project's retail pipeline, run alone through the CLI on a copy of the example.
 
 ``pipelines/retail.py``: the shops' point-of-sale database (a SQLite file by default)
-is observed per day and region, loaded into the DuckDB warehouse per date x region,
-totalled per day in SQL, rolled up per week and region, and the BI team is told
-when a day is complete. The same project is then pointed at a real PostgreSQL
-server by one setting, ``RETAIL_SOURCE_URL``.
+is observed per day and region, loaded per date x region into the Parquet lake,
+totalled per day in SQL and rolled up per week and region in the DuckDB warehouse, and
+the BI team is told when a day is complete. The same project is then pointed at a
+real PostgreSQL server by one setting, ``RETAIL_SOURCE_URL``.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -25,17 +24,10 @@ import psycopg
 import pytest
 
 from tests.conftest import run_cli
+from tests.integration.example_support import copy_example
 from tests.postgres_support import PostgresServer
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "example_project"
 RETAIL = ["-f", "pipelines/retail.py"]
-
-
-def copy_example(tmp_path: Path) -> Path:
-    """A fresh copy of example_project/ without its catalog and data."""
-    folder = tmp_path / "example_project"
-    shutil.copytree(EXAMPLE, folder, ignore=shutil.ignore_patterns(".partita", "data"))
-    return folder
 
 
 def generate(folder: Path, *args: str, url: str | None = None) -> str:
