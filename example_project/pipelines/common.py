@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from partita import DuckDBStore
+from partita import DuckDBStore, ParquetStore
 from partita.alert_targets import Alert
 
 EXAMPLE = Path(__file__).resolve().parents[1]
@@ -22,6 +22,11 @@ DATA = EXAMPLE / "data"
 
 WAREHOUSE = DuckDBStore(DATA / "warehouse.duckdb")
 """The analytics warehouse: one DuckDB table per asset, partitions overwritten in place."""
+
+LAKE = ParquetStore(DATA / "lake")
+"""The raw zone: Parquet files per partition, for loads kept as they arrived (one file per
+day, or per day and region); the marts built from them live in the warehouse. Writing a
+partition is one file renamed into place, much cheaper than a warehouse transaction."""
 
 HOME = str(EXAMPLE / ".partita")
 """The project home (catalog) of every pipeline, run alone (``-f pipelines/x.py``) or merged:
