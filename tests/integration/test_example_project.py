@@ -60,6 +60,19 @@ def test_the_demo_tour_runs_end_to_end(tmp_path: Path) -> None:
     assert re.search(r"sales/daily_report +2025-01-07\.\.2025-01-13 \(7\)", out)
     assert "built 10 partitions in 10 tasks" in out
     assert "Nothing to do: every selected partition is up to date." in out
+    # retail: a late correction of one day-region rebuilds that day-region, the day's
+    # totals and BI note and the region's week
+    assert re.search(r"retail/daily_sales +2025-01-08\|north \(1\)", out)
+    assert "4 partitions of 4 assets to build" in out
+    notes = (folder / "data/notifications/bi.jsonl").read_text(encoding="utf-8").splitlines()
+    assert json.loads(notes[-1])["day"] == "2025-01-08"
+    # halting: the recount's bad row blocks 2025-01-09; its report stays the first build's
+    assert "inventory/stock[2025-01-09]: check_failed: no_negative_stock" in out
+    report = (folder / "data/reports/inventory/2025-01-09.md").read_text(encoding="utf-8")
+    first_run = re.findall(r"run (\d{8}T\d{6}-[0-9a-f]{6}) succeeded", out)[0]
+    assert f"built by run {first_run}" in report
+    ops = (folder / "data/notifications/store-ops.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(ops) == 1 and "2025-01-09" in ops[0]
     # the API was stopped at the end
     assert not (folder / "data/orders_api/address").exists()  # removed by the server on exit
     assert "partita ui" in out.rsplit("# Try next", 1)[1]
