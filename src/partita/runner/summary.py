@@ -179,10 +179,8 @@ class RunResult:
             return lines
         lines = [f"run {self.run_id} {self.status}"]
         built = self.built
-        lines.append(
-            f"built {sum(max(1, len(o.partitions)) for o in built)} partitions "
-            f"in {len(built)} tasks"
-        )
+        partitions = sum(max(1, len(o.partitions)) for o in built)
+        lines.append(f"built {_count(partitions, 'partition')} in {_count(len(built), 'task')}")
         reasons = Counter(o.reason or "skipped" for o in self.skipped)
         for reason, count in sorted(reasons.items()):
             lines.append(f"skipped {count}: {reason}")
@@ -211,3 +209,8 @@ class RunResult:
         lines += [f"blocked: {b}" for b in self.blocked]
         lines += [f"warning: {w}" for w in self.event_warnings]
         return lines
+
+
+def _count(number: int, noun: str) -> str:
+    """``1 partition``, ``2 partitions``."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"

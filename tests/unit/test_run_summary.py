@@ -1,0 +1,21 @@
+"""The end-of-run summary's counts read as English."""
+
+from __future__ import annotations
+
+from partita.runner.state import TaskState
+from partita.runner.summary import RunOutcome, RunResult, TaskOutcome
+
+
+def _run(*partitions: tuple[str, ...]) -> RunResult:
+    outcomes = tuple(
+        TaskOutcome("sales", keys[0], TaskState.SUCCEEDED, attempts=1, partitions=keys)
+        for keys in partitions
+    )
+    return RunResult(run_id="r1", status=RunOutcome.SUCCEEDED, outcomes=outcomes)
+
+
+def test_one_partition_and_one_task_are_singular() -> None:
+    assert _run(("2025-01-01",)).summary_lines()[1] == "built 1 partition in 1 task"
+    batch = _run(("2025-01-01", "2025-01-02"))
+    assert batch.summary_lines()[1] == "built 2 partitions in 1 task"
+    assert _run(("a",), ("b",)).summary_lines()[1] == "built 2 partitions in 2 tasks"
