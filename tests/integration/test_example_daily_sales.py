@@ -105,6 +105,17 @@ def test_daily_sales_runs_end_to_end_with_retries_report_and_a_late_correction(
         ) == [(len([o for o in corrected if o["amount"] > 0]),)]
         assert len(corrected) == len(paid["2025-01-03"]) - 3  # three orders refunded
 
+        # rerun only one day's report: one step, nothing upstream fetched or rebuilt again
+        page = folder / "data/reports/sales/2025-01-05.html"
+        before = page.stat().st_mtime_ns
+        one = [*PIPELINE, "materialize", "sales/daily_report", "--partition", "2025-01-05"]
+        rerun = run_cli([*one, "--force"], folder)
+        assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+        assert "built 1 partition in 1 task" in rerun.stdout
+        assert page.stat().st_mtime_ns > before
+        history = [*PIPELINE, "history", "sales/raw_orders", "-p", "2025-01-05", "--json"]
+        assert len(json.loads(run_cli(history, folder, check=True).stdout)["materializations"]) == 1
+
     # the 02:00 schedule, and the freshness alert to the sales team (the data are old)
     schedules = json.loads(run_cli([*PIPELINE, "schedules", "--json"], folder, check=True).stdout)
     assert [(s["name"], s["cron"]) for s in schedules] == [("daily_sales", "0 2 * * *")]
