@@ -41,6 +41,7 @@ __all__ = [
     "OpenLineageSettings",
     "client_configured",
     "configured_client",
+    "emission_configured",
     "file_client",
     "read_settings",
 ]
@@ -135,6 +136,18 @@ def client_configured(env: Mapping[str, str] | None = None, cwd: Path | None = N
 
 def _disabled(env: Mapping[str, str]) -> bool:
     return env.get("OPENLINEAGE_DISABLED", "").strip().lower() == "true"
+
+
+def emission_configured(
+    settings: OpenLineageSettings,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> bool:
+    """Whether :func:`configured_client` would make a client (decided without importing it)."""
+    env = os.environ if env is None else env
+    if _disabled(env) or not settings.enabled:
+        return False
+    return settings.transport is not None or client_configured(env, cwd)
 
 
 def configured_client(
