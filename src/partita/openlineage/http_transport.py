@@ -30,6 +30,7 @@ retry settings say).
 from __future__ import annotations
 
 import http.client
+import socket
 import urllib.request
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
@@ -70,6 +71,10 @@ class PooledHttpTransport(HttpTransport):
         data = body.encode("utf-8") if isinstance(body, str) else body
         if self._direct is not None:
             try:
+                if self._direct.sock is None:
+                    self._direct.connect()  # as urllib3 does: no Nagle delay on the body
+                    connected: socket.socket = self._direct.sock  # type: ignore[assignment]
+                    connected.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 self._direct.request("POST", self._path, body=data, headers=headers)
                 answer = self._direct.getresponse()
                 answer.read()
