@@ -5,6 +5,7 @@ neither fails the run nor warns more than once."""
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import signal
@@ -19,7 +20,10 @@ import pandas as pd
 import pytest
 
 from partita import DailyPartitions, Definitions, asset, materialize
+from partita.api.openlineage import openlineage_subscribers
+from partita.api.project import as_project
 from partita.events import Event, StepStarted
+from partita.openlineage.sender import ProcessSink
 from partita.processes import pid_alive
 from tests.openlineage_support import Receiver, receiver, spec_validator
 
@@ -169,3 +173,19 @@ def test_a_sender_dying_mid_run_warns_once_and_the_run_goes_on(
     warnings = [r.getMessage() for r in caplog.records if r.name == "partita.openlineage"]
     assert len(warnings) == 1, warnings
     assert "the sender process ended" in warnings[0] and "the run goes on" in warnings[0]
+
+
+def test_a_sink_dropped_unused_ends_its_sender(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key in [k for k in os.environ if k.startswith("OPENLINEAGE")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("OPENLINEAGE_URL", "http://127.0.0.1:9")  # never called
+    project = as_project(Definitions(assets=[numbers, doubled]), tmp_path)
+    (sink,) = openlineage_subscribers(project)
+    assert isinstance(sink, ProcessSink)
+    sender = sink.pid  # started with the sink, so it starts up while the run plans
+    assert sender is not None and pid_alive(sender)
+    del sink
+    gc.collect()
+    _wait_for(lambda: not pid_alive(sender), 5, f"the sender {sender} to exit")

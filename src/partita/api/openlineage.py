@@ -76,7 +76,9 @@ def _configured_sink(project: Project, settings: OpenLineageSettings) -> Subscri
     portable = portable_lineage(assets)
     if portable is not None:
         code = {key: lineage.source_code for key, lineage in assets.items()}
-        return ProcessSink(settings, namespace, portable, code)
+        sink = ProcessSink(settings, namespace, portable, code)
+        sink.start()  # its start-up overlaps the run's planning
+        return sink
     from partita.openlineage.config import configured_client  # noqa: PLC0415
     from partita.openlineage.runs import EventBuilder  # noqa: PLC0415
     from partita.openlineage.sink import OpenLineageSink  # noqa: PLC0415
