@@ -358,7 +358,8 @@ class ProcessSink:
                     self._open()
                 self._warnings.run_id = event.run_id
             channel = self._channel
-            if channel is None:
+            if channel is None:  # it could not start (said once)
+                self._active = not isinstance(event, RunFinished)
                 return
             if isinstance(event, StepStarted) and event.asset not in self._coded:
                 self._coded.add(event.asset)
