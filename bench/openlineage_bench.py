@@ -151,13 +151,17 @@ def _sender_cpu(workdir: Path, steps: int, url: str) -> float:
     project = api.load_project(file=defs)
     os.environ["OPENLINEAGE_URL"] = url
     try:
-        (sink,) = openlineage_subscribers(project)
+        (made,) = openlineage_subscribers(project)
+        assert isinstance(made, ProcessSink), made
+        # the same sink, waiting up to 60 s at the end (this measures CPU: the sender may
+        # take its time); the one made above, started already, is dropped (its sender
+        # reaped); made while the environment names the receiver (the sender reads it)
+        sink = ProcessSink(
+            made.settings, made.namespace, made.lineage, made.source_code, drain_s=60.0
+        )
+        del made
     finally:
         _clear_client_aliases()
-    assert isinstance(sink, ProcessSink), sink
-    # the same sink, waiting up to 60 s at the end (this measures CPU: the sender may
-    # take its time); the one made above, started already, is dropped (its sender reaped)
-    sink = ProcessSink(sink.settings, sink.namespace, sink.lineage, sink.source_code, drain_s=60.0)
     gc.collect()
     events, finished = _step_events(steps)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)

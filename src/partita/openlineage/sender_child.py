@@ -11,7 +11,7 @@ warning line, and its counts once the run's last event is sent (or given up).
 
 It exits when the run's end has been handled, and at once when its input
 ends before that (the run's process is gone). It ignores Ctrl-C (the run ends
-and tells it so) and runs at a lower CPU priority than the run.
+and tells it so). Once started up, it runs at a lower CPU priority than the run.
 """
 
 from __future__ import annotations
@@ -69,7 +69,6 @@ def main() -> None:
     setup: dict[str, Any] | None = read_frame(read)
     if setup is None:
         return
-    _lower_priority(int(setup["niceness"]))
     # attrs validators check each field of every event the builder makes (two thirds of
     # its time); this process builds only Partita's events, whose shape the spec tests
     # guard, so it turns them off (for this process only)
@@ -94,6 +93,9 @@ def main() -> None:
     if client is None:
         report("done", 0, 0, None)
         return
+    # started up (the client imported) at the run's priority, so a short run's end does
+    # not wait for a start-up slowed down; the events at a lower one
+    _lower_priority(int(setup["niceness"]))
     sink = OpenLineageSink(
         client,
         EventBuilder(str(setup["namespace"]), lineage),
