@@ -18,6 +18,12 @@ Measured in this one run:
   hands them, from the first event until the file holds every line. The sink
   works off the step's hot path (the bus's thread and its own), so this is CPU
   a run shares, not time a step waits.
+- ``sender_cpu_per_step_ms`` and ``sender_start_cpu_s``: the sender process
+  that a configured transport's events go through
+  (:class:`~partita.openlineage.sender.ProcessSink`), with HTTP to the
+  loopback receiver: its CPU (user + system, read when it is reaped) for the
+  same 2,000 steps' events, less its CPU for a run with no step (its start:
+  the interpreter and the client's import), per step; and that start.
 
 Asserted: every event arrives (two per partition and two for the run, in the
 file and at the receiver), and each backfill builds every partition.
@@ -25,8 +31,10 @@ file and at the receiver), and each backfill builds every partition.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -39,7 +47,7 @@ from typing import Any
 from bench.projects import write_chain_project
 from bench.w1_chain import backfill
 from partita import api
-from partita.api.openlineage import event_builder
+from partita.api.openlineage import event_builder, openlineage_subscribers
 from partita.events import (
     CheckEvaluated,
     Event,
@@ -50,6 +58,7 @@ from partita.events import (
     StepSucceeded,
 )
 from partita.openlineage import OpenLineageSink, file_client
+from partita.openlineage.sender import ProcessSink
 from partita.records import Input
 
 NAME = "openlineage"
@@ -88,6 +97,22 @@ def _sink_per_step(workdir: Path, steps: int) -> float:
     project = api.load_project(file=defs)
     target = workdir / f"events-{time.monotonic_ns()}.jsonl"
     sink = OpenLineageSink(file_client(target), event_builder(project), name="file")
+    events, finished = _step_events(steps)
+    began = time.perf_counter()
+    for event in events:
+        sink(event)
+    assert sink.flush(60.0), "the sink did not write its events within 60 s"
+    elapsed = time.perf_counter() - began
+    sink(finished)
+    lines = target.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 2 * steps + 2, f"{len(lines)} lines for {steps} steps"
+    assert all('"eventType": "COMPLETE"' in line or '"START"' in line for line in lines[:-1])
+    assert sink.error is None and sink.unsent == 0, sink.error
+    return elapsed / steps
+
+
+def _step_events(steps: int) -> tuple[list[Event], RunFinished]:
+    """The events of ``steps`` steps of ``clean`` (as the event bus hands them), and the end."""
     run_id = "20250101T000000-000000"
     start = datetime(2025, 1, 1, tzinfo=UTC)
     events: list[Event] = [RunStarted(run_id=run_id, at=start, tasks=steps)]
@@ -117,18 +142,35 @@ def _sink_per_step(workdir: Path, steps: int) -> float:
             )
         )
         events.append(StepSucceeded(**common, started_at=at, duration_s=0.01))
-    finished = RunFinished(run_id=run_id, at=start, status="succeeded", started_at=start)
-    began = time.perf_counter()
+    return events, RunFinished(run_id=run_id, at=start, status="succeeded", started_at=start)
+
+
+def _sender_cpu(workdir: Path, steps: int, url: str) -> float:
+    """CPU seconds of the sender process that sends ``steps`` steps' events to ``url``."""
+    defs = write_chain_project(workdir / "sender_project", 365)
+    project = api.load_project(file=defs)
+    os.environ["OPENLINEAGE_URL"] = url
+    try:
+        (made,) = openlineage_subscribers(project)
+        assert isinstance(made, ProcessSink), made
+        # the same sink, waiting up to 60 s at the end (this measures CPU: the sender may
+        # take its time); the one made above, started already, is dropped (its sender
+        # reaped); made while the environment names the receiver (the sender reads it)
+        sink = ProcessSink(
+            made.settings, made.namespace, made.lineage, made.source_code, drain_s=60.0
+        )
+        del made
+    finally:
+        _clear_client_aliases()
+    gc.collect()
+    events, finished = _step_events(steps)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     for event in events:
         sink(event)
-    assert sink.flush(60.0), "the sink did not write its events within 60 s"
-    elapsed = time.perf_counter() - began
-    sink(finished)
-    lines = target.read_text(encoding="utf-8").splitlines()
-    assert len(lines) == 2 * steps + 2, f"{len(lines)} lines for {steps} steps"
-    assert all('"eventType": "COMPLETE"' in line or '"START"' in line for line in lines[:-1])
-    assert sink.error is None and sink.unsent == 0, sink.error
-    return elapsed / steps
+    sink(finished)  # waits for the sender's report, then reaps it
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    assert sink.error is None and sink.sent == 2 * steps + 2, (sink.error, sink.sent)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def _receiver() -> tuple[subprocess.Popen[str], str]:
@@ -176,6 +218,9 @@ def run(quick: bool, workdir: Path) -> dict[str, object]:
                 time.sleep(0.05)
             got = _received(url) - before
             assert got == expected, f"the receiver got {got} events, expected {expected}"
+        senders = 1 if quick else 3  # each starts an interpreter: once is enough for a smoke test
+        start_cpu = [_sender_cpu(workdir, 0, url) for _ in range(senders)]
+        sender_cpu = [_sender_cpu(workdir, steps, url) for _ in range(senders)]
     finally:
         receiver.terminate()
         receiver.wait(10)
@@ -195,4 +240,9 @@ def run(quick: bool, workdir: Path) -> dict[str, object]:
         "sink_steps": steps,
         "sink_per_step_s": per_step,
         "sink_cpu_per_step_ms": round(statistics.median(per_step) * 1000, 3),
+        "sender_start_cpu_s": start_cpu,
+        "sender_cpu_s": sender_cpu,
+        "sender_cpu_per_step_ms": round(
+            (statistics.median(sender_cpu) - statistics.median(start_cpu)) / steps * 1000, 3
+        ),
     }

@@ -21,15 +21,15 @@ from partita.events import Subscriber
 from partita.io import ParquetStore
 from partita.openlineage.config import (
     OpenLineageSettings,
-    client_configured,
+    emission_configured,
     read_settings,
 )
 from partita.runner import resolve_store
 from partita.selection import select
 
 if TYPE_CHECKING:
+    from partita.openlineage.lineage import AssetLineage
     from partita.openlineage.runs import EventBuilder
-    from partita.openlineage.sink import Emitter
 
 __all__ = ["event_builder", "export_openlineage", "openlineage_subscribers"]
 
@@ -38,12 +38,13 @@ def _settings(project: Project) -> OpenLineageSettings:
     return read_settings(None if project.in_memory else project.loaded.root)
 
 
-def event_builder(project: Project, settings: OpenLineageSettings | None = None) -> EventBuilder:
-    """The OpenLineage event builder of ``project``: jobs in the configured namespace
-    (default: the project's name), datasets named by each asset's store."""
-    from partita.openlineage.runs import EventBuilder, project_lineage  # noqa: PLC0415
+def _lineage(
+    project: Project, settings: OpenLineageSettings
+) -> tuple[str, dict[str, AssetLineage]]:
+    """The jobs' namespace (default: the project's name) and what the events say of each
+    asset (datasets named by each asset's store); the OpenLineage client is not imported."""
+    from partita.openlineage.lineage import project_lineage  # noqa: PLC0415
 
-    settings = settings or _settings(project)
     namespace = settings.namespace or settings.project_name or "partita"
     default = ParquetStore(project.data_path)
     definitions = project.loaded.definitions
@@ -54,7 +55,38 @@ def event_builder(project: Project, settings: OpenLineageSettings | None = None)
         except PartitaError:
             return None  # the run reports a bad store; its dataset is named after the asset
 
-    return EventBuilder(namespace, project_lineage(project.graph, namespace, store_of))
+    return namespace, project_lineage(project.graph, namespace, store_of)
+
+
+def event_builder(project: Project, settings: OpenLineageSettings | None = None) -> EventBuilder:
+    """The OpenLineage event builder of ``project``: jobs in the configured namespace
+    (default: the project's name), datasets named by each asset's store."""
+    from partita.openlineage.runs import EventBuilder  # noqa: PLC0415
+
+    return EventBuilder(*_lineage(project, settings or _settings(project)))
+
+
+def _configured_sink(project: Project, settings: OpenLineageSettings) -> Subscriber | None:
+    """The sink of the configured transport: a sender process (:mod:`partita.openlineage.sender`),
+    or, when the assets' lineage cannot be handed to one, a sink in this process."""
+    from partita.openlineage.lineage import portable_lineage  # noqa: PLC0415
+    from partita.openlineage.sender import ProcessSink  # noqa: PLC0415
+
+    namespace, assets = _lineage(project, settings)
+    portable = portable_lineage(assets)
+    if portable is not None:
+        code = {key: lineage.source_code for key, lineage in assets.items()}
+        sink = ProcessSink(settings, namespace, portable, code)
+        sink.start()  # its start-up overlaps the run's planning
+        return sink
+    from partita.openlineage.config import configured_client  # noqa: PLC0415
+    from partita.openlineage.runs import EventBuilder  # noqa: PLC0415
+    from partita.openlineage.sink import OpenLineageSink  # noqa: PLC0415
+
+    client = configured_client(settings)
+    if client is None:
+        return None
+    return OpenLineageSink(client, EventBuilder(namespace, assets), name="configured")
 
 
 def openlineage_subscribers(
@@ -68,24 +100,18 @@ def openlineage_subscribers(
         DefinitionError: ``[tool.partita.openlineage]`` is invalid.
     """
     settings = _settings(project)
-    wanted = settings.enabled and (settings.transport is not None or client_configured())
-    if openlineage_file is None and not wanted:
-        return []  # off: the client is never imported
-    from partita.openlineage.config import configured_client, file_client  # noqa: PLC0415
-    from partita.openlineage.sink import OpenLineageSink  # noqa: PLC0415
-
-    clients: list[tuple[str, Emitter]] = []
+    sinks: list[Subscriber] = []
     if openlineage_file is not None:
-        clients.append(("file", file_client(openlineage_file)))
-    configured = configured_client(settings)
-    if configured is not None:
-        clients.append(("configured", configured))
-    if not clients:
-        return []
-    return [
-        OpenLineageSink(client, event_builder(project, settings), name=name)
-        for name, client in clients
-    ]
+        from partita.openlineage.config import file_client  # noqa: PLC0415 - the client loads slowly
+        from partita.openlineage.sink import OpenLineageSink  # noqa: PLC0415
+
+        builder = event_builder(project, settings)
+        sinks.append(OpenLineageSink(file_client(openlineage_file), builder, name="file"))
+    if emission_configured(settings):
+        configured = _configured_sink(project, settings)
+        if configured is not None:
+            sinks.append(configured)
+    return sinks
 
 
 def export_openlineage(

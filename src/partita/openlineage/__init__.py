@@ -2,7 +2,8 @@
 
 :class:`OpenLineageSink` is an event subscriber (:mod:`partita.events`) that
 emits, through the ``openlineage-python`` client, a START and a terminal event
-per partition built and per Partita run; :func:`replay` makes the same events
+per partition built and per Partita run (for a configured transport, in a
+sender process: :class:`ProcessSink`); :func:`replay` makes the same events
 from the catalog's history. :mod:`partita.openlineage.facets` builds the facets
 from plain data; :mod:`partita.openlineage.config` says whether (and where)
 events go.
@@ -41,6 +42,8 @@ if TYPE_CHECKING:
         Written,
         project_lineage,
     )
+    from partita.openlineage.sender import ProcessSink
+    from partita.openlineage.serialize import EventJson
     from partita.openlineage.sink import Emitter, OpenLineageSink
 
 _LAZY: dict[str, str] = {
@@ -48,11 +51,13 @@ _LAZY: dict[str, str] = {
     "CheckResult": "partita.openlineage.facets",
     "Emitter": "partita.openlineage.sink",
     "EventBuilder": "partita.openlineage.runs",
+    "EventJson": "partita.openlineage.serialize",
     "JsonLinesFile": "partita.openlineage.config",
     "OpenLineageSettings": "partita.openlineage.config",
     "OpenLineageSink": "partita.openlineage.sink",
     "PRODUCER": "partita.openlineage.facets",
     "ParentRun": "partita.openlineage.runs",
+    "ProcessSink": "partita.openlineage.sender",
     "RUN_JOB": "partita.openlineage.runs",
     "Written": "partita.openlineage.runs",
     "client_configured": "partita.openlineage.config",
@@ -74,10 +79,12 @@ __all__ = [
     "CheckResult",
     "Emitter",
     "EventBuilder",
+    "EventJson",
     "JsonLinesFile",
     "OpenLineageSettings",
     "OpenLineageSink",
     "ParentRun",
+    "ProcessSink",
     "Written",
     "client_configured",
     "column_lineage_facet",

@@ -25,7 +25,7 @@ from __future__ import annotations
 import difflib
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -41,6 +41,7 @@ __all__ = [
     "OpenLineageSettings",
     "client_configured",
     "configured_client",
+    "emission_configured",
     "file_client",
     "read_settings",
 ]
@@ -137,6 +138,18 @@ def _disabled(env: Mapping[str, str]) -> bool:
     return env.get("OPENLINEAGE_DISABLED", "").strip().lower() == "true"
 
 
+def emission_configured(
+    settings: OpenLineageSettings,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> bool:
+    """Whether :func:`configured_client` would make a client (decided without importing it)."""
+    env = os.environ if env is None else env
+    if _disabled(env) or not settings.enabled:
+        return False
+    return settings.transport is not None or client_configured(env, cwd)
+
+
 def configured_client(
     settings: OpenLineageSettings,
     env: Mapping[str, str] | None = None,
@@ -161,8 +174,9 @@ def configured_client(
 
 
 class JsonLinesFile:
-    """Appends each event to a file as one JSON line, serialized by the client's
-    ``Serde`` (what its file transport writes), through one open handle.
+    """Appends each event to a file as one JSON line, the text the client's ``Serde``
+    makes (what its file transport writes; :class:`~partita.openlineage.serialize.EventJson`),
+    through one open handle.
 
     The client's ``FileTransport`` opens and closes the file for each event and
     its ``emit`` adds facets nobody configured for a local file; this keeps
@@ -174,14 +188,17 @@ class JsonLinesFile:
         self.path = Path(path).absolute()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._file: TextIO | None = None
+        self._json: Callable[[object], str] | None = None
 
     def emit(self, event: RunEvent) -> None:
         """Append one event."""
-        from openlineage.client.serde import Serde  # noqa: PLC0415 - only when it is on
+        if self._json is None:
+            from partita.openlineage.serialize import EventJson  # noqa: PLC0415 - when it is on
 
+            self._json = EventJson()
         if self._file is None:
             self._file = self.path.open("a", encoding="utf-8")
-        self._file.write(Serde.to_json(event) + "\n")
+        self._file.write(self._json(event) + "\n")
         self._file.flush()
 
     def close(self, timeout: float = -1.0) -> bool:

@@ -11,23 +11,34 @@ cost of OpenLineage over HTTP in a run of small steps.
 :class:`PooledHttpTransport` is the client's transport with only the sending
 replaced: the client still reads its configuration (``openlineage.yml``,
 ``OPENLINEAGE__TRANSPORT__...``, ``OPENLINEAGE_URL``), builds the request body
-and headers (auth token, custom headers, gzip compression) and runs its
+and headers (auth token, custom headers, gzip compression; the body is the text
+``Serde.to_json`` makes, by :class:`~partita.openlineage.serialize.EventJson`) and runs its
 ``emit`` pipeline (filters, environment and tag facets); the post goes through
 urllib3 with the transport's timeout, its retry settings and its TLS
 verification. Where urllib3 alone would behave differently from ``requests``
 (a client certificate, a session or adapter given in code, a proxy from the
 environment), :func:`pooled` leaves the client's transport as it is.
+
+To a plain ``http://`` URL, each event is first posted on one kept-alive
+``http.client`` connection (about 0.1 ms of CPU an event, urllib3 about 0.3 ms):
+a success, or an error status the retry settings do not retry, ends there; a
+connection error or a retried status sends the event again through the urllib3
+pool, with the configured retries (so such an event is tried once more than the
+retry settings say).
 """
 
 from __future__ import annotations
 
+import http.client
+import socket
 import urllib.request
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
 import urllib3
-from openlineage.client.serde import Serde
 from openlineage.client.transport.http import HttpConfig, HttpTransport
+
+from partita.openlineage.serialize import EventJson
 
 if TYPE_CHECKING:
     from openlineage.client import OpenLineageClient
@@ -43,15 +54,43 @@ class PooledHttpTransport(HttpTransport):
         super().__init__(config)
         self._target = urljoin(self.url, self.endpoint)
         self._retries = urllib3.util.Retry(**self.config.retry)
+        self._retried_statuses = frozenset(self._retries.status_forcelist or ())
         self._pool = _pool_manager(self.verify)
+        self._json = EventJson()  # the text Serde.to_json makes, faster
+        target = urlsplit(self._target)
+        self._direct: http.client.HTTPConnection | None = None
+        if target.scheme == "http" and target.hostname:
+            self._direct = http.client.HTTPConnection(
+                target.hostname, target.port or 80, timeout=self.timeout
+            )
+            self._path = target.path + (f"?{target.query}" if target.query else "") or "/"
 
-    def emit(self, event: Event) -> urllib3.BaseHTTPResponse:  # type: ignore[override]
+    def emit(self, event: Event) -> None:  # type: ignore[override]
         """Post one event; an HTTP error status raises, as the client's transport does."""
-        body, headers = self._prepare_request(Serde.to_json(event))
+        body, headers = self._prepare_request(self._json(event))
+        data = body.encode("utf-8") if isinstance(body, str) else body
+        if self._direct is not None:
+            try:
+                if self._direct.sock is None:
+                    self._direct.connect()  # as urllib3 does: no Nagle delay on the body
+                    connected: socket.socket = self._direct.sock  # type: ignore[assignment]
+                    connected.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                self._direct.request("POST", self._path, body=data, headers=headers)
+                answer = self._direct.getresponse()
+                answer.read()
+            except (OSError, http.client.HTTPException):
+                self._direct.close()  # the next event connects again
+            else:
+                if answer.status < 400:
+                    return
+                if answer.status not in self._retried_statuses:
+                    raise urllib3.exceptions.HTTPError(
+                        f"{answer.status} {answer.reason} from {self._target}"
+                    )
         response = self._pool.request(
             "POST",
             self._target,
-            body=body.encode("utf-8") if isinstance(body, str) else body,
+            body=data,
             headers=headers,
             timeout=urllib3.Timeout(total=self.timeout),
             retries=self._retries,
@@ -61,10 +100,11 @@ class PooledHttpTransport(HttpTransport):
             raise urllib3.exceptions.HTTPError(
                 f"{response.status} {response.reason} from {self._target}"
             )
-        return response
 
     def close(self, timeout: float = -1) -> bool:
-        """Close the pool's connections."""
+        """Close the connections."""
+        if self._direct is not None:
+            self._direct.close()
         self._pool.clear()
         return super().close(timeout)
 

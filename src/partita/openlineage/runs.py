@@ -16,11 +16,10 @@ partition, so the live events and a replay of the catalog
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from functools import cache, cached_property, lru_cache
+from functools import cached_property, lru_cache
 
 from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
 from openlineage.client.facet_v2 import (
@@ -32,10 +31,7 @@ from openlineage.client.facet_v2 import (
 )
 from openlineage.client.uuid import generate_static_uuid
 
-from partita.assets import AssetSpec
 from partita.errors import PartitaError
-from partita.graph import AssetGraph
-from partita.io import LineageNamedStore
 from partita.openlineage.facets import (
     PRODUCER,
     CheckResult,
@@ -53,7 +49,7 @@ from partita.openlineage.facets import (
     sql_facet,
     version_facet,
 )
-from partita.partitions import PartitionsDefinition
+from partita.openlineage.lineage import AssetLineage, project_lineage
 from partita.records import Input
 
 __all__ = [
@@ -67,80 +63,6 @@ __all__ = [
 
 RUN_JOB = "materialize"
 """The job name of a Partita run (each asset's job is named by its key)."""
-
-
-@dataclass(frozen=True)
-class AssetLineage:
-    """What the events of one asset say about it, fixed for a run.
-
-    Attributes:
-        key: the asset key (the job name).
-        dataset: ``(namespace, name)`` of its data.
-        partitions: its partitions definition (``None``: unpartitioned).
-        source_code: returns the code that builds it (``None`` when unknown);
-            called once, off the run's hot path.
-        sql: ``(query, dialect)`` of a SQL asset.
-        upstream: the assets it depends on.
-        columns: a SQL asset's column lineage: per output column, the
-            ``(upstream asset, column)`` pairs it derives from (a column whose
-            lineage could not be traced lists what could be, possibly nothing).
-    """
-
-    key: str
-    dataset: tuple[str, str]
-    partitions: PartitionsDefinition | None = None
-    source_code: Callable[[], str | None] = field(default=lambda: None, compare=False)
-    sql: tuple[str, str | None] | None = None
-    upstream: tuple[str, ...] = ()
-    columns: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
-
-
-def _code_of(spec: AssetSpec) -> Callable[[], str | None]:
-    @cache
-    def read() -> str | None:
-        if spec.fn is None:
-            return None
-        try:
-            return inspect.getsource(spec.fn)
-        except (OSError, TypeError):
-            return None
-
-    return read
-
-
-def project_lineage(
-    graph: AssetGraph, namespace: str, store_of: Callable[[AssetSpec], object]
-) -> dict[str, AssetLineage]:
-    """:class:`AssetLineage` of every asset and source of ``graph``.
-
-    ``store_of`` gives an asset's store: one that names its data
-    (:class:`~partita.io.LineageNamedStore`) names the dataset; other stores
-    and sources get ``(namespace, asset key)``.
-    """
-    assets: dict[str, AssetLineage] = {}
-    for spec in graph.specs():
-        key = str(spec.key)
-        dataset = (namespace, key)
-        if not spec.is_source:
-            store = store_of(spec)
-            if isinstance(store, LineageNamedStore):
-                dataset = store.lineage_dataset(spec.key)
-        model = spec.sql_model
-        assets[key] = AssetLineage(
-            key=key,
-            dataset=dataset,
-            partitions=spec.partitions,
-            source_code=_code_of(spec),
-            upstream=tuple(str(edge.upstream) for edge in graph.upstream_edges(spec.key)),
-            sql=None if model is None else (model.query, model.dialect),
-            columns=()
-            if model is None
-            else tuple(
-                (line.column, tuple((src.asset, src.column) for src in line.sources))
-                for line in model.column_lineage
-            ),
-        )
-    return assets
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from typing import Protocol
 
 from openlineage.client.event_v2 import RunEvent
@@ -68,6 +69,8 @@ class OpenLineageSink:
         drain_s: at the run's end, how long to wait for queued events at most
             (below the event bus's flush timeout, so the bus never abandons the sink).
         stuck_s: at the run's end, stop waiting once one event has taken this long.
+        on_warning: takes the run's one warning line instead of the ``partita.openlineage``
+            logger (the sender process hands it to the run's process this way).
 
     Attributes:
         sent: events sent.
@@ -83,12 +86,14 @@ class OpenLineageSink:
         name: str = "openlineage",
         drain_s: float = 4.0,
         stuck_s: float = 2.0,
+        on_warning: Callable[[str], None] | None = None,
     ) -> None:
         self.client = client
         self.builder = builder
         self.name = name
         self.drain_s = drain_s
         self.stuck_s = stuck_s
+        self.on_warning = on_warning
         self.sent = 0
         self.unsent = 0
         self.error: str | None = None
@@ -265,7 +270,11 @@ class OpenLineageSink:
                 return
             self._warned = True
         run_id = self._parent.run_id if self._parent else "?"
-        logger.warning("OpenLineage (%s), run %s: %s; the run goes on", self.name, run_id, what)
+        line = f"OpenLineage ({self.name}), run {run_id}: {what}; the run goes on"
+        if self.on_warning is not None:
+            self.on_warning(line)
+        else:
+            logger.warning("%s", line)
 
     def flush(self, timeout_s: float = 10.0) -> bool:
         """Wait until every queued event is sent or dropped (tests, benchmarks); return

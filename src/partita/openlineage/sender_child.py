@@ -1,0 +1,123 @@
+"""The sender process: builds and sends one run's OpenLineage events.
+
+Started by :class:`~partita.openlineage.sender.ProcessSink` as
+``python -m partita.openlineage.sender_child``. It reads frames from its
+standard input: first the set-up (settings, namespace, the assets' lineage),
+then the run's events (each asset's code before its first step), and hands the
+events to an :class:`~partita.openlineage.sink.OpenLineageSink` with the
+configured client, which builds the OpenLineage events and sends them on a
+thread of its own. Its standard output carries its reports back: its one
+warning line, and its counts once the run's last event is sent (or given up).
+
+It exits when the run's end has been handled, and at once when its input
+ends before that (the run's process is gone). It ignores Ctrl-C (the run ends
+and tells it so). Once started up, it runs at a lower CPU priority than the run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import pickle
+import signal
+import sys
+import threading
+from dataclasses import replace
+from functools import partial
+from typing import Any
+
+import attr
+
+from partita.events import RunFinished
+from partita.openlineage.config import configured_client
+from partita.openlineage.lineage import AssetLineage
+from partita.openlineage.runs import EventBuilder
+from partita.openlineage.sender import read_frame, write_frame
+from partita.openlineage.sink import OpenLineageSink
+
+__all__ = ["main"]
+
+
+class _Reports:
+    """Writes reports to the run's process, from any thread."""
+
+    def __init__(self) -> None:
+        self._out = os.fdopen(os.dup(1), "wb")
+        self._lock = threading.Lock()
+
+    def __call__(self, *report: object) -> None:
+        with self._lock:
+            try:
+                write_frame(self._out, report)
+            except OSError:
+                os._exit(0)  # the run's process is gone
+
+
+def _lower_priority(niceness: int) -> None:
+    with contextlib.suppress(OSError):
+        os.nice(niceness)
+
+
+def main() -> None:
+    """Serve one run (see the module's text)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    report = _Reports()
+    os.dup2(2, 1)  # stray prints go to stderr, never into the reports
+    logging.getLogger().addHandler(logging.NullHandler())  # the client logs nothing here
+    read = sys.stdin.buffer.read
+    setup: dict[str, Any] | None = read_frame(read)
+    if setup is None:
+        return
+    # attrs validators check each field of every event the builder makes (two thirds of
+    # its time); this process builds only Partita's events, whose shape the spec tests
+    # guard, so it turns them off (for this process only)
+    attr.validators.set_disabled(True)
+    codes: dict[str, str] = {}
+    plain: dict[str, AssetLineage] = pickle.loads(setup["lineage"])
+    lineage = {
+        key: replace(asset, source_code=partial(codes.get, key)) for key, asset in plain.items()
+    }
+    name = str(setup["name"])
+    try:
+        client = configured_client(setup["settings"])
+    except Exception as exc:  # a bad client configuration: said once, the run goes on
+        error = f"{type(exc).__name__}: {exc}"
+        report(
+            "warn",
+            f"OpenLineage ({name}): the client's configuration failed ({error}); "
+            "the run's events are not sent; the run goes on",
+        )
+        report("done", 0, 0, error)
+        return
+    if client is None:
+        report("done", 0, 0, None)
+        return
+    # started up (the client imported) at the run's priority, so a short run's end does
+    # not wait for a start-up slowed down; the events at a lower one
+    _lower_priority(int(setup["niceness"]))
+    sink = OpenLineageSink(
+        client,
+        EventBuilder(str(setup["namespace"]), lineage),
+        name=name,
+        drain_s=float(setup["drain_s"]),
+        stuck_s=float(setup["stuck_s"]),
+        on_warning=partial(report, "warn"),
+    )
+    while True:
+        message = read_frame(read)
+        if message is None:
+            os._exit(0)  # the run's process is gone: stop now
+        if isinstance(message, tuple):
+            _, asset, text = message  # ("code", asset, text)
+            codes[asset] = text
+            continue
+        sink(message)
+        if isinstance(message, RunFinished):
+            report("done", sink.sent, sink.unsent, sink.error)
+            os._exit(0)
+
+
+if __name__ == "__main__":
+    main()
+    sys.exit(0)
