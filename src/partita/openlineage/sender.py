@@ -49,7 +49,6 @@ from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
-import partita
 from partita.events import (
     CheckEvaluated,
     Event,
@@ -129,7 +128,7 @@ def read_frame(read: Callable[[int], bytes]) -> Any:
 def _child_environment() -> dict[str, str]:
     """The environment, with Partita's own folder first on the child's import path."""
     env = dict(os.environ)
-    root = str(Path(partita.__file__).resolve().parent.parent)
+    root = str(Path(__file__).resolve().parents[2])  # the folder holding the partita package
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
     return env
 
