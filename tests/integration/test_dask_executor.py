@@ -294,7 +294,7 @@ def test_a_timed_out_step_is_stopped_by_restarting_its_worker(
     result = json.loads(done.stdout)
     assert result["counts"] == {"timed_out": 1}
     pid = int((folder / "held.pid").read_text())
-    _wait_for(lambda: not _pid_alive(pid), "the timed-out step's worker to be restarted", 20)
+    _wait_for(lambda: not _pid_alive(pid), "the timed-out step's worker to be restarted", 60)
     assert _published(folder) == []
     _wait_for(lambda: _worker_count(dask_cluster.address) == 2, "the restarted worker")
 
@@ -329,9 +329,9 @@ def test_ctrl_c_cancels_the_running_tasks(dask_cluster: DaskCluster, tmp_path: P
     result = json.loads(out)
     assert result["status"] == "cancelled" and result["counts"] == {"cancelled": 1}
     with Client(dask_cluster.address, timeout=10) as client:
-        _wait_for(lambda: not any(client.processing().values()), "the task to be cancelled", 10)
+        _wait_for(lambda: not any(client.processing().values()), "the task to be cancelled", 30)
         (folder / "release").touch()  # the step ends: its output is discarded, not published
-        _wait_for(lambda: not client.call_stack(), "the worker to finish the step", 10)
+        _wait_for(lambda: not client.call_stack(), "the worker to finish the step", 30)
     assert _published(folder) == []
 
 

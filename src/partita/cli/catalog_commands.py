@@ -176,6 +176,17 @@ def lineage_tree(
     tree = Tree(_node_label(nodes[graph.root], now, checks), guide_style="dim")
     seen = {graph.root}
 
+    def order(edge: LineageEdge) -> tuple[str, str]:
+        """Children by asset, then partition (not by the order they were built in)."""
+        child_id = edge.upstream_id if graph.direction == "up" else edge.downstream_id
+        child = None if child_id is None else nodes.get(child_id)
+        if child is None:
+            return edge.upstream_asset, edge.upstream_partition or ""
+        return child.asset, child.partition or ""
+
+    for edges in children.values():
+        edges.sort(key=order)
+
     def grow(branch: Tree, node_id: int) -> None:
         for edge in children.get(node_id, []):
             child_id = edge.upstream_id if graph.direction == "up" else edge.downstream_id
