@@ -166,6 +166,8 @@ class Committer:
         self._requested = 0
         self._served = 0
         self._in_flight = 0
+        self._busy = False  # a batch is being committed (by the thread or inline)
+        self._broken = False  # a commit failed: nothing more is committed
         self._thread = threading.Thread(target=self._main, name="partita-commit", daemon=True)
 
     def start(self) -> Committer:
@@ -201,14 +203,27 @@ class Committer:
             self._cond.wait_for(lambda: bool(self._done) or self._error is not None, timeout)
 
     def poll(self, executor: Executor, timeout: float) -> list[Finished]:
-        """The executor's ended attempts; while a batch is in flight, wait for the batch
-        rather than for the executor (it may make tasks ready)."""
+        """The executor's ended attempts; while steps are in flight and the executor has
+        none, commit the waiting steps in the calling thread (when the thread is
+        idle: no hand-off to it and back) or wait for the batch being committed,
+        rather than for the executor (a batch may make tasks ready)."""
         if not self.in_flight:
             return executor.poll(timeout)
         found = executor.poll(0.0)
-        if not found:
+        if not found and not self.commit_here():
             self.wait(min(timeout, 0.05))
         return found
+
+    def commit_here(self) -> bool:
+        """Commit the waiting steps and rows in the calling thread, if some wait and no
+        batch is being committed; whether a batch was committed (or failed: see
+        :meth:`raise_error`). Batches stay in order: one is committed at a time."""
+        with self._cond:
+            if self._busy or not self._steps or self._broken or self._closing:
+                return False
+            steps, rows, events, release, serving = self._take()
+        self._commit_taken(steps, rows, events, release, serving)
+        return True
 
     def settle(self) -> tuple[list[Committed], list[FinishedStep]]:
         """For a run that stops: drop the steps not yet in a batch (:meth:`drop_waiting`),
@@ -235,9 +250,7 @@ class Committer:
             wanted = self._requested
             self._cond.notify_all()
             self._cond.wait_for(
-                lambda: (
-                    self._served >= wanted or self._error is not None or not self._thread.is_alive()
-                )
+                lambda: self._served >= wanted or self._broken or not self._thread.is_alive()
             )
 
     def drop_waiting(self) -> list[FinishedStep]:
@@ -265,12 +278,51 @@ class Committer:
 
     # -- the thread ------------------------------------------------------------------------
 
+    def _take(
+        self,
+    ) -> tuple[list[FinishedStep], list[StepRecord], list[Event], list[LeaseItem], int]:
+        """Under the lock: take the next batch (the committer is then busy)."""
+        self._busy = True
+        steps, self._steps = self._steps, []
+        rows, events, release = self.rows.take()
+        return steps, rows, events, release, self._requested
+
+    def _commit_taken(
+        self,
+        steps: list[FinishedStep],
+        rows: list[StepRecord],
+        events: list[Event],
+        release: list[LeaseItem],
+        serving: int,
+    ) -> bool:
+        """Commit a taken batch; whether it was committed (else the error is kept)."""
+        try:
+            batch = self._commit(steps, rows, events, release)
+        except BaseException as exc:
+            with self._cond:
+                self._error = exc
+                self._broken = True
+                self._busy = False
+                self._cond.notify_all()
+            return False
+        with self._cond:
+            self._done.append(batch)
+            self._served = max(self._served, serving)
+            self._busy = False
+            self._cond.notify_all()
+        return True
+
     def _main(self) -> None:
         while True:
             with self._cond:
                 while True:
+                    if self._broken:
+                        return
                     due = self.rows.due(time.monotonic())
                     wanted = self._requested > self._served
+                    if self._busy:  # the coordinator commits a batch itself
+                        self._cond.wait()
+                        continue
                     if self._steps or due == 0.0 or (due is not None and (wanted or self._closing)):
                         break
                     if wanted:
@@ -280,20 +332,9 @@ class Committer:
                     if self._closing:
                         return
                     self._cond.wait(due)
-                steps, self._steps = self._steps, []
-                rows, events, release = self.rows.take()
-                serving = self._requested
-            try:
-                batch = self._commit(steps, rows, events, release)
-            except BaseException as exc:
-                with self._cond:
-                    self._error = exc
-                    self._cond.notify_all()
+                taken = self._take()
+            if not self._commit_taken(*taken):
                 return
-            with self._cond:
-                self._done.append(batch)
-                self._served = max(self._served, serving)
-                self._cond.notify_all()
 
     def _commit(
         self,
