@@ -124,6 +124,64 @@ def test_a_long_queue_of_independent_steps_all_run_and_are_recorded(tmp_path: Pa
         assert all(a.status == "succeeded" for a in recorded)
 
 
+class _CtrlCInCommit(SQLiteCatalog):
+    """A real catalog; Ctrl-C arrives while the batch holding ``a1``'s success is recorded
+    (once: the rows of the cancelled run are recorded after it)."""
+
+    interrupted = False
+
+    def record_batch(
+        self,
+        run_id: str,
+        steps: Sequence[StepRecord],
+        *,
+        release: Sequence[tuple[str, str | None]] = (),
+    ) -> list[tuple[int, ...]]:
+        if not self.interrupted and any(
+            s.attempt.asset == "a1" and s.materializations for s in steps
+        ):
+            self.interrupted = True
+            raise KeyboardInterrupt
+        return super().record_batch(run_id, steps, release=release)
+
+
+def test_ctrl_c_during_a_commit_made_here_cancels_the_run_and_a_rerun_builds_the_rest(
+    tmp_path: Path,
+) -> None:
+    project = _project(tmp_path / "p", CHAIN)
+    with _CtrlCInCommit(project.catalog_path) as catalog:
+        planned = plan_project(project, now=NOW, catalog=catalog)
+        result = run_plan(
+            planned.plan,
+            project.graph,
+            catalog,
+            data_path=project.data_path,
+            options=RunOptions(executor="inprocess", handle_signals=False),
+        )
+    assert result.status == "cancelled"
+    assert catalog.interrupted
+    statuses = {o.asset: o.status for o in result.outcomes}
+    assert statuses == {
+        "a0": "succeeded",
+        "a1": "cancelled",
+        "a2": "cancelled",
+        "a3": "cancelled",
+    }
+    with SQLiteCatalog(project.catalog_path) as catalog:
+        assert catalog.latest_materialization("a1", None) is None
+        planned = plan_project(project, now=NOW, catalog=catalog)
+        assert sorted(str(s.asset) for s in planned.plan.steps) == ["a1", "a2", "a3"]
+        again = run_plan(
+            planned.plan,
+            project.graph,
+            catalog,
+            data_path=project.data_path,
+            options=RunOptions(executor="inprocess", handle_signals=False),
+        )
+        assert again.status == "succeeded"
+        assert catalog.latest_materialization("a3", None) is not None
+
+
 class _NoLookups(SQLiteCatalog):
     """A real catalog that counts the latest-materialization lookups."""
 
