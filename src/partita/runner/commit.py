@@ -4,7 +4,10 @@ Workers stage and check a step's output and return the
 :class:`~partita.io.StagedWrite` values; they never publish. The
 :class:`Committer`, a thread of the coordinator's process, takes every
 finished step that is ready (while one batch commits, the next accumulates:
-no fixed wait) and, for the batch:
+no fixed wait) when the coordinator has other work meanwhile; when it has
+none (a chain: the next step waits for this commit), the coordinator commits
+the batch itself, the same way (:meth:`Committer.poll`). One batch at a
+time, in order. For the batch, it:
 
 1. makes the staged files durable together (a store with the
    :class:`~partita.io.GroupCommitStore` capability: parallel fsyncs of the
