@@ -60,6 +60,8 @@ class AssetGraph:
         self._by_name: dict[str, list[AssetKey]] = defaultdict(list)
         for key in self._specs:
             self._by_name[key.name].append(key)
+        # the full key's text -> its spec: the runner asks per step, by text or key
+        self._by_text: dict[str, AssetSpec] = {str(k): s for k, s in self._specs.items()}
         self._upstream: dict[AssetKey, tuple[Edge, ...]] = {}
         self._downstream: dict[AssetKey, list[Edge]] = {k: [] for k in self._specs}
         # upstream -> downstream, each pair once (insertion-ordered like a DiGraph's)
@@ -270,7 +272,8 @@ class AssetGraph:
 
     def spec(self, key: AssetKey | str) -> AssetSpec:
         """The declaration of ``key`` (a key, or a name that resolves uniquely)."""
-        return self._specs[self.resolve(key)]
+        found = self._by_text.get(key) if isinstance(key, str) else self._specs.get(key)
+        return found if found is not None else self._specs[self.resolve(key)]
 
     def specs(self) -> tuple[AssetSpec, ...]:
         """Every declaration in topological order."""

@@ -128,16 +128,18 @@ def _check_stores(project: Project, steps: Sequence[PlanStep]) -> None:
     """Check once that each remote store the run writes can be reached (before any step
     runs: a missing bucket is one error, exit 2, not one failed step per asset)."""
     default = ParquetStore(project.data_path)
-    checked: list[object] = []
-    for step in steps:
+    seen: set[int] = set()
+    checked: list[object] = []  # kept alive, so that ids in ``seen`` stay theirs
+    for asset in dict.fromkeys(step.asset for step in steps):
         try:
-            store = resolve_store(
-                project.graph.spec(step.asset), project.loaded.definitions, default
-            )
+            store = resolve_store(project.graph.spec(asset), project.loaded.definitions, default)
         except DefinitionError:
             continue  # the step itself fails with it (not retried), as without the check
-        if isinstance(store, ReachableStore) and not any(store is c for c in checked):
-            checked.append(store)
+        if id(store) in seen:
+            continue
+        seen.add(id(store))
+        checked.append(store)
+        if isinstance(store, ReachableStore):
             try:
                 store.check_access()
             except StorageError as exc:

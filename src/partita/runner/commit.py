@@ -4,7 +4,10 @@ Workers stage and check a step's output and return the
 :class:`~partita.io.StagedWrite` values; they never publish. The
 :class:`Committer`, a thread of the coordinator's process, takes every
 finished step that is ready (while one batch commits, the next accumulates:
-no fixed wait) and, for the batch:
+no fixed wait) when the coordinator has other work meanwhile; when it has
+none (a chain: the next step waits for this commit), the coordinator commits
+the batch itself, the same way (:meth:`Committer.poll`). One batch at a
+time, in order. For the batch, it:
 
 1. makes the staged files durable together (a store with the
    :class:`~partita.io.GroupCommitStore` capability: parallel fsyncs of the
@@ -58,6 +61,9 @@ from partita.runner.recording import Attempt, RunRecorder
 from partita.runner.tasks import Task
 
 __all__ = ["Committed", "Committer", "FinishedStep"]
+
+_THREAD = "thread"
+_HERE = "here"
 
 
 @dataclass(frozen=True)
@@ -166,6 +172,11 @@ class Committer:
         self._requested = 0
         self._served = 0
         self._in_flight = 0
+        # who commits a batch now: None, _THREAD or _HERE (the coordinator's thread)
+        self._busy: str | None = None
+        self._here: list[FinishedStep] | None = None  # the steps of a batch committed here
+        self._broken = False  # a commit failed: nothing more is committed
+        self._kicked = False  # the thread is to take the waiting steps
         self._thread = threading.Thread(target=self._main, name="partita-commit", daemon=True)
 
     def start(self) -> Committer:
@@ -176,11 +187,18 @@ class Committer:
     # -- the coordinator's side ---------------------------------------------------------
 
     def submit(self, step: FinishedStep) -> None:
-        """Publish and record ``step`` in the next batch."""
+        """Publish and record ``step`` in the next batch (see :meth:`poll` for who
+        commits it)."""
         with self._cond:
             self._steps.append(step)
             self._in_flight += 1
-            self._cond.notify_all()
+
+    def _kick(self) -> None:
+        """Have the thread commit the waiting steps (the coordinator has work meanwhile)."""
+        with self._cond:
+            if self._steps and not self._kicked:
+                self._kicked = True
+                self._cond.notify_all()
 
     @property
     def in_flight(self) -> int:
@@ -201,20 +219,61 @@ class Committer:
             self._cond.wait_for(lambda: bool(self._done) or self._error is not None, timeout)
 
     def poll(self, executor: Executor, timeout: float) -> list[Finished]:
-        """The executor's ended attempts; while a batch is in flight, wait for the batch
-        rather than for the executor (it may make tasks ready)."""
+        """The executor's ended attempts; meanwhile the steps submitted are committed.
+
+        While steps are in flight: when the executor has work (an attempt queued
+        to run inside this call, or attempts that ended), the thread commits the
+        waiting steps meanwhile; when it has none, the calling thread commits
+        them itself if the thread is idle (no hand-off to it and back: what a
+        chain of steps waits for), else waits for the batch being committed
+        rather than for the executor (a batch may make tasks ready).
+        """
         if not self.in_flight:
             return executor.poll(timeout)
+        if executor.free_slots <= 0:
+            self._kick()
         found = executor.poll(0.0)
-        if not found:
+        if found:
+            self._kick()
+        elif not self.commit_here():
             self.wait(min(timeout, 0.05))
         return found
+
+    def commit_here(self) -> bool:
+        """Commit the waiting steps and rows in the calling thread, if some wait and no
+        batch is being committed; whether a batch was committed (or failed: see
+        :meth:`raise_error`). Batches stay in order: one is committed at a time."""
+        with self._cond:
+            if self._busy is not None or not self._steps or self._broken or self._closing:
+                return False
+            taken = self._take(_HERE)
+        self._commit_taken(*taken)
+        return True
+
+    def _take_back_here(self) -> list[FinishedStep]:
+        """The steps of a batch this thread was committing when an exception (Ctrl-C)
+        stopped it: neither recorded nor failed; the committer is free again. Their
+        staged data is discarded (a file already renamed is published but not
+        recorded: the next run rebuilds it)."""
+        with self._cond:
+            steps, self._here = self._here, None
+            if steps is None:
+                return []
+            if self._busy == _HERE:
+                self._busy = None
+            self._in_flight -= len(steps)
+            self._cond.notify_all()
+        for step in steps:
+            store = self.store_of(step.task.asset)
+            for _, staged in step.result.staged:
+                _discard(store, staged)
+        return steps
 
     def settle(self) -> tuple[list[Committed], list[FinishedStep]]:
         """For a run that stops: drop the steps not yet in a batch (:meth:`drop_waiting`),
         let the batch being committed end; what is committed, and the steps dropped
         (their attempts are cancelled)."""
-        dropped = self.drop_waiting()
+        dropped = self._take_back_here() + self.drop_waiting()
         self.flush()
         with self._cond:
             done, self._done = self._done, []
@@ -235,9 +294,7 @@ class Committer:
             wanted = self._requested
             self._cond.notify_all()
             self._cond.wait_for(
-                lambda: (
-                    self._served >= wanted or self._error is not None or not self._thread.is_alive()
-                )
+                lambda: self._served >= wanted or self._broken or not self._thread.is_alive()
             )
 
     def drop_waiting(self) -> list[FinishedStep]:
@@ -254,6 +311,7 @@ class Committer:
 
     def close(self) -> BaseException | None:
         """Commit what waits, stop the thread; the error that stopped it, if any."""
+        self._take_back_here()
         with self._cond:
             self._closing = True
             self._cond.notify_all()
@@ -265,13 +323,68 @@ class Committer:
 
     # -- the thread ------------------------------------------------------------------------
 
+    def _take(
+        self, owner: str, *, with_steps: bool = True
+    ) -> tuple[list[FinishedStep], list[StepRecord], list[Event], list[LeaseItem], int]:
+        """Under the lock: take the waiting rows (and steps) as the next batch; ``owner``
+        commits it (busy until then)."""
+        self._busy = owner
+        steps: list[FinishedStep] = []
+        if with_steps:
+            steps, self._steps = self._steps, []
+            self._kicked = False
+        if owner == _HERE:
+            self._here = steps
+        rows, events, release = self.rows.take()
+        return steps, rows, events, release, self._requested
+
+    def _commit_taken(
+        self,
+        steps: list[FinishedStep],
+        rows: list[StepRecord],
+        events: list[Event],
+        release: list[LeaseItem],
+        serving: int,
+    ) -> bool:
+        """Commit a taken batch; whether it was committed (else the error is kept and
+        the committer stops). Ctrl-C in the coordinator's thread committing it here
+        propagates: the batch is left to :meth:`settle` (:meth:`_take_back_here`)."""
+        here = self._busy == _HERE
+        try:
+            batch = self._commit(steps, rows, events, release)
+        except BaseException as exc:
+            interrupted = here and not isinstance(exc, Exception)
+            with self._cond:
+                if not interrupted:
+                    self._error = exc
+                    self._broken = True
+                    self._here = None
+                self._busy = None
+                self._cond.notify_all()
+            if interrupted:
+                raise
+            return False
+        with self._cond:
+            self._done.append(batch)
+            self._served = max(self._served, serving)
+            self._busy = None
+            self._here = None
+            self._cond.notify_all()
+        return True
+
     def _main(self) -> None:
         while True:
             with self._cond:
                 while True:
+                    if self._broken:
+                        return
                     due = self.rows.due(time.monotonic())
                     wanted = self._requested > self._served
-                    if self._steps or due == 0.0 or (due is not None and (wanted or self._closing)):
+                    if self._busy is not None:  # the coordinator commits a batch itself
+                        self._cond.wait()
+                        continue
+                    steps = bool(self._steps) and (self._kicked or wanted or self._closing)
+                    if steps or due == 0.0 or (due is not None and (wanted or self._closing)):
                         break
                     if wanted:
                         self._served = self._requested
@@ -280,20 +393,9 @@ class Committer:
                     if self._closing:
                         return
                     self._cond.wait(due)
-                steps, self._steps = self._steps, []
-                rows, events, release = self.rows.take()
-                serving = self._requested
-            try:
-                batch = self._commit(steps, rows, events, release)
-            except BaseException as exc:
-                with self._cond:
-                    self._error = exc
-                    self._cond.notify_all()
+                taken = self._take(_THREAD, with_steps=steps)
+            if not self._commit_taken(*taken):
                 return
-            with self._cond:
-                self._done.append(batch)
-                self._served = max(self._served, serving)
-                self._cond.notify_all()
 
     def _commit(
         self,

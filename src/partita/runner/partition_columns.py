@@ -52,7 +52,8 @@ class WrittenColumns:
     """Which dimension columns an upstream asset's data holds itself (coordinator side).
 
     Judged from the schema recorded with the latest build of the first
-    partition a task reads, cached per asset until the run rebuilds it.
+    partition a task reads, cached per asset; when the run rebuilds the asset,
+    from the schema of that build (already in hand: no catalog read per step).
     """
 
     def __init__(self, catalog: CatalogReader) -> None:
@@ -68,12 +69,7 @@ class WrittenColumns:
         found = self._cache.get(asset)
         if found is None:
             latest = self.catalog.latest_materialization(asset, partition_value(keys[0]))
-            names = (
-                {str(f["name"]) for f in json.loads(latest.schema)}
-                if latest is not None and latest.schema
-                else set()
-            )
-            found = tuple(d for d in dimensions if d in names)
+            found = _written(dimensions, None if latest is None else latest.schema)
             self._cache[asset] = found
         return found
 
@@ -86,6 +82,22 @@ class WrittenColumns:
     def forget(self, asset: str) -> None:
         """``asset`` was rebuilt in this run: look at its schema again next time."""
         self._cache.pop(asset, None)
+
+    def built(self, spec: AssetSpec, schemas: Sequence[str | None]) -> None:
+        """``spec``'s asset was rebuilt in this run, writing partitions of these recorded
+        schemas (JSON, ``None`` for a partition without data): judge from the first
+        one; without any, look at the catalog again next time."""
+        schema = next((s for s in schemas if s), None)
+        if schema is None:
+            self.forget(str(spec.key))
+            return
+        self._cache[str(spec.key)] = _written(tuple(dimension_definitions(spec.partitions)), schema)
+
+
+def _written(dimensions: tuple[str, ...], schema: str | None) -> tuple[str, ...]:
+    """The ``dimensions`` that a recorded schema (JSON, or ``None``) has as columns."""
+    names = {str(f["name"]) for f in json.loads(schema)} if schema else set()
+    return tuple(d for d in dimensions if d in names)
 
 
 @dataclass(frozen=True)
