@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from partita.api import Project, load_project, plan_project
 from partita.catalog.sqlite import SQLiteCatalog
 from partita.records import Materialization, StepRecord
@@ -61,6 +63,7 @@ class _NotingThreads(SQLiteCatalog):
     def __init__(self, path: Path) -> None:
         super().__init__(path)
         self.outcome_threads: list[str] = []
+        self.outcome_sizes: list[int] = []
 
     def record_batch(
         self,
@@ -71,6 +74,7 @@ class _NotingThreads(SQLiteCatalog):
     ) -> list[tuple[int, ...]]:
         if any(not s.start for s in steps):
             self.outcome_threads.append(threading.current_thread().name)
+            self.outcome_sizes.append(sum(1 for s in steps if not s.start))
         return super().record_batch(run_id, steps, release=release)
 
 
@@ -122,6 +126,55 @@ def test_a_long_queue_of_independent_steps_all_run_and_are_recorded(tmp_path: Pa
         recorded = catalog.attempts(result.run_id or "")
         assert [a.asset for a in recorded] == planned_order
         assert all(a.status == "succeeded" for a in recorded)
+        # recorded in batches, not a transaction a step (GROUP_STEPS, LINGER_S)
+        assert sum(catalog.outcome_sizes) == 300
+        assert len(catalog.outcome_sizes) <= 300 // 4, catalog.outcome_sizes
+
+
+SLOW_AFTER_FAST = """
+import os, time
+from partita import asset
+from partita.catalog.sqlite import SQLiteCatalog
+from partita.definitions import Definitions
+
+@asset
+def a_fast() -> None:
+    return None
+
+@asset
+def b_slow() -> None:
+    # runs in the coordinator's thread right after a_fast: a_fast's batch is
+    # committed by the thread meanwhile, within the linger, not after this step
+    deadline = time.monotonic() + 20
+    with SQLiteCatalog(os.environ["PARTITA_TEST_CATALOG"]) as catalog:
+        while catalog.latest_materialization("a_fast", None) is None:
+            if time.monotonic() > deadline:
+                raise RuntimeError("a_fast was not recorded while b_slow ran")
+            time.sleep(0.01)
+    return None
+
+defs = Definitions(assets=[a_fast, b_slow])
+"""
+
+
+def test_a_step_is_recorded_within_the_linger_while_the_next_one_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = _project(tmp_path / "p", SLOW_AFTER_FAST)
+    monkeypatch.setenv("PARTITA_TEST_CATALOG", str(project.catalog_path))
+    with _NotingThreads(project.catalog_path) as catalog:
+        planned = plan_project(project, now=NOW, catalog=catalog)
+        assert [str(s.asset) for s in planned.plan.steps] == ["a_fast", "b_slow"]
+        result = run_plan(
+            planned.plan,
+            project.graph,
+            catalog,
+            data_path=project.data_path,
+            options=RunOptions(executor="inprocess", handle_signals=False),
+        )
+        assert result.status == "succeeded", result.summary_lines()
+        assert catalog.outcome_threads[0] == "partita-commit"
+        assert catalog.outcome_sizes[0] == 1
 
 
 class _CtrlCInCommit(SQLiteCatalog):

@@ -2,12 +2,15 @@
 
 Workers stage and check a step's output and return the
 :class:`~partita.io.StagedWrite` values; they never publish. The
-:class:`Committer`, a thread of the coordinator's process, takes every
-finished step that is ready (while one batch commits, the next accumulates:
-no fixed wait) when the coordinator has other work meanwhile; when it has
-none (a chain: the next step waits for this commit), the coordinator commits
-the batch itself, the same way (:meth:`Committer.poll`). One batch at a
-time, in order. For the batch, it:
+:class:`Committer`, a thread of the coordinator's process, commits the finished
+steps waiting while the coordinator has other work: as soon as
+:data:`GROUP_STEPS` wait, or when the oldest has waited :data:`LINGER_S` (while
+one batch commits, the next accumulates). A batch per step would cost a
+transaction and a round of fsyncs per step, and the thread's work competes with
+the steps run in the coordinator's own process. When the coordinator has
+nothing else to do (a chain: the next step waits for this commit), it commits
+the waiting steps itself at once, the same way (:meth:`Committer.poll`). One
+batch at a time, in order. For the batch, it:
 
 1. makes the staged files durable together (a store with the
    :class:`~partita.io.GroupCommitStore` capability: parallel fsyncs of the
@@ -64,6 +67,13 @@ __all__ = ["Committed", "Committer", "FinishedStep"]
 
 _THREAD = "thread"
 _HERE = "here"
+
+GROUP_STEPS = 32
+"""Finished steps that make a batch the thread commits at once."""
+
+LINGER_S = 0.1
+"""Seconds a finished step waits at most for more to join its batch (while the
+coordinator has other work; it commits at once when it has none)."""
 
 
 @dataclass(frozen=True)
@@ -177,6 +187,7 @@ class Committer:
         self._here: list[FinishedStep] | None = None  # the steps of a batch committed here
         self._broken = False  # a commit failed: nothing more is committed
         self._kicked = False  # the thread is to take the waiting steps
+        self._oldest = 0.0  # when the first of the waiting steps was submitted (monotonic)
         self._thread = threading.Thread(target=self._main, name="partita-commit", daemon=True)
 
     def start(self) -> Committer:
@@ -190,13 +201,17 @@ class Committer:
         """Publish and record ``step`` in the next batch (see :meth:`poll` for who
         commits it)."""
         with self._cond:
+            if not self._steps:
+                self._oldest = time.monotonic()
+                self._cond.notify_all()  # the thread's linger starts
             self._steps.append(step)
             self._in_flight += 1
 
     def _kick(self) -> None:
-        """Have the thread commit the waiting steps (the coordinator has work meanwhile)."""
+        """Have the thread commit the waiting steps now if they make a full batch (the
+        coordinator has work meanwhile; a smaller batch waits for its linger)."""
         with self._cond:
-            if self._steps and not self._kicked:
+            if len(self._steps) >= GROUP_STEPS and not self._kicked:
                 self._kicked = True
                 self._cond.notify_all()
 
@@ -383,7 +398,11 @@ class Committer:
                     if self._busy is not None:  # the coordinator commits a batch itself
                         self._cond.wait()
                         continue
-                    steps = bool(self._steps) and (self._kicked or wanted or self._closing)
+                    linger = None
+                    if self._steps:
+                        linger = max(0.0, self._oldest + LINGER_S - time.monotonic())
+                    urgent = self._kicked or wanted or self._closing or linger == 0.0
+                    steps = bool(self._steps) and urgent
                     if steps or due == 0.0 or (due is not None and (wanted or self._closing)):
                         break
                     if wanted:
@@ -392,7 +411,8 @@ class Committer:
                         continue
                     if self._closing:
                         return
-                    self._cond.wait(due)
+                    waits = [t for t in (due, linger) if t is not None]
+                    self._cond.wait(min(waits) if waits else None)
                 taken = self._take(_THREAD, with_steps=steps)
             if not self._commit_taken(*taken):
                 return
