@@ -29,6 +29,10 @@ writing, and Partita's runner writes from worker processes (DESIGN §3). So:
   lock shared and open the file read-only. Connections are never held between
   operations, so workers take turns for the short publish step only, a killed
   process releases its lock, and DuckDB's WAL rolls back its open transaction.
+  The runner's committer publishes a batch's writes inside :meth:`publishing`
+  (:class:`~partita.io.protocol.PublishSessionStore`): one lock and one
+  connection for the batch (opening the file costs more than a publish), each
+  write still its own transaction.
 
 Test hook: ``PARTITA_TEST_PAUSE_IN_PUBLISH=<marker file>`` makes ``publish``
 create the marker and sleep just before its ``COMMIT`` (crash tests kill the
@@ -41,6 +45,7 @@ import contextlib
 import json
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -108,11 +113,20 @@ class DuckDBStore:
             resolved against the current directory when the store is constructed.
 
     The store holds only paths, so it pickles to worker processes; each
-    operation opens and closes its own connection under a file lock.
+    operation opens and closes its own connection under a file lock (or uses the
+    one :meth:`publishing` keeps open for a batch of publishes).
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path).absolute()
+        self._session_lock = threading.Lock()
+        self._session: tuple[int, duckdb.DuckDBPyConnection] | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"path": self.path}  # never an open session
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["path"])  # type: ignore[misc]
 
     def __repr__(self) -> str:
         return f"DuckDBStore({str(self.path)!r})"
@@ -196,7 +210,35 @@ class DuckDBStore:
         return str(rows[0][0])
 
     @contextlib.contextmanager
+    def publishing(self) -> Iterator[None]:
+        """Keep one write connection, and the database's exclusive lock, open for this
+        thread's publishes until the context ends (each publish is still its own
+        transaction). Within it, this thread's reads use that connection too.
+        Inside another session (of any thread) it changes nothing."""
+        if not self._session_lock.acquire(blocking=False):
+            yield
+            return
+        try:
+            with self._open(write=True) as connection:
+                self._session = (threading.get_ident(), connection)
+                try:
+                    yield
+                finally:
+                    self._session = None
+        finally:
+            self._session_lock.release()
+
+    @contextlib.contextmanager
     def _connect(self, *, write: bool) -> Iterator[duckdb.DuckDBPyConnection]:
+        session = self._session
+        if session is not None and session[0] == threading.get_ident():
+            yield session[1]
+            return
+        with self._open(write=write) as connection:
+            yield connection
+
+    @contextlib.contextmanager
+    def _open(self, *, write: bool) -> Iterator[duckdb.DuckDBPyConnection]:
         import duckdb  # noqa: PLC0415 - keep `import partita.io` light
 
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -214,10 +256,23 @@ class DuckDBStore:
 
     @staticmethod
     def _columns(connection: duckdb.DuckDBPyConnection, asset: AssetKey) -> dict[str, str]:
+        """The asset's table's columns and types (empty when there is no table).
+
+        ``duckdb_tables()`` then ``pragma_table_info``: a quarter of the time of
+        ``information_schema.columns`` (which builds every table's columns), and
+        the same type names. The name is a bound parameter, never SQL text.
+        """
+        schema = "/".join(asset.prefix) or "main"
+        exists = connection.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+            "AND schema_name = ? AND table_name = ?",
+            [schema, asset.name],
+        ).fetchall()
+        if not exists or not exists[0][0]:
+            return {}
         rows = connection.execute(
-            "SELECT column_name, data_type FROM information_schema.columns "
-            "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
-            ["/".join(asset.prefix) or "main", asset.name],
+            "SELECT name, type FROM pragma_table_info(?)",
+            [f"{quote_identifier(schema)}.{quote_identifier(asset.name)}"],
         ).fetchall()
         return {str(name): str(data_type) for name, data_type in rows}
 
@@ -416,7 +471,8 @@ class DuckDBStore:
     @staticmethod
     def _has_meta(con: duckdb.DuckDBPyConnection) -> bool:
         found = con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ?",
+            "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+            "AND schema_name = ?",
             [META_SCHEMA],
         ).fetchall()
         return bool(found) and found[0][0] > 0

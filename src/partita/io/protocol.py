@@ -21,12 +21,18 @@ before publishing them, and their published entries together
 (:meth:`GroupCommitStore.sync_published`) before the catalog records them. The
 runner uses it when a store has it (:mod:`partita.runner.commit`); a store
 without it keeps publish-is-durable semantics and costs its own syncs.
+
+A store whose publish opens something costly (a database connection) may keep
+it open across the publishes of one batch (:class:`PublishSessionStore`, an
+optional capability): the runner publishes a batch's writes inside
+``with store.publishing():``; each publish stays atomic and durable on its own.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
@@ -41,6 +47,7 @@ __all__ = [
     "GroupCommitStore",
     "LineageNamedStore",
     "PublishFence",
+    "PublishSessionStore",
     "ReachableStore",
     "TableVersion",
     "VersionedStore",
@@ -200,6 +207,21 @@ class GroupCommitStore(Protocol):
 
     def sync_published(self, published: Sequence[StagedWrite]) -> None:
         """Make the publishes of ``published`` durable, together."""
+        ...
+
+
+@runtime_checkable
+class PublishSessionStore(Protocol):
+    """The optional capability of a :class:`Store` to keep what its publish opens (a
+    database connection and its lock) open across several publishes of one thread.
+
+    The runner's committer publishes a batch's writes to such a store inside
+    ``with store.publishing():`` (stores in a stable order). Each
+    :meth:`Store.publish` stays one atomic, durable publish, fenced as usual.
+    """
+
+    def publishing(self) -> AbstractContextManager[None]:
+        """A context in which this thread's publishes share one opening of the store."""
         ...
 
 

@@ -35,6 +35,8 @@ any moment leaves the published data and the catalog consistent (a file
 renamed but not recorded is rebuilt by the next run). A store without the
 capability (DuckDBStore, a third-party store) publishes durably on its own,
 in the same place in the sequence: the coordinator publishes for every store.
+A store with a publish session (:class:`~partita.io.PublishSessionStore`:
+DuckDBStore) gets the batch's publishes inside one session (one connection).
 
 A fence refusal, a schema conflict or any other publish error fails that
 step's attempt as a worker's error would (same outcome, error and log line);
@@ -48,13 +50,13 @@ import contextlib
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 from partita.errors import LeaseLostError, PartitaError
 from partita.events import Event
-from partita.io import GroupCommitStore, StagedWrite, Store, WriteResult
+from partita.io import GroupCommitStore, PublishSessionStore, StagedWrite, Store, WriteResult
 from partita.keys import AssetKey
 from partita.records import CatalogWriter, LeaseItem, StepRecord, partition_value
 from partita.runner.executor_protocol import Executor, Finished
@@ -143,6 +145,24 @@ def _sync(
     except Exception as exc:
         for i, _ in group:
             errors.setdefault(i, exc)
+
+
+@contextlib.contextmanager
+def _sessions(steps: list[FinishedStep], stores: list[Store]) -> Iterator[None]:
+    """One publish session (:class:`~partita.io.PublishSessionStore`) per store the batch
+    publishes to that offers it, entered in a stable order (two runs sharing two
+    databases cannot deadlock). A session that cannot open is left out: each publish
+    then opens the store itself and reports its own error."""
+    capable: dict[str, PublishSessionStore] = {}
+    for step, store in zip(steps, stores, strict=True):
+        staged = any(s is not None for _, s in step.result.staged)
+        if staged and isinstance(store, PublishSessionStore):
+            capable.setdefault(repr(store), store)
+    with contextlib.ExitStack() as stack:
+        for name in sorted(capable):
+            with contextlib.suppress(Exception):
+                stack.enter_context(capable[name].publishing())
+        yield
 
 
 def _discard(store: Store, staged: StagedWrite | None) -> None:
@@ -458,8 +478,9 @@ class Committer:
             _sync(capable.sync_staged, group, errors)
         writes: dict[int, list[tuple[str, WriteResult | None]]] = {}
         done: dict[int, tuple[GroupCommitStore, list[tuple[int, StagedWrite]]]] = {}
-        for i, (step, store) in enumerate(zip(steps, stores, strict=True)):
-            writes[i] = self._publish_step(i, step, store, errors, done)
+        with _sessions(steps, stores):
+            for i, (step, store) in enumerate(zip(steps, stores, strict=True)):
+                writes[i] = self._publish_step(i, step, store, errors, done)
         for capable, group in done.values():
             _sync(capable.sync_published, group, errors)
         ok: list[tuple[FinishedStep, WorkResult]] = []
