@@ -40,7 +40,7 @@ from __future__ import annotations
 import sys
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -236,12 +236,15 @@ class OutputCache:
         versions: Sequence[str],
         partitions: Sequence[PartitionPath],
         as_type: Any = None,
+        leave_out: Collection[str] = (),
     ) -> Any:
         """What ``store.read`` of ``partitions`` (of ``keys`` at ``versions``) as
         ``as_type`` would give, from kept tables; ``None`` unless every one is kept and
         current. A pandas frame or table comes from the table, a reader from a dataset
         over it (as the store's scan); a DuckDB relation is never served (DuckDB reads
-        in-memory Arrow unlike files in corner cases: a null duration fails)."""
+        in-memory Arrow unlike files in corner cases: a null duration fails).
+        Partition columns named in ``leave_out`` are not added (the reader drops
+        them: adding a column only to drop it costs a copy)."""
         kind = resolve_type(as_type)
         if kind == "relation" or not keys or len(versions) != len(keys):
             return None
@@ -256,7 +259,10 @@ class OutputCache:
         joinable = _joinable(tables)
         if joinable is None:
             return None  # the store's scan unifies differing columns: let it
-        shaped = [with_partition_columns(t, p) for t, p in zip(joinable, partitions, strict=True)]
+        shaped = [
+            with_partition_columns(t, tuple((d, v) for d, v in p if d not in leave_out))
+            for t, p in zip(joinable, partitions, strict=True)
+        ]
         with self._lock:
             self.hits += len(keys)
         table = shaped[0] if len(shaped) == 1 else pa.concat_tables(shaped)

@@ -366,7 +366,7 @@ class WorkerRuntime:
             store = self.store_of(up_key)
             # what this worker staged, still current, is handed over without a read-back
             value = self.outputs.read(
-                store, read.upstream, read.keys, read.versions, paths, as_type
+                store, read.upstream, read.keys, read.versions, paths, as_type, columns.drop
             )
             try:
                 if value is None:
