@@ -130,6 +130,35 @@ def test_late_when_no_newer_partition_can_exist() -> None:
     assert _judge(fake, _utc(2025, 1, 13, 1))["clean"] == "late"
 
 
+def test_a_closed_range_has_no_next_deadline_after_its_last_partition() -> None:
+    closed = DailyPartitions(start="2025-01-01", end="2025-01-11")
+    for policy, expected in (
+        (Freshness(deadline="0 9 * * *"), "fresh"),
+        (Freshness(max_lag="2d"), "late"),
+    ):
+        graph = _daily_graph(policy, closed)
+        fake = _built(graph, _utc(2025, 1, 11))
+        now = _utc(2026, 6, 1)
+        state = fake.state()
+        made = plan(fake.graph, state, PlanRequest(), now)
+        report = evaluate(fake.graph, state, planned_partitions(made), now)
+        [clean] = [a for a in report.assets if str(a.asset) == "clean"]
+        assert clean.status.value == expected
+        assert clean.judged_partition == "2025-01-10"
+        assert clean.next_deadline is None  # 2025-01-11 does not exist: nothing is due
+        assert "it is the last of the range" in clean.reason
+    # while the range runs, the next partition's deadline is given
+    open_graph = _daily_graph(Freshness(deadline="0 9 * * *"), closed)
+    fake = _built(open_graph, _utc(2025, 1, 5))
+    state = fake.state()
+    now = _utc(2025, 1, 5, 10)
+    report = evaluate(
+        fake.graph, state, planned_partitions(plan(fake.graph, state, PlanRequest(), now)), now
+    )
+    [clean] = [a for a in report.assets if str(a.asset) == "clean"]
+    assert clean.next_deadline == _utc(2025, 1, 6, 9)
+
+
 @pytest.mark.parametrize(
     ("now", "judged"),
     [

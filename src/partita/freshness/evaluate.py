@@ -149,7 +149,13 @@ def _judge_time(
             text += f"; newest good partition {definition.key_at(good_index)}"
         return _Verdict(FreshnessStatus.NO_POLICY, text, lag, None, None), newest_key
     due_index = min(last_due_index(policy, definition, now), newest)
-    next_deadline = due_at(policy, definition, max(due_index, -1) + 1)
+    next_index = max(due_index, -1) + 1
+    # a closed range (``end=``) has no partition after its last: nothing more is due
+    ended = definition.end_count is not None and next_index >= definition.end_count
+    next_deadline = None if ended else due_at(policy, definition, next_index)
+    then = "it is the last of the range"
+    if next_deadline is not None:
+        then = f"the next is due by {_when(next_deadline)}"
     judged = definition.key_at(due_index) if due_index >= 0 else None
     if due_index >= 0:
         found = _problem(states, index == due_index, planned)
@@ -166,16 +172,17 @@ def _judge_time(
     if max_lag is not None and lag > max_lag:
         reason = (
             f"the newest partition {good_key} ended {format_lag(lag)} ago, more than "
-            f"max lag {policy.max_lag}, and no newer partition exists"
+            f"max lag {policy.max_lag}, and "
+            + ("it is the last of the range" if ended else "no newer partition exists")
         )
         return _Verdict(FreshnessStatus.LATE, reason, lag, judged, next_deadline), newest_key
     if warn_lag is not None and lag > warn_lag:
         reason = (
             f"the newest good partition {good_key} ended {format_lag(lag)} ago "
-            f"(warn after {policy.warn_lag}); the next is due by {_when(next_deadline)}"
+            f"(warn after {policy.warn_lag}); {then}"
         )
         return _Verdict(FreshnessStatus.WARN, reason, lag, judged, next_deadline), newest_key
-    reason = f"newest good partition {good_key}; the next is due by {_when(next_deadline)}"
+    reason = f"newest good partition {good_key}; {then}"
     return _Verdict(FreshnessStatus.FRESH, reason, lag, judged, next_deadline), newest_key
 
 
