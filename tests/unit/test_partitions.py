@@ -229,6 +229,40 @@ def test_multi_keys_split_join_and_window() -> None:
         MultiPartitions({"a": DailyPartitions("2025-01-01")})
 
 
+def test_a_key_of_the_time_dimension_alone_names_every_region() -> None:
+    multi = MultiPartitions(
+        {"date": DailyPartitions("2025-01-01"), "region": StaticPartitions(["eu", "us"])}
+    )
+    assert list(multi.subset(["2025-01-02"])) == ["2025-01-02|eu", "2025-01-02|us"]
+    spread = multi.key_range("2025-01-02", "2025-01-03")
+    assert sorted(spread) == [
+        "2025-01-02|eu",
+        "2025-01-02|us",
+        "2025-01-03|eu",
+        "2025-01-03|us",
+    ]
+    # one region still works, and mixing the two forms is refused
+    assert sorted(multi.key_range("2025-01-02|us", "2025-01-03|us")) == [
+        "2025-01-02|us",
+        "2025-01-03|us",
+    ]
+    with pytest.raises(PartitionKeyError, match="joined by"):
+        multi.key_range("2025-01-02|eu", "2025-01-03")
+    with pytest.raises(PartitionKeyError, match="DailyPartitions"):  # the definition rejecting it
+        multi.subset(["2025-02-30"])
+    # a dynamic dimension's keys come from its store; without it, every dimension is named
+    tenants = DynamicPartitions("tenants")
+    with_tenants = MultiPartitions({"date": DailyPartitions("2025-01-01"), "tenant": tenants})
+    with pytest.raises(PartitionKeyError, match="name every dimension"):
+        with_tenants.subset(["2025-01-02"])
+    store = InMemoryDynamicPartitionsStore()
+    tenants.add(store, ["acme", "globex"])
+    assert sorted(with_tenants.key_range("2025-01-02", "2025-01-02", dynamic=store)) == [
+        "2025-01-02|acme",
+        "2025-01-02|globex",
+    ]
+
+
 def test_definitions_are_frozen_values() -> None:
     a = DailyPartitions("2025-01-01", timezone="Europe/Berlin")
     b = DailyPartitions(date(2025, 1, 1), timezone="Europe/Berlin")

@@ -16,7 +16,7 @@ import heapq
 import itertools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import overload
 
@@ -28,6 +28,7 @@ from partita.partitions.base import (
     TimeWindowRange,
     check_dimension_name,
 )
+from partita.partitions.dynamic import DynamicPartitions
 from partita.partitions.static import Unpartitioned
 from partita.partitions.subsets import IndexedPartitions, IntervalSubset, KeySequence
 
@@ -213,16 +214,56 @@ class MultiPartitions(PartitionsDefinition):
         )
         return MultiSubset.build(self, {combo: primary for combo in combos})
 
-    def subset(self, keys: Iterable[str]) -> MultiSubset:
-        """The subset of the given keys (each validated)."""
+    def subset(
+        self, keys: Iterable[str], *, dynamic: DynamicPartitionsStore | None = None
+    ) -> MultiSubset:
+        """The subset of the given keys (each validated).
+
+        A key of the primary dimension alone (``2025-01-01``, no ``|``) names that
+        value in every combination of the other dimensions (all regions of the day);
+        ``dynamic`` holds the keys of dynamic dimensions.
+        """
         if isinstance(keys, str):
             keys = [keys]
         grouped: dict[Others, list[str]] = {}
+        every: list[Others] | None = None
         for key in keys:
+            if self._primary_alone(key):
+                value = self._primary_value(key)
+                if every is None:
+                    every = self._every_other(key, dynamic)
+                for others in every:
+                    grouped.setdefault(others, []).append(value)
+                continue
             value, others = self.decompose(key)
             grouped.setdefault(others, []).append(value)
         primary = self.by_name[self.primary]
         return MultiSubset.build(self, {o: primary.subset(v) for o, v in grouped.items()})
+
+    def _primary_alone(self, key: str) -> bool:
+        """Whether ``key`` names the primary dimension only (no ``|``)."""
+        return isinstance(key, str) and len(self.parts) > 1 and "|" not in key
+
+    def _primary_value(self, key: str) -> str:
+        """``key`` validated as a value of the primary dimension (whose definition
+        names itself in the error)."""
+        return self.by_name[self.primary].validate(key)
+
+    def _every_other(self, key: str, dynamic: DynamicPartitionsStore | None) -> list[Others]:
+        """Every combination of the other dimensions' keys (static ones, and dynamic ones
+        from ``dynamic``), for a key naming the primary dimension alone."""
+        if dynamic is None and any(
+            isinstance(self.by_name[name], DynamicPartitions) for name in self.others
+        ):
+            raise self.key_error(
+                key,
+                f"name every dimension ({'|'.join(self.dimensions)}): a dynamic one "
+                "has no list of keys here",
+            )
+        now = datetime.now(UTC)  # the other dimensions are not time dimensions
+        return list(
+            itertools.product(*(self.by_name[n].keys(now, dynamic=dynamic) for n in self.others))
+        )
 
     def product_subset(self, per_dimension: Mapping[str, PartitionSubset]) -> MultiSubset:
         """The product of one subset per dimension (``{"date": ..., "region": ...}``)."""
@@ -235,8 +276,15 @@ class MultiPartitions(PartitionsDefinition):
     ) -> MultiSubset:
         """Keys from ``start_key`` to ``end_key`` along the primary dimension.
 
-        Both keys must agree on every other dimension: ``2025-01-01|eu..2025-01-31|eu``.
+        Both keys must agree on every other dimension: ``2025-01-01|eu..2025-01-31|eu``;
+        or both name the primary dimension alone (``2025-01-01..2025-01-31``): the
+        range in every combination of the other dimensions (all regions).
         """
+        if self._primary_alone(start_key) and self._primary_alone(end_key):
+            first, last = self._primary_value(start_key), self._primary_value(end_key)
+            primary = self.by_name[self.primary].key_range(first, last, dynamic=dynamic)
+            every = self._every_other(start_key, dynamic)
+            return MultiSubset.build(self, {others: primary for others in every})
         first, first_others = self.decompose(start_key)
         last, last_others = self.decompose(end_key)
         if first_others != last_others:

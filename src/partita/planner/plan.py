@@ -17,7 +17,12 @@ from typing import Any
 
 from partita.errors import PartitionKeyError
 from partita.keys import AssetKey
-from partita.partitions import DynamicPartitionsStore, PartitionsDefinition, PartitionSubset
+from partita.partitions import (
+    DynamicPartitionsStore,
+    MultiPartitions,
+    PartitionsDefinition,
+    PartitionSubset,
+)
 from partita.partitions.base import split_range
 
 __all__ = [
@@ -322,6 +327,8 @@ class PartitionRequest:
                 names the definition).
         """
         if self.last is None:
+            if isinstance(definition, MultiPartitions):  # a date alone: every region
+                return definition.subset([self.first], dynamic=dynamic)
             return definition.subset([self.first])
         return definition.key_range(self.first, self.last, dynamic=dynamic)
 
