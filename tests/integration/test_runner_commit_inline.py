@@ -15,8 +15,9 @@ import pytest
 
 from partita.api import Project, load_project, plan_project
 from partita.catalog.sqlite import SQLiteCatalog
+from partita.planner import Plan
 from partita.records import Materialization, StepRecord
-from partita.runner import RunOptions, run_plan
+from partita.runner import RunOptions, RunResult, run_plan
 from partita.runner.partition_columns import WrittenColumns
 from tests.conftest import write_project
 
@@ -83,19 +84,24 @@ def _project(folder: Path, source: str) -> Project:
     return load_project(cwd=folder)
 
 
+def _run_inprocess(project: Project, catalog: SQLiteCatalog, plan: Plan) -> RunResult:
+    """Run ``plan`` with the in-process executor (no signal handlers)."""
+    return run_plan(
+        plan,
+        project.graph,
+        catalog,
+        data_path=project.data_path,
+        options=RunOptions(executor="inprocess", handle_signals=False),
+    )
+
+
 def test_a_chain_is_committed_by_the_coordinator_not_handed_to_the_thread(
     tmp_path: Path,
 ) -> None:
     project = _project(tmp_path / "p", CHAIN)
     with _NotingThreads(project.catalog_path) as catalog:
         planned = plan_project(project, now=NOW, catalog=catalog)
-        result = run_plan(
-            planned.plan,
-            project.graph,
-            catalog,
-            data_path=project.data_path,
-            options=RunOptions(executor="inprocess", handle_signals=False),
-        )
+        result = _run_inprocess(project, catalog, planned.plan)
         assert result.status == "succeeded"
         # each step waits for its upstream's commit: nothing else to do meanwhile,
         # so the coordinator's thread commits each one itself, one batch a step
@@ -111,13 +117,7 @@ def test_a_long_queue_of_independent_steps_all_run_and_are_recorded(tmp_path: Pa
     project = _project(tmp_path / "p", INDEPENDENT)
     with _NotingThreads(project.catalog_path) as catalog:
         planned = plan_project(project, now=NOW, catalog=catalog)
-        result = run_plan(
-            planned.plan,
-            project.graph,
-            catalog,
-            data_path=project.data_path,
-            options=RunOptions(executor="inprocess", handle_signals=False),
-        )
+        result = _run_inprocess(project, catalog, planned.plan)
         assert result.status == "succeeded"
         planned_order = [o.asset for o in result.outcomes]
         assert sorted(planned_order) == sorted(f"n{i}" for i in range(300))
@@ -165,13 +165,7 @@ def test_a_step_is_recorded_within_the_linger_while_the_next_one_runs(
     with _NotingThreads(project.catalog_path) as catalog:
         planned = plan_project(project, now=NOW, catalog=catalog)
         assert [str(s.asset) for s in planned.plan.steps] == ["a_fast", "b_slow"]
-        result = run_plan(
-            planned.plan,
-            project.graph,
-            catalog,
-            data_path=project.data_path,
-            options=RunOptions(executor="inprocess", handle_signals=False),
-        )
+        result = _run_inprocess(project, catalog, planned.plan)
         assert result.status == "succeeded", result.summary_lines()
         assert catalog.outcome_threads[0] == "partita-commit"
         assert catalog.outcome_sizes[0] == 1
@@ -204,13 +198,7 @@ def test_ctrl_c_during_a_commit_made_here_cancels_the_run_and_a_rerun_builds_the
     project = _project(tmp_path / "p", CHAIN)
     with _CtrlCInCommit(project.catalog_path) as catalog:
         planned = plan_project(project, now=NOW, catalog=catalog)
-        result = run_plan(
-            planned.plan,
-            project.graph,
-            catalog,
-            data_path=project.data_path,
-            options=RunOptions(executor="inprocess", handle_signals=False),
-        )
+        result = _run_inprocess(project, catalog, planned.plan)
     assert result.status == "cancelled"
     assert catalog.interrupted
     statuses = {o.asset: o.status for o in result.outcomes}
@@ -224,13 +212,7 @@ def test_ctrl_c_during_a_commit_made_here_cancels_the_run_and_a_rerun_builds_the
         assert catalog.latest_materialization("a1", None) is None
         planned = plan_project(project, now=NOW, catalog=catalog)
         assert sorted(str(s.asset) for s in planned.plan.steps) == ["a1", "a2", "a3"]
-        again = run_plan(
-            planned.plan,
-            project.graph,
-            catalog,
-            data_path=project.data_path,
-            options=RunOptions(executor="inprocess", handle_signals=False),
-        )
+        again = _run_inprocess(project, catalog, planned.plan)
         assert again.status == "succeeded"
         assert catalog.latest_materialization("a3", None) is not None
 
