@@ -45,6 +45,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import IO, Any
@@ -366,7 +367,15 @@ class ProcessSink:
                 text = None if code is None else code()
                 if text is not None:
                     channel.send(("code", event.asset, text))
-            channel.send(event)
+            if isinstance(event, PartitionPublished) and event.inputs:
+                # the records' classes stay out of the sender (they import pyarrow)
+                inputs = tuple(
+                    (i.upstream_asset, i.upstream_partition, i.upstream_data_version)
+                    for i in event.inputs
+                )
+                channel.send(("published", replace(event, inputs=()), inputs))
+            else:
+                channel.send(event)
             if isinstance(event, RunFinished):
                 self._active = False
                 self._channel = None

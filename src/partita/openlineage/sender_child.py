@@ -4,9 +4,12 @@ Started by :class:`~partita.openlineage.sender.ProcessSink` as
 ``python -m partita.openlineage.sender_child``. It reads frames from its
 standard input: first the set-up (settings, namespace, the assets' lineage),
 then the run's events (each asset's code before its first step), and hands the
-events to an :class:`~partita.openlineage.sink.OpenLineageSink` with the
-configured client, which builds the OpenLineage events and sends them on a
-thread of its own. Its standard output carries its reports back: its one
+events to an :class:`~partita.openlineage.sink.OpenLineageSink`, which builds
+the OpenLineage events and sends them on a thread of its own: to a plain HTTP
+target (:func:`~partita.openlineage.plain_http.plain_http_target`) as plain
+dicts, without importing the client (nor pyarrow: the run's process hands a
+published partition's inputs as tuples); else with the configured client and
+its classes. Its standard output carries its reports back: its one
 warning line, and its counts once the run's last event is sent (or given up).
 
 It exits when the run's end has been handled, and at once when its input
@@ -25,16 +28,17 @@ import sys
 import threading
 from dataclasses import replace
 from functools import partial
-from typing import Any
-
-import attr
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from partita.events import RunFinished
-from partita.openlineage.config import configured_client
 from partita.openlineage.lineage import AssetLineage
-from partita.openlineage.runs import EventBuilder
+from partita.openlineage.plain_http import plain_http_target
 from partita.openlineage.sender import read_frame, write_frame
 from partita.openlineage.sink import OpenLineageSink
+
+if TYPE_CHECKING:
+    from partita.openlineage.sink import Emitter
 
 __all__ = ["main"]
 
@@ -54,9 +58,34 @@ class _Reports:
                 os._exit(0)  # the run's process is gone
 
 
+class ReadInput(NamedTuple):
+    """An input partition of a published partition, as the run's process hands it
+    (what the events say of a :class:`~partita.records.Input`)."""
+
+    upstream_asset: str
+    upstream_partition: str | None
+    upstream_data_version: str
+
+
 def _lower_priority(niceness: int) -> None:
     with contextlib.suppress(OSError):
         os.nice(niceness)
+
+
+def _client_path(
+    setup: dict[str, Any], namespace: str, lineage: dict[str, AssetLineage]
+) -> tuple[Emitter | None, Any]:
+    """The configured client and the builder of its classes (imported only here)."""
+    import attr  # noqa: PLC0415 - the client's path only
+
+    from partita.openlineage.config import configured_client  # noqa: PLC0415
+    from partita.openlineage.runs import EventBuilder  # noqa: PLC0415
+
+    # attrs validators check each field of every event the builder makes (two thirds of
+    # its time); this process builds only Partita's events, whose shape the spec tests
+    # guard, so it turns them off (for this process only)
+    attr.validators.set_disabled(True)
+    return configured_client(setup["settings"]), EventBuilder(namespace, lineage)
 
 
 def main() -> None:
@@ -69,27 +98,33 @@ def main() -> None:
     setup: dict[str, Any] | None = read_frame(read)
     if setup is None:
         return
-    # attrs validators check each field of every event the builder makes (two thirds of
-    # its time); this process builds only Partita's events, whose shape the spec tests
-    # guard, so it turns them off (for this process only)
-    attr.validators.set_disabled(True)
     codes: dict[str, str] = {}
     plain: dict[str, AssetLineage] = pickle.loads(setup["lineage"])
     lineage = {
         key: replace(asset, source_code=partial(codes.get, key)) for key, asset in plain.items()
     }
     name = str(setup["name"])
-    try:
-        client = configured_client(setup["settings"])
-    except Exception as exc:  # a bad client configuration: said once, the run goes on
-        error = f"{type(exc).__name__}: {exc}"
-        report(
-            "warn",
-            f"OpenLineage ({name}): the client's configuration failed ({error}); "
-            "the run's events are not sent; the run goes on",
-        )
-        report("done", 0, 0, error)
-        return
+    namespace = str(setup["namespace"])
+    builder: Any
+    client: Emitter | None
+    target = plain_http_target(setup["settings"], os.environ, Path.cwd())
+    if target is not None:  # plain dicts posted as JSON: the client is not imported
+        from partita.openlineage.plain import PlainEventBuilder  # noqa: PLC0415
+        from partita.openlineage.plain_http import PlainHttp  # noqa: PLC0415
+
+        client, builder = PlainHttp(target), PlainEventBuilder(namespace, lineage)
+    else:
+        try:
+            client, builder = _client_path(setup, namespace, lineage)
+        except Exception as exc:  # a bad client configuration: said once, the run goes on
+            error = f"{type(exc).__name__}: {exc}"
+            report(
+                "warn",
+                f"OpenLineage ({name}): the client's configuration failed ({error}); "
+                "the run's events are not sent; the run goes on",
+            )
+            report("done", 0, 0, error)
+            return
     if client is None:
         report("done", 0, 0, None)
         return
@@ -98,7 +133,7 @@ def main() -> None:
     _lower_priority(int(setup["niceness"]))
     sink = OpenLineageSink(
         client,
-        EventBuilder(str(setup["namespace"]), lineage),
+        builder,
         name=name,
         drain_s=float(setup["drain_s"]),
         stuck_s=float(setup["stuck_s"]),
@@ -109,9 +144,11 @@ def main() -> None:
         if message is None:
             os._exit(0)  # the run's process is gone: stop now
         if isinstance(message, tuple):
-            _, asset, text = message  # ("code", asset, text)
-            codes[asset] = text
-            continue
+            if message[0] == "code":  # ("code", asset, text)
+                codes[message[1]] = message[2]
+                continue
+            # ("published", the event without its inputs, the inputs as tuples)
+            message = replace(message[1], inputs=tuple(ReadInput(*i) for i in message[2]))
         sink(message)
         if isinstance(message, RunFinished):
             report("done", sink.sent, sink.unsent, sink.error)
