@@ -5,23 +5,31 @@ and its posts reach a real receiver, errors raise, retried statuses are retried.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from openlineage.client.uuid import generate_static_uuid
 
+from partita import DailyPartitions, Definitions, asset
+from partita.api.openlineage import openlineage_subscribers
+from partita.api.project import as_project
+from partita.events import RunFinished, RunStarted, StepStarted, StepSucceeded
 from partita.openlineage.config import OpenLineageSettings
 from partita.openlineage.lineage import AssetLineage
 from partita.openlineage.plain import PlainEventBuilder
 from partita.openlineage.plain_http import PlainHttp, PlainTarget, plain_http_target
 from partita.openlineage.runs import EventBuilder
+from partita.openlineage.sender import ProcessSink
 from partita.openlineage.serialize import EventJson
 from partita.openlineage.steps import CheckResult, ParentRun, Written, static_uuid
-from partita.partitions import DailyPartitions, MultiPartitions, StaticPartitions
+from partita.partitions import MultiPartitions, StaticPartitions
 from partita.records import Input
 from tests.openlineage_support import receiver, spec_validator
 
@@ -63,7 +71,7 @@ def _calls() -> list[tuple[str, tuple[Any, ...]]]:
         ("run_finished", (parent, at, "succeeded")),
         ("run_finished", (parent, at, "cancelled")),
     ]
-    for asset, key in [
+    for key_asset, key in [
         ("clean", "2025-01-03"),
         ("multi", "2025-01-03|eu"),
         ("multi", "not-a-key"),
@@ -71,12 +79,12 @@ def _calls() -> list[tuple[str, tuple[Any, ...]]]:
         ("unknown", "p"),
     ]:
         calls += [
-            ("step_started", (parent, asset, key, at)),
-            ("step_completed", (parent, asset, key, at, written, checks)),
-            ("step_completed", (parent, asset, key, at, None)),
-            ("step_completed", (parent, asset, key, at, Written(""))),
-            ("step_failed", (parent, asset, key, at, "boom\n  at line 1", checks[:1])),
-            ("step_aborted", (parent, asset, key, at)),
+            ("step_started", (parent, key_asset, key, at)),
+            ("step_completed", (parent, key_asset, key, at, written, checks)),
+            ("step_completed", (parent, key_asset, key, at, None)),
+            ("step_completed", (parent, key_asset, key, at, Written(""))),
+            ("step_failed", (parent, key_asset, key, at, "boom\n  at line 1", checks[:1])),
+            ("step_aborted", (parent, key_asset, key, at)),
         ]
     return calls
 
@@ -168,3 +176,45 @@ def test_the_plain_sender_imports_neither_the_client_nor_pyarrow() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@asset(partitions=DailyPartitions(start="2025-01-01", end="2025-01-03"))
+def daily_numbers() -> pd.DataFrame:
+    """A partitioned asset for the sink below (its steps' events are made by hand)."""
+    return pd.DataFrame({"n": [1]})
+
+
+def test_the_runs_end_wakes_a_sender_reading_in_batches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key in [k for k in os.environ if k.startswith("OPENLINEAGE")]:
+        monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)  # no git repository: the plain path
+    with receiver() as got:
+        monkeypatch.setenv("OPENLINEAGE_URL", got.url)
+        project = as_project(Definitions(assets=[daily_numbers]), tmp_path)
+        (made,) = openlineage_subscribers(project)
+        assert isinstance(made, ProcessSink)
+        # a pause far longer than the wait at the run's end: only the wake-up ends it
+        sink = ProcessSink(made.settings, made.namespace, made.lineage, {}, pause_s=60.0)
+        del made
+        sink.start()
+        channel = sink._channel
+        assert channel is not None
+        deadline = time.monotonic() + 20
+        while not channel.ready:
+            assert time.monotonic() < deadline, "the sender did not start within 20 s"
+            time.sleep(0.02)
+        start = datetime(2025, 1, 1, tzinfo=UTC)
+        sink(RunStarted(run_id="r1", at=start, tasks=2))
+        for day in ("2025-01-01", "2025-01-02"):
+            step = {"run_id": "r1", "at": start, "asset": "daily_numbers", "partition": day}
+            sink(StepStarted(**step, attempt=1, partitions=(day,)))
+            sink(StepSucceeded(**step, attempt=1, started_at=start, duration_s=0.1))
+        time.sleep(0.2)  # the sender is in its pause
+        began = time.monotonic()
+        sink(RunFinished(run_id="r1", at=start, status="succeeded", started_at=start))
+        waited = time.monotonic() - began
+        assert (sink.sent, sink.unsent, sink.error) == (6, 0, None)
+        assert waited < sink.drain_s - 1, waited
+        assert [e["eventType"] for e in got.events].count("COMPLETE") == 3

@@ -26,6 +26,7 @@ import pickle
 import signal
 import sys
 import threading
+import time
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -67,6 +68,48 @@ class ReadInput(NamedTuple):
     upstream_data_version: str
 
 
+class _Woken(Exception):  # noqa: N818 - a signal, not an error
+    """Raised by the ``SIGUSR1`` handler to end a pause early."""
+
+
+class _Input:
+    """The pipe from the run's process, read in batches: when it has nothing more, the
+    sender waits ``pause_s`` before reading it again (a few wake-ups a second rather than
+    several a step: most of its CPU went to waking up), until the run's end wakes it
+    (``SIGUSR1``)."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.pause_s = 0.0  # no pause until the set-up is read
+        self._buffer = bytearray()
+        self._pausing = False
+        self._hurried = False  # the run ended: no more pauses
+        signal.signal(signal.SIGUSR1, self._hurry)
+
+    def _hurry(self, signum: int, frame: object) -> None:
+        self._hurried = True
+        if self._pausing:
+            raise _Woken
+
+    def read(self, size: int) -> bytes:
+        """Up to ``size`` bytes (``b""`` at the end of the pipe), after a pause when the
+        pipe had nothing more."""
+        if not self._buffer:
+            if self.pause_s and not self._hurried:
+                try:
+                    self._pausing = True
+                    if not self._hurried:
+                        time.sleep(self.pause_s)
+                except _Woken:
+                    pass
+                finally:
+                    self._pausing = False
+            self._buffer += os.read(self.fd, 1 << 16)
+        chunk = bytes(self._buffer[:size])
+        del self._buffer[:size]
+        return chunk
+
+
 def _lower_priority(niceness: int) -> None:
     with contextlib.suppress(OSError):
         os.nice(niceness)
@@ -94,7 +137,9 @@ def main() -> None:
     report = _Reports()
     os.dup2(2, 1)  # stray prints go to stderr, never into the reports
     logging.getLogger().addHandler(logging.NullHandler())  # the client logs nothing here
-    read = sys.stdin.buffer.read
+    pipe = _Input(sys.stdin.fileno())
+    report("ready")  # the run's process may now wake it with SIGUSR1
+    read = pipe.read
     setup: dict[str, Any] | None = read_frame(read)
     if setup is None:
         return
@@ -131,6 +176,7 @@ def main() -> None:
     # started up (the client imported) at the run's priority, so a short run's end does
     # not wait for a start-up slowed down; the events at a lower one
     _lower_priority(int(setup["niceness"]))
+    pipe.pause_s = float(setup["pause_s"])
     sink = OpenLineageSink(
         client,
         builder,
