@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import configparser
 import json
+import os
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -88,7 +89,10 @@ def _git_origin(cwd: Path) -> str | None:
     return None
 
 
-def _through_proxy(url: str) -> bool:
+def _through_proxy(url: str, env: Mapping[str, str]) -> bool:
+    """Whether ``requests`` would send to ``url`` through a proxy of the environment."""
+    if not any(key.lower().endswith("_proxy") for key in env):
+        return False  # urllib.request (a slow import) reads only these variables here
     import urllib.request  # noqa: PLC0415 - only to decide
 
     proxies = urllib.request.getproxies()
@@ -143,7 +147,7 @@ def plain_http_target(
     parts = urlsplit(target)
     if parts.scheme != "http" or not parts.hostname or parts.username or parts.password:
         return None
-    if _through_proxy(target) or _git_origin(cwd) is not None:
+    if _through_proxy(target, os.environ) or _git_origin(cwd) is not None:
         return None
     return PlainTarget(url=target, timeout=float(timeout), api_key=key)
 

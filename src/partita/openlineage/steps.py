@@ -15,16 +15,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
 from hashlib import sha1
-from importlib.metadata import version
 from typing import TYPE_CHECKING
 from uuid import UUID
+
+from partita import __version__
 
 if TYPE_CHECKING:
     from partita.records import Input
 
 __all__ = ["PRODUCER", "CheckResult", "ParentRun", "Written", "static_uuid"]
 
-PRODUCER = f"https://pypi.org/project/partita/{version('partita')}/"
+PRODUCER = f"https://pypi.org/project/partita/{__version__}/"
 """The ``producer`` of every event and facet Partita emits (a URI, as the spec asks)."""
 
 
