@@ -20,7 +20,13 @@ from openlineage.client.uuid import generate_static_uuid
 from partita import DailyPartitions, Definitions, asset
 from partita.api.openlineage import openlineage_subscribers
 from partita.api.project import as_project
-from partita.events import RunFinished, RunStarted, StepStarted, StepSucceeded
+from partita.events import (
+    PartitionPublished,
+    RunFinished,
+    RunStarted,
+    StepStarted,
+    StepSucceeded,
+)
 from partita.openlineage.config import OpenLineageSettings
 from partita.openlineage.lineage import AssetLineage
 from partita.openlineage.plain import PlainEventBuilder
@@ -184,6 +190,61 @@ def daily_numbers() -> pd.DataFrame:
     return pd.DataFrame({"n": [1]})
 
 
+def _ready_sink(
+    tmp_path: Path, settings: OpenLineageSettings | None, **options: Any
+) -> ProcessSink:
+    """A started sender for ``daily_numbers`` (with ``OPENLINEAGE_URL``'s settings, or
+    ``settings``), once it has said it is ready."""
+    project = as_project(Definitions(assets=[daily_numbers]), tmp_path)
+    (made,) = openlineage_subscribers(project)
+    assert isinstance(made, ProcessSink)
+    if settings is not None:
+        os.environ.pop("OPENLINEAGE_URL")  # only the project's settings say where
+    sink = ProcessSink(settings or made.settings, made.namespace, made.lineage, {}, **options)
+    del made
+    sink.start()
+    channel = sink._channel
+    assert channel is not None
+    deadline = time.monotonic() + 20
+    while not channel.ready:
+        assert time.monotonic() < deadline, "the sender did not start within 20 s"
+        time.sleep(0.02)
+    return sink
+
+
+START = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def _steps(sink: ProcessSink) -> None:
+    """Two steps of ``daily_numbers``, the second reading an upstream partition."""
+    sink(RunStarted(run_id="r1", at=START, tasks=2))
+    for day in ("2025-01-01", "2025-01-02"):
+        step = {"run_id": "r1", "at": START, "asset": "daily_numbers", "partition": day}
+        sink(StepStarted(**step, attempt=1, partitions=(day,)))
+        sink(
+            PartitionPublished(
+                **step,
+                attempt=1,
+                partition_key=day,
+                materialization_id=1,
+                data_version="d1",
+                rows=1,
+                inputs=(Input("upstream", day, "v1"),),
+            )
+        )
+        sink(StepSucceeded(**step, attempt=1, started_at=START, duration_s=0.1))
+
+
+def _read_upstream_versions(events: list[dict[str, Any]]) -> list[str]:
+    return [
+        dataset["facets"]["version"]["datasetVersion"]
+        for event in events
+        if event["eventType"] == "COMPLETE"
+        for dataset in event["inputs"]
+        if dataset["name"] == "upstream"
+    ]
+
+
 def test_the_runs_end_wakes_a_sender_reading_in_batches(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -192,29 +253,37 @@ def test_the_runs_end_wakes_a_sender_reading_in_batches(
     monkeypatch.chdir(tmp_path)  # no git repository: the plain path
     with receiver() as got:
         monkeypatch.setenv("OPENLINEAGE_URL", got.url)
-        project = as_project(Definitions(assets=[daily_numbers]), tmp_path)
-        (made,) = openlineage_subscribers(project)
-        assert isinstance(made, ProcessSink)
         # a pause far longer than the wait at the run's end: only the wake-up ends it
-        sink = ProcessSink(made.settings, made.namespace, made.lineage, {}, pause_s=60.0)
-        del made
-        sink.start()
-        channel = sink._channel
-        assert channel is not None
-        deadline = time.monotonic() + 20
-        while not channel.ready:
-            assert time.monotonic() < deadline, "the sender did not start within 20 s"
-            time.sleep(0.02)
-        start = datetime(2025, 1, 1, tzinfo=UTC)
-        sink(RunStarted(run_id="r1", at=start, tasks=2))
-        for day in ("2025-01-01", "2025-01-02"):
-            step = {"run_id": "r1", "at": start, "asset": "daily_numbers", "partition": day}
-            sink(StepStarted(**step, attempt=1, partitions=(day,)))
-            sink(StepSucceeded(**step, attempt=1, started_at=start, duration_s=0.1))
+        sink = _ready_sink(tmp_path, None, pause_s=60.0)
+        _steps(sink)
         time.sleep(0.2)  # the sender is in its pause
         began = time.monotonic()
-        sink(RunFinished(run_id="r1", at=start, status="succeeded", started_at=start))
+        sink(RunFinished(run_id="r1", at=START, status="succeeded", started_at=START))
         waited = time.monotonic() - began
         assert (sink.sent, sink.unsent, sink.error) == (6, 0, None)
         assert waited < sink.drain_s - 1, waited
         assert [e["eventType"] for e in got.events].count("COMPLETE") == 3
+        assert _read_upstream_versions(got.events) == ["v1", "v1"]
+        # posted by PlainHttp: http.client (the client's path) adds an Accept-Encoding
+        assert all("Accept-Encoding" not in headers for headers in got.headers)
+
+
+def test_a_sender_configured_beyond_plain_http_sends_through_the_client(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key in [k for k in os.environ if k.startswith("OPENLINEAGE")]:
+        monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)
+    with receiver() as got:
+        monkeypatch.setenv("OPENLINEAGE_URL", got.url)
+        transport = {"type": "http", "url": got.url, "custom_headers": {"X-Team": "data"}}
+        settings = OpenLineageSettings(namespace="shop", transport=transport)
+        sink = _ready_sink(tmp_path, settings)
+        _steps(sink)
+        sink(RunFinished(run_id="r1", at=START, status="succeeded", started_at=START))
+        assert (sink.sent, sink.unsent, sink.error) == (6, 0, None)
+        assert {headers["X-Team"] for headers in got.headers} == {"data"}  # the client's
+        assert all("Accept-Encoding" in headers for headers in got.headers)
+        assert _read_upstream_versions(got.events) == ["v1", "v1"]
+        validator = spec_validator()
+        assert [e for event in got.events for e in validator.errors(event)] == []
