@@ -52,10 +52,11 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Mapping
-from dataclasses import replace
+from dataclasses import fields
 from functools import partial
+from operator import attrgetter
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from partita.events import (
     CheckEvaluated,
@@ -71,7 +72,16 @@ from partita.events import (
 )
 from partita.openlineage.config import OpenLineageSettings
 
-__all__ = ["NICENESS", "PAUSE_S", "ProcessSink", "read_frame", "write_frame"]
+__all__ = [
+    "NICENESS",
+    "PAUSE_S",
+    "ProcessSink",
+    "ReadInput",
+    "event_frame",
+    "frame_event",
+    "read_frame",
+    "write_frame",
+]
 
 logger = logging.getLogger("partita.openlineage")
 
@@ -91,6 +101,51 @@ _TAKEN = (
     RunFinished,
 )
 """The events the sender's sink makes OpenLineage events of (the others are not sent)."""
+
+_FIELDS: dict[type, tuple[str, ...]] = {
+    kind: tuple(item.name for item in fields(kind)) for kind in _TAKEN
+}
+_VALUES = {kind: attrgetter(*names) for kind, names in _FIELDS.items()}
+_KINDS = {kind.__name__: kind for kind in _TAKEN}
+_INPUTS = _FIELDS[PartitionPublished].index("inputs")
+
+
+class ReadInput(NamedTuple):
+    """An input partition of a published partition, as the sender gets it (what the
+    events say of a :class:`~partita.records.Input`, without the records' classes)."""
+
+    upstream_asset: str
+    upstream_partition: str | None
+    upstream_data_version: str
+
+
+def event_frame(event: Event) -> object:
+    """What the run's process writes to the pipe for ``event``: its kind's name and its
+    fields' values, a published partition's inputs as tuples (pickled in C, where a
+    dataclass pickles field by field in Python, on both sides: the run's process too;
+    and the sender loads no records' class: they import pyarrow)."""
+    getter = _VALUES.get(type(event))
+    if getter is None:  # a subclass of its own: pickled as it is
+        return event
+    values = getter(event)
+    if type(event) is PartitionPublished and values[_INPUTS]:
+        inputs = tuple(
+            (i.upstream_asset, i.upstream_partition, i.upstream_data_version)
+            for i in values[_INPUTS]
+        )
+        values = (*values[:_INPUTS], inputs, *values[_INPUTS + 1 :])
+    return ("event", type(event).__name__, values)
+
+
+def frame_event(frame: tuple[str, str, tuple[Any, ...]]) -> Event:
+    """The event :func:`event_frame` wrote (its inputs as :class:`ReadInput`)."""
+    kind = _KINDS[frame[1]]
+    values = dict(zip(_FIELDS[kind], frame[2], strict=True))
+    if kind is PartitionPublished:
+        values["inputs"] = tuple(ReadInput(*item) for item in values["inputs"])
+    event: Event = kind(**values)
+    return event
+
 
 _WITH_STEP_END = (CheckEvaluated, PartitionPublished)
 """Events always followed by their step's end (or the run's): written to the pipe with it."""
@@ -393,17 +448,9 @@ class ProcessSink:
                 text = None if code is None else code()
                 if text is not None:
                     channel.send(("code", event.asset, text), now=False)
-            if isinstance(event, PartitionPublished) and event.inputs:
-                # the records' classes stay out of the sender (they import pyarrow)
-                inputs = tuple(
-                    (i.upstream_asset, i.upstream_partition, i.upstream_data_version)
-                    for i in event.inputs
-                )
-                channel.send(("published", replace(event, inputs=()), inputs), now=False)
-            else:
-                # a check's result and a published partition go with the step's end, which
-                # follows them at once: one write to the pipe (one wake-up of the sender)
-                channel.send(event, now=not isinstance(event, _WITH_STEP_END))
+            # a check's result and a published partition go with the step's end, which
+            # follows them at once: one write to the pipe (one wake-up of the sender)
+            channel.send(event_frame(event), now=not isinstance(event, _WITH_STEP_END))
             if isinstance(event, RunFinished):
                 self._active = False
                 self._channel = None

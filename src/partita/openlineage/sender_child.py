@@ -30,12 +30,12 @@ import time
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from partita.events import RunFinished
 from partita.openlineage.lineage import AssetLineage
 from partita.openlineage.plain_http import plain_http_target
-from partita.openlineage.sender import read_frame, write_frame
+from partita.openlineage.sender import frame_event, read_frame, write_frame
 from partita.openlineage.sink import OpenLineageSink
 
 if TYPE_CHECKING:
@@ -57,15 +57,6 @@ class _Reports:
                 write_frame(self._out, report)
             except OSError:
                 os._exit(0)  # the run's process is gone
-
-
-class ReadInput(NamedTuple):
-    """An input partition of a published partition, as the run's process hands it
-    (what the events say of a :class:`~partita.records.Input`)."""
-
-    upstream_asset: str
-    upstream_partition: str | None
-    upstream_data_version: str
 
 
 class _Woken(Exception):  # noqa: N818 - a signal, not an error
@@ -193,8 +184,7 @@ def main() -> None:
             if message[0] == "code":  # ("code", asset, text)
                 codes[message[1]] = message[2]
                 continue
-            # ("published", the event without its inputs, the inputs as tuples)
-            message = replace(message[1], inputs=tuple(ReadInput(*i) for i in message[2]))
+            message = frame_event(message)  # ("event", its kind, its values)
         sink(message)
         if isinstance(message, RunFinished):
             report("done", sink.sent, sink.unsent, sink.error)
