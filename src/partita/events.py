@@ -36,9 +36,11 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from partita.records import CheckRecord, Input
+if TYPE_CHECKING:  # annotations only: the OpenLineage sender process unpickles events
+    # without loading the records (pyarrow)
+    from partita.records import CheckRecord, Input
 
 __all__ = [
     "CheckEvaluated",

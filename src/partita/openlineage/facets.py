@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib.metadata import version
 
 from openlineage.client.facet_v2 import (
     base_subset_dataset,
@@ -28,6 +26,8 @@ from openlineage.client.facet_v2 import (
     source_code_job,
     sql_job,
 )
+
+from partita.openlineage.steps import PRODUCER, CheckResult
 
 __all__ = [
     "PRODUCER",
@@ -47,8 +47,6 @@ __all__ = [
     "version_facet",
 ]
 
-PRODUCER = f"https://pypi.org/project/partita/{version('partita')}/"
-"""The ``producer`` of every event and facet Partita emits (a URI, as the spec asks)."""
 
 INTEGRATION = "PARTITA"
 """``jobType.integration`` of Partita's jobs."""
@@ -237,26 +235,6 @@ def column_lineage_facet(
         },
         producer=PRODUCER,
     )
-
-
-@dataclass(frozen=True, slots=True)
-class CheckResult:
-    """One check result, as :func:`assertions_facet` takes it.
-
-    Attributes:
-        name: the check's name (``not_null_order_id``).
-        passed: whether it passed.
-        severity: ``error`` or ``warn``.
-        message: what it found.
-        failing_rows / total_rows: counts, when the check reports them.
-    """
-
-    name: str
-    passed: bool
-    severity: str = "error"
-    message: str = ""
-    failing_rows: int | None = None
-    total_rows: int | None = None
 
 
 def assertions_facet(

@@ -17,9 +17,8 @@ partition, so the live events and a replay of the catalog
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from functools import cached_property, lru_cache
+from functools import lru_cache
 
 from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
 from openlineage.client.facet_v2 import (
@@ -29,12 +28,10 @@ from openlineage.client.facet_v2 import (
     OutputDatasetFacet,
     RunFacet,
 )
-from openlineage.client.uuid import generate_static_uuid
 
 from partita.errors import PartitaError
 from partita.openlineage.facets import (
     PRODUCER,
-    CheckResult,
     assertions_facet,
     column_lineage_facet,
     error_message_facet,
@@ -50,6 +47,7 @@ from partita.openlineage.facets import (
     version_facet,
 )
 from partita.openlineage.lineage import AssetLineage, project_lineage
+from partita.openlineage.steps import CheckResult, ParentRun, Written
 from partita.records import Input
 
 __all__ = [
@@ -63,42 +61,6 @@ __all__ = [
 
 RUN_JOB = "materialize"
 """The job name of a Partita run (each asset's job is named by its key)."""
-
-
-@dataclass(frozen=True)
-class ParentRun:
-    """A Partita run as the parent of its steps' OpenLineage runs."""
-
-    run_id: str
-    started_at: datetime
-
-    @cached_property
-    def uuid(self) -> str:
-        """The OpenLineage run id of the Partita run."""
-        return str(generate_static_uuid(self.started_at, self.run_id.encode()))
-
-    def step_uuid(self, asset: str, partition: str | None) -> str:
-        """The OpenLineage run id of one partition of ``asset`` built in this run."""
-        data = f"{self.run_id}\0{asset}\0{partition or ''}".encode()
-        return str(generate_static_uuid(self.started_at, data))
-
-
-@dataclass(frozen=True, slots=True)
-class Written:
-    """One partition as written: what the output dataset's facets say.
-
-    Attributes:
-        data_version: the content hash (empty for an asset that stored nothing).
-        rows / bytes: sizes, when known.
-        schema: the columns as JSON text, when known.
-        inputs: the exact upstream partitions read.
-    """
-
-    data_version: str
-    rows: int | None = None
-    bytes: int | None = None
-    schema: str | None = None
-    inputs: tuple[Input, ...] = ()
 
 
 def _time(moment: datetime) -> str:

@@ -18,6 +18,12 @@ What the run's process keeps:
   ``drain_s`` (the sender itself stops waiting for a receiver ``stuck_s`` on
   one event, or failed); a sender that has not finished by then is killed.
 
+The run's process writes a check's result and a published partition to the pipe
+with the step's end that follows them; the sender reads the pipe in batches
+(when it has nothing more, it waits :data:`PAUSE_S` before reading again), and
+the run's end wakes it at once (``SIGUSR1``, once it has said it handles it):
+waking up for each event was most of its CPU.
+
 A dead or hanging receiver, or a sender that dies, never fails or stalls the
 run: writes to the pipe never block (what the pipe cannot take yet is kept
 and written later). The sender is started when the sink is (only when
@@ -38,6 +44,7 @@ import logging
 import os
 import pickle
 import select
+import signal
 import struct
 import subprocess
 import sys
@@ -45,9 +52,11 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Mapping
+from dataclasses import fields
 from functools import partial
+from operator import attrgetter
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from partita.events import (
     CheckEvaluated,
@@ -63,7 +72,16 @@ from partita.events import (
 )
 from partita.openlineage.config import OpenLineageSettings
 
-__all__ = ["NICENESS", "ProcessSink", "read_frame", "write_frame"]
+__all__ = [
+    "NICENESS",
+    "PAUSE_S",
+    "ProcessSink",
+    "ReadInput",
+    "event_frame",
+    "frame_event",
+    "read_frame",
+    "write_frame",
+]
 
 logger = logging.getLogger("partita.openlineage")
 
@@ -84,12 +102,64 @@ _TAKEN = (
 )
 """The events the sender's sink makes OpenLineage events of (the others are not sent)."""
 
+_FIELDS: dict[type, tuple[str, ...]] = {
+    kind: tuple(item.name for item in fields(kind)) for kind in _TAKEN
+}
+_VALUES = {kind: attrgetter(*names) for kind, names in _FIELDS.items()}
+_KINDS = {kind.__name__: kind for kind in _TAKEN}
+_INPUTS = _FIELDS[PartitionPublished].index("inputs")
+
+
+class ReadInput(NamedTuple):
+    """An input partition of a published partition, as the sender gets it (what the
+    events say of a :class:`~partita.records.Input`, without the records' classes)."""
+
+    upstream_asset: str
+    upstream_partition: str | None
+    upstream_data_version: str
+
+
+def event_frame(event: Event) -> object:
+    """What the run's process writes to the pipe for ``event``: its kind's name and its
+    fields' values, a published partition's inputs as tuples (pickled in C, where a
+    dataclass pickles field by field in Python, on both sides: the run's process too;
+    and the sender loads no records' class: they import pyarrow)."""
+    getter = _VALUES.get(type(event))
+    if getter is None:  # a subclass of its own: pickled as it is
+        return event
+    values = getter(event)
+    if type(event) is PartitionPublished and values[_INPUTS]:
+        inputs = tuple(
+            (i.upstream_asset, i.upstream_partition, i.upstream_data_version)
+            for i in values[_INPUTS]
+        )
+        values = (*values[:_INPUTS], inputs, *values[_INPUTS + 1 :])
+    return ("event", type(event).__name__, values)
+
+
+def frame_event(frame: tuple[str, str, tuple[Any, ...]]) -> Event:
+    """The event :func:`event_frame` wrote (its inputs as :class:`ReadInput`)."""
+    kind = _KINDS[frame[1]]
+    values = dict(zip(_FIELDS[kind], frame[2], strict=True))
+    if kind is PartitionPublished:
+        values["inputs"] = tuple(ReadInput(*item) for item in values["inputs"])
+    event: Event = kind(**values)
+    return event
+
+
+_WITH_STEP_END = (CheckEvaluated, PartitionPublished)
+"""Events always followed by their step's end (or the run's): written to the pipe with it."""
+
 _HEADER = struct.Struct("!I")
 
 _CHILD = "partita.openlineage.sender_child"
 
 _PENDING_MAX = 64 << 20
 """Bytes of events kept for a sender that does not read (stopped, or starved) at most."""
+
+PAUSE_S = 0.05
+"""When the pipe has nothing more, how long the sender waits before reading it again:
+it takes a run's events in batches, and the run's end wakes it at once."""
 
 _GRACE_S = 0.25
 """How much sooner than the run's process the sender stops waiting at the run's end,
@@ -186,6 +256,7 @@ class _Channel:
         self.stopped = False  # stopped here: its output ending is expected
         self.report: tuple[int, int, str | None] | None = None
         self.finished = threading.Event()  # it reported, or its output ended
+        self.ready = False  # it handles SIGUSR1 (wakes up at once to finish the run)
         self.send(setup)
         threading.Thread(
             target=_read_reports,
@@ -194,8 +265,9 @@ class _Channel:
             daemon=True,
         ).start()
 
-    def send(self, value: object) -> None:
-        """Queue one frame for the pipe and write what the pipe takes now."""
+    def send(self, value: object, *, now: bool = True) -> None:
+        """Queue one frame for the pipe and write what the pipe takes now (with ``now``;
+        else the frame waits for the next frame sent ``now``)."""
         if self.broken:
             return
         data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
@@ -208,7 +280,8 @@ class _Channel:
             return
         self.pending += _HEADER.pack(len(data))
         self.pending += data
-        self.flush(None)
+        if now:
+            self.flush(None)
 
     def flush(self, deadline: float | None) -> bool:
         """Write the pending frames; without a deadline, only what the pipe takes now.
@@ -232,6 +305,9 @@ class _Channel:
     def finish(self, deadline: float) -> tuple[int, int, str | None] | None:
         """Write what is left and wait for the sender's report, until ``deadline``."""
         if self.flush(deadline):
+            if self.ready:  # it reads the pipe in batches: the run's end is now
+                with contextlib.suppress(OSError):
+                    os.kill(self.process.pid, signal.SIGUSR1)
             self.finished.wait(max(0.0, deadline - time.monotonic()))
         return self.report
 
@@ -264,7 +340,9 @@ def _read_reports(channel: _Channel, fd: int) -> None:
                 report = None
             if report is None:
                 break
-            if report[0] == "warn":
+            if report[0] == "ready":
+                channel.ready = True
+            elif report[0] == "warn":
                 channel.warnings.line(report[1])
             elif report[0] == "done":
                 channel.report = (report[1], report[2], report[3])
@@ -297,6 +375,8 @@ class ProcessSink:
         name: says which sink a log line is about.
         drain_s: at the run's end, how long to wait for the sender at most.
         stuck_s: at the run's end, the sender stops waiting once one event has taken this long.
+        pause_s: when the pipe has nothing more, how long the sender waits before reading
+            it again (it takes the events in batches; the run's end wakes it at once).
 
     Attributes:
         sent / unsent / error: as the sender's sink reported them at the run's end
@@ -313,6 +393,7 @@ class ProcessSink:
         name: str = "configured",
         drain_s: float = 4.0,
         stuck_s: float = 2.0,
+        pause_s: float = PAUSE_S,
     ) -> None:
         self.settings = settings
         self.namespace = namespace
@@ -321,6 +402,7 @@ class ProcessSink:
         self.name = name
         self.drain_s = drain_s
         self.stuck_s = stuck_s
+        self.pause_s = pause_s
         self.sent = 0
         self.unsent = 0
         self.error: str | None = None
@@ -365,8 +447,10 @@ class ProcessSink:
                 code = self.source_code.get(event.asset)
                 text = None if code is None else code()
                 if text is not None:
-                    channel.send(("code", event.asset, text))
-            channel.send(event)
+                    channel.send(("code", event.asset, text), now=False)
+            # a check's result and a published partition go with the step's end, which
+            # follows them at once: one write to the pipe (one wake-up of the sender)
+            channel.send(event_frame(event), now=not isinstance(event, _WITH_STEP_END))
             if isinstance(event, RunFinished):
                 self._active = False
                 self._channel = None
@@ -382,6 +466,7 @@ class ProcessSink:
             "drain_s": max(0.0, self.drain_s - _GRACE_S),
             "stuck_s": self.stuck_s,
             "niceness": NICENESS,
+            "pause_s": self.pause_s,
         }
         try:
             channel = _Channel(self._environment, setup, self._warnings)

@@ -23,9 +23,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from typing import Protocol
-
-from openlineage.client.event_v2 import RunEvent
+from typing import TYPE_CHECKING, Any, Protocol
 
 from partita.events import (
     CheckEvaluated,
@@ -39,8 +37,11 @@ from partita.events import (
     StepStarted,
     StepSucceeded,
 )
-from partita.openlineage.facets import CheckResult
-from partita.openlineage.runs import EventBuilder, ParentRun, Written
+from partita.openlineage.steps import CheckResult, ParentRun, Written
+
+if TYPE_CHECKING:  # the sender process's plain path imports neither the client nor pyarrow
+    from partita.openlineage.plain import PlainEventBuilder
+    from partita.openlineage.runs import EventBuilder
 
 __all__ = ["Emitter", "OpenLineageSink"]
 
@@ -50,7 +51,7 @@ logger = logging.getLogger("partita.openlineage")
 class Emitter(Protocol):
     """Where events go: an ``openlineage.client.OpenLineageClient`` will do."""
 
-    def emit(self, event: RunEvent) -> None:  # pragma: no cover - a protocol
+    def emit(self, event: Any) -> None:  # pragma: no cover - a protocol
         """Send one event."""
         ...
 
@@ -64,7 +65,8 @@ class OpenLineageSink:
 
     Args:
         client: where the events go (an ``OpenLineageClient``).
-        builder: makes the events (:class:`~partita.openlineage.runs.EventBuilder`).
+        builder: makes the events (:class:`~partita.openlineage.runs.EventBuilder`, or
+            :class:`~partita.openlineage.plain.PlainEventBuilder` for an emitter of plain dicts).
         name: says which sink a log line is about (``file``, ``configured``).
         drain_s: at the run's end, how long to wait for queued events at most
             (below the event bus's flush timeout, so the bus never abandons the sink).
@@ -81,7 +83,7 @@ class OpenLineageSink:
     def __init__(
         self,
         client: Emitter,
-        builder: EventBuilder,
+        builder: EventBuilder | PlainEventBuilder,
         *,
         name: str = "openlineage",
         drain_s: float = 4.0,
@@ -98,7 +100,7 @@ class OpenLineageSink:
         self.unsent = 0
         self.error: str | None = None
         self._warned = False
-        self._outbox: queue.SimpleQueue[RunEvent] = queue.SimpleQueue()
+        self._outbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._queued = 0  # events put in the outbox and not yet sent or dropped
         self._busy_since: float | None = None  # when the sender started the current event
         self._cond = threading.Condition()
@@ -213,7 +215,7 @@ class OpenLineageSink:
 
     # -- sending (on the sink's own thread) ---------------------------------------------
 
-    def _emit(self, event: RunEvent) -> None:
+    def _emit(self, event: Any) -> None:
         with self._cond:
             if self.error is not None:
                 self.unsent += 1

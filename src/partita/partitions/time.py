@@ -31,8 +31,6 @@ from datetime import date, datetime, time, timedelta
 from functools import cached_property
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import numpy as np
-
 from partita.errors import DefinitionError
 from partita.partitions.base import (
     TimeWindowRange,
@@ -259,6 +257,8 @@ class _DayBased(TimePartitions):
         if stop - start < 64:
             fromordinal = date.fromordinal
             return [fromordinal(base + i * step).isoformat() for i in range(start, stop)]
+        import numpy as np  # noqa: PLC0415 - only for long ranges; a slow import
+
         days = np.arange(start, stop, dtype=np.int64) * step + (base - _EPOCH_ORDINAL)
         keys: list[str] = np.datetime_as_string(days.astype("datetime64[D]")).tolist()
         return keys
