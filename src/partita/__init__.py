@@ -102,10 +102,7 @@ if TYPE_CHECKING:
     from partita.sources import source
     from partita.sql import sql_asset
 
-#: The package's version, the same as ``project.version`` in pyproject.toml (a
-#: test keeps them equal). A literal, not ``importlib.metadata.version()``:
-#: importing ``importlib.metadata`` would double the time of ``partita --version``.
-__version__ = "0.1.0"
+from partita.release import __version__
 
 _LAZY: dict[str, str] = {
     "Alert": "partita.alert_targets",

@@ -110,6 +110,7 @@ def test_help_and_version_import_click_and_nothing_heavy(args: list[str], tmp_pa
         "partita.cli.main",
         "partita.errors",
         "partita.lazy",
+        "partita.release",
     }
 
 

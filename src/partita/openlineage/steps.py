@@ -18,7 +18,7 @@ from hashlib import sha1
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from partita import __version__
+from partita.release import __version__
 
 if TYPE_CHECKING:
     from partita.records import Input
