@@ -147,16 +147,50 @@ def test_the_plain_path_is_taken_only_where_the_client_would_just_post(
         assert _target({"OPENLINEAGE_URL": "http://lineage.example"}, tmp_path) is None
     (tmp_path / "openlineage.yml").write_text("transport:\n  type: console\n")
     assert _target({"OPENLINEAGE_URL": url}, tmp_path) is None
-    # a git repository with an origin: the client adds its sourceCodeLocation facet
+    # a git repository with an origin: the plain path adds the client's
+    # sourceCodeLocation facet itself (test below)
     project = tmp_path / "repo" / "project"
     project.mkdir(parents=True)
     (tmp_path / "repo" / ".git").mkdir()
-    (tmp_path / "repo" / ".git" / "config").write_text("[core]\nbare = false\n")
-    assert _target({"OPENLINEAGE_URL": url}, project) is not None
     (tmp_path / "repo" / ".git" / "config").write_text(
         '[remote "origin"]\nurl = https://example.com/shop.git\n'
     )
-    assert _target({"OPENLINEAGE_URL": url}, project) is None
+    assert _target({"OPENLINEAGE_URL": url}, project) is not None
+
+
+def _git(repo: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
+
+
+def test_in_a_git_repository_the_client_adds_nothing_the_plain_events_lack(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The client's sourceCodeLocation facet is off unless configured (and any client
+    configuration takes the client's path), so a project in a git repository with an
+    origin gets the same events from both paths."""
+    from openlineage.client import OpenLineageClient  # noqa: PLC0415
+
+    repo = tmp_path / "shop"
+    (repo / "pipelines").mkdir(parents=True)
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "remote", "add", "origin", "https://example.com/shop.git")
+    (repo / "defs.py").write_text("defs = None\n")
+    _git(repo, "add", "defs.py")
+    _git(repo, "-c", "user.name=t", "-c", "user.email=t@e", "commit", "-q", "-m", "first")
+    monkeypatch.chdir(repo / "pipelines")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    for name in [k for k in os.environ if k.startswith("OPENLINEAGE")]:
+        monkeypatch.delenv(name)
+    assert _target({"OPENLINEAGE_URL": "http://127.0.0.1:5000"}, Path.cwd()) is not None
+    client = OpenLineageClient()
+    builder, plain, text = (
+        EventBuilder("shop", LINEAGE),
+        PlainEventBuilder("shop", LINEAGE),
+        EventJson(),
+    )
+    for name, args in _calls():
+        expected = text(client.add_source_code_location_facet(getattr(builder, name)(*args)))
+        assert json.dumps(getattr(plain, name)(*args), sort_keys=True) == expected, name
 
 
 def test_plain_posts_reach_the_receiver_and_errors_raise() -> None:

@@ -10,9 +10,9 @@ recognises that case, and the sender process then builds the events as plain
 dicts (:class:`~partita.openlineage.plain.PlainEventBuilder`) and posts them
 with :class:`PlainHttp`, never importing the client. Anything more (an
 ``openlineage.yml``, an ``OPENLINEAGE__...`` variable, other transport
-settings, ``https``, a proxy of the environment, or a project in a git
-repository with an ``origin`` remote, for which the client adds its
-``sourceCodeLocation`` facet) goes through the client, as before.
+settings, ``https``, or a proxy of the environment) goes through the client, as
+before. A git repository makes no difference: the client's
+``sourceCodeLocation`` facet is off unless configured (client 1.54).
 
 :class:`PlainHttp` posts each event on one kept-alive connection, the request
 written with one system call and the answer's status read with a few lines of
@@ -24,7 +24,6 @@ is an error, as the client's transport raises it.
 
 from __future__ import annotations
 
-import configparser
 import json
 import os
 import socket
@@ -60,33 +59,6 @@ class PlainTarget:
     url: str
     timeout: float = 5.0
     api_key: str | None = None
-
-
-def _git_origin(cwd: Path) -> str | None:
-    """The ``origin`` URL of the git repository holding ``cwd``, read as the client does
-    (what its ``sourceCodeLocation`` facet names)."""
-    for folder in (cwd, *cwd.parents):
-        marker = folder / ".git"
-        if marker.is_file():
-            text = marker.read_text(encoding="utf-8", errors="replace").strip()
-            if not text.startswith("gitdir: "):
-                continue
-            raw = Path(text.removeprefix("gitdir: "))
-            git_dir = raw if raw.is_absolute() else (folder / raw).resolve()
-        elif marker.is_dir():
-            git_dir = marker
-        else:
-            continue
-        config_file = git_dir / "config"
-        if not config_file.exists():
-            return None
-        config = configparser.RawConfigParser(strict=False)
-        try:
-            config.read(config_file)
-        except configparser.Error:
-            return "unreadable"  # the client's own reading decides
-        return config.get('remote "origin"', "url", fallback=None)
-    return None
 
 
 def _through_proxy(url: str, env: Mapping[str, str]) -> bool:
@@ -147,7 +119,7 @@ def plain_http_target(
     parts = urlsplit(target)
     if parts.scheme != "http" or not parts.hostname or parts.username or parts.password:
         return None
-    if _through_proxy(target, os.environ) or _git_origin(cwd) is not None:
+    if _through_proxy(target, os.environ):
         return None
     return PlainTarget(url=target, timeout=float(timeout), api_key=key)
 
