@@ -1,0 +1,196 @@
+"""The recorded per-edge input fingerprints, scattered into per-asset arrays.
+
+The catalog's ``edges`` table has one row per (latest materialization,
+upstream asset): millions of rows at scale. For each asset and each upstream
+asset of it in the graph, the planner wants one uint64 per partition (0 where
+nothing is recorded). The rows are joined to the latest materializations by
+id once (:func:`join`), grouped by the asset they belong to (one run per
+asset, as the catalogs return them; a stable sort otherwise), and each run is
+split by upstream asset.
+
+Splitting by upstream asset compares strings. Comparing each run with each
+upstream name costs an Arrow call per pair (thousands at scale), and
+dictionary-encoding the column hashes every row; instead the runs are checked
+to be *periodic*: an asset with ``k`` upstream assets records ``k`` edges per
+materialization, in the same order each time, so row ``r`` names the same
+upstream asset as row ``r - k``. One vectorized comparison of the column with
+itself shifted by ``k`` proves it for every run at once; the upstream asset
+of a row is then the one of the run's ``(r - start) % k``-th row, read from
+its first ``k`` rows. A run that is not periodic (an asset whose
+dependencies changed between builds, rows in another order) is split by
+comparing with each name, which is exact too.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from partita.graph import AssetGraph
+from partita.keys import AssetKey
+from partita.planner.space import AssetSpace, Mask
+
+__all__ = ["Owners", "RecordedEdges", "hashes", "recorded_edges", "same"]
+
+U64 = npt.NDArray[np.uint64]
+I32 = npt.NDArray[np.int32]
+
+_MAX_PERIODS = 3
+"""Shifted comparisons made at most (one per common number of upstream assets)."""
+
+_DENSE_SLACK = 4
+"""Join edges to latest materializations through tables indexed by id when the ids
+span at most this many times their count (else by binary search)."""
+
+
+@dataclass(frozen=True)
+class RecordedEdges:
+    """The recorded fingerprint of one (asset, upstream asset) edge per partition
+    (0 where none is recorded)."""
+
+    fingerprint: U64
+
+
+@dataclass
+class Owners:
+    """Which asset and index each latest materialization id belongs to."""
+
+    ids: list[npt.NDArray[np.int64]] = field(default_factory=list)
+    keys: list[AssetKey] = field(default_factory=list)
+    positions: list[npt.NDArray[np.int64]] = field(default_factory=list)
+
+
+def hashes(column: pa.Array | pa.ChunkedArray) -> U64:
+    """An int64 hash column as uint64 (null: 0)."""
+    if column.null_count:
+        column = column.fill_null(0)
+    return np.asarray(column, dtype=np.int64).view(np.uint64)
+
+
+def same(column: pa.ChunkedArray | pa.Array, value: str) -> Mask:
+    """``column == value`` per row (null: not the same)."""
+    equal = pc.equal(column, value)
+    if equal.null_count:
+        equal = equal.fill_null(False)
+    return np.asarray(equal, dtype=np.bool_)
+
+
+def join(owned: Owners, edge_ids: npt.NDArray[np.int64]) -> tuple[I32, I32]:
+    """For each edge id, the owner (index into ``owned.keys``) and partition index of the
+    latest materialization with that id; owner -1 when it is none of them."""
+    ids = np.concatenate(owned.ids)
+    lengths = [len(a) for a in owned.ids]
+    owner_of = np.repeat(np.arange(len(lengths), dtype=np.int32), lengths)
+    position_of = np.concatenate(owned.positions).astype(np.int32)
+    if not len(ids) or not len(edge_ids):
+        return np.full(len(edge_ids), -1, dtype=np.int32), np.zeros(len(edge_ids), np.int32)
+    low, high = int(ids.min()), int(ids.max())
+    if high - low < _DENSE_SLACK * len(ids) + 1024:
+        owners = np.full(high - low + 3, -1, dtype=np.int32)  # [0] and [-1]: outside
+        positions = np.zeros(high - low + 3, dtype=np.int32)
+        at = ids - (low - 1)
+        owners[at] = owner_of
+        positions[at] = position_of
+        edge_at = edge_ids - (low - 1)  # ids outside [low, high] are clipped onto -1 slots
+        return owners.take(edge_at, mode="clip"), positions.take(edge_at, mode="clip")
+    order = np.argsort(ids)
+    ordered = ids[order]
+    slot = order[np.clip(np.searchsorted(ordered, edge_ids), 0, len(ids) - 1)]
+    matched = ids[slot] == edge_ids
+    return np.where(matched, owner_of[slot], -1).astype(np.int32), position_of[slot]
+
+
+def _runs(owner: I32) -> list[tuple[int, int, int]]:
+    """(owner, start, stop) of each run of equal values in ``owner``, skipping -1."""
+    if not len(owner):
+        return []
+    starts = np.flatnonzero(np.concatenate(([True], owner[1:] != owner[:-1])))
+    stops = np.append(starts[1:], len(owner))
+    values = owner[starts]
+    return [
+        (value, start, stop)
+        for value, start, stop in zip(values.tolist(), starts.tolist(), stops.tolist(), strict=True)
+        if value >= 0
+    ]
+
+
+def _periodic(upstream: pa.ChunkedArray | pa.Array, periods: Sequence[int]) -> dict[int, Mask]:
+    """Per period ``k``: ``upstream[i + k] == upstream[i]`` for each ``i`` (null: False)."""
+    n = len(upstream)
+    return {k: same_shifted(upstream, k) for k in periods if 0 < k < n}
+
+
+def same_shifted(column: pa.ChunkedArray | pa.Array, k: int) -> Mask:
+    """``column[i + k] == column[i]`` for each ``i < len(column) - k`` (null: False)."""
+    n = len(column)
+    equal = pc.equal(column.slice(k), column.slice(0, n - k))
+    if equal.null_count:
+        equal = equal.fill_null(False)
+    return np.asarray(equal, dtype=np.bool_)
+
+
+def recorded_edges(
+    graph: AssetGraph,
+    table: pa.Table,
+    spaces: Mapping[AssetKey, AssetSpace],
+    owned: Owners,
+) -> dict[tuple[AssetKey, str], RecordedEdges]:
+    """Per (asset, upstream asset of it in the graph): the recorded fingerprint of each
+    partition's latest build (edges to assets the graph no longer connects are not
+    looked at by the planner, and left out)."""
+    if table.num_rows == 0 or not owned.ids:
+        return {}
+    owner, position = join(owned, np.asarray(table["materialization_id"], dtype=np.int64))
+    upstream = table["upstream_asset"]
+    fingerprints = hashes(table["fingerprint"])
+    runs = _runs(owner)
+    if len({value for value, _, _ in runs}) != len(runs):  # not grouped by asset: sort
+        order = np.argsort(owner, kind="stable")
+        owner, position, fingerprints = owner[order], position[order], fingerprints[order]
+        upstream = upstream.take(pa.array(order))
+        runs = _runs(owner)
+    wanted = {
+        key: list(dict.fromkeys(str(e.upstream) for e in graph.upstream_edges(key)))
+        for key in owned.keys
+    }
+    rows_per_period: Counter[int] = Counter()
+    for value, start, stop in runs:
+        rows_per_period[len(wanted[owned.keys[value]])] += stop - start
+    periodic = _periodic(upstream, [k for k, _ in rows_per_period.most_common(_MAX_PERIODS)])
+    result: dict[tuple[AssetKey, str], RecordedEdges] = {}
+    for value, start, stop in runs:
+        key = owned.keys[value]
+        names = wanted[key]
+        if not names:
+            continue
+        size = spaces[key].size
+        k = len(names)
+        shifted = periodic.get(k)
+        if stop - start <= k or (shifted is not None and bool(shifted[start : stop - k].all())):
+            firsts = upstream.slice(start, min(k, stop - start)).to_pylist()
+            for name in names:
+                offsets = [j for j, first in enumerate(firsts) if first == name]
+                if not offsets:
+                    continue
+                fingerprint = np.zeros(size, dtype=np.uint64)
+                for j in offsets:
+                    fingerprint[position[start + j : stop : k]] = fingerprints[start + j : stop : k]
+                result[(key, name)] = RecordedEdges(fingerprint)
+            continue
+        run_names = upstream.slice(start, stop - start)
+        at = position[start:stop]
+        values = fingerprints[start:stop]
+        for name in names:
+            hit = same(run_names, name)
+            if not hit.any():
+                continue
+            fingerprint = np.zeros(size, dtype=np.uint64)
+            fingerprint[at[hit]] = values[hit]
+            result[(key, name)] = RecordedEdges(fingerprint)
+    return result
