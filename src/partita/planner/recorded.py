@@ -59,7 +59,8 @@ class RecordedEdges:
 
 @dataclass
 class Owners:
-    """Which asset and index each latest materialization id belongs to."""
+    """The latest materializations of each asset: their ids, and the partition index of
+    each (-1 for a partition that does not exist at ``now``), in the rows' order."""
 
     ids: list[npt.NDArray[np.int64]] = field(default_factory=list)
     keys: list[AssetKey] = field(default_factory=list)
@@ -135,6 +136,35 @@ def same_shifted(column: pa.ChunkedArray | pa.Array, k: int) -> Mask:
     return np.asarray(equal, dtype=np.bool_)
 
 
+def _aligned(
+    owned: Owners, edge_ids: npt.NDArray[np.int64], periods: Sequence[int]
+) -> list[tuple[int, int, int]] | None:
+    """(owner, start, stop) of each owner's edge rows when the table holds, owner after
+    owner in ``owned`` order, exactly ``periods[owner]`` rows per latest materialization,
+    in the order of the owner's latest rows (as the catalogs return them); else None."""
+    runs: list[tuple[int, int, int]] = []
+    cursor, n = 0, len(edge_ids)
+    for owner, (ids, k) in enumerate(zip(owned.ids, periods, strict=True)):
+        stop = cursor + k * len(ids)
+        if k == 0 or not len(ids):
+            continue
+        if stop > n or not bool((edge_ids[cursor:stop].reshape(len(ids), k) == ids[:, None]).all()):
+            return None
+        runs.append((owner, cursor, stop))
+        cursor = stop
+    return runs if cursor == n else None
+
+
+def _put(fingerprint: U64, rows: npt.NDArray[np.integer], values: U64) -> None:
+    """``fingerprint[rows] = values``, leaving out rows at -1 (a partition that does not
+    exist at ``now``)."""
+    if bool((rows >= 0).all()):
+        fingerprint[rows] = values
+    else:
+        keep = rows >= 0
+        fingerprint[rows[keep]] = values[keep]
+
+
 def recorded_edges(
     graph: AssetGraph,
     table: pa.Table,
@@ -146,31 +176,35 @@ def recorded_edges(
     looked at by the planner, and left out)."""
     if table.num_rows == 0 or not owned.ids:
         return {}
-    owner, position = join(owned, np.asarray(table["materialization_id"], dtype=np.int64))
+    edge_ids = np.asarray(table["materialization_id"], dtype=np.int64)
     upstream = table["upstream_asset"]
     fingerprints = hashes(table["fingerprint"])
-    runs = _runs(owner)
-    if len({value for value, _, _ in runs}) != len(runs):  # not grouped by asset: sort
-        order = np.argsort(owner, kind="stable")
-        owner, position, fingerprints = owner[order], position[order], fingerprints[order]
-        upstream = upstream.take(pa.array(order))
-        runs = _runs(owner)
-    wanted = {
-        key: list(dict.fromkeys(str(e.upstream) for e in graph.upstream_edges(key)))
+    wanted = [
+        list(dict.fromkeys(str(e.upstream) for e in graph.upstream_edges(key)))
         for key in owned.keys
-    }
+    ]
+    aligned = _aligned(owned, edge_ids, [len(names) for names in wanted])
+    position: I32 | None = None
+    if aligned is not None:
+        runs = aligned
+    else:
+        owner, position = join(owned, edge_ids)
+        runs = _runs(owner)
+        if len({value for value, _, _ in runs}) != len(runs):  # not grouped by asset: sort
+            order = np.argsort(owner, kind="stable")
+            owner, position, fingerprints = owner[order], position[order], fingerprints[order]
+            upstream = upstream.take(pa.array(order))
+            runs = _runs(owner)
     rows_per_period: Counter[int] = Counter()
     for value, start, stop in runs:
-        rows_per_period[len(wanted[owned.keys[value]])] += stop - start
+        rows_per_period[len(wanted[value])] += stop - start
     periodic = _periodic(upstream, [k for k, _ in rows_per_period.most_common(_MAX_PERIODS)])
     result: dict[tuple[AssetKey, str], RecordedEdges] = {}
     for value, start, stop in runs:
-        key = owned.keys[value]
-        names = wanted[key]
+        key, names = owned.keys[value], wanted[value]
         if not names:
             continue
-        size = spaces[key].size
-        k = len(names)
+        size, k = spaces[key].size, len(names)
         shifted = periodic.get(k)
         if stop - start <= k or (shifted is not None and bool(shifted[start : stop - k].all())):
             firsts = upstream.slice(start, min(k, stop - start)).to_pylist()
@@ -179,15 +213,20 @@ def recorded_edges(
                 if not offsets:
                     continue
                 fingerprint = np.zeros(size, dtype=np.uint64)
-                for j in offsets:
-                    fingerprint[position[start + j : stop : k]] = fingerprints[start + j : stop : k]
+                for j in offsets:  # aligned: the rows at j::k are the owner's latest rows
+                    rows = owned.positions[value] if position is None else position[start:stop]
+                    _put(
+                        fingerprint,
+                        rows if position is None else rows[j::k],
+                        fingerprints[start + j : stop : k],
+                    )
                 result[(key, name)] = RecordedEdges(fingerprint)
             continue
+        at = np.repeat(owned.positions[value], k) if position is None else position[start:stop]
         run_names = upstream.slice(start, stop - start)
-        at = position[start:stop]
         values = fingerprints[start:stop]
         for name in names:
-            hit = same(run_names, name)
+            hit = same(run_names, name) & (at >= 0)
             if not hit.any():
                 continue
             fingerprint = np.zeros(size, dtype=np.uint64)

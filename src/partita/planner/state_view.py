@@ -154,9 +154,9 @@ def _scatter_built(
             target[item.key] = mask
             if target is view.code_ok:
                 _code_changes(item, table["code_version"].slice(lo, hi - lo), at, valid, view)
-        owners.ids.append(built_ids)
+        owners.ids.append(ids[lo:hi])
         owners.keys.append(item.key)
-        owners.positions.append(at)
+        owners.positions.append(index)
 
 
 def _code_changes(
@@ -226,6 +226,7 @@ def build_state_view(
             failed_index = space.index.indices_of(failed_rows["partition"])
             space.failed[failed_index[failed_index >= 0]] = True
     if built:
+        built.sort(key=lambda item: item.lo)  # in the table's order, as its edges come
         _scatter_built(latest_groups.table, built, view, owners)
     view.edges = recorded_edges(graph, state.edges, view.spaces, owners)
     return view
