@@ -308,7 +308,8 @@ class _Planner:
             up = self.view.spaces[upstream]
             rows = merge_rows([self.rows(e) for e in edges], up.size)
             if built_target is not None:
-                expected = rows.row_sum_u64(up.output_hash)
+                # identity rows: each partition's fingerprint is its input's hash (no copy)
+                expected = up.output_hash if rows.identity else rows.row_sum_u64(up.output_hash)
                 recorded = self.view.edges.get((key, str(upstream)))
                 differs = expected != 0 if recorded is None else expected != recorded.fingerprint
                 changed = built_target & differs

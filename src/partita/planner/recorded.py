@@ -65,6 +65,9 @@ class Owners:
     ids: list[npt.NDArray[np.int64]] = field(default_factory=list)
     keys: list[AssetKey] = field(default_factory=list)
     positions: list[npt.NDArray[np.int64]] = field(default_factory=list)
+    whole: list[bool] = field(default_factory=list)
+    """Per asset: its positions are exactly ``0, 1, ..., size - 1`` (every partition,
+    in index order)."""
 
 
 def hashes(column: pa.Array | pa.ChunkedArray) -> U64:
@@ -211,6 +214,11 @@ def recorded_edges(
             for name in names:
                 offsets = [j for j, first in enumerate(firsts) if first == name]
                 if not offsets:
+                    continue
+                if position is None and owned.whole[value] and len(offsets) == 1:
+                    # aligned, every partition in order: row j + i * k is partition i
+                    fingerprint = fingerprints[start + offsets[0] : stop : k].copy()
+                    result[(key, name)] = RecordedEdges(fingerprint)
                     continue
                 fingerprint = np.zeros(size, dtype=np.uint64)
                 for j in offsets:  # aligned: the rows at j::k are the owner's latest rows

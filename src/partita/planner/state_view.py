@@ -104,6 +104,14 @@ def _agreement(column: pa.ChunkedArray, spans: Sequence[tuple[int, int, str]]) -
     return np.asarray(equal, dtype=np.bool_)
 
 
+def _increasing(index: Ints) -> bool:
+    """Whether ``index`` starts at 0 and steps by exactly 1 (with its length equal to the
+    space's size: every partition, in index order)."""
+    if not len(index):
+        return True
+    return bool(index[0] == 0) and bool((index[1:] - index[:-1] == 1).all())
+
+
 def _partition_indices(column: pa.ChunkedArray, built: Sequence[_Built]) -> list[Ints]:
     """The index of each latest row's partition in its asset's space (-1: not at ``now``)."""
     rows_per_index: dict[int, int] = {}
@@ -137,14 +145,21 @@ def _scatter_built(
     for item, index in zip(built, _partition_indices(table["partition"], built), strict=True):
         lo, hi, space = item.lo, item.hi, item.space
         valid: Mask | None = None
-        if bool((index >= 0).all()):
+        whole = len(index) == space.size and _increasing(index)
+        if whole:  # every partition, in index order (the common case): plain copies
             at, built_ids, built_hashes = index, ids[lo:hi], output[lo:hi]
+            space.materialized[:] = True
+            space.output_hash[:] = built_hashes
+            space.materialization_id[:] = built_ids
         else:
-            valid = index >= 0
-            at, built_ids, built_hashes = index[valid], ids[lo:hi][valid], output[lo:hi][valid]
-        space.materialized[at] = True
-        space.output_hash[at] = built_hashes
-        space.materialization_id[at] = built_ids
+            if bool((index >= 0).all()):
+                at, built_ids, built_hashes = index, ids[lo:hi], output[lo:hi]
+            else:
+                valid = index >= 0
+                at, built_ids, built_hashes = index[valid], ids[lo:hi][valid], output[lo:hi][valid]
+            space.materialized[at] = True
+            space.output_hash[at] = built_hashes
+            space.materialization_id[at] = built_ids
         for target, agreeing in ((view.code_ok, code_same), (view.config_ok, config_same)):
             agrees = agreeing[lo:hi] if valid is None else agreeing[lo:hi][valid]
             if agrees.all():
@@ -157,6 +172,7 @@ def _scatter_built(
         owners.ids.append(ids[lo:hi])
         owners.keys.append(item.key)
         owners.positions.append(index)
+        owners.whole.append(whole)
 
 
 def _code_changes(
