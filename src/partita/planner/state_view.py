@@ -138,7 +138,8 @@ def _scatter_built(
     table: pa.Table, built: Sequence[_Built], view: StateView, owners: Owners
 ) -> None:
     """Fill the spaces of ``built`` from their rows of the grouped ``latest`` table."""
-    ids = np.asarray(table["materialization_id"].fill_null(-1), dtype=np.int64)
+    column = table["materialization_id"]
+    ids = np.asarray(column.fill_null(-1) if column.null_count else column, dtype=np.int64)
     output = hashes(table["output_hash"])
     code_same = _agreement(table["code_version"], [(b.lo, b.hi, b.code_version) for b in built])
     config_same = _agreement(table["config_hash"], [(b.lo, b.hi, b.config_hash) for b in built])
