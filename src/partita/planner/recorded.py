@@ -52,7 +52,7 @@ span at most this many times their count (else by binary search)."""
 @dataclass(frozen=True)
 class RecordedEdges:
     """The recorded fingerprint of one (asset, upstream asset) edge per partition
-    (0 where none is recorded)."""
+    (0 where none is recorded); read only (it may be a view of the state's column)."""
 
     fingerprint: U64
 
@@ -216,8 +216,9 @@ def recorded_edges(
                 if not offsets:
                     continue
                 if position is None and owned.whole[value] and len(offsets) == 1:
-                    # aligned, every partition in order: row j + i * k is partition i
-                    fingerprint = fingerprints[start + offsets[0] : stop : k].copy()
+                    # aligned, every partition in order: row j + i * k is partition i (a
+                    # strided view of the column, read only like every recorded fingerprint)
+                    fingerprint = fingerprints[start + offsets[0] : stop : k]
                     result[(key, name)] = RecordedEdges(fingerprint)
                     continue
                 fingerprint = np.zeros(size, dtype=np.uint64)
