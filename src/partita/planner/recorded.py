@@ -3,10 +3,15 @@
 The catalog's ``edges`` table has one row per (latest materialization,
 upstream asset): millions of rows at scale. For each asset and each upstream
 asset of it in the graph, the planner wants one uint64 per partition (0 where
-nothing is recorded). The rows are joined to the latest materializations by
-id once (:func:`join`), grouped by the asset they belong to (one run per
-asset, as the catalogs return them; a stable sort otherwise), and each run is
-split by upstream asset.
+nothing is recorded). Each row must be found the asset and partition of its
+materialization. The catalogs return the edges asset after asset, ``k`` rows
+per latest materialization (one per upstream asset) in the order of the
+asset's latest rows; one reshaped comparison of the ids per asset proves
+that, and then row ``i * k + j`` of an asset's run belongs to its ``i``-th
+latest row, with no join. Any other order is joined by id (:func:`join`,
+through a table indexed by id) and grouped by asset (a stable sort when the
+rows of an asset are not together). Each asset's run is then split by
+upstream asset.
 
 Splitting by upstream asset compares strings. Comparing each run with each
 upstream name costs an Arrow call per pair (thousands at scale), and
@@ -127,10 +132,10 @@ def _runs(owner: I32) -> list[tuple[int, int, int]]:
 def _periodic(upstream: pa.ChunkedArray | pa.Array, periods: Sequence[int]) -> dict[int, Mask]:
     """Per period ``k``: ``upstream[i + k] == upstream[i]`` for each ``i`` (null: False)."""
     n = len(upstream)
-    return {k: same_shifted(upstream, k) for k in periods if 0 < k < n}
+    return {k: _same_shifted(upstream, k) for k in periods if 0 < k < n}
 
 
-def same_shifted(column: pa.ChunkedArray | pa.Array, k: int) -> Mask:
+def _same_shifted(column: pa.ChunkedArray | pa.Array, k: int) -> Mask:
     """``column[i + k] == column[i]`` for each ``i < len(column) - k`` (null: False)."""
     n = len(column)
     equal = pc.equal(column.slice(k), column.slice(0, n - k))
