@@ -71,7 +71,7 @@ class _Built:
     """An asset with latest rows ``lo:hi`` of the grouped table, and what it is now."""
 
     key: AssetKey
-    space: AssetSpace
+    index: KeyIndex
     lo: int
     hi: int
     code_version: str
@@ -116,12 +116,12 @@ def _partition_indices(column: pa.ChunkedArray, built: Sequence[_Built]) -> list
     """The index of each latest row's partition in its asset's space (-1: not at ``now``)."""
     rows_per_index: dict[int, int] = {}
     for item in built:
-        found = id(item.space.index)
+        found = id(item.index)
         rows_per_index[found] = rows_per_index.get(found, 0) + item.hi - item.lo
     whole: dict[int, Ints] = {}
     result: list[Ints] = []
     for item in built:
-        index = item.space.index
+        index = item.index
         found = id(index)
         if rows_per_index[found] * _SHARED_INDEX_SHARE < len(column):
             result.append(index.indices_of(column.slice(item.lo, item.hi - item.lo)))
@@ -144,15 +144,20 @@ def _scatter_built(
     code_same = _agreement(table["code_version"], [(b.lo, b.hi, b.code_version) for b in built])
     config_same = _agreement(table["config_hash"], [(b.lo, b.hi, b.config_hash) for b in built])
     for item, index in zip(built, _partition_indices(table["partition"], built), strict=True):
-        lo, hi, space = item.lo, item.hi, item.space
+        lo, hi, size = item.lo, item.hi, item.index.size
         valid: Mask | None = None
-        whole = len(index) == space.size and _increasing(index)
-        if whole:  # every partition, in index order (the common case): plain copies
+        whole = len(index) == size and _increasing(index)
+        if whole:  # every partition, in index order (the common case): views of the columns
             at, built_ids, built_hashes = index, ids[lo:hi], output[lo:hi]
-            space.materialized[:] = True
-            space.output_hash[:] = built_hashes
-            space.materialization_id[:] = built_ids
+            space = AssetSpace(
+                index=item.index,
+                materialized=np.ones(size, dtype=np.bool_),
+                materialization_id=built_ids,
+                output_hash=built_hashes,
+                failed=np.zeros(size, dtype=np.bool_),
+            )
         else:
+            space = AssetSpace.over(item.index)
             if bool((index >= 0).all()):
                 at, built_ids, built_hashes = index, ids[lo:hi], output[lo:hi]
             else:
@@ -169,7 +174,9 @@ def _scatter_built(
             mask[at] = agrees
             target[item.key] = mask
             if target is view.code_ok:
-                _code_changes(item, table["code_version"].slice(lo, hi - lo), at, valid, view)
+                codes = table["code_version"].slice(lo, hi - lo)
+                _code_changes(item, space, codes, at, valid, view)
+        view.spaces[item.key] = space
         owners.ids.append(ids[lo:hi])
         owners.keys.append(item.key)
         owners.positions.append(index)
@@ -177,11 +184,15 @@ def _scatter_built(
 
 
 def _code_changes(
-    item: _Built, codes: pa.ChunkedArray, at: Ints, valid: Mask | None, view: StateView
+    item: _Built,
+    space: AssetSpace,
+    codes: pa.ChunkedArray,
+    at: Ints,
+    valid: Mask | None,
+    view: StateView,
 ) -> None:
     """Note the recorded code versions that differ from the current one, and the
     partitions built with one the current code changes non-breakingly."""
-    space = item.space
     differing = pc.unique(pc.filter(codes, pa.array(~same(codes, item.code_version))))
     space.stale_code_versions = tuple(sorted(str(c) for c in differing.to_pylist()))
     if item.non_breaking:
@@ -218,32 +229,36 @@ def build_state_view(
     owners = Owners()
     shared_keys: dict[PartitionsDefinition | None, KeyIndex] = {}
     built: list[_Built] = []
+    order: list[AssetKey] = []
     for key in assets:
+        order.append(key)
         spec = graph.spec(key)
         index = shared_keys.get(spec.partitions)
         if index is None:
             index = shared_keys[spec.partitions] = KeyIndex.of(spec.partitions, now, dynamic)
-        space = AssetSpace.over(index)
-        view.spaces[key] = space
         name = str(key)
+        bounds = None if spec.is_source else latest_groups.bounds.get(name)
+        if bounds is not None:  # its space is made from its rows below
+            spared = (non_breaking or {}).get(key, frozenset())
+            code, config = graph.code_version(key), config_hashes.get(name, "")
+            built.append(_Built(key, index, *bounds, code, config, spared))
+            continue
+        space = view.spaces[key] = AssetSpace.over(index)
         if spec.is_source:
             rows = observed_groups.of(name)
             if spec.fn is None and rows is None:
                 _unobserved_source(space, key)
             elif rows is not None:
                 _scatter_observed(space, rows)
-        else:
-            bounds = latest_groups.bounds.get(name)
-            if bounds is not None:
-                spared = (non_breaking or {}).get(key, frozenset())
-                code, config = graph.code_version(key), config_hashes.get(name, "")
-                built.append(_Built(key, space, *bounds, code, config, spared))
-        failed_rows = failed_groups.of(name)
-        if failed_rows is not None:
-            failed_index = space.index.indices_of(failed_rows["partition"])
-            space.failed[failed_index[failed_index >= 0]] = True
     if built:
         built.sort(key=lambda item: item.lo)  # in the table's order, as its edges come
         _scatter_built(latest_groups.table, built, view, owners)
+        view.spaces = {key: view.spaces[key] for key in order}
+    for key in order:
+        failed_rows = failed_groups.of(str(key))
+        if failed_rows is not None:
+            space = view.spaces[key]
+            failed_index = space.index.indices_of(failed_rows["partition"])
+            space.failed[failed_index[failed_index >= 0]] = True
     view.edges = recorded_edges(graph, state.edges, view.spaces, owners)
     return view
