@@ -4,15 +4,16 @@
 one pass per column for code versions and config hashes (one value, a few,
 or a per-row column of many), one ``index_in`` for the partitions most rows
 share, edges read in the catalogs' order without a join (when it holds) and
-split by upstream asset through a periodicity check (when it holds). Random
-states below (rows grouped or shuffled, partitions that do not exist at
-``now``, edges in the catalog's order or not, missing, extra or reordered
+split by upstream asset through a periodicity check (when it holds), integer
+columns read chunk by chunk. Random states below (rows grouped or shuffled,
+chunked at random places, partitions that do not exist at ``now``, edges in the catalog's order or not, missing, extra or reordered
 upstream assets) are compared, array by array, with a plain loop over rows.
 """
 
 from __future__ import annotations
 
 import random
+from itertools import pairwise
 
 import numpy as np
 import pyarrow as pa
@@ -111,12 +112,22 @@ def states(draw: st.DrawFn) -> tuple[PlannerState, dict[str, str]]:
         st.sampled_from([{}, {n: "x" for n in DEPS}, {"b": "x", "c": "y"}, {n: n for n in DEPS}])
     )
     state = PlannerState(
-        latest=pa.Table.from_pylist(latest, schema=LATEST_SCHEMA),
-        edges=pa.Table.from_pylist(edges, schema=EDGES_SCHEMA),
+        latest=_chunked(latest, LATEST_SCHEMA, rng),
+        edges=_chunked(edges, EDGES_SCHEMA, rng),
         failed=PlannerState.empty().failed,
         observations=PlannerState.empty().observations,
     )
     return state, configs
+
+
+def _chunked(rows: list[dict[str, object]], schema: pa.Schema, rng: random.Random) -> pa.Table:
+    """``rows`` as a table of chunks split at random places (some empty)."""
+    cuts = sorted(rng.randint(0, len(rows)) for _ in range(rng.randint(0, 4)))
+    bounds = [0, *cuts, len(rows)]
+    return pa.Table.from_batches(
+        [pa.RecordBatch.from_pylist(rows[lo:hi], schema=schema) for lo, hi in pairwise(bounds)],
+        schema=schema,
+    )
 
 
 def _expected(state: PlannerState, configs: dict[str, str]) -> StateView:

@@ -39,11 +39,13 @@ import pyarrow.compute as pc
 
 from partita.graph import AssetGraph
 from partita.keys import AssetKey
+from partita.planner.columns import IntRanges
 from partita.planner.space import AssetSpace, Mask
 
 __all__ = ["Owners", "RecordedEdges", "hashes", "recorded_edges", "same"]
 
 U64 = npt.NDArray[np.uint64]
+Ints = npt.NDArray[np.int64]
 I32 = npt.NDArray[np.int32]
 
 _MAX_PERIODS = 3
@@ -145,7 +147,7 @@ def _same_shifted(column: pa.ChunkedArray | pa.Array, k: int) -> Mask:
 
 
 def _aligned(
-    owned: Owners, edge_ids: npt.NDArray[np.int64], periods: Sequence[int]
+    owned: Owners, edge_ids: IntRanges, periods: Sequence[int]
 ) -> list[tuple[int, int, int]] | None:
     """(owner, start, stop) of each owner's edge rows when the table holds, owner after
     owner in ``owned`` order, exactly ``periods[owner]`` rows per latest materialization,
@@ -156,7 +158,9 @@ def _aligned(
         stop = cursor + k * len(ids)
         if k == 0 or not len(ids):
             continue
-        if stop > n or not bool((edge_ids[cursor:stop].reshape(len(ids), k) == ids[:, None]).all()):
+        if stop > n:
+            return None
+        if not bool((edge_ids.range(cursor, stop).reshape(len(ids), k) == ids[:, None]).all()):
             return None
         runs.append((owner, cursor, stop))
         cursor = stop
@@ -184,9 +188,9 @@ def recorded_edges(
     looked at by the planner, and left out)."""
     if table.num_rows == 0 or not owned.ids:
         return {}
-    edge_ids = np.asarray(table["materialization_id"], dtype=np.int64)
+    edge_ids = IntRanges(table["materialization_id"], null=-1)
     upstream = table["upstream_asset"]
-    fingerprints = hashes(table["fingerprint"])
+    fingerprints = IntRanges(table["fingerprint"])
     wanted = [
         list(dict.fromkeys(str(e.upstream) for e in graph.upstream_edges(key)))
         for key in owned.keys
@@ -196,11 +200,12 @@ def recorded_edges(
     if aligned is not None:
         runs = aligned
     else:
-        owner, position = join(owned, edge_ids)
+        owner, position = join(owned, edge_ids.whole())
         runs = _runs(owner)
         if len({value for value, _, _ in runs}) != len(runs):  # not grouped by asset: sort
             order = np.argsort(owner, kind="stable")
-            owner, position, fingerprints = owner[order], position[order], fingerprints[order]
+            owner, position = owner[order], position[order]
+            fingerprints = IntRanges(fingerprints.whole()[order])
             upstream = upstream.take(pa.array(order))
             runs = _runs(owner)
     rows_per_period: Counter[int] = Counter()
@@ -212,38 +217,66 @@ def recorded_edges(
         key, names = owned.keys[value], wanted[value]
         if not names:
             continue
-        size, k = spaces[key].size, len(names)
+        k = len(names)
         shifted = periodic.get(k)
-        if stop - start <= k or (shifted is not None and bool(shifted[start : stop - k].all())):
-            firsts = upstream.slice(start, min(k, stop - start)).to_pylist()
-            for name in names:
-                offsets = [j for j, first in enumerate(firsts) if first == name]
-                if not offsets:
-                    continue
-                if position is None and owned.whole[value] and len(offsets) == 1:
-                    # aligned, every partition in order: row j + i * k is partition i (a
-                    # strided view of the column, read only like every recorded fingerprint)
-                    fingerprint = fingerprints[start + offsets[0] : stop : k]
-                    result[(key, name)] = RecordedEdges(fingerprint)
-                    continue
-                fingerprint = np.zeros(size, dtype=np.uint64)
-                for j in offsets:  # aligned: the rows at j::k are the owner's latest rows
-                    rows = owned.positions[value] if position is None else position[start:stop]
-                    _put(
-                        fingerprint,
-                        rows if position is None else rows[j::k],
-                        fingerprints[start + j : stop : k],
-                    )
-                result[(key, name)] = RecordedEdges(fingerprint)
-            continue
-        at = np.repeat(owned.positions[value], k) if position is None else position[start:stop]
-        run_names = upstream.slice(start, stop - start)
-        values = fingerprints[start:stop]
-        for name in names:
-            hit = same(run_names, name) & (at >= 0)
-            if not hit.any():
-                continue
-            fingerprint = np.zeros(size, dtype=np.uint64)
-            fingerprint[at[hit]] = values[hit]
+        run = _Run(
+            names=names,
+            size=spaces[key].size,
+            upstream=upstream.slice(start, stop - start),
+            values=fingerprints.range(start, stop).view(np.uint64),
+            periodic=stop - start <= k
+            or (shifted is not None and bool(shifted[start : stop - k].all())),
+            latest=owned.positions[value],
+            whole=position is None and owned.whole[value],
+            rows=None if position is None else position[start:stop],
+        )
+        for name, fingerprint in run.split().items():
             result[(key, name)] = RecordedEdges(fingerprint)
     return result
+
+
+@dataclass(frozen=True)
+class _Run:
+    """The edge rows of one asset, to split by upstream asset."""
+
+    names: list[str]
+    """The asset's upstream assets in the graph (``k`` of them)."""
+    size: int
+    upstream: pa.ChunkedArray | pa.Array
+    values: U64
+    periodic: bool
+    """Row ``r`` names the same upstream asset as row ``r - k``."""
+    latest: Ints
+    """The partition index of the asset's latest rows: aligned rows (``rows`` None),
+    row ``i * k + j`` belongs to the ``i``-th."""
+    whole: bool
+    """Aligned, and ``latest`` is every partition in index order."""
+    rows: I32 | None
+    """Rows joined by id: the partition index of each row; None when aligned."""
+
+    def split(self) -> dict[str, U64]:
+        """Per upstream asset named in some row: the fingerprint of each partition."""
+        k, found = len(self.names), {}
+        if self.periodic:
+            firsts = self.upstream.slice(0, k).to_pylist()
+            for name in self.names:
+                offsets = [j for j, first in enumerate(firsts) if first == name]
+                if self.whole and len(offsets) == 1:
+                    # row j + i * k is partition i: a strided view of the column (read
+                    # only, like every recorded fingerprint)
+                    found[name] = self.values[offsets[0] :: k]
+                elif offsets:
+                    fingerprint = np.zeros(self.size, dtype=np.uint64)
+                    for j in offsets:
+                        rows = self.latest if self.rows is None else self.rows[j::k]
+                        _put(fingerprint, rows, self.values[j::k])
+                    found[name] = fingerprint
+            return found
+        at = np.repeat(self.latest, k) if self.rows is None else self.rows
+        for name in self.names:
+            hit = same(self.upstream, name) & (at >= 0)
+            if hit.any():
+                fingerprint = np.zeros(self.size, dtype=np.uint64)
+                fingerprint[at[hit]] = self.values[hit]
+                found[name] = fingerprint
+        return found

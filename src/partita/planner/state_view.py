@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 from partita.graph import AssetGraph
 from partita.keys import AssetKey
 from partita.partitions import DynamicPartitionsStore, PartitionsDefinition
+from partita.planner.columns import IntRanges
 from partita.planner.recorded import Owners, RecordedEdges, hashes, recorded_edges, same
 from partita.planner.space import AssetSpace, Mask
 from partita.records import PlannerState, partition_hash
@@ -138,17 +139,17 @@ def _scatter_built(
     table: pa.Table, built: Sequence[_Built], view: StateView, owners: Owners
 ) -> None:
     """Fill the spaces of ``built`` from their rows of the grouped ``latest`` table."""
-    column = table["materialization_id"]
-    ids = np.asarray(column.fill_null(-1) if column.null_count else column, dtype=np.int64)
-    output = hashes(table["output_hash"])
+    ids = IntRanges(table["materialization_id"], null=-1)
+    output = IntRanges(table["output_hash"])
     code_same = _agreement(table["code_version"], [(b.lo, b.hi, b.code_version) for b in built])
     config_same = _agreement(table["config_hash"], [(b.lo, b.hi, b.config_hash) for b in built])
     for item, index in zip(built, _partition_indices(table["partition"], built), strict=True):
         lo, hi, size = item.lo, item.hi, item.index.size
         valid: Mask | None = None
         whole = len(index) == size and _increasing(index)
+        built_ids, built_hashes = ids.range(lo, hi), output.range(lo, hi).view(np.uint64)
         if whole:  # every partition, in index order (the common case): views of the columns
-            at, built_ids, built_hashes = index, ids[lo:hi], output[lo:hi]
+            at = index
             space = AssetSpace(
                 index=item.index,
                 materialized=np.ones(size, dtype=np.bool_),
@@ -159,10 +160,10 @@ def _scatter_built(
         else:
             space = AssetSpace.over(item.index)
             if bool((index >= 0).all()):
-                at, built_ids, built_hashes = index, ids[lo:hi], output[lo:hi]
+                at = index
             else:
                 valid = index >= 0
-                at, built_ids, built_hashes = index[valid], ids[lo:hi][valid], output[lo:hi][valid]
+                at, built_ids, built_hashes = index[valid], built_ids[valid], built_hashes[valid]
             space.materialized[at] = True
             space.output_hash[at] = built_hashes
             space.materialization_id[at] = built_ids
@@ -177,7 +178,7 @@ def _scatter_built(
                 codes = table["code_version"].slice(lo, hi - lo)
                 _code_changes(item, space, codes, at, valid, view)
         view.spaces[item.key] = space
-        owners.ids.append(ids[lo:hi])
+        owners.ids.append(ids.range(lo, hi))
         owners.keys.append(item.key)
         owners.positions.append(index)
         owners.whole.append(whole)
