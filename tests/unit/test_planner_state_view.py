@@ -6,8 +6,9 @@ or a per-row column of many), one ``index_in`` for the partitions most rows
 share, edges read in the catalogs' order without a join (when it holds) and
 split by upstream asset through a periodicity check (when it holds), integer
 columns read chunk by chunk. Random states below (rows grouped or shuffled,
-chunked at random places, partitions that do not exist at ``now``, edges in the catalog's order or not, missing, extra or reordered
-upstream assets) are compared, array by array, with a plain loop over rows.
+chunked at random places, partitions that do not exist at ``now``, edges in
+the catalog's order or not, missing, extra or reordered upstream assets) are
+compared, array by array, with a plain loop over rows.
 """
 
 from __future__ import annotations
