@@ -64,6 +64,7 @@ def states(draw: st.DrawFn) -> tuple[PlannerState, dict[str, str]]:
     edges: list[dict[str, object]] = []
     next_id = 1
     shuffled_edges = draw(st.booleans())
+    stale_share = draw(st.sampled_from((0.0, 0.2)))  # none: every row agrees
     for name, deps in DEPS.items():
         if rng.random() < 0.15:
             continue  # never built
@@ -86,8 +87,8 @@ def states(draw: st.DrawFn) -> tuple[PlannerState, dict[str, str]]:
                     "partition": partition,
                     "materialization_id": mat_id,
                     "data_version": "v",
-                    "code_version": name if rng.random() < 0.8 else "old",
-                    "config_hash": rng.choice(("", "", "x")),
+                    "code_version": "old" if rng.random() < stale_share else name,
+                    "config_hash": "x" if rng.random() < stale_share else "",
                     "output_hash": rng.getrandbits(63),
                     "run_id": "r",
                     "created_at": NOW,

@@ -80,12 +80,15 @@ class _Built:
     non_breaking: frozenset[str]
 
 
-def _agreement(column: pa.ChunkedArray, spans: Sequence[tuple[int, int, str]]) -> Mask:
+def _agreement(column: pa.ChunkedArray, spans: Sequence[tuple[int, int, str]]) -> Mask | None:
     """Per row of ``column``: whether it equals the value of the span ``(lo, hi, value)``
-    the row is in (null: no; rows in no span: unspecified)."""
+    the row is in (null: no; rows in no span: unspecified); None when every row does."""
     distinct = sorted({value for _, _, value in spans})
     if len(distinct) == 1:
-        return same(column, distinct[0])
+        equal = pc.equal(column, distinct[0])
+        if not equal.null_count and pc.all(equal).as_py():
+            return None  # one value everywhere, the current one: nothing to compare
+        return np.asarray(equal.fill_null(False), dtype=np.bool_)
     if len(distinct) <= _SCALAR_COMPARES:
         result = np.zeros(len(column), dtype=np.bool_)
         for value in distinct:
@@ -168,6 +171,8 @@ def _scatter_built(
             space.output_hash[at] = built_hashes
             space.materialization_id[at] = built_ids
         for target, agreeing in ((view.code_ok, code_same), (view.config_ok, config_same)):
+            if agreeing is None:
+                continue  # every recorded build agrees
             agrees = agreeing[lo:hi] if valid is None else agreeing[lo:hi][valid]
             if agrees.all():
                 continue  # no entry: every recorded build agrees
