@@ -152,6 +152,23 @@ class _Planner:
         self.blocked: list[Blocked] = []
         self._rows: dict[tuple[object, ...], EdgeRows] = {}
         self._by_edge: dict[int, EdgeRows] = {}  # the graph keeps its edges alive
+        # per asset, asked once for all its readers (masks are not changed once set)
+        self._planned_any: dict[AssetKey, bool] = {}
+        self._all_built: dict[AssetKey, bool] = {}
+
+    def _any(self, key: AssetKey, planned: Mask) -> bool:
+        """Whether any partition of ``key`` is planned."""
+        found = self._planned_any.get(key)
+        if found is None:
+            found = self._planned_any[key] = bool(planned.any())
+        return found
+
+    def _complete(self, key: AssetKey, space: AssetSpace) -> bool:
+        """Whether every partition of ``key`` is materialized."""
+        found = self._all_built.get(key)
+        if found is None:
+            found = self._all_built[key] = bool(space.materialized.all())
+        return found
 
     def rows(self, edge: Edge) -> EdgeRows:
         by_edge = self._by_edge.get(id(edge))
@@ -308,7 +325,8 @@ class _Planner:
             up = self.view.spaces[upstream]
             rows = merge_rows([self.rows(e) for e in edges], up.size)
             if built_target is not None:
-                expected = rows.row_sum_u64(up.output_hash)
+                # identity rows: each partition's fingerprint is its input's hash (no copy)
+                expected = up.output_hash if rows.identity else rows.row_sum_u64(up.output_hash)
                 recorded = self.view.edges.get((key, str(upstream)))
                 differs = expected != 0 if recorded is None else expected != recorded.fingerprint
                 changed = built_target & differs
@@ -327,7 +345,7 @@ class _Planner:
                     )
             planned_up = self.planned.get(upstream)
             available = up.materialized
-            if planned_up is not None and planned_up.any():
+            if planned_up is not None and self._any(upstream, planned_up):
                 propagating = self.propagating[upstream]
                 stale = target & rows.downstream_of(propagating)
                 if stale.any():
@@ -341,7 +359,7 @@ class _Planner:
                     missing_input = _or(missing_input, reads_failed)
                     missing_from.append((upstream, reads_failed, unobserved.mask, True))
                 available = available | unobserved.mask  # failed, not missing
-            if available.all():
+            if self._complete(upstream, up) if available is up.materialized else available.all():
                 continue  # every mapped input is there (or planned)
             lacking = self._lacking(edges, rows, up.size, available)
             if lacking.any():

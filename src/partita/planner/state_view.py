@@ -1,16 +1,20 @@
 """Scattering the catalog's bulk state into per-asset index spaces (vectorized).
 
 The catalog hands the planner Arrow tables (``PlannerState``); this module
-groups their rows by asset once (one sort), turns partition keys into indices
-with one ``index_in`` per asset, and fills the arrays of each
-:class:`~partita.planner.space.AssetSpace`. It also collects the recorded
-per-edge input fingerprints: for each asset and upstream asset, one uint64
-per partition.
+groups their rows by asset once (one sort, none when the catalog's order
+already groups them), and fills the arrays of each
+:class:`~partita.planner.space.AssetSpace`. The work that would otherwise be
+one Arrow call per asset is done once over the whole ``latest`` table: the
+partition keys become indices with one ``index_in`` per partitions
+definition that most rows share, and the recorded code versions and config
+hashes are compared with each asset's current ones in one pass per column.
+The recorded per-edge input fingerprints come from
+:mod:`partita.planner.recorded`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -22,6 +26,8 @@ import pyarrow.compute as pc
 from partita.graph import AssetGraph
 from partita.keys import AssetKey
 from partita.partitions import DynamicPartitionsStore, PartitionsDefinition
+from partita.planner.columns import IntRanges
+from partita.planner.recorded import Owners, RecordedEdges, hashes, recorded_edges, same
 from partita.planner.space import AssetSpace, Mask
 from partita.records import PlannerState, partition_hash
 from partita.spaces import AssetRows, KeyIndex
@@ -29,14 +35,15 @@ from partita.spaces import AssetRows, KeyIndex
 __all__ = ["RecordedEdges", "StateView", "build_state_view"]
 
 U64 = npt.NDArray[np.uint64]
+Ints = npt.NDArray[np.int64]
 
+_SCALAR_COMPARES = 3
+"""Compare a whole column with each current value when the assets have at most this
+many distinct ones (else with a per-row column of them)."""
 
-@dataclass(frozen=True)
-class RecordedEdges:
-    """The recorded fingerprint of one (asset, upstream asset) edge per partition
-    (0 where none is recorded)."""
-
-    fingerprint: U64
+_SHARED_INDEX_SHARE = 4
+"""Look up the partitions of every row in one ``index_in`` when the assets of one
+partitions definition hold at least 1/this of the rows (else asset by asset)."""
 
 
 @dataclass
@@ -52,12 +59,6 @@ class StateView:
     version the current one only adds columns to."""
 
 
-def _hashes(column: pa.Array | pa.ChunkedArray) -> U64:
-    if column.null_count:
-        column = column.fill_null(0)
-    return np.asarray(column, dtype=np.int64).view(np.uint64)
-
-
 def _unobserved_source(space: AssetSpace, key: AssetKey) -> None:
     """A source without an observe function counts as present with data version ``""``."""
     space.materialized[:] = True
@@ -66,89 +67,154 @@ def _unobserved_source(space: AssetSpace, key: AssetKey) -> None:
     ).view(np.uint64)
 
 
-@dataclass
-class _Owners:
-    """Which asset and index each latest materialization id belongs to."""
-
-    ids: list[npt.NDArray[np.int64]] = field(default_factory=list)
-    keys: list[AssetKey] = field(default_factory=list)
-    positions: list[npt.NDArray[np.int64]] = field(default_factory=list)
-
-
 @dataclass(frozen=True)
-class _Columns:
-    """The numeric columns of the grouped ``latest`` table as numpy arrays (one
-    conversion for all assets; each asset takes a slice)."""
+class _Built:
+    """An asset with latest rows ``lo:hi`` of the grouped table, and what it is now."""
 
-    ids: npt.NDArray[np.int64]
-    hashes: U64
-
-    @classmethod
-    def of(cls, table: pa.Table) -> _Columns:
-        if table.num_rows == 0:
-            return cls(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint64))
-        return cls(
-            np.asarray(table["materialization_id"].fill_null(-1), dtype=np.int64),
-            _hashes(table["output_hash"]),
-        )
+    key: AssetKey
+    index: KeyIndex
+    lo: int
+    hi: int
+    code_version: str
+    config_hash: str
+    non_breaking: frozenset[str]
 
 
-def _same(column: pa.ChunkedArray | pa.Array, value: str) -> Mask:
-    """``column == value`` per row (null: not the same)."""
-    equal = pc.equal(column, value)
+def _agreement(column: pa.ChunkedArray, spans: Sequence[tuple[int, int, str]]) -> Mask | None:
+    """Per row of ``column``: whether it equals the value of the span ``(lo, hi, value)``
+    the row is in (null: no; rows in no span: unspecified); None when every row does."""
+    distinct = sorted({value for _, _, value in spans})
+    if len(distinct) == 1:
+        equal = pc.equal(column, distinct[0])
+        if not equal.null_count and pc.all(equal).as_py():
+            return None  # one value everywhere, the current one: nothing to compare
+        return np.asarray(equal.fill_null(False), dtype=np.bool_)
+    if len(distinct) <= _SCALAR_COMPARES:
+        result = np.zeros(len(column), dtype=np.bool_)
+        for value in distinct:
+            equal = same(column, value)
+            for lo, hi, current in spans:
+                if current == value:
+                    result[lo:hi] = equal[lo:hi]
+        return result
+    number = {value: i for i, value in enumerate(distinct)}
+    codes = np.zeros(len(column), dtype=np.int32)
+    for lo, hi, value in spans:
+        codes[lo:hi] = number[value]
+    expected = pa.array(distinct, type=pa.string()).take(pa.array(codes))
+    equal = pc.equal(column, expected)
     if equal.null_count:
         equal = equal.fill_null(False)
     return np.asarray(equal, dtype=np.bool_)
 
 
-def _scatter_latest(
-    graph: AssetGraph,
-    key: AssetKey,
-    space: AssetSpace,
-    rows: pa.Table,
-    columns: tuple[npt.NDArray[np.int64], U64],
-    config_hash: str,
-    view: StateView,
-    owners: _Owners,
-    non_breaking: frozenset[str] = frozenset(),
+def _increasing(index: Ints) -> bool:
+    """Whether ``index`` starts at 0 and steps by exactly 1 (with its length equal to the
+    space's size: every partition, in index order)."""
+    if not len(index):
+        return True
+    return bool(index[0] == 0) and bool((index[1:] - index[:-1] == 1).all())
+
+
+def _partition_indices(column: pa.ChunkedArray, built: Sequence[_Built]) -> list[Ints]:
+    """The index of each latest row's partition in its asset's space (-1: not at ``now``)."""
+    rows_per_index: dict[int, int] = {}
+    for item in built:
+        found = id(item.index)
+        rows_per_index[found] = rows_per_index.get(found, 0) + item.hi - item.lo
+    whole: dict[int, Ints] = {}
+    result: list[Ints] = []
+    for item in built:
+        index = item.index
+        found = id(index)
+        if rows_per_index[found] * _SHARED_INDEX_SHARE < len(column):
+            result.append(index.indices_of(column.slice(item.lo, item.hi - item.lo)))
+            continue
+        indices = whole.get(found)
+        if indices is None:
+            looked_up = pc.index_in(column, value_set=index.array).fill_null(-1)
+            indices = whole[found] = np.asarray(looked_up, dtype=np.int64)
+        result.append(indices[item.lo : item.hi])
+    return result
+
+
+def _scatter_built(
+    table: pa.Table, built: Sequence[_Built], view: StateView, owners: Owners
 ) -> None:
+    """Fill the spaces of ``built`` from their rows of the grouped ``latest`` table."""
+    ids = IntRanges(table["materialization_id"], null=-1)
+    output = IntRanges(table["output_hash"])
+    code_same = _agreement(table["code_version"], [(b.lo, b.hi, b.code_version) for b in built])
+    config_same = _agreement(table["config_hash"], [(b.lo, b.hi, b.config_hash) for b in built])
+    for item, index in zip(built, _partition_indices(table["partition"], built), strict=True):
+        lo, hi, size = item.lo, item.hi, item.index.size
+        valid: Mask | None = None
+        whole = len(index) == size and _increasing(index)
+        built_ids, built_hashes = ids.range(lo, hi), output.range(lo, hi).view(np.uint64)
+        if whole:  # every partition, in index order (the common case): views of the columns
+            at = index
+            space = AssetSpace(
+                index=item.index,
+                materialized=np.ones(size, dtype=np.bool_),
+                materialization_id=built_ids,
+                output_hash=built_hashes,
+                failed=np.zeros(size, dtype=np.bool_),
+            )
+        else:
+            space = AssetSpace.over(item.index)
+            if bool((index >= 0).all()):
+                at = index
+            else:
+                valid = index >= 0
+                at, built_ids, built_hashes = index[valid], built_ids[valid], built_hashes[valid]
+            space.materialized[at] = True
+            space.output_hash[at] = built_hashes
+            space.materialization_id[at] = built_ids
+        for target, agreeing in ((view.code_ok, code_same), (view.config_ok, config_same)):
+            if agreeing is None:
+                continue  # every recorded build agrees
+            agrees = agreeing[lo:hi] if valid is None else agreeing[lo:hi][valid]
+            if agrees.all():
+                continue  # no entry: every recorded build agrees
+            mask = np.ones(space.size, dtype=np.bool_)
+            mask[at] = agrees
+            target[item.key] = mask
+            if target is view.code_ok:
+                codes = table["code_version"].slice(lo, hi - lo)
+                _code_changes(item, space, codes, at, valid, view)
+        view.spaces[item.key] = space
+        owners.ids.append(ids.range(lo, hi))
+        owners.keys.append(item.key)
+        owners.positions.append(index)
+        owners.whole.append(whole)
+
+
+def _code_changes(
+    item: _Built,
+    space: AssetSpace,
+    codes: pa.ChunkedArray,
+    at: Ints,
+    valid: Mask | None,
+    view: StateView,
+) -> None:
+    """Note the recorded code versions that differ from the current one, and the
+    partitions built with one the current code changes non-breakingly."""
+    differing = pc.unique(pc.filter(codes, pa.array(~same(codes, item.code_version))))
+    space.stale_code_versions = tuple(sorted(str(c) for c in differing.to_pylist()))
+    if item.non_breaking:
+        from_versions = pc.is_in(codes, value_set=pa.array(sorted(item.non_breaking)))
+        spared = np.asarray(from_versions.fill_null(False), dtype=np.bool_)
+        found = np.zeros(space.size, dtype=np.bool_)
+        found[at] = spared if valid is None else spared[valid]
+        view.non_breaking[item.key] = found
+
+
+def _scatter_observed(space: AssetSpace, rows: pa.Table) -> None:
+    """Fill a source asset's space from its latest observations."""
     index = space.index.indices_of(rows["partition"])
-    ids, hashes = columns
-    if bool((index >= 0).all()):
-        at, valid = index, None
-    else:
-        valid = index >= 0
-        at, ids, hashes = index[valid], ids[valid], hashes[valid]
-    space.materialized[at] = True
-    space.output_hash[at] = hashes
-    if graph.spec(key).is_source:
-        return
-    space.materialization_id[at] = ids
-    codes = rows["code_version"]
-    for target, column, current in (
-        (view.code_ok, codes, graph.code_version(key)),
-        (view.config_ok, rows["config_hash"], config_hash),
-    ):
-        same = _same(column, current)
-        if valid is not None:
-            same = same[valid]
-        if same.all():
-            continue  # no entry: every recorded build agrees
-        mask = np.ones(space.size, dtype=np.bool_)
-        mask[at] = same
-        target[key] = mask
-        if target is view.code_ok:
-            differing = pc.unique(pc.filter(codes, pa.array(~_same(codes, current)))).to_pylist()
-            space.stale_code_versions = tuple(sorted(str(c) for c in differing))
-            if non_breaking:
-                from_versions = pc.is_in(codes, value_set=pa.array(sorted(non_breaking)))
-                spared = np.asarray(from_versions.fill_null(False), dtype=np.bool_)
-                found = np.zeros(space.size, dtype=np.bool_)
-                found[at] = spared if valid is None else spared[valid]
-                view.non_breaking[key] = found
-    owners.ids.append(ids)
-    owners.keys.append(key)
-    owners.positions.append(at)
+    valid = index >= 0
+    space.materialized[index[valid]] = True
+    space.output_hash[index[valid]] = hashes(rows["output_hash"])[valid]
 
 
 def build_state_view(
@@ -163,124 +229,42 @@ def build_state_view(
     """Scatter ``state`` into index spaces for ``assets``; ``non_breaking[asset]`` are
     recorded code versions the asset's current code changes non-breakingly."""
     latest_groups = AssetRows.group(state.latest)
-    latest_columns = _Columns.of(latest_groups.table)
     observed_groups = AssetRows.group(state.observations)
     failed_groups = AssetRows.group(state.failed)
     view = StateView(spaces={}, edges={}, code_ok={}, config_ok={})
-    owners = _Owners()
+    owners = Owners()
     shared_keys: dict[PartitionsDefinition | None, KeyIndex] = {}
+    built: list[_Built] = []
+    order: list[AssetKey] = []
     for key in assets:
+        order.append(key)
         spec = graph.spec(key)
         index = shared_keys.get(spec.partitions)
         if index is None:
             index = shared_keys[spec.partitions] = KeyIndex.of(spec.partitions, now, dynamic)
-        space = AssetSpace.over(index)
-        view.spaces[key] = space
         name = str(key)
+        bounds = None if spec.is_source else latest_groups.bounds.get(name)
+        if bounds is not None:  # its space is made from its rows below
+            spared = (non_breaking or {}).get(key, frozenset())
+            code, config = graph.code_version(key), config_hashes.get(name, "")
+            built.append(_Built(key, index, *bounds, code, config, spared))
+            continue
+        space = view.spaces[key] = AssetSpace.over(index)
         if spec.is_source:
             rows = observed_groups.of(name)
             if spec.fn is None and rows is None:
                 _unobserved_source(space, key)
             elif rows is not None:
-                columns = (np.full(rows.num_rows, -1, np.int64), _hashes(rows["output_hash"]))
-                _scatter_latest(graph, key, space, rows, columns, "", view, owners)
-        else:
-            bounds = latest_groups.bounds.get(name)
-            if bounds is not None:
-                lo, hi = bounds
-                rows = latest_groups.table.slice(lo, hi - lo)
-                columns = (latest_columns.ids[lo:hi], latest_columns.hashes[lo:hi])
-                config = config_hashes.get(name, "")
-                spared = (non_breaking or {}).get(key, frozenset())
-                _scatter_latest(graph, key, space, rows, columns, config, view, owners, spared)
-        failed_rows = failed_groups.of(name)
+                _scatter_observed(space, rows)
+    if built:
+        built.sort(key=lambda item: item.lo)  # in the table's order, as its edges come
+        _scatter_built(latest_groups.table, built, view, owners)
+        view.spaces = {key: view.spaces[key] for key in order}
+    for key in order:
+        failed_rows = failed_groups.of(str(key))
         if failed_rows is not None:
+            space = view.spaces[key]
             failed_index = space.index.indices_of(failed_rows["partition"])
             space.failed[failed_index[failed_index >= 0]] = True
-    view.edges = _recorded_edges(graph, state.edges, view.spaces, owners)
+    view.edges = recorded_edges(graph, state.edges, view.spaces, owners)
     return view
-
-
-_DENSE_SLACK = 4
-"""Join edges to latest materializations through tables indexed by id when the ids
-span at most this many times their count (else by binary search)."""
-
-I32 = npt.NDArray[np.int32]
-
-
-def _join(owned: _Owners, edge_ids: npt.NDArray[np.int64]) -> tuple[I32, I32]:
-    """For each edge id, the owner (index into ``owned.keys``) and partition index of the
-    latest materialization with that id; owner -1 when it is none of them."""
-    ids = np.concatenate(owned.ids)
-    lengths = [len(a) for a in owned.ids]
-    owner_of = np.repeat(np.arange(len(lengths), dtype=np.int32), lengths)
-    position_of = np.concatenate(owned.positions).astype(np.int32)
-    if not len(ids) or not len(edge_ids):
-        return np.full(len(edge_ids), -1, dtype=np.int32), np.zeros(len(edge_ids), np.int32)
-    low, high = int(ids.min()), int(ids.max())
-    if high - low < _DENSE_SLACK * len(ids) + 1024:
-        owners = np.full(high - low + 3, -1, dtype=np.int32)  # [0] and [-1]: outside
-        positions = np.zeros(high - low + 3, dtype=np.int32)
-        at = ids - (low - 1)
-        owners[at] = owner_of
-        positions[at] = position_of
-        edge_at = edge_ids - (low - 1)
-        if int(edge_ids.min()) < low or int(edge_ids.max()) > high:
-            edge_at = np.clip(edge_at, 0, high - low + 2)
-        return owners[edge_at], positions[edge_at]
-    order = np.argsort(ids)
-    ordered = ids[order]
-    slot = order[np.clip(np.searchsorted(ordered, edge_ids), 0, len(ids) - 1)]
-    matched = ids[slot] == edge_ids
-    return np.where(matched, owner_of[slot], -1).astype(np.int32), position_of[slot]
-
-
-def _runs(owner: I32) -> list[tuple[int, int, int]]:
-    """(owner, start, stop) of each run of equal values in ``owner``, skipping -1."""
-    if not len(owner):
-        return []
-    starts = np.flatnonzero(np.concatenate(([True], owner[1:] != owner[:-1])))
-    stops = np.append(starts[1:], len(owner))
-    values = owner[starts]
-    return [
-        (value, start, stop)
-        for value, start, stop in zip(values.tolist(), starts.tolist(), stops.tolist(), strict=True)
-        if value >= 0
-    ]
-
-
-def _recorded_edges(
-    graph: AssetGraph,
-    table: pa.Table,
-    spaces: Mapping[AssetKey, AssetSpace],
-    owned: _Owners,
-) -> dict[tuple[AssetKey, str], RecordedEdges]:
-    """Per (asset, upstream asset of it in the graph): the recorded fingerprint of each
-    partition's latest build (edges to assets the graph no longer connects are not
-    looked at by the planner, and left out)."""
-    if table.num_rows == 0 or not owned.ids:
-        return {}
-    owner, position = _join(owned, np.asarray(table["materialization_id"], dtype=np.int64))
-    upstream = table["upstream_asset"]
-    fingerprints = _hashes(table["fingerprint"])
-    runs = _runs(owner)
-    if len({value for value, _, _ in runs}) != len(runs):  # not grouped by asset: sort
-        order = np.argsort(owner, kind="stable")
-        owner, position, fingerprints = owner[order], position[order], fingerprints[order]
-        upstream = upstream.take(pa.array(order))
-        runs = _runs(owner)
-    result: dict[tuple[AssetKey, str], RecordedEdges] = {}
-    for value, start, stop in runs:
-        key = owned.keys[value]
-        size = spaces[key].size
-        names = upstream.slice(start, stop - start)
-        at = position[start:stop]
-        values = fingerprints[start:stop]
-        for name in dict.fromkeys(str(e.upstream) for e in graph.upstream_edges(key)):
-            hit = _same(names, name)
-            if not hit.any():
-                continue
-            fingerprint = np.zeros(size, dtype=np.uint64)
-            fingerprint[at[hit]] = values[hit]
-            result[(key, name)] = RecordedEdges(fingerprint)
-    return result
