@@ -257,6 +257,8 @@ HERE = Path(__file__).parent
 @asset(timeout={timeout})
 def held() -> pd.DataFrame:
     (HERE / "held.pid").write_text(str(os.getpid()))
+    with (HERE / "held.starts").open("a") as starts:
+        starts.write(f"{{os.getpid()}}\\n")
     deadline = time.monotonic() + 60
     while not (HERE / "release").exists() and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -297,6 +299,8 @@ def test_a_timed_out_step_is_stopped_by_restarting_its_worker(
     _wait_for(lambda: not _pid_alive(pid), "the timed-out step's worker to be restarted", 60)
     assert _published(folder) == []
     _wait_for(lambda: _worker_count(dask_cluster.address) == 2, "the restarted worker")
+    # cancelled before its worker restarted: never handed to the other worker
+    assert len((folder / "held.starts").read_text().split()) == 1
 
 
 def test_ctrl_c_cancels_the_running_tasks(dask_cluster: DaskCluster, tmp_path: Path) -> None:

@@ -21,7 +21,8 @@ What the coordinator sees, as with the process executor:
   output, if the step still ends, is discarded instead of returned. A
   thread cannot be stopped, so a worker whose only thread runs the timed-out
   step is restarted through its nanny (``restart_workers``), which stops the
-  step as the process executor's kill does.
+  step as the process executor's kill does; after the cancel, so that the
+  scheduler does not hand the task to another worker.
 - **Cancellation** (Ctrl-C, ``CancelToken``) cancels every future.
 
 The Dask client is imported here, and this module only when a run uses the
@@ -302,10 +303,18 @@ class DaskExecutor:
 
     def _stop_timed_out(self, key: str) -> None:
         """Cancel a task over its deadline; when the step holds its worker's only thread,
-        the scheduler restarts that worker (a thread cannot be stopped; a process can)."""
+        the scheduler restarts that worker (a thread cannot be stopped; a process can).
+
+        The cancel comes first (the client waits for the scheduler to forget the task):
+        a worker restarted while the scheduler still had the task would have it handed
+        to another worker, where the timed-out step would start again."""
+        address = None
         with contextlib.suppress(Exception):
-            self.client.run_on_scheduler(_restart_one_thread_worker_running(key))
+            address = self.client.run_on_scheduler(_one_thread_worker_running(key))
         self._abandon(key)
+        if address is not None:
+            with contextlib.suppress(Exception):
+                self.client.run_on_scheduler(_restart_worker(str(address), key))
 
     def stop_all(self) -> list[int]:
         """Cancel every running task (what they staged is never published)."""
@@ -336,19 +345,28 @@ class DaskExecutor:
             logging.getLogger(name).setLevel(level)
 
 
-def _restart_one_thread_worker_running(key: str) -> Callable[[Any], str | None]:
-    """A function for the scheduler: restart (through its nanny, in the background) the
-    worker running ``key`` when that worker has one thread; its address, else ``None``.
-    Made here, a closure, so that it travels by value: the scheduler needs no partita."""
+def _one_thread_worker_running(key: str) -> Callable[[Any], str | None]:
+    """A function for the scheduler: the address of the worker running ``key`` when that
+    worker has one thread, else ``None``. Made here, a closure, so that it travels by
+    value: the scheduler needs no partita."""
 
-    def restart(dask_scheduler: Any) -> str | None:
-        import asyncio  # noqa: PLC0415  (runs on the scheduler, in its event loop)
-
+    def find(dask_scheduler: Any) -> str | None:
         task = dask_scheduler.tasks.get(key)
         worker = None if task is None else task.processing_on
         if worker is None or worker.nthreads != 1:
             return None
-        address = str(worker.address)
+        return str(worker.address)
+
+    return find
+
+
+def _restart_worker(address: str, key: str) -> Callable[[Any], None]:
+    """A function for the scheduler: restart the worker at ``address`` through its nanny,
+    in the background (a closure, as :func:`_one_thread_worker_running`)."""
+
+    def restart(dask_scheduler: Any) -> None:
+        import asyncio  # noqa: PLC0415  (runs on the scheduler, in its event loop)
+
         pending = asyncio.ensure_future(
             dask_scheduler.restart_workers(
                 [address],
@@ -361,7 +379,6 @@ def _restart_one_thread_worker_running(key: str) -> Callable[[Any], str | None]:
         kept = dask_scheduler.__dict__.setdefault("_partita_restarts", set())
         kept.add(pending)  # a reference until it is done
         pending.add_done_callback(kept.discard)
-        return address
 
     return restart
 
