@@ -11,17 +11,30 @@ from __future__ import annotations
 
 import inspect
 import pickle
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import TYPE_CHECKING
 
+from partita.errors import PartitaError
+
 if TYPE_CHECKING:  # the sender process unpickles lineage without the stores' modules
     from partita.assets import AssetSpec
     from partita.graph import AssetGraph
-    from partita.partitions import PartitionsDefinition
+    from partita.partitions import PartitionsDefinition, TimeWindowRange
+    from partita.records import Input
 
-__all__ = ["AssetLineage", "no_source_code", "portable_lineage", "project_lineage"]
+__all__ = [
+    "AssetLineage",
+    "UpstreamRead",
+    "lineage_of",
+    "no_source_code",
+    "partition_split",
+    "partition_window",
+    "portable_lineage",
+    "project_lineage",
+    "upstream_reads",
+]
 
 
 def no_source_code() -> str | None:
@@ -53,6 +66,72 @@ class AssetLineage:
     sql: tuple[str, str | None] | None = None
     upstream: tuple[str, ...] = ()
     columns: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
+
+
+# -- what both event builders read of an asset (the client's classes and plain dicts) --
+
+
+def lineage_of(assets: Mapping[str, AssetLineage], namespace: str, key: str) -> AssetLineage:
+    """What is known of ``key`` (an asset unknown to the definitions gets a dataset
+    named after it, so events of a renamed asset can still be made)."""
+    found = assets.get(key)
+    return AssetLineage(key=key, dataset=(namespace, key)) if found is None else found
+
+
+def partition_split(
+    asset: AssetLineage, keys: Sequence[str]
+) -> tuple[list[str], dict[str, dict[str, str]]]:
+    """The dimensions of ``asset`` and each key split into them (``["key"]`` and nothing
+    when unpartitioned; a key its definition rejects counts as its first dimension's)."""
+    definition = asset.partitions
+    if definition is None:
+        return ["key"], {}
+    dimensions = list(definition.dimensions)
+    split: dict[str, dict[str, str]] = {}
+    for key in keys:
+        try:
+            split[key] = definition.split(key)
+        except PartitaError:
+            split[key] = {dimensions[0]: key}
+    return dimensions, split
+
+
+def partition_window(asset: AssetLineage, partition: str) -> TimeWindowRange | None:
+    """The time window of one partition of ``asset`` (``None``: not a time partition)."""
+    definition = asset.partitions
+    if definition is None:
+        return None
+    try:
+        return definition.time_window(partition)
+    except PartitaError:
+        return None
+
+
+@dataclass(frozen=True)
+class UpstreamRead:
+    """What one step read of one upstream asset: the partitions, and their data version
+    when it read exactly one record carrying one."""
+
+    lineage: AssetLineage
+    keys: list[str]
+    version: str | None
+
+
+def upstream_reads(
+    asset: AssetLineage, read: Iterable[Input], lookup: Callable[[str], AssetLineage]
+) -> list[UpstreamRead]:
+    """Per upstream asset (the declared ones first, each even when nothing of it was
+    read), what a step of ``asset`` read of it."""
+    by_asset: dict[str, list[Input]] = {name: [] for name in asset.upstream}
+    for item in read:
+        by_asset.setdefault(item.upstream_asset, []).append(item)
+    reads = []
+    for name, items in by_asset.items():
+        keys = [i.upstream_partition for i in items if i.upstream_partition]
+        versions = {i.upstream_data_version for i in items if i.upstream_data_version}
+        version = versions.pop() if len(items) == 1 and len(versions) == 1 else None
+        reads.append(UpstreamRead(lookup(name), keys, version))
+    return reads
 
 
 def _code_of(spec: AssetSpec) -> Callable[[], str | None]:

@@ -19,8 +19,13 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from partita.errors import PartitaError
-from partita.openlineage.lineage import AssetLineage
+from partita.openlineage.lineage import (
+    AssetLineage,
+    lineage_of,
+    partition_split,
+    partition_window,
+    upstream_reads,
+)
 from partita.openlineage.steps import PRODUCER, CheckResult, ParentRun, Written
 
 __all__ = ["PlainEventBuilder"]
@@ -144,8 +149,7 @@ class PlainEventBuilder:
 
     def asset(self, key: str) -> AssetLineage:
         """What is known of ``key`` (as :meth:`EventBuilder.asset`)."""
-        found = self.assets.get(key)
-        return AssetLineage(key=key, dataset=(self.namespace, key)) if found is None else found
+        return lineage_of(self.assets, self.namespace, key)
 
     def _event(
         self,
@@ -223,12 +227,8 @@ class PlainEventBuilder:
         return {"facets": facets, "runId": parent.step_uuid(asset.key, partition)}
 
     def _nominal_time(self, asset: str, partition: str) -> Plain | None:
-        definition = self.asset(asset).partitions
-        if definition is None:
-            return None
-        try:
-            window = definition.time_window(partition)
-        except PartitaError:
+        window = partition_window(self.asset(asset), partition)
+        if window is None:
             return None
         return _facet(
             "nominalTime",
@@ -237,24 +237,9 @@ class PlainEventBuilder:
         )
 
     def _output_subset_of(self, asset: str, partition: str) -> Plain:
-        dimensions, split = self._subset(self.asset(asset), [partition])
+        dimensions, split = partition_split(self.asset(asset), [partition])
         condition = {"partitions": _partitions([partition], dimensions, split), "type": "partition"}
         return _facet("outputSubset", outputCondition=condition)
-
-    def _subset(
-        self, asset: AssetLineage, keys: Sequence[str]
-    ) -> tuple[list[str], dict[str, dict[str, str]]]:
-        definition = asset.partitions
-        if definition is None:
-            return ["key"], {}
-        dimensions = list(definition.dimensions)
-        split: dict[str, dict[str, str]] = {}
-        for key in keys:
-            try:
-                split[key] = definition.split(key)
-            except PartitaError:
-                split[key] = {dimensions[0]: key}
-        return dimensions, split
 
     def _output(
         self,
@@ -321,26 +306,20 @@ class PlainEventBuilder:
         return inputs
 
     def _read_inputs(self, asset: AssetLineage, read: Iterable[Any]) -> list[Plain]:
-        by_asset: dict[str, list[Any]] = {name: [] for name in asset.upstream}
-        for item in read:
-            by_asset.setdefault(item.upstream_asset, []).append(item)
         inputs = []
-        for name, items in by_asset.items():
-            upstream = self.asset(name)
-            namespace, dataset = upstream.dataset
+        for upstream in upstream_reads(asset, read, self.asset):
+            namespace, dataset = upstream.lineage.dataset
             facets: Plain = {}
             input_facets: Plain = {}
-            keys = [i.upstream_partition for i in items if i.upstream_partition]
-            if keys:
-                dimensions, split = self._subset(upstream, keys)
+            if upstream.keys:
+                dimensions, split = partition_split(upstream.lineage, upstream.keys)
                 condition = {
-                    "partitions": _partitions(keys, dimensions, split),
+                    "partitions": _partitions(upstream.keys, dimensions, split),
                     "type": "partition",
                 }
                 input_facets["subset"] = _facet("inputSubset", inputCondition=condition)
-            versions = {i.upstream_data_version for i in items if i.upstream_data_version}
-            if len(items) == 1 and len(versions) == 1:
-                facets["version"] = _facet("version", datasetVersion=versions.pop())
+            if upstream.version is not None:
+                facets["version"] = _facet("version", datasetVersion=upstream.version)
             inputs.append(
                 {
                     "facets": facets,

@@ -29,7 +29,6 @@ from openlineage.client.facet_v2 import (
     RunFacet,
 )
 
-from partita.errors import PartitaError
 from partita.openlineage.facets import (
     PRODUCER,
     assertions_facet,
@@ -46,7 +45,14 @@ from partita.openlineage.facets import (
     sql_facet,
     version_facet,
 )
-from partita.openlineage.lineage import AssetLineage, project_lineage
+from partita.openlineage.lineage import (
+    AssetLineage,
+    lineage_of,
+    partition_split,
+    partition_window,
+    project_lineage,
+    upstream_reads,
+)
 from partita.openlineage.steps import CheckResult, ParentRun, Written
 from partita.records import Input
 
@@ -89,10 +95,8 @@ class EventBuilder:
         self._output_subset = lru_cache(maxsize=4096)(self._output_subset_of)
 
     def asset(self, key: str) -> AssetLineage:
-        """What is known of ``key`` (an asset unknown to the definitions gets a dataset
-        named after it, so events of a renamed asset can still be made)."""
-        found = self.assets.get(key)
-        return AssetLineage(key=key, dataset=(self.namespace, key)) if found is None else found
+        """What is known of ``key`` (:func:`~partita.openlineage.lineage.lineage_of`)."""
+        return lineage_of(self.assets, self.namespace, key)
 
     # -- the Partita run -------------------------------------------------------------
 
@@ -164,33 +168,12 @@ class EventBuilder:
         return Run(runId=parent.step_uuid(asset.key, partition), facets=facets)
 
     def _nominal_time(self, asset: str, partition: str) -> RunFacet | None:
-        definition = self.asset(asset).partitions
-        if definition is None:
-            return None
-        try:
-            window = definition.time_window(partition)
-        except PartitaError:
-            return None
-        return nominal_time_facet(window.start, window.end)
+        window = partition_window(self.asset(asset), partition)
+        return None if window is None else nominal_time_facet(window.start, window.end)
 
     def _output_subset_of(self, asset: str, partition: str) -> OutputDatasetFacet:
-        dimensions, split = self._subset(self.asset(asset), [partition])
+        dimensions, split = partition_split(self.asset(asset), [partition])
         return output_subset_facet([partition], dimensions, split)
-
-    def _subset(
-        self, asset: AssetLineage, keys: Sequence[str]
-    ) -> tuple[list[str], dict[str, dict[str, str]]]:
-        definition = asset.partitions
-        if definition is None:
-            return ["key"], {}
-        dimensions = list(definition.dimensions)
-        split: dict[str, dict[str, str]] = {}
-        for key in keys:
-            try:
-                split[key] = definition.split(key)
-            except PartitaError:
-                split[key] = {dimensions[0]: key}
-        return dimensions, split
 
     def _output(
         self,
@@ -241,22 +224,16 @@ class EventBuilder:
         return inputs
 
     def _read_inputs(self, asset: AssetLineage, read: Iterable[Input]) -> list[InputDataset]:
-        by_asset: dict[str, list[Input]] = {name: [] for name in asset.upstream}
-        for item in read:
-            by_asset.setdefault(item.upstream_asset, []).append(item)
         inputs = []
-        for name, items in by_asset.items():
-            upstream = self.asset(name)
-            namespace, dataset = upstream.dataset
+        for upstream in upstream_reads(asset, read, self.asset):
+            namespace, dataset = upstream.lineage.dataset
             facets: dict[str, DatasetFacet] = {}
             input_facets: dict[str, InputDatasetFacet] = {}
-            keys = [i.upstream_partition for i in items if i.upstream_partition]
-            if keys:
-                dimensions, split = self._subset(upstream, keys)
-                input_facets["subset"] = input_subset_facet(keys, dimensions, split)
-            versions = {i.upstream_data_version for i in items if i.upstream_data_version}
-            if len(items) == 1 and len(versions) == 1:
-                facets["version"] = version_facet(versions.pop())
+            if upstream.keys:
+                dimensions, split = partition_split(upstream.lineage, upstream.keys)
+                input_facets["subset"] = input_subset_facet(upstream.keys, dimensions, split)
+            if upstream.version is not None:
+                facets["version"] = version_facet(upstream.version)
             inputs.append(
                 InputDataset(
                     namespace=namespace, name=dataset, facets=facets, inputFacets=input_facets
