@@ -4,7 +4,8 @@ Table: schema = the key's prefix joined by ``/`` (``main`` when unprefixed),
 table = the key's last segment, both quoted identifiers built only from
 validated key segments. Dimensions the data lacks are added as ``VARCHAR``
 columns. Published partitions (even empty ones) are recorded in
-``_partita.partitions``; the dimensions of each asset in ``_partita.assets``.
+``_partita.partitions``; the dimensions of each asset in ``_partita.assets``
+(names and lookups: :mod:`partita.io.duckdb_tables`).
 
 Overwrite = ``DELETE`` of the partition's rows + ``INSERT`` of the staged rows
 in one transaction, with the partition values as bound parameters (never SQL
@@ -56,6 +57,16 @@ import pyarrow.dataset as ds
 
 from partita.errors import DefinitionError, SchemaChangeError, StorageError
 from partita.io.arrow import load_as, resolve_type, to_arrow_reader
+from partita.io.duckdb_tables import (
+    META_DDL,
+    META_SCHEMA,
+    current_catalog,
+    partition_filter,
+    partition_key,
+    quote_identifier,
+    stored_partition_keys,
+    table_columns,
+)
 from partita.io.locking import file_lock
 from partita.io.paths import PartitionPath, partition_label, validate_partition
 from partita.io.protocol import (
@@ -75,7 +86,6 @@ if TYPE_CHECKING:
 
 __all__ = ["DuckDBStore", "META_SCHEMA", "quote_identifier"]
 
-META_SCHEMA = "_partita"
 _STAGED = "staged.parquet"
 _RENAMED_CATALOGS = {"main", "temp", "system"}
 """Database file names DuckDB does not use as catalog names (it appends ``_db``)."""
@@ -85,24 +95,6 @@ file inside its transaction, after the ``DELETE`` and ``INSERT`` and before the
 ``COMMIT``, then sleeps :data:`_PAUSE_SECONDS`, so a crash test can kill the
 process exactly there. Unset (the normal case) it costs one string test."""
 _PAUSE_SECONDS = 60.0
-_META_DDL = (
-    f"CREATE SCHEMA IF NOT EXISTS {META_SCHEMA};"
-    f"CREATE TABLE IF NOT EXISTS {META_SCHEMA}.assets"
-    " (asset VARCHAR PRIMARY KEY, dimensions VARCHAR NOT NULL);"
-    f"CREATE TABLE IF NOT EXISTS {META_SCHEMA}.partitions"
-    " (asset VARCHAR NOT NULL, partition_key VARCHAR NOT NULL, PRIMARY KEY (asset, partition_key));"
-)
-
-
-def quote_identifier(name: str) -> str:
-    """``name`` as a double-quoted SQL identifier (quotes doubled; NUL refused)."""
-    if "\x00" in name:
-        raise StorageError(f"invalid column name {name!r}: it contains NUL")
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _partition_key(partition: PartitionPath) -> str:
-    return json.dumps([list(pair) for pair in partition], separators=(",", ":"))
 
 
 class DuckDBStore:
@@ -204,11 +196,6 @@ class DuckDBStore:
                 f"asset another key prefix than {schema!r}",
             )
 
-    @staticmethod
-    def _catalog(con: duckdb.DuckDBPyConnection) -> str:
-        rows = con.execute("SELECT current_database()").fetchall()
-        return str(rows[0][0])
-
     @contextlib.contextmanager
     def publishing(self) -> Iterator[None]:
         """Keep one write connection, and the database's exclusive lock, open for this
@@ -253,28 +240,6 @@ class DuckDBStore:
                 yield connection
             finally:
                 connection.close()
-
-    @staticmethod
-    def _columns(connection: duckdb.DuckDBPyConnection, asset: AssetKey) -> dict[str, str]:
-        """The asset's table's columns and types (empty when there is no table).
-
-        ``duckdb_tables()`` then ``pragma_table_info``: a quarter of the time of
-        ``information_schema.columns`` (which builds every table's columns), and
-        the same type names. The name is a bound parameter, never SQL text.
-        """
-        schema = "/".join(asset.prefix) or "main"
-        exists = connection.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
-            "AND schema_name = ? AND table_name = ?",
-            [schema, asset.name],
-        ).fetchall()
-        if not exists or not exists[0][0]:
-            return {}
-        rows = connection.execute(
-            "SELECT name, type FROM pragma_table_info(?)",
-            [f"{quote_identifier(schema)}.{quote_identifier(asset.name)}"],
-        ).fetchall()
-        return {str(name): str(data_type) for name, data_type in rows}
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -356,7 +321,7 @@ class DuckDBStore:
         path: str,
         where: str,
     ) -> None:
-        con.execute(_META_DDL)
+        con.execute(META_DDL)
         dims = [d for d, _ in part]
         found = con.execute(
             f"SELECT dimensions FROM {META_SCHEMA}.assets WHERE asset = ?", [str(key)]
@@ -372,9 +337,9 @@ class DuckDBStore:
         new = {name: str(t) for name, t in zip(staged.columns, staged.types, strict=True)}
         for dim, _ in part:
             new.setdefault(dim, "VARCHAR")
-        catalog = self._catalog(con)
+        catalog = current_catalog(con)
         table = self.table_name(key, catalog)
-        existing = self._columns(con, key)
+        existing = table_columns(con, key)
         if not existing:
             schema = "/".join(key.prefix) or "main"
             qualified = f"{quote_identifier(catalog)}.{quote_identifier(schema)}"
@@ -390,7 +355,7 @@ class DuckDBStore:
             for name, added_type in evolution.added.items():
                 con.execute(f"ALTER TABLE {table} ADD COLUMN {quote_identifier(name)} {added_type}")
             existing = {**existing, **evolution.widened}
-        condition, values = self._partition_filter(existing, part)
+        condition, values = partition_filter(existing, part)
         con.execute(f"DELETE FROM {table}{condition}", values)
         added = [(d, v) for d, v in part if d not in staged.columns]
         select = "".join(f", CAST(? AS VARCHAR) AS {quote_identifier(d)}" for d, _ in added)
@@ -404,20 +369,8 @@ class DuckDBStore:
         )
         con.execute(
             f"INSERT INTO {META_SCHEMA}.partitions VALUES (?, ?) ON CONFLICT DO NOTHING",
-            [str(key), _partition_key(part)],
+            [str(key), partition_key(part)],
         )
-
-    @staticmethod
-    def _partition_filter(columns: dict[str, str], part: PartitionPath) -> tuple[str, list[str]]:
-        """`` WHERE "d" = ? AND ...`` (values bound), comparing non-text columns as text."""
-        if not part:
-            return "", []
-        terms = []
-        for dim, _ in part:
-            column = quote_identifier(dim)
-            text = columns.get(dim) == "VARCHAR"
-            terms.append(f"{column} = ?" if text else f"CAST({column} AS VARCHAR) = ?")
-        return " WHERE " + " AND ".join(terms), [value for _, value in part]
 
     def discard(self, staged: StagedWrite) -> None:
         """Remove the staged file; the published rows are untouched."""
@@ -434,22 +387,22 @@ class DuckDBStore:
             return
         self.table_name(key)  # validates the key before touching the database
         with self._connect(write=True) as con:
-            table = self.table_name(key, self._catalog(con))
+            table = self.table_name(key, current_catalog(con))
             con.execute("BEGIN TRANSACTION")
-            con.execute(_META_DDL)
+            con.execute(META_DDL)
             if partition is None:
                 con.execute(f"DROP TABLE IF EXISTS {table}")
                 con.execute(f"DELETE FROM {META_SCHEMA}.assets WHERE asset = ?", [str(key)])
                 con.execute(f"DELETE FROM {META_SCHEMA}.partitions WHERE asset = ?", [str(key)])
             else:
                 part = validate_partition(partition)
-                columns = self._columns(con, key)
+                columns = table_columns(con, key)
                 if columns:
-                    condition, values = self._partition_filter(columns, part)
+                    condition, values = partition_filter(columns, part)
                     con.execute(f"DELETE FROM {table}{condition}", values)
                 con.execute(
                     f"DELETE FROM {META_SCHEMA}.partitions WHERE asset = ? AND partition_key = ?",
-                    [str(key), _partition_key(part)],
+                    [str(key), partition_key(part)],
                 )
             con.execute("COMMIT")
 
@@ -461,21 +414,8 @@ class DuckDBStore:
         if not self.path.exists():
             return []
         with self._connect(write=False) as con:
-            if not self._has_meta(con):
-                return []
-            rows = con.execute(
-                f"SELECT partition_key FROM {META_SCHEMA}.partitions WHERE asset = ?", [str(key)]
-            ).fetchall()
-        return sorted(tuple((d, v) for d, v in json.loads(r[0])) for r in rows)
-
-    @staticmethod
-    def _has_meta(con: duckdb.DuckDBPyConnection) -> bool:
-        found = con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
-            "AND schema_name = ?",
-            [META_SCHEMA],
-        ).fetchall()
-        return bool(found) and found[0][0] > 0
+            stored = stored_partition_keys(con, key)
+        return sorted(tuple((d, v) for d, v in json.loads(text)) for text in stored)
 
     def read(
         self, asset: AssetKeyLike, partitions: Sequence[PartitionPath], as_type: Any = None
@@ -496,15 +436,8 @@ class DuckDBStore:
             raise StorageError(f"{key}: no partitions to read")
         kind = resolve_type(as_type)
         with self._connect(write=False) as con:
-            wanted = {_partition_key(p) for p in parts}
-            stored: set[str] = set()
-            if self._has_meta(con):
-                rows = con.execute(
-                    f"SELECT partition_key FROM {META_SCHEMA}.partitions WHERE asset = ?",
-                    [str(key)],
-                ).fetchall()
-                stored = {str(r[0]) for r in rows}
-            missing = sorted(wanted - stored)
+            wanted = {partition_key(p) for p in parts}
+            missing = sorted(wanted - set(stored_partition_keys(con, key)))
             if missing:
                 label = partition_label(tuple((d, v) for d, v in json.loads(missing[0])))
                 raise StorageError(
@@ -512,7 +445,7 @@ class DuckDBStore:
                     f"({len(missing)} of {len(wanted)} requested partitions missing)",
                     hint="materialize it first",
                 )
-            columns = self._columns(con, key)
+            columns = table_columns(con, key)
             query, params = self._select(key, columns, parts, con)
             result = con.sql(query, params=params)
             if kind != "relation":
@@ -531,7 +464,7 @@ class DuckDBStore:
         parts: list[PartitionPath],
         con: duckdb.DuckDBPyConnection,
     ) -> tuple[str, list[str]]:
-        table = self.table_name(key, self._catalog(con))
+        table = self.table_name(key, current_catalog(con))
         dims = [d for d, _ in parts[0]]
         if not dims:
             return f"SELECT * FROM {table}", []
