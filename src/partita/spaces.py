@@ -40,6 +40,7 @@ class KeyIndex:
     keys: Sequence[str]
     _array: pa.Array | None = field(default=None, repr=False)
     _positions: dict[str, int] | None = field(default=None, repr=False)
+    _chunked: pa.ChunkedArray | None = field(default=None, repr=False)
 
     @classmethod
     def of(
@@ -63,6 +64,13 @@ class KeyIndex:
         if self._array is None:
             self._array = pa.array(list(self.keys), type=pa.string())
         return self._array
+
+    @property
+    def chunked(self) -> pa.ChunkedArray:
+        """:attr:`array` as a one-chunk chunked array (to compare columns with)."""
+        if self._chunked is None:
+            self._chunked = pa.chunked_array([self.array])
+        return self._chunked
 
     def position(self, key: str) -> int | None:
         """The index of one key, or ``None``."""
@@ -158,9 +166,13 @@ class AssetRows:
         """The groups of a table whose rows of each asset are together (as the
         catalog returns them), found by comparing neighbours; None when they are not."""
         column, n = table["asset"], table.num_rows
-        changed = pc.not_equal(column.slice(1), column.slice(0, n - 1)).fill_null(True)
-        starts = np.flatnonzero(np.concatenate(([True], np.asarray(changed, dtype=np.bool_))))
-        names = column.take(pa.array(starts)).to_pylist()
+        changed = pc.not_equal(column.slice(1), column.slice(0, n - 1))
+        if changed.null_count:
+            changed = changed.fill_null(True)
+        after = np.asarray(pc.indices_nonzero(changed), dtype=np.int64) + 1
+        starts = np.concatenate((np.zeros(1, dtype=np.int64), after))
+        # scalar reads: a ``take`` on a column of many chunks concatenates them first
+        names = [column[i].as_py() for i in starts.tolist()]
         if len(set(names)) != len(names):
             return None
         stops = [*starts[1:].tolist(), n]

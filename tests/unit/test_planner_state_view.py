@@ -72,6 +72,9 @@ def states(draw: st.DrawFn) -> tuple[PlannerState, dict[str, str]]:
         chosen = keys if rng.random() < 0.5 else [k for k in keys if rng.random() < 0.7]
         if rng.random() < 0.2:
             chosen = [*chosen, "2031-01-01"]  # not a partition at now
+        elif chosen == keys and rng.random() < 0.2:
+            # as many rows as partitions, in order, but one is not a partition at now
+            chosen = [*keys[:-2], "2031-01-01", keys[-1]]
         if rng.random() < 0.2:
             rng.shuffle(chosen)
         names = list(deps)

@@ -176,7 +176,9 @@ class _Planner:
             return by_edge
         down = self.view.spaces[edge.downstream]
         up = self.view.spaces[edge.upstream]
-        cache_key = (edge.mapping, down.definition, up.definition, down.size, up.size)
+        # the view shares one index per partitions definition: its identity stands for
+        # the definition and its keys at ``now`` (hashing a definition costs more)
+        cache_key = (edge.mapping, id(down.index), id(up.index))
         found = self._rows.get(cache_key)
         if found is None:
             found = edge_rows(edge.mapping, down, up, self.now, self.dynamic)

@@ -108,34 +108,57 @@ def _agreement(column: pa.ChunkedArray, spans: Sequence[tuple[int, int, str]]) -
     return np.asarray(equal, dtype=np.bool_)
 
 
-def _increasing(index: Ints) -> bool:
-    """Whether ``index`` starts at 0 and steps by exactly 1 (with its length equal to the
-    space's size: every partition, in index order)."""
-    if not len(index):
+def _whole(index: Ints, size: int) -> bool:
+    """Whether ``index`` is ``0, 1, ..., size - 1`` (every partition, in index order)."""
+    if len(index) != size:
+        return False
+    if not size:
         return True
     return bool(index[0] == 0) and bool((index[1:] - index[:-1] == 1).all())
 
 
-def _partition_indices(column: pa.ChunkedArray, built: Sequence[_Built]) -> list[Ints]:
-    """The index of each latest row's partition in its asset's space (-1: not at ``now``)."""
+def _partition_indices(column: pa.ChunkedArray, built: Sequence[_Built]) -> list[tuple[Ints, bool]]:
+    """The index of each latest row's partition in its asset's space (-1: not at ``now``),
+    and whether they are exactly every partition in index order.
+
+    An asset whose rows hold every partition in index order (the common case: the
+    catalog keeps each asset's rows in the order they were first built) is found by
+    comparing its slice with the index's keys (a comparison of buffers, no hashing);
+    the others are looked up with ``index_in``.
+    """
+    result: list[tuple[Ints, bool] | None] = [None] * len(built)
+    positions: dict[int, Ints] = {}
+    pending: list[int] = []
+    for i, item in enumerate(built):
+        index = item.index
+        if item.hi - item.lo == index.size and column.slice(item.lo, index.size).equals(
+            index.chunked
+        ):
+            found = positions.get(id(index))
+            if found is None:
+                found = positions[id(index)] = np.arange(index.size, dtype=np.int64)
+            result[i] = (found, True)
+        else:
+            pending.append(i)
     rows_per_index: dict[int, int] = {}
-    for item in built:
-        found = id(item.index)
-        rows_per_index[found] = rows_per_index.get(found, 0) + item.hi - item.lo
+    for i in pending:
+        item = built[i]
+        rows_per_index[id(item.index)] = rows_per_index.get(id(item.index), 0) + item.hi - item.lo
     whole: dict[int, Ints] = {}
-    result: list[Ints] = []
-    for item in built:
+    for i in pending:
+        item = built[i]
         index = item.index
         found = id(index)
         if rows_per_index[found] * _SHARED_INDEX_SHARE < len(column):
-            result.append(index.indices_of(column.slice(item.lo, item.hi - item.lo)))
+            found_indices = index.indices_of(column.slice(item.lo, item.hi - item.lo))
+            result[i] = (found_indices, _whole(found_indices, index.size))
             continue
         indices = whole.get(found)
         if indices is None:
             looked_up = pc.index_in(column, value_set=index.array).fill_null(-1)
             indices = whole[found] = np.asarray(looked_up, dtype=np.int64)
-        result.append(indices[item.lo : item.hi])
-    return result
+        result[i] = (indices[item.lo : item.hi], _whole(indices[item.lo : item.hi], index.size))
+    return [r for r in result if r is not None]
 
 
 def _scatter_built(
@@ -146,10 +169,10 @@ def _scatter_built(
     output = IntRanges(table["output_hash"])
     code_same = _agreement(table["code_version"], [(b.lo, b.hi, b.code_version) for b in built])
     config_same = _agreement(table["config_hash"], [(b.lo, b.hi, b.config_hash) for b in built])
-    for item, index in zip(built, _partition_indices(table["partition"], built), strict=True):
+    indices = _partition_indices(table["partition"], built)
+    for item, (index, whole) in zip(built, indices, strict=True):
         lo, hi, size = item.lo, item.hi, item.index.size
         valid: Mask | None = None
-        whole = len(index) == size and _increasing(index)
         built_ids, built_hashes = ids.range(lo, hi), output.range(lo, hi).view(np.uint64)
         if whole:  # every partition, in index order (the common case): views of the columns
             at = index
