@@ -14,6 +14,7 @@ The recorded per-edge input fingerprints come from
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -126,39 +127,34 @@ def _partition_indices(column: pa.ChunkedArray, built: Sequence[_Built]) -> list
     comparing its slice with the index's keys (a comparison of buffers, no hashing);
     the others are looked up with ``index_in``.
     """
-    result: list[tuple[Ints, bool] | None] = [None] * len(built)
-    positions: dict[int, Ints] = {}
-    pending: list[int] = []
+    result: dict[int, tuple[Ints, bool]] = {}
+    every: dict[int, Ints] = {}  # per index (by identity): 0, 1, ..., size - 1
     for i, item in enumerate(built):
         index = item.index
-        if item.hi - item.lo == index.size and column.slice(item.lo, index.size).equals(
-            index.chunked
-        ):
-            found = positions.get(id(index))
-            if found is None:
-                found = positions[id(index)] = np.arange(index.size, dtype=np.int64)
-            result[i] = (found, True)
-        else:
-            pending.append(i)
-    rows_per_index: dict[int, int] = {}
+        size = index.size
+        if item.hi - item.lo == size and column.slice(item.lo, size).equals(index.chunked):
+            positions = every.get(id(index))
+            if positions is None:
+                positions = every[id(index)] = np.arange(size, dtype=np.int64)
+            result[i] = (positions, True)
+    pending = [i for i in range(len(built)) if i not in result]
+    rows_per_index: Counter[int] = Counter()
     for i in pending:
-        item = built[i]
-        rows_per_index[id(item.index)] = rows_per_index.get(id(item.index), 0) + item.hi - item.lo
-    whole: dict[int, Ints] = {}
+        rows_per_index[id(built[i].index)] += built[i].hi - built[i].lo
+    whole_column: dict[int, Ints] = {}  # per index: every row of the column looked up
     for i in pending:
         item = built[i]
         index = item.index
-        found = id(index)
-        if rows_per_index[found] * _SHARED_INDEX_SHARE < len(column):
-            found_indices = index.indices_of(column.slice(item.lo, item.hi - item.lo))
-            result[i] = (found_indices, _whole(found_indices, index.size))
-            continue
-        indices = whole.get(found)
-        if indices is None:
-            looked_up = pc.index_in(column, value_set=index.array).fill_null(-1)
-            indices = whole[found] = np.asarray(looked_up, dtype=np.int64)
-        result[i] = (indices[item.lo : item.hi], _whole(indices[item.lo : item.hi], index.size))
-    return [r for r in result if r is not None]
+        if rows_per_index[id(index)] * _SHARED_INDEX_SHARE < len(column):
+            positions = index.indices_of(column.slice(item.lo, item.hi - item.lo))
+        else:
+            looked_up = whole_column.get(id(index))
+            if looked_up is None:
+                found = pc.index_in(column, value_set=index.array).fill_null(-1)
+                looked_up = whole_column[id(index)] = np.asarray(found, dtype=np.int64)
+            positions = looked_up[item.lo : item.hi]
+        result[i] = (positions, _whole(positions, index.size))
+    return [result[i] for i in range(len(built))]
 
 
 def _scatter_built(
