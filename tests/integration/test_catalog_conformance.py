@@ -645,6 +645,36 @@ def test_lineage_marks_what_was_rebuilt_since_as_superseded(catalog: Catalog) ->
     assert data["direction"] == "up" and len(data["nodes"]) == 8  # type: ignore[arg-type]
 
 
+def test_lineage_tells_a_rebuild_with_the_same_output_from_a_superseding_one(
+    catalog: Catalog,
+) -> None:
+    """Rebuilt with the same data version, or keeping the output hash it had (a
+    non-breaking SQL change): ``same_output``, since what read it is not stale."""
+    start_run(catalog, "r1")
+    days = ["2025-03-01", "2025-03-02", "2025-03-03"]
+    old = {day: build(catalog, "r1", "raw", day, f"{day}-v1") for day in days}
+    weekly = build(catalog, "r1", "weekly", "2025-03-03", "w-v1", [("raw", d) for d in days])
+    start_run(catalog, "r2", when=10)
+    build(catalog, "r2", "raw", "2025-03-01", "2025-03-01-v1", when=11)  # the same data
+    build(catalog, "r2", "raw", "2025-03-02", "2025-03-02-v2", when=11)  # other data
+    kept = partition_hash("raw", "2025-03-03", "2025-03-03-v1")
+    step = StepAttempt("r2", "raw", "2025-03-03", 1, StepStatus.SUCCEEDED, at(12), at(12))
+    mat = Materialization(
+        "raw", "2025-03-03", "r2", "2025-03-03-v3", at(12), inherited_output_hash=kept
+    )
+    catalog.record_step_outcome(step, [mat], [[]])
+
+    up = catalog.lineage(weekly, direction="up", depth=1)
+    status = {e.upstream_partition: (e.status, e.upstream_id) for e in up.edges}
+    assert status == {
+        "2025-03-01": ("same_output", old["2025-03-01"]),
+        "2025-03-02": ("superseded", old["2025-03-02"]),
+        "2025-03-03": ("same_output", old["2025-03-03"]),
+    }
+    fed = catalog.lineage(old["2025-03-01"], direction="down")
+    assert [e.status for e in fed.edges] == ["same_output"]
+
+
 def test_lineage_of_a_ten_deep_chain_and_of_observed_sources(catalog: Catalog) -> None:
     start_run(catalog, "r1")
     catalog.record_observation(Observation("src", "p", "s1", at(0)))

@@ -122,8 +122,11 @@ def test_a_column_added_to_a_model_rebuilds_only_the_model(tmp_path: Path) -> No
     assert "top" in _columns(folder, "sales/daily", "2025-01-07")
     assert "top" not in _columns(folder, "sales/weekly", "2025-01-07")  # gains it when rebuilt
     assert plan_project(_load(folder)).plan.is_empty
-    # the window's lineage is what it was: the daily builds it read (now superseded)
+    # the window's lineage is what it was: the daily builds it read, each rebuilt since
+    # with the same output (not stale)
     assert _lineage(folder, "sales/weekly", "2025-01-07") == weekly_before
+    edges = lineage(_load(folder), "sales/weekly", "2025-01-07", depth=1).edges
+    assert {e.upstream_asset: e.status for e in edges} == {"sales/daily": "same_output"}
     # the model's history has the new build with its true data version, which
     # `partita verify` re-hashes from the stored data
     newest, previous = history(_load(folder), "sales/daily", "2025-01-07")[:2]

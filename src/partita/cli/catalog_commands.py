@@ -154,6 +154,8 @@ def _edge_mark(label: Text, edge: LineageEdge) -> Text:
     if edge.status == "superseded":
         label.stylize("dim")
         label.append("  superseded (rebuilt since)", style="yellow")
+    elif edge.status == "same_output":
+        label.append("  rebuilt since, same output (not stale)", style="cyan")
     else:
         label.append("  current", style="green")
     return label
@@ -232,7 +234,7 @@ def _lineage_diagram(graph: LineageGraph, render: Callable[..., str]) -> str:
             )
         else:
             upstream = f"m{edge.upstream_id}"
-        label = "superseded" if edge.status == "superseded" else None
+        label = {"superseded": "superseded", "same_output": "same output"}.get(edge.status)
         edges.append((upstream, f"m{edge.downstream_id}", label))
     return render(list(nodes.items()), edges)
 
@@ -291,9 +293,12 @@ def lineage_command(
     stdout.print(Text(f"{_where(root.asset, root.partition)}: {question}", style="bold"))
     show(lineage_tree(graph, now, checks))
     superseded = sum(1 for e in graph.edges if e.status == "superseded")
+    same = sum(1 for e in graph.edges if e.status == "same_output")
     notes = [f"{plural(len(graph.nodes), 'materialization')}, {plural(len(graph.edges), 'input')}"]
     if superseded:
         notes.append(f"{superseded} superseded (rebuilt since they were read)")
+    if same:
+        notes.append(f"{same} rebuilt since with the same output (not stale)")
     if graph.max_depth == depth and depth > 0:
         notes.append(f"depth limit {depth} reached (--depth to see further)")
     stdout.print(Text("; ".join(notes), style="dim"))

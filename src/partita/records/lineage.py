@@ -4,8 +4,9 @@
 the inputs recorded for that exact materialization, downstream the
 materializations that recorded it as an input. Each edge says whether the
 upstream partition's latest materialization (or, for a source, its latest
-observation) is still the one that was read (``current``) or not
-(``superseded``).
+observation) is still the one that was read (``current``), was rebuilt since
+with the same output hash (``same_output``) or was rebuilt or re-observed with
+other data (``superseded``).
 """
 
 from __future__ import annotations
@@ -17,8 +18,11 @@ from typing import Literal
 
 __all__ = ["Direction", "EdgeStatus", "LineageEdge", "LineageGraph", "LineageNode"]
 
-EdgeStatus = Literal["current", "superseded"]
-"""Whether the upstream partition read is still its latest version (``current``) or not."""
+EdgeStatus = Literal["current", "same_output", "superseded"]
+"""Whether the upstream partition read is still its latest version (``current``); was
+rebuilt since with the same output hash (``same_output``: the same data, or a
+non-breaking SQL change, so what read it is not stale); or was rebuilt (or re-observed)
+since with other data (``superseded``)."""
 
 Direction = Literal["up", "down"]
 """``up``: what a materialization was built from; ``down``: what it fed."""
@@ -44,7 +48,9 @@ class LineageEdge:
 
     ``upstream_id`` is the materialization that was read (``None`` for a
     source asset's observed data). ``status`` is ``superseded`` when that
-    partition has been rebuilt (or re-observed with another version) since.
+    partition has been rebuilt (or re-observed with another version) since,
+    ``same_output`` when it was rebuilt since with the same output hash (see
+    :data:`EdgeStatus`).
     """
 
     downstream_id: int

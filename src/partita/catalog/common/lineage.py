@@ -4,8 +4,10 @@ Upstream follows the inputs recorded for that exact materialization;
 downstream follows the materializations that recorded it as an input. Both are
 one recursive CTE over ``inputs`` (indexed both ways), then one query for the
 nodes and one for the edges. Each edge says whether the upstream partition's
-latest materialization is still the one that was read (``current``) or has
-been rebuilt since (``superseded``).
+latest materialization is still the one that was read (``current``), has
+been rebuilt since with the same output hash (``same_output``: the same data,
+or a non-breaking SQL change; what read it is not stale), or has been rebuilt
+since with other data (``superseded``).
 """
 
 from __future__ import annotations
@@ -13,7 +15,14 @@ from __future__ import annotations
 import json
 
 from partita.catalog.common.db import SqlConnection, from_epoch
-from partita.records import Direction, LineageEdge, LineageGraph, LineageNode, partition_value
+from partita.records import (
+    Direction,
+    EdgeStatus,
+    LineageEdge,
+    LineageGraph,
+    LineageNode,
+    partition_value,
+)
 
 __all__ = ["query_lineage"]
 
@@ -51,8 +60,9 @@ SELECT i.materialization_id, i.upstream_materialization_id, i.upstream_asset,
        i.upstream_partition, i.upstream_data_version,
        CASE
          WHEN i.upstream_materialization_id IS NOT NULL THEN
-           CASE WHEN l.materialization_id = i.upstream_materialization_id
-                THEN 'current' ELSE 'superseded' END
+           CASE WHEN l.materialization_id = i.upstream_materialization_id THEN 'current'
+                WHEN l.output_hash = r.output_hash THEN 'same_output'
+                ELSE 'superseded' END
          WHEN (SELECT o.data_version FROM observations o
                WHERE o.asset = i.upstream_asset AND o.partition = i.upstream_partition
                ORDER BY o.id DESC LIMIT 1) IS NOT i.upstream_data_version
@@ -65,6 +75,7 @@ SELECT i.materialization_id, i.upstream_materialization_id, i.upstream_asset,
 FROM inputs i
 LEFT JOIN latest_materialization l
   ON l.asset = i.upstream_asset AND l.partition = i.upstream_partition
+LEFT JOIN materializations r ON r.id = i.upstream_materialization_id
 """
 
 _UP_EDGES = _EDGE_COLUMNS + "WHERE i.materialization_id IN (SELECT value FROM json_each(?))"
@@ -72,6 +83,14 @@ _DOWN_EDGES = (
     _EDGE_COLUMNS + "WHERE i.upstream_materialization_id IN (SELECT value FROM json_each(?))"
     " AND i.materialization_id IN (SELECT value FROM json_each(?))"
 )
+
+
+def _status(found: str) -> EdgeStatus:
+    if found == "current":
+        return "current"
+    if found == "same_output":
+        return "same_output"
+    return "superseded"
 
 
 def query_lineage(conn: SqlConnection, root: int, direction: Direction, depth: int) -> LineageGraph:
@@ -113,7 +132,7 @@ def query_lineage(conn: SqlConnection, root: int, direction: Direction, depth: i
                     upstream_asset=str(asset),
                     upstream_partition=partition_value(str(partition)),
                     upstream_data_version=str(version),
-                    status="current" if status == "current" else "superseded",
+                    status=_status(str(status)),
                 )
                 for down, up, asset, partition, version, status in rows
             ),
