@@ -14,7 +14,7 @@ from pathlib import Path
 
 from partita.catalog.sqlite import SQLiteCatalog
 from partita.catalog.sqlite.migrations import migrate
-from partita.catalog.sqlite.snapshot import write_blocks
+from partita.catalog.sqlite.snapshot import read_blocks, write_blocks
 from partita.catalog.sqlite.state import catalog_generation, load_planner_state, load_state
 from partita.records import (
     Input,
@@ -276,6 +276,43 @@ def test_a_version_6_catalog_with_data_gets_blocks(tmp_path: Path) -> None:
     assert _rows(catalog.planner_state(ASSETS)) == expected
     assert _blocks(path) == (len(ASSETS), _max_id(path))
     assert _rows(SQLiteCatalog(path).planner_state(ASSETS)) == expected
+
+
+def test_a_version_10_catalog_keeps_its_blocks_with_the_checksum_moved(tmp_path: Path) -> None:
+    """Version 11 stores the checksum before the blobs (listing the checksums must not
+    read the blobs); the blocks are copied across and stay valid."""
+    path = tmp_path / "v10.db"
+    catalog = SQLiteCatalog(path, snapshot_refresh_rows=1)
+    start_run(catalog, "r1")
+    _record_random(catalog, random.Random(3), "r1", 60)
+    expected = _rows(catalog.planner_state(ASSETS))
+    catalog.close()
+    blocks = _blocks(path)
+    assert blocks[0] == len(ASSETS)
+    conn = sqlite3.connect(path, isolation_level=None)  # back to version 10's column order
+    conn.executescript(
+        """
+        CREATE TABLE old_blocks (asset TEXT PRIMARY KEY, latest BLOB NOT NULL,
+                                 edges BLOB NOT NULL, checksum INTEGER NOT NULL);
+        INSERT INTO old_blocks SELECT asset, latest, edges, checksum FROM state_blocks;
+        DROP TABLE state_blocks;
+        ALTER TABLE old_blocks RENAME TO state_blocks;
+        DELETE FROM schema_version WHERE version > 10;
+        """
+    )
+    conn.close()
+
+    upgraded = SQLiteCatalog(path)
+    assert _rows(upgraded.planner_state(ASSETS)) == expected
+    upgraded.close()
+    conn = sqlite3.connect(path)
+    try:
+        columns = [row[1] for row in conn.execute("PRAGMA table_info(state_blocks)")]
+        assert columns == ["asset", "checksum", "latest", "edges"]
+        assert read_blocks(conn, ASSETS) is not None  # every checksum still matches
+    finally:
+        conn.close()
+    assert _blocks(path) == blocks
 
 
 _COMPACTOR = textwrap.dedent(

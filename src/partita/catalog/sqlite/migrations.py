@@ -378,7 +378,26 @@ _V10 = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10)
+_V11 = Migration(
+    11,
+    "state_blocks with the checksum before the blobs: reading a column stored after a "
+    "blob walks the blob's overflow pages, so listing the checksums read every block "
+    "once more (0.13 s for 500 MB of blocks); the blocks are copied, still valid",
+    (
+        """CREATE TABLE state_blocks_v11 (
+            asset TEXT PRIMARY KEY,
+            checksum INTEGER NOT NULL,
+            latest BLOB NOT NULL,
+            edges BLOB NOT NULL
+        )""",
+        """INSERT INTO state_blocks_v11 (asset, checksum, latest, edges)
+            SELECT asset, checksum, latest, edges FROM state_blocks""",
+        "DROP TABLE state_blocks",
+        "ALTER TABLE state_blocks_v11 RENAME TO state_blocks",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9, _V10, _V11)
 """Every schema version in order; ``MIGRATIONS[i].version == i + 1``."""
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

@@ -4,7 +4,9 @@ Reading a million ``latest_materialization`` rows through ``sqlite3`` costs
 seconds (a Python object per value); reading the same rows as a few Arrow
 blobs costs tens of milliseconds. So the catalog keeps, in the table
 ``state_blocks`` (schema version 7), one row per asset holding the Arrow IPC
-stream of its ``latest`` rows and the one of their ``edges``, and in
+stream of its ``latest`` rows and the one of their ``edges`` (with their
+checksum stored before them, since version 11: SQLite reaches a column stored
+after a blob only by walking the blob's overflow pages), and in
 ``catalog_meta`` the point they describe: ``state_max_id`` (every
 materialization up to that id is in the blocks) and ``state_generation`` (the
 catalog's generation when they were written).
