@@ -90,8 +90,10 @@ def test_a_full_catalog_disk_is_reported_as_such_and_nothing_half_written(
         catalog.start_run(Run(run_id="r1", started_at=T0, host="h", pid=1))
         conn = catalog._db.connection()  # the real connection: SQLite's own size limit
         (pages,) = conn.execute("PRAGMA page_count").fetchone()
+        (free,) = conn.execute("PRAGMA freelist_count").fetchone()  # pages a migration freed
+        (size,) = conn.execute("PRAGMA page_size").fetchone()
         conn.execute(f"PRAGMA max_page_count = {pages + 2}")
-        logs = "x" * 20_000  # more than two pages
+        logs = "x" * (size * (free + 5))  # more than the free pages and the two allowed
         attempt = StepAttempt("r1", "a", "k", 1, StepStatus.SUCCEEDED, T0, T0, logs=logs)
         with pytest.raises(CatalogError) as full:
             catalog.record_step_outcome(attempt, [Materialization("a", "k", "r1", "v", T0)])
