@@ -14,6 +14,7 @@ __all__ = [
     "CatalogError",
     "CatalogUnreachableError",
     "CheckFailed",
+    "CodeChangedError",
     "ConfigError",
     "CycleError",
     "DefinitionError",
@@ -59,6 +60,14 @@ class PartitaError(Exception):
         if self.hint:
             return f"{self.message}\n  hint: {self.hint}"
         return self.message
+
+
+class CodeChangedError(PartitaError):
+    """A worker imported other code for an asset than its run was planned with (the
+    definitions changed on disk after the run started): the step is not run, so no
+    materialization is ever recorded with a code version that did not build it."""
+
+    retryable = False
 
 
 class UnreachableError(PartitaError):

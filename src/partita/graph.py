@@ -16,7 +16,6 @@ import heapq
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cached_property
 
 from partita.assets import AssetDep, AssetSpec
 from partita.checks import AnyCheck, CheckSpec, declared_columns, undeclared_columns
@@ -48,6 +47,7 @@ class AssetGraph:
     def __init__(self, definitions: Definitions) -> None:
         self.definitions = definitions
         self._specs: dict[AssetKey, AssetSpec] = {}
+        self._code_versions: dict[AssetKey, CodeVersion] = {}
         for spec in definitions.all_specs:
             if spec.key in self._specs:
                 other = self._specs[spec.key]
@@ -370,27 +370,28 @@ class AssetGraph:
 
     def code_version(self, key: AssetKey) -> str:
         """The asset's code version: explicit, or a hash of the code its function runs."""
-        return self._code_versions[key].version
+        return self.code_components(key).version
 
     def code_components(self, key: AssetKey) -> CodeVersion:
-        """The asset's code version with the digest of each piece of code it covers."""
-        return self._code_versions[key]
+        """The asset's code version with the digest of each piece of code it covers
+        (computed once per asset, when first asked: a worker hashes only what it runs)."""
+        found = self._code_versions.get(key)
+        if found is None:
+            found = self._code_versions[key] = self._code_version_of(self._specs[key])
+        return found
 
-    @cached_property
-    def _code_versions(self) -> dict[AssetKey, CodeVersion]:
-        out: dict[AssetKey, CodeVersion] = {}
-        for key, spec in self._specs.items():
-            if spec.code_version is not None:
-                out[key] = CodeVersion.explicit(spec.code_version)
-            elif spec.fn is not None:
-                out[key] = CodeVersion.of(spec.fn)
-                asked = sorted(str(d.param) for d in spec.deps if d.partition_columns)
-                if asked:  # they change what the function receives
-                    parts = {**dict(out[key].components), PARTITION_COLUMNS: ",".join(asked)}
-                    out[key] = CodeVersion.combine(parts)
-            else:
-                out[key] = CodeVersion.explicit("")
-        return out
+    @staticmethod
+    def _code_version_of(spec: AssetSpec) -> CodeVersion:
+        if spec.code_version is not None:
+            return CodeVersion.explicit(spec.code_version)
+        if spec.fn is None:
+            return CodeVersion.explicit("")
+        found = CodeVersion.of(spec.fn)
+        asked = sorted(str(d.param) for d in spec.deps if d.partition_columns)
+        if asked:  # they change what the function receives
+            parts = {**dict(found.components), PARTITION_COLUMNS: ",".join(asked)}
+            found = CodeVersion.combine(parts)
+        return found
 
 
 def _lexicographic_order(

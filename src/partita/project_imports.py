@@ -30,6 +30,7 @@ import hashlib
 import importlib
 import importlib.abc
 import importlib.util
+import linecache
 import re
 import sys
 import threading
@@ -100,7 +101,13 @@ class _ProjectSourceLoader(SourceFileLoader):
         super().exec_module(module)
 
     def get_code(self, fullname: str) -> CodeType:
-        return self.source_to_code(self.get_data(self.path), self.path)
+        data = self.get_data(self.path)
+        # What the module runs is this text: tracebacks, and the code versions hashed
+        # from its functions' source, must read it, not a later edit of the file. An
+        # entry without a modification time is one linecache never re-reads.
+        text = importlib.util.decode_source(data)
+        linecache.cache[self.path] = (len(text), None, text.splitlines(keepends=True), self.path)
+        return self.source_to_code(data, self.path)
 
 
 class ProjectModules:

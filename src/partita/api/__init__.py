@@ -76,6 +76,7 @@ if TYPE_CHECKING:
         list_assets,
         load_project,
     )
+    from partita.api.reloading import ProjectWatch, reload_project
     from partita.api.running import (
         CancelToken,
         ExecutorKind,
@@ -135,6 +136,8 @@ _LAZY: dict[str, str] = {
     "list_assets": "partita.api.project",
     "list_dynamic_partitions": "partita.api.catalog",
     "load_project": "partita.api.project",
+    "reload_project": "partita.api.reloading",
+    "ProjectWatch": "partita.api.reloading",
     "logs": "partita.api.catalog",
     "materialization_json": "partita.api.catalog",
     "materialize": "partita.api.running",
@@ -176,6 +179,7 @@ __all__ = [
     "Planned",
     "Project",
     "ProjectLike",
+    "ProjectWatch",
     "RunLogs",
     "RunOutcome",
     "RunResult",
@@ -203,6 +207,7 @@ __all__ = [
     "list_assets",
     "list_dynamic_partitions",
     "load_project",
+    "reload_project",
     "logs",
     "materialization_json",
     "materialize",

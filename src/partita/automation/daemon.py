@@ -23,12 +23,20 @@ import signal
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from types import FrameType
 
 from partita.alerts import AlertSender
-from partita.api import CancelToken, Project, RunOutcome, RunResult, evaluate_freshness_alerts
+from partita.api import (
+    CancelToken,
+    Project,
+    ProjectWatch,
+    RunOutcome,
+    RunResult,
+    evaluate_freshness_alerts,
+    reload_project,
+)
 from partita.automation.launching import (
     LaunchSettings,
     RunOrigin,
@@ -54,6 +62,9 @@ __all__ = ["Daemon", "PeriodicJob"]
 
 _EAGER_POLL = timedelta(seconds=30)
 """How often an eager selection looks for changes at most (a cheap catalog read)."""
+
+_RELOAD = "reload"
+"""The job under which the daemon records loading the project again after an edit."""
 
 _PRUNE = "prune-ticks"
 _PRUNE_EVERY = timedelta(hours=1)
@@ -141,8 +152,6 @@ class Daemon:
         on_tick: Callable[[TickRecord], None] = lambda record: None,
         on_start: Callable[[], None] = lambda: None,
     ) -> None:
-        definitions = project.loaded.definitions
-        self.project = project
         self.clock = clock
         self.cancel = CancelToken()
         self._wake = threading.Event()
@@ -150,12 +159,26 @@ class Daemon:
         self.settings = settings or LaunchSettings()
         self.subscribers_for = subscribers_for
         self.alert_sender = AlertSender()
-        self.jobs = tuple(jobs) + self._freshness_jobs(freshness_every)
+        self._own_jobs = tuple(jobs)
+        self._freshness_every = freshness_every
         self.lock_ttl_s = lock_ttl_s
         self.max_sleep_s = max_sleep_s
         self.keep_quiet_ticks = keep_quiet_ticks
         self.on_tick = on_tick
         self.on_start = on_start
+        self._configure(project)
+        self._cursors: dict[str, str | None] = {}
+        self._due: dict[tuple[TickKind, str], datetime] = {}
+        self._eager_marker: dict[str, tuple[int, ...] | None] = {}
+        self._eager_pending: dict[str, bool] = {}
+        self._eager_last: dict[str, datetime] = {}
+
+    def _configure(self, project: Project) -> None:
+        """Take the schedules, sensors, eager selections and jobs of ``project``."""
+        definitions = project.loaded.definitions
+        self.project = project
+        self._watch = ProjectWatch.of(project)
+        self.jobs = self._own_jobs + self._freshness_jobs(self._freshness_every)
         self.schedules: tuple[Schedule, ...] = definitions.schedules
         self._schedule_alerts = {s.name: s.alert_targets for s in self.schedules}
         self.sensors: tuple[AnySensor, ...] = definitions.sensors
@@ -164,11 +187,34 @@ class Daemon:
             s.name: catchup_definition(project, s) for s in self.schedules
         }
         self._memory = {s.name: UpToDateMemory(project, s) for s in self.schedules}
-        self._cursors: dict[str, str | None] = {}
-        self._due: dict[tuple[TickKind, str], datetime] = {}
-        self._eager_marker: dict[str, tuple[int, ...] | None] = {}
-        self._eager_pending: dict[str, bool] = {}
-        self._eager_last: dict[str, datetime] = {}
+
+    def _reload_if_changed(self, records: AutomationRecords, now: datetime) -> None:
+        """Load the project again when its files changed on disk (recorded as the job
+        ``reload``): what is planned from then on is the code as it is now. A project
+        that no longer loads (a half-saved file) is recorded as an error once per
+        change, and the daemon goes on with the definitions it has."""
+        watch = self._watch
+        changed = [] if watch is None else watch.changed()
+        if watch is None or not changed:
+            return
+        self._watch = watch.refreshed()
+        names = ", ".join(path.name for path in changed)
+        try:
+            project = reload_project(self.project)
+        except Exception as exc:  # the loop goes on with what it has
+            record = _error_record(TickKind.JOB, _RELOAD, now, now, exc)
+            self._record(records, replace(record, detail=f"{names} changed: {record.detail}"))
+            return
+        self._configure(project)
+        done = TickRecord(
+            kind=TickKind.JOB,
+            name=_RELOAD,
+            tick_at=now,
+            evaluated_at=now,
+            status=TickStatus.SUCCEEDED,
+            detail=f"{names} changed: definitions reloaded",
+        )
+        self._record(records, done)
 
     def _freshness_jobs(self, every: timedelta) -> tuple[PeriodicJob, ...]:
         """The freshness-alerts job, when any asset's violations have someone to tell."""
@@ -219,6 +265,7 @@ class Daemon:
             if until is not None and now >= until:
                 return
             try:
+                self._reload_if_changed(catalog.automation, now)
                 self.evaluate(catalog.automation, now)
             except _StoppedError:
                 return

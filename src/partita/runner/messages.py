@@ -48,6 +48,9 @@ class WorkItem:
         reads: what to load for each upstream edge.
         config_json: the asset's validated run-time config as JSON, if it takes one
             (secret fields in clear: never logged, never in a repr).
+        code_version: the asset's code version the run was planned with (and records);
+            a worker whose imported code has another one refuses the task
+            (:class:`~partita.errors.CodeChangedError`). Empty: not checked.
     """
 
     run_id: str
@@ -56,6 +59,7 @@ class WorkItem:
     attempt: int
     reads: tuple[ReadRequest, ...] = ()
     config_json: str | None = field(default=None, repr=False)  # may hold secrets
+    code_version: str = ""
 
 
 class Outcome(StrEnum):

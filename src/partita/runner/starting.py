@@ -167,6 +167,7 @@ class TaskStarter:
             attempt=attempt,
             reads=ctx.written.reads(ctx.graph, ctx.versions.reads(task)),
             config_json=ctx.options.configs.get(asset),
+            code_version=task.code_version,
         )
         handle = self.next_handle
         self.next_handle += 1

@@ -34,6 +34,7 @@ from partita.config_secrets import scrub, secret_values
 from partita.context import AssetContext
 from partita.definitions import Definitions
 from partita.errors import (
+    CodeChangedError,
     DefinitionError,
     PartitaError,
     StorageError,
@@ -210,6 +211,15 @@ class WorkerRuntime:
     ) -> tuple[
         Outcome, tuple[tuple[str, StagedWrite | None], ...], tuple[CheckRecord, ...], str | None
     ]:
+        if item.code_version:
+            imported = self.graph.code_version(spec.key)
+            if imported != item.code_version:
+                raise CodeChangedError(
+                    f"the code of {spec.key} changed on disk after this run was planned "
+                    f"(planned with code version {item.code_version[:8]}, this worker "
+                    f"imported {imported[:8]}): it was not run",
+                    hint="run it again: a new run plans with the current code",
+                )
         kwargs = self._inputs(spec, item.reads)
         context = self._context(item, spec, captured.logger)
         if spec.context_param is not None:

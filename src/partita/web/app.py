@@ -9,6 +9,8 @@ spent building and rendering each answer is sent as a ``Server-Timing`` header.
 from __future__ import annotations
 
 import json
+import logging
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -34,12 +36,14 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from partita.api import Project
+from partita.api import Project, ProjectWatch, reload_project
 from partita.errors import CatalogError, PartitaError, UnknownAssetError
 from partita.web import views
 from partita.web.live import Launcher
 from partita.web.security import csrf_ok, is_loopback, new_csrf_token, token_middleware
 from partita.web.stream import run_events
+
+_log = logging.getLogger("partita.web")
 
 __all__ = ["UiSettings", "create_app"]
 
@@ -113,10 +117,12 @@ def _range(request: Request) -> tuple[str | None, tuple[str, str] | None]:
 
 
 class _Site:
-    """The endpoints of one served project."""
+    """The endpoints of one served project (loaded again when its files change)."""
 
     def __init__(self, project: Project, settings: UiSettings) -> None:
-        self.project = project
+        self._project = project
+        self._watch = ProjectWatch.of(project)
+        self._reloading = threading.Lock()
         self.settings = settings
         self.csrf = new_csrf_token()
         self.launcher = Launcher(project, settings.executor)
@@ -126,6 +132,28 @@ class _Site:
             csrf_token=self.csrf,
             project_name=project.loaded.origin,
         )
+
+    @property
+    def project(self) -> Project:
+        """The served project, as its files are now: a request after an edit loads it
+        again (a project that no longer loads is logged once; the page goes on with
+        the definitions it has), so the page judges and starts runs with the code
+        that runs."""
+        with self._reloading:
+            watch = self._watch
+            changed = [] if watch is None else watch.changed()
+            if watch is None or not changed:
+                return self._project
+            self._watch = watch.refreshed()
+            try:
+                project = reload_project(self._project)
+            except Exception as exc:  # a half-saved file: keep serving what loaded
+                names = ", ".join(path.name for path in changed)
+                _log.warning("%s changed but the project does not load: %s", names, exc)
+                return self._project
+            self._project = self.launcher.project = project
+            self._watch = ProjectWatch.of(project)
+            return project
 
     # -- wrappers: a builder as a page or as a JSON endpoint -----------------
 
