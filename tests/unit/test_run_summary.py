@@ -19,3 +19,19 @@ def test_one_partition_and_one_task_are_singular() -> None:
     batch = _run(("2025-01-01", "2025-01-02"))
     assert batch.summary_lines()[1] == "built 2 partitions in 1 task"
     assert _run(("a",), ("b",)).summary_lines()[1] == "built 2 partitions in 2 tasks"
+
+
+def test_a_failed_step_shows_its_error_and_hint_then_where_its_log_is() -> None:
+    error = (
+        "column 'amount' of sales changes from DOUBLE to VARCHAR, which no safe widening "
+        "covers\n  hint: partita wipe sales, then rebuild it\ntraceback line"
+    )
+    outcome = TaskOutcome("sales", "2025-01-01", TaskState.FAILED, attempts=1, error=error)
+    run = RunResult(run_id="r1", status=RunOutcome.FAILED, outcomes=(outcome,))
+    assert run.summary_lines()[2:6] == [
+        "failed 1:",
+        "  sales[2025-01-01]: column 'amount' of sales changes from DOUBLE to VARCHAR, "
+        "which no safe widening covers",
+        "    hint: partita wipe sales, then rebuild it",
+        "    see: partita logs r1 --asset sales --partition 2025-01-01",
+    ]

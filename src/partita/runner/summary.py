@@ -191,8 +191,11 @@ class RunResult:
         if failed:
             lines.append(f"failed {len(failed)}:")
             for outcome in failed[:max_lines]:
-                first = (outcome.error or outcome.status).splitlines()[0]
-                lines.append(f"  {outcome.label}: {first}")
+                text = (outcome.error or outcome.status).splitlines()
+                lines.append(f"  {outcome.label}: {text[0]}")
+                hint = next((t.strip() for t in text[1:] if t.strip().startswith("hint: ")), "")
+                if hint:  # what to do about it (a Partita error's hint)
+                    lines.append(f"    {hint}")
                 if self.run_id is not None:
                     lines.append(
                         "    see: " + logs_command(self.run_id, outcome.asset, outcome.partition)
