@@ -40,6 +40,7 @@ def ui_command(
     """Serve a web page of the asset graph, partition health, lineage and runs."""
     from partita.web import UiSettings, serve, url_of  # noqa: PLC0415  (starlette: only here)
     from partita.web.security import check_bind  # noqa: PLC0415
+    from partita.web.server import listen  # noqa: PLC0415
 
     settings = UiSettings(
         host=host, port=port, token=token, allow_runs=allow_runs, executor=executor
@@ -50,6 +51,10 @@ def ui_command(
         raise click.BadParameter(
             f"{exc.message} (hint: {exc.hint})", param_hint="--host/--token"
         ) from None
+    try:
+        sock = listen(settings)
+    except PartitaError as exc:  # a port in use: bad input, said before anything else
+        raise click.BadParameter(f"{exc.message} (hint: {exc.hint})", param_hint="--port") from None
     note = " (open it once with ?token=<your token>)" if token else ""
     stdout.print(f"Partita UI on {url_of(settings)}{note}; Ctrl-C stops it")
-    serve(project, settings)
+    serve(project, settings, sock)
