@@ -43,7 +43,10 @@ def _term(graph: AssetGraph, term: str) -> set[AssetKey]:
             if name in graph.spec(k).tags and (not has_value or graph.spec(k).tags[name] == value)
         }
         if not found:
-            raise SelectionError(f"no asset has tag {term[len('tag:') :]!r}")
+            raise SelectionError(
+                f"no asset has tag {term[len('tag:') :]!r}",
+                hint="`partita list --json` shows each asset's tags",
+            )
         return found
     up = term.startswith("+")
     down = term.endswith("+") and len(term) > 1
@@ -53,7 +56,9 @@ def _term(graph: AssetGraph, term: str) -> set[AssetKey]:
     if any(ch in name for ch in "*?["):
         roots = {k for k in graph.keys if fnmatch.fnmatchcase(str(k), name)}
         if not roots:
-            raise SelectionError(f"no asset key matches {name!r}")
+            raise SelectionError(
+                f"no asset key matches {name!r}", hint="`partita list` shows every asset"
+            )
     else:
         roots = {graph.resolve(name)}
     found = set(roots)
