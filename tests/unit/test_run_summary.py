@@ -35,3 +35,12 @@ def test_a_failed_step_shows_its_error_and_hint_then_where_its_log_is() -> None:
         "    hint: partita wipe sales, then rebuild it",
         "    see: partita logs r1 --asset sales --partition 2025-01-01",
     ]
+
+
+def test_cancelled_tasks_say_how_many_had_started() -> None:
+    started = TaskOutcome("sales", "a", TaskState.CANCELLED, attempts=1)
+    waiting = [TaskOutcome("sales", k, TaskState.CANCELLED) for k in ("b", "c")]
+    run = RunResult(run_id="r1", status=RunOutcome.CANCELLED, outcomes=(started, *waiting))
+    assert "cancelled 3: 1 while running, 2 not started" in run.summary_lines()
+    only = RunResult(run_id="r1", status=RunOutcome.CANCELLED, outcomes=tuple(waiting))
+    assert "cancelled 2: 2 not started" in only.summary_lines()

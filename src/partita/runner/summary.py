@@ -186,7 +186,12 @@ class RunResult:
             lines.append(f"skipped {count}: {reason}")
         cancelled = [o for o in self.outcomes if o.status == "cancelled"]
         if cancelled:
-            lines.append(f"cancelled {len(cancelled)}")
+            running = sum(1 for o in cancelled if o.attempts)
+            waiting = len(cancelled) - running
+            # `partita runs` counts the attempts the catalog holds: those that started
+            parts = [f"{running} while running"] if running else []
+            parts += [f"{waiting} not started"] if waiting else []
+            lines.append(f"cancelled {len(cancelled)}: {', '.join(parts)}")
         failed = self.failed
         if failed:
             lines.append(f"failed {len(failed)}:")
