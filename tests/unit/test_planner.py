@@ -284,3 +284,26 @@ def test_rechecked_when_planned_only_for_inputs_one_of_which_is_planned() -> Non
     assert forced is not None and not forced.rechecked("2025-01-05")
     raw = result.step("raw")
     assert raw is not None and not raw.rechecked("2025-01-05")  # failed last time
+
+
+def test_each_partition_is_explained_by_its_own_inputs_after_a_window_change() -> None:
+    """The window grows from 3 to 4 days: every window's inputs changed. A window with an
+    input rebuilt since names that input; the others name all they read now (not the
+    rebuilt input of another window)."""
+    graph = chain()
+    catalog = built(graph)
+    catalog.build("clean", "2025-01-02", "clean:2025-01-02:v1")  # rebuilt, same data
+
+    @asset(partitions=DAILY, code_version="1", ins={"clean": In(mapping=TimeWindow(-3, 0))})
+    def rolling(clean: pd.DataFrame) -> None: ...
+
+    specs = [s for s in graph.definitions.assets if str(s.key) != "rolling"]
+    wider = AssetGraph(Definitions(assets=[*specs, rolling]))
+    result = plan(wider, catalog.state(), PlanRequest(selection="rolling"), NOW)
+    step = result.step("rolling")
+    assert step is not None and len(step.partitions) == 7  # 4 to 10 January
+    (why,) = step.reasons
+    assert why.reason is Reason.UPSTREAM_CHANGED
+    named = list(why.upstream_partitions or [])
+    assert "2025-01-02" in named  # in the window of 5 January, rebuilt since
+    assert "2025-01-08" in named  # the window of 9 January: all it reads now

@@ -72,9 +72,9 @@ def _range_mask(
 def _changed_upstream_partitions(
     rows: EdgeRows, down: AssetSpace, up: AssetSpace, changed: Mask, *, missing_allowed: bool
 ) -> Mask:
-    """Upstream partitions behind ``changed``: those built after the downstream partition
-    (or gone, unless missing ones are allowed); all mapped ones when none is newer (e.g.
-    the window's membership changed)."""
+    """Upstream partitions behind ``changed``: per changed partition, those built after it
+    (or gone, unless missing ones are allowed); all it maps to when none is newer (e.g.
+    its window's membership changed), so no partition is explained by another's cause."""
     down_idx, up_idx = rows.pairs()
     involved = changed[down_idx]
     down_idx, up_idx = down_idx[involved], up_idx[involved]
@@ -83,7 +83,9 @@ def _changed_upstream_partitions(
         newer &= up.materialized[up_idx]
     else:
         newer |= ~up.materialized[up_idx]
-    picked = up_idx[newer] if newer.any() else up_idx
+    has_newer = np.zeros(down.size, dtype=np.bool_)
+    has_newer[down_idx[newer]] = True
+    picked = up_idx[newer | ~has_newer[down_idx]]
     mask = np.zeros(up.size, dtype=np.bool_)
     mask[picked] = True
     return mask
