@@ -44,9 +44,14 @@ def _compact(values: object) -> str:
 
 def _missing_note(asset: str, fields: tuple[str, ...]) -> str:
     have = "has" if len(fields) == 1 else "have"
+    top, dot, inner = fields[0].partition(".")
+    example = f"-c {asset}.{top}=VALUE"
+    if dot:  # a field of a nested model: the model's value is JSON
+        shown = f'{{"{inner}": ...}}' if "." not in inner else "JSON"
+        example = f"-c '{asset}.{top}={shown}'"
     return (
         f"config not compared: {', '.join(fields)} {have} no default and none was given"
-        f" (pass -c {asset}.{fields[0]}=VALUE or --config FILE)"
+        f" (pass {example} or --config FILE)"
     )
 
 
