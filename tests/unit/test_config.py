@@ -108,3 +108,31 @@ def test_unselected_assets_take_no_shared_values() -> None:
     # no selected asset has a field `window`, so the name means the asset window
     with pytest.raises(ConfigError, match="window has no config field 'days'"):
         resolve_config(GRAPH, only, parse_assignments(['window={"days": 3}']))
+
+
+class Api(BaseModel):
+    token: str
+    limit: int = 10
+
+
+@asset
+def pull(config: Api) -> None: ...
+
+
+def test_a_required_value_not_given_is_missing_for_questions_and_an_error_for_runs() -> None:
+    from partita.api.config import resolve_available_config  # noqa: PLC0415
+
+    graph = AssetGraph(Definitions(assets=[orders, report, pull]))
+    found = resolve_available_config(graph, graph.keys, {})
+    assert found.missing == {"pull": ("token",)}
+    assert set(found.models) == {"report"}
+    with pytest.raises(ConfigError, match=r"config of pull \(Api\): token: Field required"):
+        resolve_config(graph, graph.keys, {})
+    given = resolve_available_config(graph, graph.keys, parse_assignments(["pull.token=abc"]))
+    assert given.missing == {} and given.models["pull"].model_dump() == {
+        "token": "abc",
+        "limit": 10,
+    }
+    # a value given but invalid is an error even for questions, with the field that fails
+    with pytest.raises(ConfigError, match="limit"):
+        resolve_available_config(graph, graph.keys, parse_assignments(["pull.limit=many"]))

@@ -333,6 +333,7 @@ def test_freshness_json_shape() -> None:
         "lag": "1h 0m",
         "next_deadline": "2025-01-10T02:00:00+00:00",
         "reason": item["reason"],
+        "config_note": None,
     }
     assert data["totals"]["fresh"] == 1 and data["totals"]["missing"] == 0
 

@@ -121,6 +121,18 @@ def test_code_change_config_change_failure_and_force() -> None:
         graph, catalog.state(), PlanRequest(selection="total", config_hashes={"total": "abc"}), NOW
     )
     assert reasons(configured, "total") == {"config_changed": [""]}
+    not_compared = plan(
+        graph,
+        catalog.state(),
+        PlanRequest(
+            selection="clean,total",
+            config_hashes={"clean": "abc", "total": "abc"},
+            config_not_compared=frozenset({"total"}),
+        ),
+        NOW,
+    )
+    assert reasons(not_compared, "total") == {"upstream_stale": [""]}
+    assert "config_changed" in reasons(not_compared, "clean")
 
     @asset(partitions=DAILY, code_version="2")
     def raw() -> None: ...

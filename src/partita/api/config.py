@@ -30,6 +30,7 @@ stale. See :mod:`partita.config_secrets`.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import hashlib
 import json
@@ -47,10 +48,12 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
 __all__ = [
+    "ResolvedConfig",
     "config_hash",
     "load_config_file",
     "parse_assignments",
     "recorded_config",
+    "resolve_available_config",
     "resolve_config",
     "worker_configs",
 ]
@@ -217,6 +220,73 @@ def _per_asset_tables(
     return per_asset, shared
 
 
+@dataclasses.dataclass(frozen=True)
+class ResolvedConfig:
+    """The config of each asset that could be validated, and of the others what they lack.
+
+    Attributes:
+        models: per asset key string, its validated config.
+        missing: per asset key string whose model has a required field that was
+            not given, the missing fields (``token``, ``window.days``).
+    """
+
+    models: dict[str, BaseModel] = dataclasses.field(default_factory=dict)
+    missing: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+
+    def raise_missing(self, graph: AssetGraph) -> None:
+        """Raise the error of the first asset that lacks a required value, if any.
+
+        Raises:
+            ConfigError: ``config of pull (Api): token: Field required``, with its fields.
+        """
+        for name, fields in self.missing.items():
+            model = graph.spec(graph.resolve(name)).config_model
+            assert model is not None
+            raise ConfigError(
+                f"config of {name} ({model.__name__}): {fields[0]}: Field required",
+                hint=f"fields: {', '.join(sorted(_field_names(model)))}",
+            )
+
+
+def resolve_available_config(
+    graph: AssetGraph, assets: Iterable[AssetKey], values: Mapping[str, Any]
+) -> ResolvedConfig:
+    """Like :func:`resolve_config`, but an asset whose model lacks only required values
+    (fields without a default that ``values`` does not give) is left out of ``models``
+    and listed in ``missing``: for read-only questions (``partita status``), which can
+    judge such an asset without its config.
+
+    Raises:
+        ConfigError: as :func:`resolve_config`, for anything but a missing value.
+        UnknownAssetError: ``asset.field`` names no asset.
+    """
+    chosen = [graph.spec(k) for k in assets]
+    models_of = {spec.key: spec.config_model for spec in chosen if spec.config_model is not None}
+    shared_fields = {name for model in models_of.values() for name in _field_names(model)}
+    per_asset, shared = _per_asset_tables(graph, values, shared_fields)
+    found = ResolvedConfig()
+    for key, model in models_of.items():
+        names = _field_names(model)
+        given = {k: v for k, v in shared.items() if k in names}
+        given.update(per_asset.get(key, {}))
+        from pydantic import ValidationError  # noqa: PLC0415  (a model exists: pydantic is loaded)
+
+        try:
+            found.models[str(key)] = model(**given)
+        except ValidationError as exc:
+            errors = exc.errors()
+            if all(e["type"] == "missing" for e in errors):
+                found.missing[str(key)] = tuple(".".join(str(p) for p in e["loc"]) for e in errors)
+                continue
+            first = next(e for e in errors if e["type"] != "missing")
+            where = ".".join(str(p) for p in first["loc"])
+            raise ConfigError(
+                f"config of {key} ({model.__name__}): {where}: {first['msg']}",
+                hint=f"fields: {', '.join(sorted(names))}",
+            ) from None
+    return found
+
+
 def resolve_config(
     graph: AssetGraph, assets: Iterable[AssetKey], values: Mapping[str, Any]
 ) -> dict[str, BaseModel]:
@@ -228,27 +298,9 @@ def resolve_config(
 
     Raises:
         ConfigError: a name fits no selected asset or field (with close names), or a
-            model rejects a value.
+            model rejects a value or lacks a required one.
         UnknownAssetError: ``asset.field`` names no asset.
     """
-    chosen = [graph.spec(k) for k in assets]
-    models_of = {spec.key: spec.config_model for spec in chosen if spec.config_model is not None}
-    shared_fields = {name for model in models_of.values() for name in _field_names(model)}
-    per_asset, shared = _per_asset_tables(graph, values, shared_fields)
-    models: dict[str, BaseModel] = {}
-    for key, model in models_of.items():
-        names = _field_names(model)
-        given = {k: v for k, v in shared.items() if k in names}
-        given.update(per_asset.get(key, {}))
-        from pydantic import ValidationError  # noqa: PLC0415  (a model exists: pydantic is loaded)
-
-        try:
-            models[str(key)] = model(**given)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"])
-            raise ConfigError(
-                f"config of {key} ({model.__name__}): {where}: {first['msg']}",
-                hint=f"fields: {', '.join(sorted(names))}",
-            ) from None
-    return models
+    found = resolve_available_config(graph, assets, values)
+    found.raise_missing(graph)
+    return found.models

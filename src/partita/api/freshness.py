@@ -9,6 +9,12 @@ materializations, attempts and observations recorded at or before it count. For 
 with ``loaded_at=``, the newest value of that column is read here through the
 asset's store. A project that never ran has no catalog: it is not created, and
 everything reads as missing. ``now`` is read here when the caller gives none.
+
+Config is that of ``partita plan``: the declared defaults, or the values given
+(``config=``, the CLI's ``-c`` / ``--config``). An asset whose config needs a value
+that was not given is judged without comparing its config, and the report
+says so on the asset, as it says which config partitions built with another
+one were judged against (:mod:`partita.api.config_notes`).
 """
 
 from __future__ import annotations
@@ -16,10 +22,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from partita.api.config_notes import config_notes
 from partita.api.planning import plan_project
 from partita.api.project import Project
 from partita.errors import DefinitionError, PartitaError
@@ -75,6 +83,7 @@ class _Inputs:
     planned: Mapping[AssetKey, PlannedPartitions]
     dynamic: DynamicPartitionsStore
     loaded_at: Mapping[AssetKey, datetime | None]
+    config_notes: Mapping[AssetKey, str]
 
 
 def _newest_loaded_at(
@@ -111,13 +120,26 @@ def _newest_loaded_at(
 
 
 def _inputs(
-    project: Project, selection: str | None, now: datetime, *, as_of: datetime | None
+    project: Project,
+    selection: str | None,
+    now: datetime,
+    *,
+    as_of: datetime | None,
+    config: Mapping[str, Any] | None,
 ) -> _Inputs:
     graph = project.graph
     chosen = select(graph, selection)
     # plan the selection with everything upstream, so upstream_stale is what a full plan says
     plan_selection = None if selection is None else ",".join(f"+{k}" for k in chosen)
-    planned = plan_project(project, plan_selection, now=now, read_only=True, as_of=as_of)
+    planned = plan_project(
+        project,
+        plan_selection,
+        now=now,
+        read_only=True,
+        as_of=as_of,
+        config=config,
+        missing_config="not_compared",
+    )
     loaded: dict[AssetKey, datetime | None] = {}
     for key in chosen:
         policy = graph.spec(key).freshness
@@ -128,6 +150,7 @@ def _inputs(
         planned=planned_partitions(planned.plan),
         dynamic=planned.dynamic,
         loaded_at=loaded,
+        config_notes=config_notes(project, planned, chosen, given=bool(config), now=now),
     )
 
 
@@ -143,6 +166,7 @@ def freshness_report(
     *,
     at: datetime | None = None,
     now: datetime | None = None,
+    config: Mapping[str, Any] | None = None,
 ) -> FreshnessReport:
     """Judge the freshness policy of every selected asset and source.
 
@@ -152,9 +176,12 @@ def freshness_report(
             catalog as it was then, only what was recorded at or before ``at``.
         now: instead of ``at``, the time to judge at with the catalog as it is
             (an injected clock's now).
+        config: run-time config values to judge with, as ``plan`` takes them
+            (default: the declared defaults; see :mod:`partita.api.config`).
     """
     moment = _moment(at if at is not None else now)
-    found = _inputs(project, selection, moment, as_of=None if at is None else moment)
+    as_of = None if at is None else moment
+    found = _inputs(project, selection, moment, as_of=as_of, config=config)
     return evaluate(
         project.graph,
         found.state,
@@ -163,11 +190,16 @@ def freshness_report(
         selection,
         loaded_at=found.loaded_at,
         dynamic=found.dynamic,
+        config_notes=found.config_notes,
     )
 
 
 def status_report(
-    project: Project, selection: str | None = None, *, at: datetime | None = None
+    project: Project,
+    selection: str | None = None,
+    *,
+    at: datetime | None = None,
+    config: Mapping[str, Any] | None = None,
 ) -> StatusReport:
     """Every selected asset's partitions as fresh / stale / missing / failed.
 
@@ -175,7 +207,17 @@ def status_report(
         selection: an asset selection (``None``: everything).
         at: the time partitions are enumerated and the catalog is read at
             (default: now; naive is UTC): only what was recorded at or before it.
+        config: run-time config values to judge with, as ``plan`` takes them
+            (default: the declared defaults; see :mod:`partita.api.config`).
     """
     now = _moment(at)
-    found = _inputs(project, selection, now, as_of=None if at is None else now)
-    return status(project.graph, found.state, found.planned, now, selection, dynamic=found.dynamic)
+    found = _inputs(project, selection, now, as_of=None if at is None else now, config=config)
+    return status(
+        project.graph,
+        found.state,
+        found.planned,
+        now,
+        selection,
+        dynamic=found.dynamic,
+        config_notes=found.config_notes,
+    )

@@ -6,7 +6,9 @@ each plan the asset with its upstream assets; :func:`asset_overview` plans once
 and hands the same state and plan to :mod:`partita.freshness`, so the three
 answers agree and an asset of ten years of daily partitions costs one plan.
 Nothing is written and the catalog is never created (a project that never ran
-reads as all missing). ``now`` is read here when the caller gives none.
+reads as all missing). ``now`` is read here when the caller gives none. Config is
+the declared defaults: an asset whose config needs a value is judged without
+comparing its config, and says so (:mod:`partita.api.config_notes`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from partita.api.config_notes import config_notes
 from partita.api.freshness import freshness_report, planned_partitions
 from partita.api.planning import plan_project
 from partita.api.project import Project
@@ -61,11 +64,20 @@ def asset_overview(
     """
     key = project.graph.resolve(asset)
     moment = (datetime.now(UTC) if now is None else now).astimezone(UTC)
-    planned = plan_project(project, f"+{key}", now=moment, read_only=True)
+    planned = plan_project(
+        project, f"+{key}", now=moment, read_only=True, missing_config="not_compared"
+    )
     by_asset = planned_partitions(planned.plan)
     selection = str(key)
+    notes = config_notes(project, planned, [key], given=False, now=moment)
     statuses = status(
-        project.graph, planned.state, by_asset, moment, selection, dynamic=planned.dynamic
+        project.graph,
+        planned.state,
+        by_asset,
+        moment,
+        selection,
+        dynamic=planned.dynamic,
+        config_notes=notes,
     )
     policy = project.graph.spec(key).freshness
     if policy is not None and policy.loaded_at is not None:
@@ -73,7 +85,13 @@ def asset_overview(
         judged = freshness_report(project, selection, now=moment)
     else:
         judged = evaluate(
-            project.graph, planned.state, by_asset, moment, selection, dynamic=planned.dynamic
+            project.graph,
+            planned.state,
+            by_asset,
+            moment,
+            selection,
+            dynamic=planned.dynamic,
+            config_notes=notes,
         )
     steps = [s for s in planned.plan.steps if s.asset == key]
     return AssetOverview(

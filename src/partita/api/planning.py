@@ -17,9 +17,14 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from partita.api.config import config_hash, load_config_file, parse_assignments, resolve_config
+from partita.api.config import (
+    config_hash,
+    load_config_file,
+    parse_assignments,
+    resolve_available_config,
+)
 from partita.api.observing import observe_sources, record_observations
 from partita.api.project import Project, ProjectLike, as_project, dynamic_partitions_definitions
 from partita.api.sql_models import non_breaking_changes
@@ -62,7 +67,9 @@ class Planned:
 
     ``observed`` counts the observations recorded (changed versions),
     ``observe_calls`` the observe calls made; the observations that failed are
-    ``plan.failed_observations``.
+    ``plan.failed_observations``. ``config_missing`` lists, per asset whose config
+    was not compared (``missing_config="not_compared"``), the required fields that
+    had no value.
     """
 
     plan: Plan
@@ -71,6 +78,7 @@ class Planned:
     observed: int = 0
     observe_calls: int = 0
     dynamic: DynamicPartitionsStore = field(default_factory=InMemoryDynamicPartitionsStore)
+    config_missing: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def partition_request(
@@ -133,6 +141,7 @@ def plan_project(
     catalog: Catalog | None = None,
     read_only: bool = False,
     as_of: datetime | None = None,
+    missing_config: Literal["error", "not_compared"] = "error",
 ) -> Planned:
     """Observe sources, load the catalog state and plan ``selection``.
 
@@ -156,18 +165,33 @@ def plan_project(
         as_of: plan on the catalog as it was at this time (only what was
             recorded at or before it counts; for ``freshness --at``); needs
             ``read_only``.
+        missing_config: what to do with an asset whose config model has a required
+            field that ``config`` does not give: ``"error"`` (a ``ConfigError``, as
+            ``partita plan`` and ``materialize`` do), or ``"not_compared"`` (plan it
+            without comparing its recorded config, so none of its partitions is
+            ``config_changed``; ``Planned.config_missing`` says which); needs
+            ``read_only``.
     """
     if as_of is not None and not read_only:
         raise PlanError("as_of= plans on the catalog's past: it needs read_only=True")
+    if missing_config != "error" and not read_only:
+        raise PlanError("missing_config='not_compared' is for questions: it needs read_only=True")
     project = as_project(project, home)
     partitions = requested(partition_key, partition_range)
     moment = now or datetime.now(UTC)
     graph = project.graph
     chosen = targets(graph, selection)
-    configs = resolve_config(graph, chosen, config or {})
+    resolved = resolve_available_config(graph, chosen, config or {})
+    if missing_config == "error":
+        resolved.raise_missing(graph)
+    configs = resolved.models
     hashes = {name: config_hash(model) for name, model in configs.items()}
     request = PlanRequest(
-        selection=selection, partitions=partitions, force=force, config_hashes=hashes
+        selection=selection,
+        partitions=partitions,
+        force=force,
+        config_hashes=hashes,
+        config_not_compared=frozenset(resolved.missing),
     )
     needed = [str(k) for k in assets_needed(graph, selection)]
     observed = calls = 0
@@ -213,6 +237,7 @@ def plan_project(
         observed=observed,
         observe_calls=calls,
         dynamic=dynamic,
+        config_missing=resolved.missing,
     )
 
 

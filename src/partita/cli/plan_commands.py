@@ -49,7 +49,8 @@ def partition_options(command: F) -> F:
 
 
 def config_options(command: F) -> F:
-    """``--config FILE`` and ``-c KEY=VALUE``, shared by plan and materialize."""
+    """``--config FILE`` and ``-c KEY=VALUE``, shared by plan, materialize, status and
+    freshness."""
     command = click.option(
         "-c", "assignments", multiple=True, metavar="KEY=VALUE", help="Config value."
     )(command)

@@ -257,6 +257,7 @@ def evaluate(
     *,
     loaded_at: Mapping[AssetKey, datetime | None] | None = None,
     dynamic: DynamicPartitionsStore | None = None,
+    config_notes: Mapping[AssetKey, str] | None = None,
 ) -> FreshnessReport:
     """Judge the freshness policy of every selected asset and source at ``now``.
 
@@ -271,6 +272,7 @@ def evaluate(
         loaded_at: for policies with ``loaded_at=``: the newest value of that
             column in the asset's data (``None`` when it has no rows).
         dynamic: the store of dynamic partition keys.
+        config_notes: per asset, a note on the config it was judged with.
     """
     require_aware(now)
     now = now.astimezone(UTC)
@@ -310,6 +312,7 @@ def evaluate(
                 lag=verdict.lag,
                 next_deadline=verdict.next_deadline,
                 reason=verdict.reason,
+                config_note=(config_notes or {}).get(key),
             )
         )
     return FreshnessReport(now=now, assets=tuple(results))

@@ -95,6 +95,10 @@ class AssetFreshness:
         lag: how old the newest good data is (``None`` when there is none).
         next_deadline: when the next partition (or refresh) is due.
         reason: the status in words.
+        config_note: what the judgement says about config, when there is something
+            to say: the asset's config was not compared (it needs a value that
+            was not given), or partitions built with another config were judged
+            against the config given (see ``docs/freshness.md``); else ``None``.
     """
 
     asset: AssetKey
@@ -107,6 +111,7 @@ class AssetFreshness:
     lag: timedelta | None
     next_deadline: datetime | None
     reason: str
+    config_note: str | None = None
 
     @property
     def level(self) -> Level:
@@ -128,6 +133,7 @@ class AssetFreshness:
             "lag": format_lag(self.lag),
             "next_deadline": _iso(self.next_deadline),
             "reason": self.reason,
+            "config_note": self.config_note,
         }
 
 
@@ -169,7 +175,8 @@ class AssetStatus:
 
     ``fresh + stale + missing + failed == partitions``. An unpartitioned asset
     has one partition. ``side_effect``: the asset's builds store no data (its
-    function returns ``None``: a notification, a refresh).
+    function returns ``None``: a notification, a refresh). ``config_note``: as
+    :attr:`AssetFreshness.config_note`.
     """
 
     asset: AssetKey
@@ -181,6 +188,7 @@ class AssetStatus:
     missing: PartitionSubset
     failed: PartitionSubset
     side_effect: bool = False
+    config_note: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (see docs/freshness.md)."""
@@ -197,6 +205,7 @@ class AssetStatus:
             "missing_partitions": _subset_json(self.missing),
             "failed_partitions": _subset_json(self.failed),
             "side_effect": self.side_effect,
+            "config_note": self.config_note,
         }
 
 

@@ -34,6 +34,7 @@ def status(
     selection: str | None = None,
     *,
     dynamic: DynamicPartitionsStore | None = None,
+    config_notes: Mapping[AssetKey, str] | None = None,
 ) -> StatusReport:
     """Per selected asset and source: partitions by state, with the non-fresh ones as subsets.
 
@@ -44,6 +45,7 @@ def status(
         now: the time partitions are enumerated at (timezone-aware).
         selection: an asset selection (``None``: every asset and source).
         dynamic: the store of dynamic partition keys.
+        config_notes: per asset, a note on the config it was judged with.
     """
     require_aware(now)
     now = now.astimezone(UTC)
@@ -64,6 +66,7 @@ def status(
                 missing=subset_of(part, part.missing_mask),
                 failed=subset_of(part, part.failed_mask),
                 side_effect=str(key) in side_effects,
+                config_note=(config_notes or {}).get(key),
             )
         )
     return StatusReport(now=now, assets=tuple(rows))

@@ -456,7 +456,14 @@ def plan(
     for change in non_breaking:
         versions[change.asset] = versions.get(change.asset, frozenset()) | {change.code_version}
     view = build_state_view(
-        graph, state, needed, now, request.config_hashes, dynamic, non_breaking=versions
+        graph,
+        state,
+        needed,
+        now,
+        request.config_hashes,
+        dynamic,
+        non_breaking=versions,
+        config_not_compared=request.config_not_compared,
     )
     definitions = [view.spaces[k].definition for k in chosen]
     planner = _Planner(graph, view, request, now, dynamic, failed_observations, non_breaking)

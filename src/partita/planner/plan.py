@@ -342,12 +342,16 @@ class PlanRequest:
         partitions: one key or an inclusive range (``None``: all).
         force: rebuild the requested partitions whatever their state.
         config_hashes: the run-time config hash per asset key string (empty: none).
+        config_not_compared: asset key strings whose config is unknown (a read-only
+            question asked without a required value): their recorded config hash
+            is not compared, so none of their partitions is ``config_changed``.
     """
 
     selection: str | None = None
     partitions: PartitionRequest | None = None
     force: bool = False
     config_hashes: Mapping[str, str] = field(default_factory=dict)
+    config_not_compared: frozenset[str] = frozenset()
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (``partitions`` as ``KEY`` or ``FIRST..LAST`` text)."""
@@ -356,6 +360,7 @@ class PlanRequest:
             "partitions": None if self.partitions is None else self.partitions.text,
             "force": self.force,
             "config_hashes": dict(self.config_hashes),
+            "config_not_compared": sorted(self.config_not_compared),
         }
 
 

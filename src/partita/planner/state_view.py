@@ -77,7 +77,7 @@ class _Built:
     lo: int
     hi: int
     code_version: str
-    config_hash: str
+    config_hash: str | None  # None: not compared (the config is unknown)
     non_breaking: frozenset[str]
 
 
@@ -164,7 +164,8 @@ def _scatter_built(
     ids = IntRanges(table["materialization_id"], null=-1)
     output = IntRanges(table["output_hash"])
     code_same = _agreement(table["code_version"], [(b.lo, b.hi, b.code_version) for b in built])
-    config_same = _agreement(table["config_hash"], [(b.lo, b.hi, b.config_hash) for b in built])
+    config_spans = [(b.lo, b.hi, b.config_hash) for b in built if b.config_hash is not None]
+    config_same = _agreement(table["config_hash"], config_spans) if config_spans else None
     indices = _partition_indices(table["partition"], built)
     for item, (index, whole) in zip(built, indices, strict=True):
         lo, hi, size = item.lo, item.hi, item.index.size
@@ -192,6 +193,8 @@ def _scatter_built(
         for target, agreeing in ((view.code_ok, code_same), (view.config_ok, config_same)):
             if agreeing is None:
                 continue  # every recorded build agrees
+            if target is view.config_ok and item.config_hash is None:
+                continue  # its config is not compared
             agrees = agreeing[lo:hi] if valid is None else agreeing[lo:hi][valid]
             if agrees.all():
                 continue  # no entry: every recorded build agrees
@@ -244,9 +247,12 @@ def build_state_view(
     config_hashes: Mapping[str, str],
     dynamic: DynamicPartitionsStore | None = None,
     non_breaking: Mapping[AssetKey, frozenset[str]] | None = None,
+    config_not_compared: frozenset[str] = frozenset(),
 ) -> StateView:
     """Scatter ``state`` into index spaces for ``assets``; ``non_breaking[asset]`` are
-    recorded code versions the asset's current code changes non-breakingly."""
+    recorded code versions the asset's current code changes non-breakingly; the
+    recorded config hashes of ``config_not_compared`` (asset key strings) are not
+    compared."""
     latest_groups = AssetRows.group(state.latest)
     observed_groups = AssetRows.group(state.observations)
     failed_groups = AssetRows.group(state.failed)
@@ -265,7 +271,8 @@ def build_state_view(
         bounds = None if spec.is_source else latest_groups.bounds.get(name)
         if bounds is not None:  # its space is made from its rows below
             spared = (non_breaking or {}).get(key, frozenset())
-            code, config = graph.code_version(key), config_hashes.get(name, "")
+            code = graph.code_version(key)
+            config = None if name in config_not_compared else config_hashes.get(name, "")
             built.append(_Built(key, index, *bounds, code, config, spared))
             continue
         space = view.spaces[key] = AssetSpace.over(index)

@@ -188,7 +188,7 @@ def explain_json(project: Project, asset: str, partition: str) -> dict[str, Any]
     """``partita plan +ASSET --explain ASSET:PARTITION --json``'s ``explain``: why one
     partition is (or is not) stale, with the chain of upstream causes."""
     key = project.graph.resolve(asset)
-    planned = plan_project(project, f"+{key}", read_only=True)
+    planned = plan_project(project, f"+{key}", read_only=True, missing_config="not_compared")
     target = f"{key}:{partition}" if partition else str(key)
     return explain_partition(project, planned, target).to_json()
 
