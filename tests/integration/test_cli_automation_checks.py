@@ -1,8 +1,8 @@
-"""Defects of the automation found by a user field trial, as the user met them:
-two ``Eager`` selections, references that only failed later (a schedule's,
+"""What a user meets in automation declarations, as the user meets it: two
+``Eager`` selections, references checked when the project loads (a schedule's,
 sensor's or eager's selection, a file sensor's partitions, an asset's store),
-a badly named file blocking a file sensor, a hint repeated in a tick's detail,
-and a cron error that did not say which field is wrong."""
+a badly named file beside good ones in a file sensor's folder, the one-line
+detail of a tick that raised, and a cron error naming its field."""
 
 from __future__ import annotations
 

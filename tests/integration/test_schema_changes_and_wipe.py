@@ -172,7 +172,7 @@ def test_a_partition_another_run_is_building_is_not_wiped(store: Store, tmp_path
 
 
 def test_a_store_naming_no_resource_is_refused_before_any_run(tmp_path: Path) -> None:
-    # found when the project loads now (it was found in the worker, and not retried)
+    # checked when the project loads: no run starts, no attempt is made
     @asset(store="nope", retry=RetryPolicy(max_attempts=3, delay=0.01))
     def orphan() -> pd.DataFrame:
         return pd.DataFrame({"x": [1]})
