@@ -50,6 +50,39 @@ def _cron_valid(expression: str) -> bool:
     return bool(croniter.is_valid(expression))
 
 
+_CRON_FIELDS = (
+    ("minute", "0-59"),
+    ("hour", "0-23"),
+    ("day of month", "1-31"),
+    ("month", "1-12 or jan-dec"),
+    ("weekday", "0-7 (0 and 7 are Sunday) or sun-sat"),
+)
+
+
+def _cron_error(expression: str) -> DefinitionError:
+    """The error for an invalid cron expression, naming the wrong field and its range."""
+    fields = expression.split()
+    if len(fields) != len(_CRON_FIELDS):
+        return DefinitionError(
+            f"Schedule: {expression!r} is not a five-field cron expression ({len(fields)} fields)",
+            hint='minute hour day month weekday, e.g. "0 2 * * *" (no seconds field)',
+        )
+    for index, (label, values) in enumerate(_CRON_FIELDS):
+        alone = ["*"] * len(_CRON_FIELDS)
+        alone[index] = fields[index]
+        if not _cron_valid(" ".join(alone)):
+            return DefinitionError(
+                f"Schedule: invalid cron expression {expression!r}: "
+                f"{label} field {fields[index]!r} is not valid",
+                hint=f"the {label} field takes {values}, a list (1,15), a range (1-5), "
+                "a step (*/10) or *",
+            )
+    return DefinitionError(
+        f"Schedule: invalid cron expression {expression!r}",
+        hint='five fields: minute hour day month weekday, e.g. "0 2 * * *"',
+    )
+
+
 @dataclass(frozen=True)
 class Schedule:
     """Build ``selection`` at each tick of ``cron`` on the wall clock of ``timezone``.
@@ -77,16 +110,13 @@ class Schedule:
     _zone: ZoneInfo = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.cron, str) or not _cron_valid(self.cron):
+        if not isinstance(self.cron, str):
             raise DefinitionError(
-                f"Schedule: invalid cron expression {self.cron!r}",
+                f"Schedule: the cron expression must be text, not {self.cron!r}",
                 hint='five fields: minute hour day month weekday, e.g. "0 2 * * *"',
             )
-        if len(self.cron.split()) != 5:
-            raise DefinitionError(
-                f"Schedule: {self.cron!r} is not a five-field cron expression",
-                hint='minute hour day month weekday, e.g. "0 2 * * *" (no seconds field)',
-            )
+        if len(self.cron.split()) != len(_CRON_FIELDS) or not _cron_valid(self.cron):
+            raise _cron_error(self.cron)
         try:
             zone = ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError) as exc:

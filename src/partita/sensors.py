@@ -245,7 +245,11 @@ def sensor(
 
 @dataclass(frozen=True)
 class Eager:
-    """Build ``selection`` when its inputs change, at most once per ``min_interval``."""
+    """Build ``selection`` when its inputs change, at most once per ``min_interval``.
+
+    ``name`` (how ``partita ticks --name`` finds its evaluations) defaults to
+    ``eager:<selection>``, as a :class:`SourceSensor`'s to ``observe:<source>``.
+    """
 
     selection: str
     min_interval: str | float | timedelta = "1m"
@@ -255,13 +259,15 @@ class Eager:
         if not isinstance(self.selection, str) or not self.selection:
             raise DefinitionError("Eager needs a selection (an asset, a group:..., ...)")
         _interval(self.min_interval, f"Eager {self.selection} min_interval")
+        if not isinstance(self.name, str):
+            raise DefinitionError(f"Eager {self.selection!r}: name must be text, not {self.name!r}")
+        if not self.name.strip():
+            object.__setattr__(self, "name", f"eager:{self.selection}")
 
     @property
     def interval(self) -> timedelta:
         """``min_interval`` as a timedelta."""
         return _interval(self.min_interval, "min_interval")
-        if not self.name:
-            object.__setattr__(self, "name", f"eager:{self.selection}")
 
 
 AnySensor = FileSensor | SourceSensor | CustomSensor

@@ -171,15 +171,15 @@ def test_a_partition_another_run_is_building_is_not_wiped(store: Store, tmp_path
     assert api.wipe(definitions, "deals", partition_key=D1, home=tmp_path).partitions == (D1,)
 
 
-def test_a_wrong_declaration_found_in_the_worker_is_not_retried(tmp_path: Path) -> None:
+def test_a_store_naming_no_resource_is_refused_before_any_run(tmp_path: Path) -> None:
+    # checked when the project loads: no run starts, no attempt is made
     @asset(store="nope", retry=RetryPolicy(max_attempts=3, delay=0.01))
     def orphan() -> pd.DataFrame:
         return pd.DataFrame({"x": [1]})
 
-    result = partita.materialize([orphan], home=tmp_path, now=NOW)
-    (outcome,) = result.outcomes
-    assert (outcome.status, outcome.attempts) == ("failed", 1)
-    assert "store='nope' names no resource" in (outcome.error or "")
+    with pytest.raises(DefinitionError, match="asset orphan: store='nope' names no resource"):
+        partita.materialize([orphan], home=tmp_path, now=NOW)
+    assert not (tmp_path / "catalog.db").exists()
 
 
 def test_the_state_as_of_a_time_counts_a_wipe_made_by_then(tmp_path: Path) -> None:

@@ -52,6 +52,7 @@ from partita.automation.scheduling import (
     evaluate_schedule,
 )
 from partita.automation.sensing import evaluate_sensor
+from partita.errors import PartitaError
 from partita.events import Subscriber
 from partita.partitions.time import TimePartitions
 from partita.records import AutomationRecords, Catalog, TickKind, TickRecord, TickStatus
@@ -94,9 +95,14 @@ def _utc_now() -> datetime:
 
 
 def _error_text(exc: BaseException) -> str:
-    text = f"{type(exc).__name__}: {exc}"
-    hint = getattr(exc, "hint", None)
-    return f"{text} ({hint})" if hint else text
+    """One line: the exception's type and message, then its hint once (a
+    :class:`~partita.errors.PartitaError`'s text already holds its hint on a line
+    of its own, so its bare message is taken)."""
+    message = exc.message if isinstance(exc, PartitaError) else str(exc)
+    lines = f"{type(exc).__name__}: {message}".splitlines()
+    text = " ".join(line.strip() for line in lines if line.strip())
+    hint = exc.hint if isinstance(exc, PartitaError) else None
+    return f"{text} (hint: {' '.join(hint.split())})" if hint else text
 
 
 def _error_record(

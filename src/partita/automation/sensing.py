@@ -17,6 +17,7 @@ from pathlib import Path
 from partita.api import Project, RunResult
 from partita.automation.launching import failure_text, tick_status
 from partita.errors import PartitaError
+from partita.partitions import check_dynamic_key
 from partita.records import AutomationRecords, TickKind, TickRecord, TickStatus
 from partita.sensors import (
     AnySensor,
@@ -28,7 +29,7 @@ from partita.sensors import (
     SourceSensor,
 )
 
-__all__ = ["SensorEvaluation", "evaluate_sensor", "list_files"]
+__all__ = ["SensorEvaluation", "evaluate_sensor", "file_keys", "list_files"]
 
 Launch = Callable[[RunRequest, datetime], RunResult]
 
@@ -130,17 +131,45 @@ def _file_sensor(
         request = RunRequest(sensor.selection)
         detail = f"{len(new)} new files"
     else:
-        keys = list(dict.fromkeys(sensor.partition_key(name) for name in new))
+        keyed, rejected = file_keys(sensor, new)
+        rejections = "; ".join(f"skipped {name!r}: {why}" for name, why in rejected.items())
+        if not keyed:
+            # nothing to build; the rejected files are handled (reported once, not retried)
+            record = _record(sensor, now, TickStatus.ERROR, (), new, rejections)
+            return SensorEvaluation(record, files=new)
+        keys = list(dict.fromkeys(keyed.values()))
         with project.open_catalog() as catalog:
             added = catalog.dynamic_partitions.add(sensor.partitions, keys)
         if len(keys) == 1:
             request = RunRequest(sensor.selection, partition_key=keys[0])
         else:
             request = RunRequest(sensor.selection, partition_range=(keys[0], keys[-1]))
-        detail = f"{len(new)} new files; {len(added)} keys added to {sensor.partitions}"
+        detail = _joined(
+            f"{len(keyed)} new files; {len(added)} keys added to {sensor.partitions}", rejections
+        )
     status, run_ids, failed = _run_all([request], now, launch)
     record = _record(sensor, now, status, run_ids, new, _joined(detail, failed))
     return SensorEvaluation(record, files=new)
+
+
+def file_keys(sensor: FileSensor, names: Sequence[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """The dynamic partition key of each file name, and why the others have none.
+
+    A name whose key the sensor's ``key`` function cannot make, or that
+    ``DynamicPartitions(sensor.partitions)`` rejects (spaces, brackets...), is
+    left out with its reason (one line), so one badly named file never blocks the rest.
+    """
+    assert sensor.partitions is not None
+    keyed: dict[str, str] = {}
+    rejected: dict[str, str] = {}
+    for name in names:
+        try:
+            keyed[name] = check_dynamic_key(sensor.partitions, sensor.partition_key(name))
+        except PartitaError as exc:
+            rejected[name] = exc.message
+        except Exception as exc:  # the project's key function raised
+            rejected[name] = f"key({name!r}) raised {type(exc).__name__}: {exc}"
+    return keyed, rejected
 
 
 def _source_sensor(sensor: SourceSensor, now: datetime, launch: Launch) -> SensorEvaluation:

@@ -102,7 +102,7 @@ def daemon_command(
 @click.option(
     "--kind", type=click.Choice([k.value for k in TickKind]), help="Only this kind of evaluation."
 )
-@click.option("--name", help="Only the schedule or sensor with this name.")
+@click.option("--name", help="Only the schedule, sensor, eager selection or job with this name.")
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_project

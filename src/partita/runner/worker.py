@@ -83,7 +83,10 @@ def resolve_store(spec: AssetSpec, definitions: Definitions, default: Store) -> 
     if chosen is None:
         return default
     if not isinstance(chosen, Store):
-        raise DefinitionError(f"asset {spec.key}: {chosen!r} is not a store")
+        raise DefinitionError(
+            f"asset {spec.key}: a {type(chosen).__qualname__} is not a store",
+            hint="other resources reach an asset as context.resources[name]",
+        )
     return chosen
 
 
