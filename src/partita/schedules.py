@@ -50,6 +50,17 @@ def _cron_valid(expression: str) -> bool:
     return bool(croniter.is_valid(expression))
 
 
+def _cron_fires(expression: str) -> bool:
+    """Whether a valid cron expression has a tick at all (``0 0 31 2 *`` has none)."""
+    from croniter import CroniterBadDateError, croniter  # noqa: PLC0415
+
+    try:
+        croniter(expression, datetime(2000, 1, 1)).get_next(datetime)
+    except CroniterBadDateError:
+        return False
+    return True
+
+
 _CRON_FIELDS = (
     ("minute", "0-59"),
     ("hour", "0-23"),
@@ -117,6 +128,12 @@ class Schedule:
             )
         if len(self.cron.split()) != len(_CRON_FIELDS) or not _cron_valid(self.cron):
             raise _cron_error(self.cron)
+        if not _cron_fires(self.cron):
+            raise DefinitionError(
+                f"Schedule: cron expression {self.cron!r} never fires "
+                "(its day of month does not exist in its months)",
+                hint='pick a day every chosen month has (e.g. "0 0 28 2 *"), or "L" for the last',
+            )
         try:
             zone = ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError) as exc:

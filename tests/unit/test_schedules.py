@@ -86,3 +86,12 @@ def test_definitions_hold_automation_with_unique_names() -> None:
         Definitions(schedules=[Schedule("0 2 * * *", name="nightly")] * 2)
     with pytest.raises(DefinitionError, match="takes Schedule values"):
         Definitions(schedules=["0 2 * * *"])  # type: ignore[list-item]
+
+
+def test_a_cron_that_never_fires_is_refused_when_declared() -> None:
+    with pytest.raises(DefinitionError, match="never fires") as refused:
+        Schedule("0 0 31 2 *")
+    assert refused.value.hint is not None and '"L"' in refused.value.hint
+    assert Schedule("0 0 L 2 *").next_tick(datetime(2025, 1, 1, tzinfo=UTC)) == datetime(
+        2025, 2, 28, tzinfo=UTC
+    )
