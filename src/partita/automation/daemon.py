@@ -119,6 +119,18 @@ def _error_record(
     )
 
 
+def _job_done(name: str, now: datetime, detail: str) -> TickRecord:
+    """The record of a periodic job that did something (status ``succeeded``)."""
+    return TickRecord(
+        kind=TickKind.JOB,
+        name=name,
+        tick_at=now,
+        evaluated_at=now,
+        status=TickStatus.SUCCEEDED,
+        detail=detail,
+    )
+
+
 class Daemon:
     """Runs a project's schedules, sensors, eager selections and periodic jobs.
 
@@ -212,15 +224,7 @@ class Daemon:
             self._record(records, replace(record, detail=f"{names} changed: {record.detail}"))
             return
         self._configure(project)
-        done = TickRecord(
-            kind=TickKind.JOB,
-            name=_RELOAD,
-            tick_at=now,
-            evaluated_at=now,
-            status=TickStatus.SUCCEEDED,
-            detail=f"{names} changed: definitions reloaded",
-        )
-        self._record(records, done)
+        self._record(records, _job_done(_RELOAD, now, f"{names} changed: definitions reloaded"))
 
     def _freshness_jobs(self, every: timedelta) -> tuple[PeriodicJob, ...]:
         """The freshness-alerts job, when any asset's violations have someone to tell."""
@@ -486,15 +490,7 @@ class Daemon:
             return [self._record(records, _error_record(TickKind.JOB, name, now, now, exc))]
         if not detail:
             return []
-        done = TickRecord(
-            kind=TickKind.JOB,
-            name=name,
-            tick_at=now,
-            evaluated_at=now,
-            status=TickStatus.SUCCEEDED,
-            detail=detail,
-        )
-        return [self._record(records, done)]
+        return [self._record(records, _job_done(name, now, detail))]
 
     def next_wake(self, now: datetime) -> datetime:
         """When something is next due (a tick, a sensor, an eager run, a job)."""
