@@ -234,6 +234,7 @@ def test_wrong_password_and_unreachable_server_are_one_clear_error(
         PostgresCatalog(f"postgresql://someone:{secret}@127.0.0.1:1/catalog")
     assert "127.0.0.1:1/catalog" in str(caught.value)
     assert "PostgreSQL is running there" in str(caught.value)
+    assert "127.0.0.1:1/catalog: Connection refused" in str(caught.value)
     assert secret not in str(caught.value)
     with pytest.raises(CatalogError) as copying:
         copy_catalog(tmp_path / "absent.db", wrong)

@@ -149,3 +149,30 @@ def test_verify_table_and_exit_status(tmp_path: Path) -> None:
     assert "marked 2 partition(s) stale" in shown.stdout
     assert "left in place" in shown.stdout
     assert (stray / "data.parquet").is_file()
+
+
+DELTA_PROJECT = PROJECT.replace(
+    "from partita.io import DuckDBStore", "from partita.io import DeltaStore"
+)
+
+
+def test_unreadable_files_are_changed_not_a_crash_and_repair_works(tmp_path: Path) -> None:
+    """A Parquet file overwritten with garbage, and a data file gone from a Delta table:
+    `changed` (stored but unreadable), the other partitions still checked, and
+    `--repair` marks them stale."""
+    store = 'DeltaStore(HERE / "lake")'
+    folder = write_project(tmp_path / "p", DELTA_PROJECT.format(store=store))
+    assert _json(folder, ["materialize"], 0)["status"] == "succeeded"
+    (gone,) = (folder / "lake" / "raw" / f"date={D1}").glob("*.parquet")
+    gone.unlink()
+    for data in (folder / "lake" / "doubled" / f"date={D2}").glob("*.parquet"):
+        data.write_bytes(b"garbage")
+    found = _json(folder, ["verify"], 1)
+    assert _drifts(found) == {("raw", D1, "changed"), ("doubled", D2, "changed")}
+    details = [d["detail"] for a in found["assets"] for d in a["drifts"]]
+    assert all(d.startswith("stored but unreadable: ") for d in details), details
+    assert not any("\x1b[" in d for d in details)  # the Delta reader's colours are gone
+    repaired = _json(folder, ["verify", "--repair"], 1)
+    assert len(repaired["repaired"]) == 2
+    assert _json(folder, ["materialize"], 0)["status"] == "succeeded"
+    assert _json(folder, ["verify"], 0)["ok"]

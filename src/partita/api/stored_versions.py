@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -112,6 +113,22 @@ class StoredPartition:
     rows: int
 
 
+_READ_ERRORS = (StorageError, pa.ArrowException, OSError)
+"""What reading damaged or vanished data raises: the stores' own errors, and what Arrow,
+Parquet and Delta readers raise beneath them (a file that is not Parquet, a data file
+gone from a Delta table)."""
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _unreadable(exc: BaseException) -> StorageError:
+    """``exc`` as the StorageError of an unreadable partition (one line, no colours)."""
+    if isinstance(exc, StorageError):
+        return exc
+    text = " ".join(_ANSI.sub("", str(exc)).split()) or type(exc).__name__
+    return StorageError(f"{type(exc).__name__}: {text}")
+
+
 def _batches(
     store: Store, key: AssetKey, items: Sequence[StoredPartition]
 ) -> list[list[StoredPartition]]:
@@ -125,7 +142,7 @@ def _batches(
     if not items:
         return []
     started = time.perf_counter()
-    with contextlib.suppress(StorageError):
+    with contextlib.suppress(*_READ_ERRORS):  # an unreadable first one is reported later
         store.read(key, [items[0].path], as_type=pa.Table)
     if time.perf_counter() - started < FAST_READ_S:
         return [[item] for item in items]
@@ -173,7 +190,7 @@ def _hash_batch(
     if len(batch) > 1 and batch[0].path:
         try:
             table = store.read(key, [item.path for item in batch], as_type=pa.Table)
-        except StorageError:
+        except _READ_ERRORS:  # one of them is unreadable: read them one by one
             table = None
         parts = None if table is None else _split(table, batch)
         if parts is not None:
@@ -185,8 +202,8 @@ def _hash_batch(
     for item in batch:
         try:
             found.append(stored_data_version(store, key, item.path, item.schema))
-        except StorageError as exc:
-            found.append(exc)
+        except _READ_ERRORS as exc:
+            found.append(_unreadable(exc))
     return found
 
 

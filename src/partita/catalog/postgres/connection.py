@@ -58,9 +58,21 @@ def _without_secret(text: str, url: str) -> str:
     return text.replace(password, "***") if password else text
 
 
+def _reason(text: str) -> str:
+    """What psycopg says went wrong, without the address (the message names it) or its
+    own advice (the hint gives ours): ``connection to server at "h", port 1 failed:
+    Connection refused`` -> ``Connection refused``."""
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    if not lines:
+        return ""
+    first = lines[0]
+    reason = first.rsplit(" failed: ", 1)[-1] if " failed: " in first else first
+    return " ".join(reason.removeprefix("FATAL:").split())
+
+
 def connect_error(url: str, exc: BaseException) -> CatalogUnreachableError:
     """The error for a database that cannot be reached or refuses us (no password shown)."""
-    reason = _without_secret(str(exc).strip().splitlines()[-1] if str(exc).strip() else "", url)
+    reason = _without_secret(_reason(str(exc)), url)
     where = describe_location(url)
     lowered = reason.lower()
     if "password" in lowered or "authentication" in lowered or "role" in lowered:
