@@ -116,9 +116,11 @@ class SelectionError(PartitaError):
 
 
 class PartitionKeyError(PartitaError):
-    """A partition key (or range) is not valid for the definition that checks it."""
+    """A partition key (or range) is not valid for the definition that checks it;
+    ``reason`` is why, without the definition's name (empty when not given apart)."""
 
     retryable = False
+    reason: str = ""
 
 
 class PartitionNotYetError(PartitionKeyError):

@@ -127,6 +127,8 @@ def _describe(exc: BaseException) -> str:
         return f"cannot connect: {exc.reason}"
     if isinstance(exc, TimeoutError):
         return "timed out"
+    if isinstance(exc, _UnsetError):  # our own words: no class name to show
+        return str(exc)
     return f"{type(exc).__name__}: {exc}"
 
 

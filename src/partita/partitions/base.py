@@ -215,10 +215,12 @@ class PartitionsDefinition(ABC):
 
     def key_error(self, key: object, reason: str) -> PartitionKeyError:
         """A :class:`PartitionKeyError` naming this definition and a valid example."""
-        return PartitionKeyError(
+        error = PartitionKeyError(
             f"invalid partition key {key!r} for {self!r}: {reason}; "
             f"a valid key looks like {self.example_key()!r}",
         )
+        error.reason = reason
+        return error
 
     # -- subsets -------------------------------------------------------------------------
 
@@ -342,7 +344,8 @@ class PartitionSubset(ABC):
             for first, last in runs[:max_runs]
         ]
         if len(runs) > max_runs:
-            parts.append(f"... {len(runs) - max_runs} more runs")
+            more = len(runs) - max_runs
+            parts.append(f"and {more} more range{'s' if more > 1 else ''}")
         return f"{', '.join(parts)} ({len(self)})"
 
     def to_json(self) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import overload
 
-from partita.errors import DefinitionError
+from partita.errors import DefinitionError, PartitionKeyError
 from partita.partitions.base import (
     DynamicPartitionsStore,
     PartitionsDefinition,
@@ -153,6 +153,10 @@ class MultiPartitions(PartitionsDefinition):
         for (name, definition), value in zip(self.parts, values, strict=True):
             try:
                 result[name] = definition.validate(value)
+            except PartitionKeyError as exc:  # its reason: the key's own example follows
+                raise self.key_error(
+                    key, f"dimension {name!r}: {exc.reason or exc.message}"
+                ) from None
             except DefinitionError as exc:
                 raise self.key_error(key, f"dimension {name!r}: {exc.message}") from None
             except Exception as exc:
