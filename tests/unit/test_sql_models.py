@@ -12,6 +12,7 @@ import pytest
 
 from partita import DailyPartitions, Definitions, asset
 from partita.checks import schema
+from partita.mappings import TimeWindow
 from partita.sql import SqlModelError, sql_asset
 from partita.sql.changes import classify_change
 from partita.sql.header import split_header
@@ -239,3 +240,14 @@ def test_the_model_header_is_read_without_evaluating_and_errors_point_at_the_set
     with pytest.raises(SqlModelError) as call:
         split_header("MODEL (checks (not_nul(x),));\nSELECT 1", "m.sql")
     assert call.value.suggestions[0] == "not_null" and call.value.column == 16
+
+
+def test_a_mapping_for_a_table_the_query_misspells_names_what_it_reads() -> None:
+    with pytest.raises(SqlModelError) as refused:
+        sql_asset(
+            "weekly",
+            "SELECT sum(amount) AS total FROM daily_paymnts",
+            mappings={"daily_payments": TimeWindow(start_offset=-6)},
+        )
+    assert "(it reads daily_paymnts)" in str(refused.value)
+    assert refused.value.suggestions == ["daily_paymnts"]

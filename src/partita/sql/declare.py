@@ -12,7 +12,7 @@ from partita.keys import AssetKey, AssetKeyLike
 from partita.mappings import PartitionMapping
 from partita.partitions import PartitionsDefinition
 from partita.policies import Freshness, RetryPolicy, parse_duration
-from partita.sql.errors import SqlModelError
+from partita.sql.errors import SqlModelError, close_names
 from partita.sql.model import SqlModel, query_version
 from partita.sql.run import SqlRunner, inputs_of
 
@@ -79,12 +79,16 @@ def model_asset(
     known = {n for t in model.tables for n in (t.name, t.key, t.view)}
     unknown = sorted(set(given) - known)
     if unknown:
+        read = sorted({t.name for t in model.tables})
         raise SqlModelError(
             where,
             0,
             0,
-            f"mappings name {unknown}, which the query does not read",
-            hint="key mappings by the table name as the query writes it",
+            f"mappings name {unknown}, which the query does not read "
+            f"(it reads {', '.join(read) if read else 'no table'})",
+            suggestions=[n for u in unknown for n in close_names(u, read)],
+            hint="key mappings by the table name as the query writes it, or fix a "
+            "misspelled table in the query",
         )
     return AssetSpec(
         key=key,
