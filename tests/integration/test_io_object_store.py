@@ -228,3 +228,16 @@ def test_dataset_of_an_object_store_holds_the_published_rows() -> None:
     assert dataset.to_table().column("x").to_pylist() == [1, 2]
     assert dataset.to_table().column("date").to_pylist() == ["2025-01-01"] * 2
     assert store.lineage_dataset("sales/orders")[1] == "wh/sales/orders"
+
+
+def test_a_part_deleted_behind_the_store_is_named_as_gone() -> None:
+    store = ParquetStore(f"s3://{new_bucket()}/wh")
+    assert isinstance(store, ObjectParquetStore)
+    store.write("t", DAY, pa.table({"x": [1, 2]}))
+    folder = "t/date=2025-01-01"
+    (part,) = [n for n in _objects(store, folder) if n != POINTER]
+    store.location.delete([f"{folder}/{part}"])
+    with pytest.raises(StorageError) as gone:
+        store.read("t", [DAY], pa.Table)
+    assert f"the published part {part} is gone" in str(gone.value)
+    assert "kept changing" not in str(gone.value)

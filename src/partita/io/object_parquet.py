@@ -375,14 +375,23 @@ class ObjectParquetStore(ParquetStore):
     def _read_partition(self, key: AssetKey, partition: PartitionPath) -> pa.Table | None:
         """The published table of one partition, ``None`` when it is not stored."""
         folder = self._folder(key, partition)
+        seen: set[str] = set()
         for _ in range(_READ_ATTEMPTS):
             pointer, _etag = self._pointer(folder)
             if pointer is None:
                 return None
+            seen.add(pointer["object"])
             found = self.location.get(f"{folder}/{pointer['object']}")
             if found is not None:
                 return pq.read_table(pa.BufferReader(found[0]))
             # superseded and deleted between the two reads: read the pointer again
+        if len(seen) == 1:  # the pointer never moved: its part is gone, not changing
+            raise StorageError(
+                f"{self.location.join(folder)}: the published part {seen.pop()} is gone "
+                "(deleted outside Partita)",
+                hint="`partita verify --repair` marks the partition stale; the next run "
+                "writes it again",
+            )
         raise StorageError(f"{self.location.join(folder)}: the data kept changing under reads")
 
     def read(
