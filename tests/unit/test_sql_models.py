@@ -251,3 +251,10 @@ def test_a_mapping_for_a_table_the_query_misspells_names_what_it_reads() -> None
         )
     assert "(it reads daily_paymnts)" in str(refused.value)
     assert refused.value.suggestions == ["daily_paymnts"]
+
+
+def test_an_incomplete_clause_is_said_in_sql_words() -> None:
+    with pytest.raises(SqlModelError) as refused:
+        sql_asset("totals", "SELECT a, count(*) AS n FROM t GROUP BY a HAVING")
+    assert "syntax error: incomplete HAVING clause" in str(refused.value)
+    assert "sqlglot" not in str(refused.value)

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
@@ -78,6 +79,23 @@ def dialect_of(name: str) -> Dialect:
         raise DefinitionError(f"unknown SQL dialect {name!r}: {exc}") from None
 
 
+_MISSING_PART = re.compile(r"Required keyword: '(\w+)' missing for <class '[\w.]*?(\w+)'>")
+
+
+def _described(first: Mapping[str, Any], error: ParseError) -> str:
+    """sqlglot's description of a parse error in SQL words: ``Required keyword: 'this'
+    missing for <class 'sqlglot.expressions.query.Having'>`` says a ``HAVING`` clause is
+    incomplete (with the text it stopped at)."""
+    description = str(first.get("description") or error)
+    found = _MISSING_PART.fullmatch(description)
+    if found is None:
+        return description
+    clause = found.group(2).upper()
+    near = str(first.get("highlight") or "").strip()
+    at = f" near {near!r}" if near and near.upper() != clause else ""
+    return f"incomplete {clause} clause{at}"
+
+
 def _parse(text: str, dialect: str, where: str) -> exp.Expr:
     try:
         read = dialect_of(dialect)
@@ -92,7 +110,7 @@ def _parse(text: str, dialect: str, where: str) -> exp.Expr:
             where,
             line,
             column,
-            f"syntax error: {first.get('description') or error}",
+            f"syntax error: {_described(first, error)}",
             hint=f"fix the query (it is read as {dialect} SQL)",
         ) from None
     except TokenError as error:
