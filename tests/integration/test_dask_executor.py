@@ -7,9 +7,9 @@ recorded as failed and retried, and the published data and the catalog equal
 a clean build (the chaos campaign's invariants, and the data versions of a
 clean in-process run). Also on that cluster: a timed-out step stopped by
 restarting its worker, Ctrl-C cancelling the running task, definitions built in
-memory. And: a run on a ``LocalCluster`` the executor starts itself (the project
-loaded once per worker), and an unreachable scheduler (one error naming the
-address, exit 2).
+memory, a worker's address named as not a scheduler. And: a run on a
+``LocalCluster`` the executor starts itself (the project loaded once per worker),
+and an unreachable scheduler (one error naming the address, exit 2).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -32,6 +33,7 @@ import pytest
 import partita
 from partita import api
 from partita.catalog import open_existing_catalog
+from partita.errors import UnreachableError
 from tests.chaos import pipeline
 from tests.chaos.invariants import (
     catalog_integrity,
@@ -403,6 +405,22 @@ def test_an_unreachable_scheduler_is_one_error_naming_the_address(tmp_path: Path
     project = api.load_project(cwd=folder)
     with project.open_catalog() as catalog:
         assert catalog.runs(now=datetime.now(UTC)) == []  # nothing ran, nothing recorded
+
+
+def test_a_workers_address_is_named_as_not_a_scheduler(dask_cluster: DaskCluster) -> None:
+    from distributed import Client  # noqa: PLC0415  (imported by these tests only)
+
+    from partita.runner.dask_executor import connect  # noqa: PLC0415  (imports distributed)
+
+    with Client(dask_cluster.address, timeout=10) as client:
+        worker = sorted(client.nthreads())[0]
+    with pytest.raises(
+        UnreachableError, match=f"^{re.escape(worker)} is not a Dask scheduler: it is a Dask worker"
+    ):
+        connect(partita.DaskCluster(worker, connect_timeout_s=5), 1)
+    client, local = connect(partita.DaskCluster(dask_cluster.address, connect_timeout_s=5), 1)
+    with client:  # the scheduler's own address passes the same check
+        assert local is None and len(client.nthreads()) >= 1
 
 
 IN_MEMORY = """

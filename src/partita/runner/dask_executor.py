@@ -36,12 +36,10 @@ import hashlib
 import logging
 import pickle
 import queue
-import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from distributed import Client, Future, LocalCluster
 from distributed.scheduler import KilledWorker
@@ -51,6 +49,7 @@ from partita.executor_config import DaskCluster
 from partita.graph import AssetGraph
 from partita.keys import AssetKey
 from partita.runner.checking import StagedChecks
+from partita.runner.dask_probe import check_scheduler, client_security, unreachable
 from partita.runner.dask_worker import DaskProject, run_step
 from partita.runner.executor_protocol import Finished, timed_out
 from partita.runner.messages import Outcome, WorkItem, WorkResult
@@ -74,44 +73,14 @@ def project_fingerprint(ref: ProjectRef, graph: AssetGraph, checks: bytes) -> st
     return digest.hexdigest()[:32]
 
 
-def _check_reachable(address: str, timeout: float) -> None:
-    """Fail at once, naming the address, when nothing listens there (``tcp://`` only;
-    other protocols are left to the client's own connect timeout)."""
-    parts = urlsplit(address if "://" in address else f"tcp://{address}")
-    if parts.scheme != "tcp":
-        return
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    if not parts.hostname or port is None:
-        raise UnreachableError(
-            f"{address!r} is not a Dask scheduler address",
-            hint="write it as tcp://host:port, e.g. tcp://127.0.0.1:8786",
-        )
-    try:
-        with socket.create_connection((parts.hostname, port), timeout=timeout):
-            pass
-    except OSError as exc:
-        raise _unreachable(address, timeout, exc) from None
-
-
-def _unreachable(address: str, timeout: float, exc: BaseException) -> UnreachableError:
-    reason = str(exc) or type(exc).__name__
-    return UnreachableError(
-        f"cannot reach the Dask scheduler at {address}: {reason}",
-        hint=f"check that `dask scheduler` runs there, that host and port are right and that "
-        f"no firewall blocks the port (waited up to {timeout:g} s); or drop --dask-address "
-        "to run on a local cluster",
-    )
-
-
 def connect(cluster: DaskCluster, n_workers: int) -> tuple[Client, LocalCluster | None]:
     """A client of ``cluster``'s scheduler, and the local cluster started for it (when
     ``cluster.address`` is ``None``).
 
     Raises:
-        UnreachableError: the scheduler cannot be reached within the connect timeout.
+        UnreachableError: the scheduler cannot be reached within the connect timeout, or
+            what answers at the address is not a Dask scheduler
+            (:func:`~partita.runner.dask_probe.check_scheduler`).
     """
     timeout = cluster.connect_timeout_s
     if cluster.address is None:
@@ -130,15 +99,16 @@ def connect(cluster: DaskCluster, n_workers: int) -> tuple[Client, LocalCluster 
         except BaseException:
             local.close()
             raise
-    _check_reachable(cluster.address, timeout)
+    security = client_security(cluster.address)
+    check_scheduler(cluster.address, timeout, security)  # the client's handshake has no deadline
     try:
-        return Client(cluster.address, timeout=timeout), None
+        return Client(cluster.address, timeout=timeout, security=security), None
     except (OSError, TimeoutError, ValueError) as exc:
-        raise _unreachable(cluster.address, timeout, exc) from None
-    except Exception as exc:  # something answered that does not speak Dask's protocol
+        raise unreachable(cluster.address, timeout, exc) from None
+    except Exception as exc:  # the probe's scheduler answered it, not the client
         raise UnreachableError(
-            f"no Dask scheduler answered at {cluster.address}: something accepted the "
-            f"connection but does not speak Dask's protocol ({type(exc).__name__})",
+            f"{cluster.address} is not a Dask scheduler: the client's start failed "
+            f"({type(exc).__name__}: {exc})",
             hint="check the address and port of `dask scheduler` (default port 8786)",
         ) from None
 
