@@ -26,7 +26,7 @@ from partita.cli.sql_models import show_sql_changes, sql_changes_json
 if TYPE_CHECKING:
     from rich.tree import Tree
 
-    from partita.planner import FailedObservation, Plan, Why
+    from partita.planner import FailedObservation, Plan, PlanStep, StepReason, Why
 
 __all__ = ["config_options", "partition_options", "render_plan"]
 
@@ -63,6 +63,19 @@ def config_options(command: F) -> F:
     )(command)
 
 
+def _why(step: PlanStep, reason: StepReason) -> str:
+    """One reason of a step; with the partitions it covers when it covers only some of
+    the step's and is not about an upstream asset (``missing c (1)``, ``failed b (1)``)."""
+    if (
+        reason.upstream is not None
+        or not step.partitioned
+        or len(reason.partitions) == len(step.partitions)
+    ):
+        return reason.describe()
+    text = f"{reason.reason.value} {reason.partitions.to_text(max_runs=3)}"
+    return f"{text}: {reason.detail}" if reason.detail else text
+
+
 def _failed_observation_lines(failures: Sequence[FailedObservation]) -> list[str]:
     """One line per source and error: ``vendor 2026-11-01, 2026-11-02 (2): ConnectionError``."""
     grouped: dict[tuple[str, str], list[str]] = defaultdict(list)
@@ -96,7 +109,7 @@ def render_plan(plan: Plan) -> None:
         table.add_column("why")
         for step in plan.steps:
             where = step.partitions.to_text(max_runs=3) if step.partitioned else "unpartitioned"
-            why = "\n".join(r.describe() for r in step.reasons)
+            why = "\n".join(_why(step, r) for r in step.reasons)
             table.add_row(Text(str(step.asset)), Text(where), Text(why))
         show(table)
     for blocked in plan.blocked:
