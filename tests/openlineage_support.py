@@ -15,7 +15,7 @@ import json
 import socket
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -158,3 +158,113 @@ def hanging_receiver() -> Iterator[str]:
         sock.bind(("127.0.0.1", 0))
         sock.listen(64)  # the kernel completes connections; nobody reads or answers
         yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+@contextmanager
+def http10_receiver() -> Iterator[Receiver]:
+    """A receiver answering as ``BaseHTTPRequestHandler`` does by default: HTTP/1.0,
+    ``200`` with no ``Content-Length``, the body (``{}``) delimited by closing."""
+    got = Receiver(url="", status=200)
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            with lock:
+                got.events.append(json.loads(body))
+                got.headers.append(dict(self.headers.items()))
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, format: str, *args: object) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    got.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield got
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _read_request(conn: socket.socket, buffer: bytearray) -> bytes | None:
+    """The body of the next request on ``conn`` (``None`` once the peer closed)."""
+    while b"\r\n\r\n" not in buffer:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return None
+        buffer += chunk
+    head, _, rest = bytes(buffer).partition(b"\r\n\r\n")
+    length = 0
+    for line in head.decode("latin-1").split("\r\n")[1:]:
+        name, _, value = line.partition(":")
+        if name.strip().lower() == "content-length":
+            length = int(value)
+    buffer[:] = rest
+    while len(buffer) < length:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return None
+        buffer += chunk
+    body = bytes(buffer[:length])
+    del buffer[:length]
+    return body
+
+
+@contextmanager
+def scripted_receiver(answer: bytes, *, close: bool) -> Iterator[Receiver]:
+    """A receiver on a raw socket: it writes ``answer`` (bytes as they are, possibly a
+    broken answer or none) to each request, and closes the connection after it if
+    ``close``. ``events`` holds every request body it read."""
+    got = Receiver(url="")
+    lock = threading.Lock()
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    got.url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    open_conns: list[socket.socket] = []
+
+    def serve(conn: socket.socket) -> None:
+        buffer = bytearray()
+        with conn:
+            while True:
+                try:
+                    body = _read_request(conn, buffer)
+                except OSError:
+                    return
+                if body is None:
+                    return
+                with lock:
+                    got.events.append(json.loads(body))
+                try:
+                    conn.sendall(answer)
+                except OSError:
+                    return
+                if close:
+                    return
+
+    def accept() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return  # the listener was closed
+            with lock:
+                open_conns.append(conn)
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        yield got
+    finally:
+        with suppress(OSError):
+            listener.shutdown(socket.SHUT_RDWR)  # wakes the accepting thread (Linux)
+        listener.close()
+        with lock:
+            for conn in open_conns:
+                with suppress(OSError):
+                    conn.shutdown(socket.SHUT_RDWR)

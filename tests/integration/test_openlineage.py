@@ -3,6 +3,7 @@ and never failing or stalling a run when the receiver is dead."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -21,6 +22,7 @@ from tests.conftest import run_cli, write_project
 from tests.openlineage_support import (
     closed_port,
     hanging_receiver,
+    http10_receiver,
     read_events,
     receiver,
     spec_validator,
@@ -251,12 +253,24 @@ def test_a_dead_receiver_neither_fails_nor_stalls_the_run(
     with dead() as url:
         succeeded, took = _run_against(url, tmp_path)
     assert succeeded
-    # the client retries 5 times with back-off (over 9 s on a closed port, 5 s a try
-    # on a hanging one); the sink stops waiting after 2 s on one event
+    # a refused connection is an error at once (the plain HTTP path); a hanging
+    # receiver times out after 5 s, and the sink stops waiting after 2 s on one event
     assert took < 8.0
     warnings = [r for r in caplog.records if r.name == "partita.openlineage"]
     assert len(warnings) == 1, [r.getMessage() for r in warnings]
     assert "the run goes on" in warnings[0].getMessage()
+    if dead is closed_port:
+        assert f"the connection to {url}/api/v1/lineage was refused" in warnings[0].getMessage()
+
+
+def test_a_run_posts_each_event_once_to_an_http10_receiver(tmp_path: Path) -> None:
+    # HTTP/1.0 answers without Content-Length (BaseHTTPRequestHandler's default): the
+    # body ends with the connection, and the event counts as delivered
+    with http10_receiver() as got:
+        succeeded, _ = _run_against(got.url, tmp_path)
+    assert succeeded
+    texts = [json.dumps(event, sort_keys=True) for event in got.events]
+    assert len(texts) == len(set(texts)) == 10  # START and an end for the run and 4 steps
 
 
 def test_a_retried_step_is_one_openlineage_run_ending_once(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from openlineage.client.transport.http import HttpTransport
 
 from partita.openlineage.config import OpenLineageSettings, configured_client
 from partita.openlineage.http_transport import PooledHttpTransport, pooled
-from tests.openlineage_support import receiver
+from tests.openlineage_support import http10_receiver, receiver, scripted_receiver
 
 
 def _event(name: str = "orders") -> RunEvent:
@@ -77,6 +77,36 @@ def test_an_error_status_raises_as_the_clients_transport_does() -> None:
         client = _client({"type": "http", "url": got.url})
         with pytest.raises(Exception, match="400"):
             client.emit(_event())
+    assert len(got.events) == 1
+
+
+def test_an_http10_receiver_closing_its_answers_gets_each_event_once() -> None:
+    names = [f"job{n}" for n in range(10)]
+    with http10_receiver() as got:
+        client = _client({"type": "http", "url": got.url})
+        assert type(client.transport) is PooledHttpTransport
+        for name in names:
+            client.emit(_event(name))
+        client.close()
+    assert [e["job"]["name"] for e in got.events] == names
+
+
+def test_an_event_answered_2xx_is_not_sent_again_when_its_body_is_cut_short() -> None:
+    answer = b"HTTP/1.1 201 Created\r\nContent-Length: 10\r\n\r\n{}"
+    with scripted_receiver(answer, close=True) as got:
+        client = _client({"type": "http", "url": got.url})
+        for name in ("orders", "revenue"):
+            client.emit(_event(name))
+        client.close()
+    assert [e["job"]["name"] for e in got.events] == ["orders", "revenue"]
+
+
+def test_no_answer_in_time_is_an_error_and_the_event_is_not_sent_again() -> None:
+    with scripted_receiver(b"", close=False) as got:
+        client = _client({"type": "http", "url": got.url, "timeout": 0.3})
+        with pytest.raises(TimeoutError, match=r"did not answer within 0\.3 s"):
+            client.emit(_event())
+        client.close()
     assert len(got.events) == 1
 
 

@@ -37,7 +37,13 @@ from partita.openlineage.serialize import EventJson
 from partita.openlineage.steps import CheckResult, ParentRun, Written, static_uuid
 from partita.partitions import MultiPartitions, StaticPartitions
 from partita.records import Input
-from tests.openlineage_support import receiver, spec_validator
+from tests.openlineage_support import (
+    closed_port,
+    http10_receiver,
+    receiver,
+    scripted_receiver,
+    spec_validator,
+)
 
 DAILY = DailyPartitions(start="2025-01-01")
 LINEAGE = {
@@ -206,6 +212,74 @@ def test_plain_posts_reach_the_receiver_and_errors_raise() -> None:
         with pytest.raises(Exception, match=r"400 Bad Request from http://127\.0\.0\.1"):
             sender.emit(event)
         sender.close()
+
+
+def _numbered(count: int) -> list[dict[str, Any]]:
+    event = PlainEventBuilder("shop", LINEAGE).step_started(*_calls()[4][1])
+    return [{**event, "eventTime": f"2025-01-02T03:04:{n:02d}Z"} for n in range(count)]
+
+
+def test_an_http10_receiver_closing_its_answers_gets_each_event_once() -> None:
+    events = _numbered(10)
+    with http10_receiver() as got:
+        sender = PlainHttp(PlainTarget(f"{got.url}/api/v1/lineage"))
+        for event in events:
+            sender.emit(event)
+        sender.close()
+    assert got.events == events  # ten posts, each body once, in order
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"HTTP/1.1 201 Created\r\nContent-Length: 10\r\n\r\n{}",  # cut short
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
+        b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+    ],
+    ids=["body-cut-short", "chunked", "continue-then-ok"],
+)
+def test_an_event_answered_2xx_is_never_sent_again(answer: bytes) -> None:
+    events = _numbered(3)
+    with scripted_receiver(answer, close=True) as got:
+        sender = PlainHttp(PlainTarget(f"{got.url}/api/v1/lineage"))
+        for event in events:
+            sender.emit(event)
+        sender.close()
+    assert got.events == events
+
+
+def test_an_event_is_sent_again_when_the_kept_alive_connection_was_closed() -> None:
+    # HTTP/1.1 and a Content-Length: the connection looks reusable, but the receiver
+    # closes it after each answer, so the next post breaks before any status line
+    answer = b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n"
+    events = _numbered(3)
+    with scripted_receiver(answer, close=True) as got:
+        sender = PlainHttp(PlainTarget(f"{got.url}/api/v1/lineage"))
+        for event in events:
+            time.sleep(0.05)  # the receiver's close has arrived
+            sender.emit(event)
+        sender.close()
+    assert got.events == events
+
+
+def test_no_answer_in_time_is_an_error_and_the_event_is_not_sent_again() -> None:
+    (event,) = _numbered(1)
+    with scripted_receiver(b"", close=False) as got:
+        sender = PlainHttp(PlainTarget(f"{got.url}/api/v1/lineage", timeout=0.3))
+        with pytest.raises(TimeoutError, match=r"did not answer within 0\.3 s"):
+            sender.emit(event)
+        sender.close()
+    assert got.events == [event]
+
+
+def test_a_refused_connection_is_said_at_once_with_the_url() -> None:
+    (event,) = _numbered(1)
+    with closed_port() as url:
+        sender = PlainHttp(PlainTarget(f"{url}/api/v1/lineage"))
+        began = time.monotonic()
+        with pytest.raises(ConnectionRefusedError, match=f"{url}/api/v1/lineage was refused"):
+            sender.emit(event)
+        assert time.monotonic() - began < 1.0  # no retries with back-off
 
 
 def test_the_plain_sender_imports_neither_the_client_nor_pyarrow() -> None:

@@ -21,10 +21,12 @@ environment), :func:`pooled` leaves the client's transport as it is.
 
 To a plain ``http://`` URL, each event is first posted on one kept-alive
 ``http.client`` connection (about 0.1 ms of CPU an event, urllib3 about 0.3 ms):
-a success, or an error status the retry settings do not retry, ends there; a
-connection error or a retried status sends the event again through the urllib3
-pool, with the configured retries (so such an event is tried once more than the
-retry settings say).
+a success, or an error status the retry settings do not retry, ends there; an
+event that did not reach the receiver (no connection, or the connection broke
+before any status line) or got a retried status is sent again through the
+urllib3 pool, with the configured retries (so such an event is tried once more
+than the retry settings say). Once a status line is read it stands; no answer
+within the timeout is an error, not a reason to send the event again.
 """
 
 from __future__ import annotations
@@ -69,24 +71,8 @@ class PooledHttpTransport(HttpTransport):
         """Post one event; an HTTP error status raises, as the client's transport does."""
         body, headers = self._prepare_request(self._json(event))
         data = body.encode("utf-8") if isinstance(body, str) else body
-        if self._direct is not None:
-            try:
-                if self._direct.sock is None:
-                    self._direct.connect()  # as urllib3 does: no Nagle delay on the body
-                    connected: socket.socket = self._direct.sock  # type: ignore[assignment]
-                    connected.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                self._direct.request("POST", self._path, body=data, headers=headers)
-                answer = self._direct.getresponse()
-                answer.read()
-            except (OSError, http.client.HTTPException):
-                self._direct.close()  # the next event connects again
-            else:
-                if answer.status < 400:
-                    return
-                if answer.status not in self._retried_statuses:
-                    raise urllib3.exceptions.HTTPError(
-                        f"{answer.status} {answer.reason} from {self._target}"
-                    )
+        if self._direct is not None and self._post_direct(data, headers):
+            return
         response = self._pool.request(
             "POST",
             self._target,
@@ -95,11 +81,60 @@ class PooledHttpTransport(HttpTransport):
             timeout=urllib3.Timeout(total=self.timeout),
             retries=self._retries,
             redirect=False,
+            preload_content=False,  # as requests: a body that fails to read is not retried
         )
+        try:
+            response.read()
+        except (OSError, urllib3.exceptions.HTTPError):
+            pass  # the status stands
+        finally:
+            response.release_conn()
         if response.status >= 400:
             raise urllib3.exceptions.HTTPError(
                 f"{response.status} {response.reason} from {self._target}"
             )
+
+    def _post_direct(self, data: bytes, headers: dict[str, str]) -> bool:
+        """Post on the kept-alive connection; ``False`` when the event must go through
+        the pool: it did not reach the receiver (no connection, or the connection broke
+        before any status line) or its status is a retried one. Once a status is read it
+        stands (a body that fails to read only closes the connection); no answer within
+        the timeout raises, as the receiver may have the event."""
+        direct = self._direct
+        assert direct is not None
+        try:
+            if direct.sock is None:
+                direct.connect()  # as urllib3 does: no Nagle delay on the body
+                connected: socket.socket = direct.sock  # type: ignore[assignment]
+                connected.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            direct.close()  # nothing was sent
+            return False
+        try:
+            direct.request("POST", self._path, body=data, headers=headers)
+            answer = direct.getresponse()
+        except TimeoutError:
+            direct.close()
+            raise TimeoutError(f"{self._target} did not answer within {self.timeout:g} s") from None
+        except (ConnectionError, http.client.RemoteDisconnected):
+            direct.close()  # broke before any status line (a kept-alive connection closed)
+            return False
+        except (OSError, http.client.HTTPException) as exc:
+            direct.close()
+            raise urllib3.exceptions.HTTPError(
+                f"no HTTP answer from {self._target}: {exc}"
+            ) from exc
+        try:
+            answer.read()
+        except (OSError, http.client.HTTPException):
+            direct.close()
+        if answer.status < 400:
+            return True
+        if answer.status not in self._retried_statuses:
+            raise urllib3.exceptions.HTTPError(
+                f"{answer.status} {answer.reason} from {self._target}"
+            )
+        return False
 
     def close(self, timeout: float = -1) -> bool:
         """Close the connections."""

@@ -16,10 +16,15 @@ before. A git repository makes no difference: the client's
 
 :class:`PlainHttp` posts each event on one kept-alive connection, the request
 written with one system call and the answer's status read with a few lines of
-parsing. A connection error, an answer it cannot read, or a status the client
-retries (500, 502, 503, 504) sends the event again through urllib3 with the
-client's default retries (5, backoff 0.3 s); any other status of 400 or more
-is an error, as the client's transport raises it.
+parsing. An event is sent again (through urllib3, with the client's default
+retries: 5, backoff 0.3 s) only where that is safe and useful: when it could not
+connect (other than refused), when the connection broke before any status line
+(a kept-alive connection the receiver had closed), or when the status is one the
+client retries (500, 502, 503, 504). Once a status line is read the status
+stands: a body delimited by the connection's close (an HTTP/1.0 receiver) is
+read to the close, one it cannot read only closes the connection. Any other
+status of 400 or more is an error, as the client's transport raises it; a
+refused connection and no answer within the timeout are errors at once.
 """
 
 from __future__ import annotations
@@ -124,8 +129,9 @@ def plain_http_target(
     return PlainTarget(url=target, timeout=float(timeout), api_key=key)
 
 
-class _UnreadableError(Exception):
-    """An answer this module does not parse (urllib3 sends the event again)."""
+class _NotSentError(Exception):
+    """The event did not reach the receiver (no connection, or the connection broke
+    before any status line): sending it again through urllib3 is safe."""
 
 
 class PlainHttp:
@@ -148,72 +154,125 @@ class PlainHttp:
         self._reason = ""
 
     def emit(self, event: Mapping[str, Any]) -> None:
-        """Post one event; an HTTP error status raises (``urllib3.exceptions.HTTPError``)."""
+        """Post one event; an HTTP error status raises (``urllib3.exceptions.HTTPError``),
+        and so does a refused connection (``ConnectionRefusedError``) or no answer in time
+        (``TimeoutError``)."""
         body = json.dumps(event, sort_keys=True).encode("utf-8")
         try:
             status = self._post(body)
-        except (OSError, _UnreadableError):
+        except _NotSentError:
             self._close_socket()  # the next event connects again
-        else:
-            if status < 400:
-                return
-            if status not in _RETRIED:
-                self._raise(status)
-        self._post_retried(body)
+            self._post_retried(body)
+            return
+        except BaseException:
+            self._close_socket()
+            raise
+        if status < 400:
+            return
+        if status not in _RETRIED:
+            self._raise(status)
+        self._post_retried(body)  # the receiver said it failed: the client sends it again
+
+    def _connect(self) -> socket.socket:
+        try:
+            sock = socket.create_connection(self._address, timeout=self.target.timeout)
+        except ConnectionRefusedError:
+            # nothing listens there: said at once, rather than after the retries' back-off
+            raise ConnectionRefusedError(
+                f"the connection to {self.target.url} was refused"
+            ) from None
+        except OSError as exc:
+            raise _NotSentError(f"could not connect: {exc}") from exc
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return sock
 
     def _post(self, body: bytes) -> int:
+        """Send ``body`` and return the answer's status; raise :class:`_NotSentError`
+        only when sending it again is safe (see :meth:`_answer`)."""
+        if self._sock is None:
+            self._sock = self._connect()
         sock = self._sock
-        if sock is None:
-            sock = socket.create_connection(self._address, timeout=self.target.timeout)
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            self._sock = sock
-        sock.sendall(self._head + str(len(body)).encode() + b"\r\n\r\n" + body)
+        try:
+            sock.sendall(self._head + str(len(body)).encode() + b"\r\n\r\n" + body)
+        except TimeoutError:
+            raise TimeoutError(
+                f"{self.target.url} took no request within {self.target.timeout:g} s"
+            ) from None
+        except OSError as exc:  # a kept-alive connection the receiver had closed
+            raise _NotSentError(f"the connection broke: {exc}") from exc
+        buffer = bytearray()
         while True:
-            status, keep = self._answer(sock)
+            status, keep = self._answer(sock, buffer)
             if status >= 200:
                 break
-        if not keep:
+        if not keep or buffer:
             self._close_socket()
         return status
 
-    def _answer(self, sock: socket.socket) -> tuple[int, bool]:
-        """Read one answer: its status and whether the connection stays open."""
-        data = b""
-        while b"\r\n\r\n" not in data:
-            chunk = sock.recv(65536)
-            if not chunk:
-                raise _UnreadableError("the connection closed")
-            data += chunk
-            if len(data) > 65536:
-                raise _UnreadableError("headers too long")
-        head, _, rest = data.partition(b"\r\n\r\n")
-        lines = head.decode("latin-1").split("\r\n")
-        version, _, tail = lines[0].partition(" ")
+    def _answer(self, sock: socket.socket, buffer: bytearray) -> tuple[int, bool]:
+        """Read one answer from ``buffer`` and ``sock``: its status and whether the
+        connection stays open.
+
+        Before a status line, a connection that breaks raises :class:`_NotSentError`
+        and a timeout ``TimeoutError`` (the receiver may have the event: not sent
+        again). Once a status line is read the status stands: a body that cannot be
+        read (a broken connection, a timeout, chunks) only closes the connection. A
+        body without ``Content-Length`` is read until the receiver closes (RFC 9112
+        6.3)."""
+        while b"\r\n" not in buffer:
+            if not self._receive(sock, buffer, before_status=True):
+                raise _NotSentError("the connection closed before any status line")
+            if len(buffer) > 65536:
+                raise ConnectionError(f"{self.target.url} answered no HTTP status line")
+        line, _, _ = bytes(buffer).partition(b"\r\n")
+        version, _, tail = line.decode("latin-1").partition(" ")
         code = tail[:3]
         if not version.startswith("HTTP/1.") or not code.isdigit():
-            raise _UnreadableError(lines[0])
+            raise ConnectionError(f"{self.target.url} answered {line[:80]!r}, not HTTP")
         status = int(code)
         self._reason = tail[4:].strip()
+        while b"\r\n\r\n" not in buffer:
+            if len(buffer) > 65536 or not self._receive(sock, buffer, before_status=False):
+                return status, False  # the status stands; the headers are lost
+        head, _, rest = bytes(buffer).partition(b"\r\n\r\n")
+        buffer[:] = rest
         headers: dict[str, str] = {}
-        for line in lines[1:]:
-            name, _, value = line.partition(":")
+        for header in head.decode("latin-1").split("\r\n")[1:]:
+            name, _, value = header.partition(":")
             headers[name.strip().lower()] = value.strip()
         keep = version == "HTTP/1.1" and headers.get("connection", "").lower() != "close"
         if status < 200 or status in (204, 304):
-            if rest:
-                raise _UnreadableError("bytes after a bodiless answer")
             return status, keep
-        if "transfer-encoding" in headers or "content-length" not in headers:
-            raise _UnreadableError("no Content-Length")  # urllib3 reads it
-        length = int(headers["content-length"])
-        while len(rest) < length:
-            chunk = sock.recv(65536)
-            if not chunk:
-                raise _UnreadableError("the connection closed")
-            rest += chunk
-        if len(rest) != length:
-            raise _UnreadableError("bytes after the answer")
+        length = headers.get("content-length", "")
+        if "transfer-encoding" in headers or (length and not length.isdigit()):
+            return status, False  # the body is not read: the connection is closed
+        if not length:  # delimited by the close
+            while self._receive(sock, buffer, before_status=False):
+                buffer.clear()
+            buffer.clear()
+            return status, False
+        while len(buffer) < int(length):
+            if not self._receive(sock, buffer, before_status=False):
+                return status, False
+        del buffer[: int(length)]
         return status, keep
+
+    def _receive(self, sock: socket.socket, buffer: bytearray, *, before_status: bool) -> bool:
+        """Append what ``sock`` has to ``buffer``; ``False`` when the connection ended."""
+        try:
+            chunk = sock.recv(65536)
+        except TimeoutError:
+            if before_status:
+                raise TimeoutError(
+                    f"{self.target.url} did not answer within {self.target.timeout:g} s"
+                ) from None
+            return False
+        except OSError as exc:
+            if before_status:
+                raise _NotSentError(f"the connection broke: {exc}") from exc
+            return False
+        buffer += chunk
+        return bool(chunk)
 
     def _post_retried(self, body: bytes) -> None:
         import urllib3  # noqa: PLC0415 - only when the plain post failed
@@ -231,7 +290,9 @@ class PlainHttp:
             timeout=urllib3.Timeout(total=self.target.timeout),
             retries=urllib3.util.Retry(**_RETRY),
             redirect=False,
+            preload_content=False,  # as requests: a body that fails to read is not retried
         )
+        _discard_body(response)
         if response.status >= 400:
             self._reason = str(response.reason or "")
             self._raise(response.status)
@@ -254,3 +315,15 @@ class PlainHttp:
         if self._pool is not None:
             self._pool.clear()
         return True
+
+
+def _discard_body(response: Any) -> None:
+    """Read and drop a urllib3 answer's body; its status stands even if that fails."""
+    import urllib3  # noqa: PLC0415 - loaded already by the caller
+
+    try:
+        response.read()
+    except (OSError, urllib3.exceptions.HTTPError):
+        pass
+    finally:
+        response.release_conn()
