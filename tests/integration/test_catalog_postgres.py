@@ -131,6 +131,16 @@ def test_a_sqlite_catalog_copies_over_and_the_project_runs_on_postgres(
         ids = [m.materialization_id for m in catalog.history("doubled")]
         assert len(set(ids)) == 6
 
+    # the project's old SQLite file is not copied over the database it now uses
+    with open_catalog(sqlite_file) as stale:
+        stale.start_run(Run(run_id="stale", started_at=now))
+    refused = _cli(["catalog", "copy", "--to", postgres_url, "--replace"], folder)
+    assert refused.returncode != 0 and "Traceback" not in refused.stderr
+    assert "the project's catalog is already" in refused.stderr
+    with open_catalog(postgres_url) as catalog:
+        assert len(catalog.history("doubled")) == 6  # its history is intact
+    sqlite_file.unlink()
+
     # a target holding history is refused, unless told to replace it
     other = tmp_path / "other.db"
     with open_catalog(other) as empty:

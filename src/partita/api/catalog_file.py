@@ -13,9 +13,10 @@ from __future__ import annotations
 from typing import Any
 
 from partita.api.project import Project
-from partita.catalog import CatalogCopy, CatalogInit
+from partita.catalog import CatalogCopy, CatalogInit, describe_location
 from partita.catalog import copy_catalog as _copy_catalog
 from partita.catalog import init_catalog as _init_catalog
+from partita.errors import CatalogError
 
 __all__ = [
     "CatalogCopy",
@@ -48,6 +49,11 @@ def catalog_init_json(result: CatalogInit) -> dict[str, Any]:
     }
 
 
+def same_database(one: str, other: str) -> bool:
+    """Whether two catalog URLs name the same database (user, host, port, name)."""
+    return describe_location(one) == describe_location(other)
+
+
 def copy_catalog(project: Project, target: str, *, replace: bool = False) -> CatalogCopy:
     """Copy the project's SQLite catalog file into the PostgreSQL database ``target``
     with all its history (``partita catalog copy --to postgresql://...``).
@@ -58,6 +64,13 @@ def copy_catalog(project: Project, target: str, *, replace: bool = False) -> Cat
     """
     location = project.catalog_location
     source = project.catalog_path if isinstance(location, str) else location
+    if replace and isinstance(location, str) and same_database(location, target):
+        raise CatalogError(
+            f"the project's catalog is already {describe_location(target)}: --replace "
+            f"would replace its history with that of {source}, the file it used before",
+            hint="to copy that file over it anyway, run the copy with neither "
+            "PARTITA_CATALOG_URL nor [tool.partita] catalog naming the database",
+        )
     return _copy_catalog(source, target, replace=replace)
 
 
