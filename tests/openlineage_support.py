@@ -111,6 +111,19 @@ class Receiver:
 
 
 @contextmanager
+def _serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """``handler`` served on a free loopback port on a thread; its URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@contextmanager
 def receiver() -> Iterator[Receiver]:
     """An HTTP server on 127.0.0.1 taking events as a lineage server does (``201``)."""
     got = Receiver(url="")
@@ -131,15 +144,9 @@ def receiver() -> Iterator[Receiver]:
         def log_message(self, format: str, *args: object) -> None:
             return
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    got.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with _serving(Handler) as url:
+        got.url = url
         yield got
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @contextmanager
@@ -180,15 +187,9 @@ def http10_receiver() -> Iterator[Receiver]:
         def log_message(self, format: str, *args: object) -> None:
             return
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    got.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with _serving(Handler) as url:
+        got.url = url
         yield got
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def _read_request(conn: socket.socket, buffer: bytearray) -> bytes | None:
