@@ -35,7 +35,7 @@ from partita.schedules import Schedule
 from partita.sensors import AnySensor, Eager, checked_automation
 from partita.sources import SourceDecorator
 
-__all__ = ["Definitions", "LoadedProject", "load_project"]
+__all__ = ["Definitions", "LoadedProject", "load_origin", "load_project"]
 
 DEFAULT_HOME = ".partita"
 
@@ -427,6 +427,14 @@ def _pick(module: ModuleType, attribute: str | None, origin: str) -> Definitions
         f"{origin} defines {len(found)} Definitions objects",
         hint="name the one to use `defs`, or pass module:attribute",
     )
+
+
+def load_origin(origin: str, cwd: Path) -> LoadedProject:
+    """The project a :attr:`LoadedProject.origin` names (a file, or a module, with an
+    optional ``:attribute``) loaded again from ``cwd`` (its ``code_root``)."""
+    if origin.rsplit(":", 1)[0].endswith(".py"):
+        return load_project(file=origin, cwd=cwd)
+    return load_project(module=origin, cwd=cwd)
 
 
 def load_project(

@@ -133,10 +133,10 @@ def load_project(
 ) -> Project:
     """Find, import and validate a project (see :func:`partita.definitions.load_project`)."""
     loaded = _load_definitions(file=file, module=module, cwd=cwd)
-    return Project(loaded=loaded, graph=_checked_graph(loaded.definitions))
+    return Project(loaded=loaded, graph=checked_graph(loaded.definitions))
 
 
-def _checked_graph(definitions: Definitions) -> AssetGraph:
+def checked_graph(definitions: Definitions) -> AssetGraph:
     """The validated graph, every other reference of the definitions checked too."""
     graph = AssetGraph(definitions)
     check_references(graph)
@@ -183,7 +183,7 @@ def as_project(target: ProjectLike, home: str | os.PathLike[str] | None = None) 
         remove_at_exit(folder)
     folder = folder.resolve()
     loaded = LoadedProject(definitions=definitions, root=folder, home=folder, origin="")
-    return Project(loaded=loaded, graph=_checked_graph(definitions))
+    return Project(loaded=loaded, graph=checked_graph(definitions))
 
 
 @dataclass(frozen=True)

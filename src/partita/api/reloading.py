@@ -17,7 +17,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from partita.api.project import Project, load_project
+from partita.api.project import Project, checked_graph
+from partita.definitions import load_origin
 from partita.project_imports import project_package
 
 __all__ = ["ProjectWatch", "reload_project"]
@@ -79,11 +80,7 @@ def reload_project(project: Project) -> Project:
     Raises what :func:`~partita.api.load_project` raises (a syntax error in a
     half-saved file, a definition that no longer validates).
     """
-    loaded = project.loaded
     if project.in_memory:
         return project
-    cwd = loaded.code_root or loaded.root
-    origin = loaded.origin
-    if origin.rsplit(":", 1)[0].endswith(".py"):
-        return load_project(file=origin, cwd=cwd)
-    return load_project(module=origin, cwd=cwd)
+    loaded = load_origin(project.loaded.origin, project.loaded.code_root or project.loaded.root)
+    return Project(loaded=loaded, graph=checked_graph(loaded.definitions))

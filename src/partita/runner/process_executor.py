@@ -46,7 +46,7 @@ from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
-from partita.definitions import Definitions, load_project
+from partita.definitions import Definitions, load_origin
 from partita.errors import PartitaError
 from partita.graph import AssetGraph
 from partita.processes import pid_alive
@@ -117,11 +117,7 @@ class ProjectRef:
         if self.definitions is not None:
             definitions: Definitions = pickle.loads(self.definitions)
             return AssetGraph(definitions)
-        if self.origin.rsplit(":", 1)[0].endswith(".py"):
-            loaded = load_project(file=self.origin, cwd=Path(self.root))
-        else:
-            loaded = load_project(module=self.origin, cwd=Path(self.root))
-        return AssetGraph(loaded.definitions)
+        return AssetGraph(load_origin(self.origin, Path(self.root)).definitions)
 
 
 def _exit_with_coordinator(alive: Connection, coordinator: int) -> None:
